@@ -1,0 +1,1 @@
+"""Chip definitions: cores, neurons, CAM/SRAM/tags, router, default biases (package data)."""

@@ -1,0 +1,1 @@
+"""Calibration files: per-technology mismatch, drift and noise statistics (package data)."""
