@@ -1,0 +1,1 @@
+"""Time loop over ``(instance, neuron)`` state: stimuli, single-neuron driver, simulation."""
