@@ -1,21 +1,72 @@
-"""The ``mixsig`` command.
+"""The ``mixsig`` command: ``run``, ``inspect``, ``plot``, ``combine`` and ``neuron``.
 
 User errors (bad files, bad arguments) print one message listing every problem and exit with
 status 2; they never show a traceback.
 """
 
 import argparse
+import shlex
 import sys
 
-from mixsig.errors import ConfigError
+from mixsig.errors import ConfigError, Problem
 
 
-def _run(args):
+def _command_line(argv):
+    return "mixsig " + shlex.join(argv)
+
+
+def _run(args, argv):
+    from mixsig.engine.simulation import run
+    from mixsig.experiment import default_experiment, load_experiment
+    from mixsig.io import to_netcdf
+    from mixsig.summary import summarize
+
+    experiment = default_experiment() if args.experiment is None else load_experiment(args.experiment)
+    changes = {k: v for k, v in (("instances", args.instances), ("seed", args.seed), ("duration", args.duration)) if v is not None}
+    if changes:
+        experiment = experiment.replace(**changes)
+        experiment.check()
+    ds = run(experiment, command=_command_line(argv))
+    to_netcdf(ds, args.output)
+    print(summarize(ds, path=args.output))
+    return 0
+
+
+def _inspect(args, argv):
+    from mixsig.io import open_dataset
+    from mixsig.summary import summarize
+
+    with open_dataset(args.file) as ds:
+        print(summarize(ds.load(), path=args.file))
+    return 0
+
+
+def _plot(args, argv):
+    from mixsig.io import open_dataset
+    from mixsig.plot import save_figures
+
+    stem = args.prefix or args.file.rsplit(".nc", 1)[0]
+    with open_dataset(args.file) as ds:
+        for path in save_figures(ds.load(), stem):
+            print(f"wrote {path}")
+    return 0
+
+
+def _combine(args, argv):
+    from mixsig.io import combine, to_netcdf
+    from mixsig.summary import summarize
+
+    ds = combine(args.shards, command=_command_line(argv))
+    to_netcdf(ds, args.output)
+    print(summarize(ds, path=args.output))
+    return 0
+
+
+def _neuron(args, argv):
     from mixsig.engine.single_neuron import SingleNeuronJob, run_single_neuron
 
-    job = SingleNeuronJob(rate=args.rate, duration=args.duration, seed=args.seed)
-    result = run_single_neuron(job)
-    print(result.summary())
+    job = SingleNeuronJob(rate=args.rate, duration=args.duration, seed=args.seed, trains=args.trains)
+    print(run_single_neuron(job).summary())
     return 0
 
 
@@ -25,24 +76,55 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser(
-        "run",
-        help="run a simulation",
-        description="Single-neuron job: the silicon soma driven through an AMPA DPI synapse by Poisson input.",
+        "run", help="simulate an experiment and write its dataset",
+        description="Simulate an experiment file (default: the embedded DYNAP-SE2 network experiment) "
+                    "and write a mixsig-1 netCDF dataset.",
     )
-    run.add_argument("--rate", type=float, default=200.0, help="Poisson input rate, Hz (default 200)")
-    run.add_argument("--duration", type=float, default=2.0, help="simulated time, s (default 2)")
-    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument("experiment", nargs="?", help="experiment TOML file (default: embedded experiment)")
+    run.add_argument("-o", "--output", default="mixsig-run.nc", help="output file (default mixsig-run.nc)")
+    run.add_argument("--instances", type=int, help="number of chip instances")
+    run.add_argument("--seed", type=int, help="root seed")
+    run.add_argument("--duration", type=float, help="simulated time, s")
     run.set_defaults(handler=_run)
+
+    inspect = commands.add_parser("inspect", help="summarise a dataset")
+    inspect.add_argument("file", help="mixsig-1 netCDF file")
+    inspect.set_defaults(handler=_inspect)
+
+    plot = commands.add_parser("plot", help="raster, rate histograms and traces as PNG")
+    plot.add_argument("file", help="mixsig-1 netCDF file")
+    plot.add_argument("--prefix", help="path prefix of the PNG files (default: the file name without .nc)")
+    plot.set_defaults(handler=_plot)
+
+    combine = commands.add_parser("combine", help="merge shards holding disjoint instances of one run")
+    combine.add_argument("shards", nargs="+", help="mixsig-1 netCDF files")
+    combine.add_argument("-o", "--output", required=True, help="output file")
+    combine.set_defaults(handler=_combine)
+
+    neuron = commands.add_parser(
+        "neuron", help="single-neuron job",
+        description="The silicon soma driven through an AMPA DPI synapse by Poisson input.",
+    )
+    neuron.add_argument("--rate", type=float, default=200.0, help="Poisson input rate, Hz (default 200)")
+    neuron.add_argument("--duration", type=float, default=2.0, help="simulated time, s (default 2)")
+    neuron.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    neuron.add_argument("--trains", type=int, default=1, help="independent copies of the neuron (default 1)")
+    neuron.set_defaults(handler=_neuron)
     return parser
 
 
 def main(argv=None):
     """Entry point; returns the process exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
+        return args.handler(args, argv)
     except ConfigError as error:
         print(f"mixsig {args.command}: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        problem = Problem(getattr(error, "filename", None) or "?", "(file)", None, f"an accessible file ({error.strerror})")
+        print(f"mixsig {args.command}: {ConfigError([problem], 'file access')}", file=sys.stderr)
         return 2
 
 

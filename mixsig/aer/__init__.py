@@ -1,0 +1,29 @@
+"""Address-event representation: event batches, the asynchronous AER router, AEDAT 2.0 files.
+
+* :mod:`mixsig.aer.events`  event batches, SRAM fan-out expansion, deliveries;
+* :mod:`mixsig.aer.router`  per-core encoder, on-chip router and inter-chip mesh with FIFOs;
+* :mod:`mixsig.aer.aedat`   AEDAT 2.0 (jAER) read/write and 32-bit address words.
+"""
+
+from mixsig.aer.aedat import decode_address, encode_address, read_aedat, read_spikes, write_aedat, write_spikes
+from mixsig.aer.events import Deliveries, EventBatch, SramTable, events_from_spikes, make_batch
+from mixsig.aer.router import DEFAULT_LEVELS, LinkParams, LinkStats, Router, fifo_departures
+
+__all__ = [
+    "DEFAULT_LEVELS",
+    "Deliveries",
+    "EventBatch",
+    "LinkParams",
+    "LinkStats",
+    "Router",
+    "SramTable",
+    "decode_address",
+    "encode_address",
+    "events_from_spikes",
+    "fifo_departures",
+    "make_batch",
+    "read_aedat",
+    "read_spikes",
+    "write_aedat",
+    "write_spikes",
+]

@@ -1,0 +1,232 @@
+"""Address events: batches entering the AER router and deliveries leaving it.
+
+An *event* is one spike of one source neuron sent to one SRAM destination. It carries its exact
+emission time ``time`` (s) and the routing fields of that destination:
+
+* ``source``   global source (neuron) id,
+* ``src_chip`` chip index of the source, ``chip = y * nx + x`` on an ``nx`` x ``ny`` board,
+* ``src_core`` core of the source on its chip,
+* ``dst_chip`` destination chip index,
+* ``core_mask`` bit ``k`` set: the event is broadcast to core ``k`` of the destination chip,
+* ``tag``      the tag the destination CAMs match on.
+
+A spike of a neuron with ``m`` SRAM destinations becomes ``m`` events (:func:`events_from_spikes`).
+A *delivery* is one event arriving at one core of its destination chip; a broadcast to a mask
+with ``p`` bits set gives ``p`` deliveries with the same arrival time.
+"""
+
+import typing
+
+import numpy as np
+
+from mixsig.errors import ConfigError, Problem
+
+MAX_HOP = 7
+"""Largest ``|dx|`` or ``|dy|`` an SRAM destination can encode (DYNAP-SE2: 4-bit signed, [-7, 7])."""
+
+
+class EventBatch(typing.NamedTuple):
+    """A batch of address events, one row per (spike, SRAM destination).
+
+    All fields are 1-D arrays of the same length ``n``.
+
+    Attributes
+    ----------
+    time : ndarray of float64, shape (n,)
+        Emission time, s.
+    source : ndarray of int64, shape (n,)
+        Global source (neuron) id.
+    src_chip, src_core : ndarray of int64, shape (n,)
+        Chip index and core of the source.
+    dst_chip : ndarray of int64, shape (n,)
+        Destination chip index.
+    core_mask : ndarray of int64, shape (n,)
+        Destination core mask (bit ``k`` = core ``k``), at least one bit set.
+    tag : ndarray of int64, shape (n,)
+        Tag matched by the destination CAMs.
+    """
+
+    time: np.ndarray
+    source: np.ndarray
+    src_chip: np.ndarray
+    src_core: np.ndarray
+    dst_chip: np.ndarray
+    core_mask: np.ndarray
+    tag: np.ndarray
+
+    @property
+    def size(self):
+        """Number of events."""
+        return int(self.time.shape[0])
+
+    def take(self, index):
+        """The events selected by ``index`` (integer array, slice or boolean mask)."""
+        return EventBatch(*(field[index] for field in self))
+
+    @classmethod
+    def concatenate(cls, batches):
+        """One batch holding the events of ``batches`` in order."""
+        batches = list(batches)
+        if not batches:
+            return empty_batch()
+        return cls(*(np.concatenate(fields) for fields in zip(*batches)))
+
+
+def make_batch(time, source, src_chip, src_core, dst_chip, core_mask, tag):
+    """Build an :class:`EventBatch` from array-likes (broadcast to a common 1-D shape).
+
+    Parameters
+    ----------
+    time : array_like of float
+        Emission times, s.
+    source, src_chip, src_core, dst_chip, core_mask, tag : array_like of int
+        Routing fields (see :class:`EventBatch`); scalars are broadcast.
+
+    Returns
+    -------
+    EventBatch
+    """
+    time = np.atleast_1d(np.asarray(time, dtype=np.float64))
+    ints = [np.asarray(value, dtype=np.int64) for value in (source, src_chip, src_core, dst_chip, core_mask, tag)]
+    arrays = np.broadcast_arrays(time, *ints)
+    return EventBatch(*(np.ascontiguousarray(array.reshape(-1)) for array in arrays))
+
+
+def empty_batch():
+    """An :class:`EventBatch` with no events."""
+    return make_batch(np.zeros(0), 0, 0, 0, 0, 1, 0)
+
+
+def validate_batch(batch, nx, ny, n_cores, max_hop=MAX_HOP, source="<events>"):
+    """Check that every event of ``batch`` can be routed on an ``nx`` x ``ny`` board.
+
+    Parameters
+    ----------
+    batch : EventBatch
+    nx, ny : int
+        Board shape in chips.
+    n_cores : int
+        Cores per chip.
+    max_hop : int
+        Largest ``|dx|``, ``|dy|`` an SRAM destination encodes.
+    source : str
+        Name used in error messages.
+
+    Raises
+    ------
+    mixsig.errors.ConfigError
+        Listing the first offending event of every kind of defect.
+    """
+    n_chips = nx * ny
+    problems = []
+
+    def check(bad, key, values, expected):
+        if np.any(bad):
+            first = int(np.flatnonzero(bad)[0])
+            problems.append(Problem(source, f"{key}[{first}]", values[first].item(),
+                                    f"{expected} ({int(np.count_nonzero(bad))} event(s) affected)"))
+
+    check(~np.isfinite(batch.time), "time", batch.time, "a finite time in s")
+    check((batch.src_chip < 0) | (batch.src_chip >= n_chips), "src_chip", batch.src_chip, f"a chip index in [0, {n_chips - 1}]")
+    check((batch.dst_chip < 0) | (batch.dst_chip >= n_chips), "dst_chip", batch.dst_chip, f"a chip index in [0, {n_chips - 1}]")
+    check((batch.src_core < 0) | (batch.src_core >= n_cores), "src_core", batch.src_core, f"a core in [0, {n_cores - 1}]")
+    check((batch.core_mask < 1) | (batch.core_mask >= (1 << n_cores)), "core_mask", batch.core_mask,
+          f"a core mask in [1, {(1 << n_cores) - 1}]")
+    src = np.clip(batch.src_chip, 0, n_chips - 1)
+    dst = np.clip(batch.dst_chip, 0, n_chips - 1)
+    dx = dst % nx - src % nx
+    dy = dst // nx - src // nx
+    check(np.abs(dx) > max_hop, "dst_chip", batch.dst_chip, f"a chip at most {max_hop} hops away along x")
+    check(np.abs(dy) > max_hop, "dst_chip", batch.dst_chip, f"a chip at most {max_hop} hops away along y")
+    if problems:
+        raise ConfigError(problems, "event batch")
+
+
+class SramTable(typing.NamedTuple):
+    """SRAM destinations (fan-out) of source neurons, one row per (source, destination).
+
+    Attributes
+    ----------
+    src : ndarray of int64, shape (m,)
+        Global source id owning the entry.
+    dst_chip, core_mask, tag : ndarray of int64, shape (m,)
+        Destination chip, core mask and tag of the entry.
+    """
+
+    src: np.ndarray
+    dst_chip: np.ndarray
+    core_mask: np.ndarray
+    tag: np.ndarray
+
+
+def events_from_spikes(spike_time, spike_source, sram, n_cores, neurons_per_core):
+    """Expand spikes into address events, one per SRAM destination of the spiking source.
+
+    Global source ids follow ``g = (chip * n_cores + core) * neurons_per_core + neuron``.
+
+    Parameters
+    ----------
+    spike_time : array_like of float, shape (k,)
+        Spike times, s.
+    spike_source : array_like of int, shape (k,)
+        Global id of the spiking neuron.
+    sram : SramTable
+        SRAM entries (several entries per source are its several destinations).
+    n_cores, neurons_per_core : int
+        Chip geometry used to split global ids into (chip, core).
+
+    Returns
+    -------
+    EventBatch
+        Events sorted by time (stable: ties keep spike order, then SRAM entry order).
+    """
+    spike_time = np.asarray(spike_time, dtype=np.float64).reshape(-1)
+    spike_source = np.asarray(spike_source, dtype=np.int64).reshape(-1)
+    order = np.argsort(sram.src, kind="stable")
+    src_sorted = np.asarray(sram.src, dtype=np.int64)[order]
+    first = np.searchsorted(src_sorted, spike_source, side="left")
+    count = np.searchsorted(src_sorted, spike_source, side="right") - first
+    spike_of_event = np.repeat(np.arange(spike_source.size), count)
+    offset = np.arange(spike_of_event.size) - np.repeat(np.cumsum(count) - count, count)
+    entry = order[np.repeat(first, count) + offset]
+    source = spike_source[spike_of_event]
+    per_chip = n_cores * neurons_per_core
+    batch = make_batch(spike_time[spike_of_event], source, source // per_chip, (source // neurons_per_core) % n_cores,
+                       np.asarray(sram.dst_chip)[entry], np.asarray(sram.core_mask)[entry], np.asarray(sram.tag)[entry])
+    return batch.take(np.argsort(batch.time, kind="stable"))
+
+
+class Deliveries(typing.NamedTuple):
+    """Events delivered to destination cores, one row per (event, destination core).
+
+    Attributes
+    ----------
+    event : ndarray of int64, shape (p,)
+        Router-wide event number (order in which events were fed, from 0).
+    source, tag : ndarray of int64, shape (p,)
+        Source id and tag of the event.
+    dst_chip, dst_core : ndarray of int64, shape (p,)
+        Core that received the event.
+    emit_time : ndarray of float64, shape (p,)
+        Emission time, s.
+    arrival_time : ndarray of float64, shape (p,)
+        Arrival time at the destination core, s.
+    """
+
+    event: np.ndarray
+    source: np.ndarray
+    tag: np.ndarray
+    dst_chip: np.ndarray
+    dst_core: np.ndarray
+    emit_time: np.ndarray
+    arrival_time: np.ndarray
+
+    @property
+    def size(self):
+        """Number of deliveries."""
+        return int(self.event.shape[0])
+
+    @classmethod
+    def concatenate(cls, parts):
+        """One record holding the deliveries of ``parts`` in order."""
+        return cls(*(np.concatenate(fields) for fields in zip(*parts)))

@@ -1,0 +1,575 @@
+"""Chip configurations: structure, weight currents, router levels and per-core default biases.
+
+A chip config (``chip_configs/<name>.toml``, documented field by field in
+``docs/chip_configs.md``) describes one chip of the DYNAP-SE family:
+
+* structure: ``n_cores`` cores of ``neurons_per_core`` neurons; each neuron has
+  ``cam_per_neuron`` CAM entries (fan-in: tag, synapse type, weight mask) and
+  ``sram_per_neuron`` SRAM destinations (fan-out: destination chip as x/y hops in
+  ``[-max_hop, max_hop]``, a core mask of ``n_cores`` bits, a tag); tags are ``0 .. n_tags-1``;
+* weights: a CAM entry carries a ``weight_bits``-bit mask. With ``weight_scheme = "mask"``
+  (DYNAP-SE2) bit ``b`` switches on the per-core current ``synapse.i_w_<b>`` and the synaptic
+  weight current is the sum of the selected bit currents,
+
+  .. math:: I_w = \\sum_b m_b \\, I_{w,b}, \\qquad m_b \\in \\{0, 1\\};
+
+  with ``weight_scheme = "per_type"`` (DYNAP-SE1, 1-bit weights) the entry either connects or
+  not, and the weight current is the per-core, per-synapse-type bias ``synapse.i_w_<type>``;
+* router levels ``core``, ``chip`` and ``mesh``, each a latency (s), a service time per event
+  (s), a FIFO depth (events) and a policy (``"stall"`` or ``"drop"``), mapping 1:1 onto the
+  AER router's link parameters;
+* per-core default biases, keyed by namespaced parameter names ``<block>.<field>`` (SI floats,
+  or ``{coarse, fine, type}`` bias-generator settings when :mod:`mixsig.device.biasgen` is
+  available);
+* a default board shape (``[board]``: ``nx`` x ``ny`` chips).
+
+:func:`load_chip` validates a whole file, collects every problem and raises one
+:class:`mixsig.errors.ConfigError`; unknown keys are errors.
+"""
+
+import dataclasses
+import importlib.resources
+import math
+import pathlib
+import tomllib
+import types
+
+import numpy as np
+
+from mixsig.circuits.dpi import DPIParams
+from mixsig.circuits.soma import SomaParams
+from mixsig.circuits.synapses import SynapseParams
+from mixsig.errors import Problem, raise_if_any
+from mixsig.params import attributes, names
+
+SYN_TYPES = ("ampa", "nmda", "gaba", "shunt")
+"""Synapse (dendrite) types in CAM order: ``syn_type`` 0..3."""
+
+ROUTER_LEVELS = ("core", "chip", "mesh")
+"""Router levels: per-core encoder/arbiter, on-chip router between cores, inter-chip mesh (per hop)."""
+
+POLICIES = ("stall", "drop")
+
+MAX_FIFO_DEPTH = 65536
+"""Largest FIFO depth the AER router accepts (``mixsig.aer.router.LinkParams``)."""
+"""What a router level does with an event that finds its FIFO full."""
+
+WEIGHT_SCHEMES = ("mask", "per_type")
+
+DEFAULT_DEVICE_MODEL = "generic_180nm"
+"""Device model whose bias generator converts coarse/fine settings when a chip names none."""
+
+PROCESS_FIELDS = frozenset({"kappa", "u_t", "i_0"})
+"""Circuit parameters set by the process and temperature (device model), not by per-core biases."""
+
+
+def _circuit_fields(params_type):
+    """Bias fields of a circuit params dataclass: name -> (units, long_name), process fields excluded."""
+    return {name: tuple(attributes(params_type, name).values())
+            for name in names(params_type) if name not in PROCESS_FIELDS}
+
+
+SOMA_FIELDS = _circuit_fields(SomaParams)
+"""Soma bias fields (from :class:`mixsig.circuits.soma.SomaParams`): name -> (units, long_name)."""
+
+DPI_FIELDS = _circuit_fields(DPIParams)
+"""DPI bias fields (from :class:`mixsig.circuits.dpi.DPIParams`; blocks ``ampa``, ``nmda``,
+``gaba``, ``shunt``): name -> (units, long_name)."""
+
+ZERO_ALLOWED = frozenset({"soma.i_dc", "soma.i_fb_0", "soma.i_w_ahp", "soma.t_pulse_ahp"})
+"""Biases that may be zero (switched off), as in ``SomaParams``; every other bias must be > 0."""
+
+
+def weight_bias_names(weight_scheme, weight_bits):
+    """Names of the per-core weight-current biases of a weight scheme.
+
+    Parameters
+    ----------
+    weight_scheme : {"mask", "per_type"}
+    weight_bits : int
+
+    Returns
+    -------
+    tuple of str
+        ``synapse.i_w_0 .. synapse.i_w_<bits-1>`` (``"mask"``) or ``synapse.i_w_<type>`` for
+        every synapse type (``"per_type"``).
+    """
+    if weight_scheme == "per_type":
+        return tuple(f"synapse.i_w_{syn}" for syn in SYN_TYPES)
+    return tuple(f"synapse.i_w_{bit}" for bit in range(weight_bits))
+
+
+def bias_fields(weight_scheme="mask", weight_bits=4):
+    """Every per-core bias of a chip: namespaced name -> (units, long_name).
+
+    Parameters
+    ----------
+    weight_scheme : {"mask", "per_type"}
+    weight_bits : int
+
+    Returns
+    -------
+    dict
+    """
+    fields = {f"soma.{name}": meta for name, meta in SOMA_FIELDS.items()}
+    for block in SYN_TYPES:
+        fields.update({f"{block}.{name}": (units, f"{long} ({block.upper()})") for name, (units, long) in DPI_FIELDS.items()})
+    fields["nmda.i_nmda_thr"] = tuple(attributes(SynapseParams, "i_nmda_thr").values())
+    for name in weight_bias_names(weight_scheme, weight_bits):
+        suffix = name.rsplit("_", 1)[1]
+        what = f"mask bit {suffix}" if weight_scheme == "mask" else f"{suffix.upper()} synapses"
+        fields[name] = ("A", f"synaptic weight current of {what}")
+    return fields
+
+
+@dataclasses.dataclass(frozen=True)
+class RouterLevel:
+    """Timing of one AER router level; fields map 1:1 onto the router's ``LinkParams``.
+
+    Attributes
+    ----------
+    latency : float
+        Time from accepting an event to delivering it to the next level, s.
+    service_time : float
+        Time the level is busy per event (inverse throughput), s.
+    fifo_depth : int
+        Events the level's FIFO holds while it is busy.
+    policy : {"stall", "drop"}
+        What happens to an event that finds the FIFO full.
+    placeholder : bool
+        True when no published figure was available and the value is a placeholder default.
+    """
+
+    latency: float
+    service_time: float
+    fifo_depth: int
+    policy: str
+    placeholder: bool = False
+
+    def link_params(self):
+        """The router's ``LinkParams`` for this level (``mixsig.aer.router``), or a dict.
+
+        Returns
+        -------
+        mixsig.aer.router.LinkParams or dict
+            A plain dict with the four fields when the router module is not available.
+        """
+        values = {"latency": self.latency, "service_time": self.service_time,
+                  "fifo_depth": self.fifo_depth, "policy": self.policy}
+        try:
+            from mixsig.aer.router import LinkParams
+        except ImportError:
+            return values
+        return LinkParams(**values)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ChipConfig:
+    """A validated, immutable chip configuration (see ``docs/chip_configs.md``).
+
+    Attributes
+    ----------
+    name, description : str
+    n_cores, neurons_per_core, cam_per_neuron, sram_per_neuron, n_tags, max_hop, weight_bits : int
+    weight_scheme : {"mask", "per_type"}
+    device_model : str
+        Device model (calibration file) whose bias generator converts coarse/fine settings.
+    board : tuple of int
+        Default board shape ``(nx, ny)``.
+    router : mapping of str to RouterLevel
+        Levels ``core``, ``chip``, ``mesh``.
+    biases : mapping of str to ndarray, shape (n_cores,)
+        Per-core bias values in SI units, keyed ``<block>.<field>`` (read-only arrays).
+    bias_settings : mapping of str to tuple
+        Per-core verbatim settings (floats or ``{coarse, fine, type}`` dicts) for provenance.
+    source : str
+        File the config was read from.
+    toml_text : str
+        Verbatim TOML text of the config.
+    """
+
+    name: str
+    description: str
+    n_cores: int
+    neurons_per_core: int
+    cam_per_neuron: int
+    sram_per_neuron: int
+    n_tags: int
+    max_hop: int
+    weight_bits: int
+    weight_scheme: str
+    device_model: str
+    board: tuple
+    router: types.MappingProxyType
+    biases: types.MappingProxyType
+    bias_settings: types.MappingProxyType
+    source: str
+    toml_text: str
+
+    def __eq__(self, other):
+        if not isinstance(other, ChipConfig):
+            return NotImplemented
+        for field in dataclasses.fields(self):
+            mine, theirs = getattr(self, field.name), getattr(other, field.name)
+            if field.name == "biases":
+                if set(mine) != set(theirs) or not all(np.array_equal(mine[k], theirs[k]) for k in mine):
+                    return False
+            elif (dict(mine) if isinstance(mine, types.MappingProxyType) else mine) != (
+                    dict(theirs) if isinstance(theirs, types.MappingProxyType) else theirs):
+                return False
+        return True
+
+    __hash__ = None
+
+    @property
+    def neurons_per_chip(self):
+        """Neurons on one chip, ``n_cores * neurons_per_core``."""
+        return self.n_cores * self.neurons_per_core
+
+    @property
+    def synapses_per_chip(self):
+        """CAM synapse slots on one chip, ``neurons_per_chip * cam_per_neuron``."""
+        return self.neurons_per_chip * self.cam_per_neuron
+
+    def bias_attributes(self, name):
+        """Dataset attributes (``units``, ``long_name``) of a bias."""
+        units, long_name = bias_fields(self.weight_scheme, self.weight_bits)[name]
+        return {"units": units, "long_name": long_name}
+
+    def weight_currents(self):
+        """Per-core weight current of every mask bit for every synapse type.
+
+        Returns
+        -------
+        ndarray, shape (n_cores, 4, weight_bits)
+            Entry ``[core, syn_type, bit]`` is the current (A) that bit ``bit`` of a CAM weight
+            mask adds on a ``syn_type`` synapse of ``core``.
+        """
+        names = weight_bias_names(self.weight_scheme, self.weight_bits)
+        table = np.stack([self.biases[name] for name in names], axis=-1)  # (n_cores, k)
+        if self.weight_scheme == "per_type":
+            return table[:, :, None].copy()
+        return np.repeat(table[:, None, :], len(SYN_TYPES), axis=1)
+
+
+def _resolve(name_or_path):
+    """Return ``(source, text)`` for a chip name (package data) or a file path."""
+    text_path = pathlib.Path(str(name_or_path))
+    if text_path.is_file():
+        return str(text_path), text_path.read_text(encoding="utf-8")
+    if text_path.suffix == ".toml" or len(text_path.parts) > 1:
+        raise_if_any([Problem(str(text_path), "<file>", None, "an existing chip config file")], "chip config")
+    resource = importlib.resources.files("chip_configs").joinpath(f"{name_or_path}.toml")
+    if not resource.is_file():
+        available = sorted(
+            entry.name[:-5] for entry in importlib.resources.files("chip_configs").iterdir()
+            if entry.name.endswith(".toml")
+        )
+        raise_if_any([Problem(str(name_or_path), "<name>", str(name_or_path),
+                              f"a chip config file or one of {available}")], "chip config")
+    return f"chip_configs/{name_or_path}.toml", resource.read_text(encoding="utf-8")
+
+
+def load_chip(name_or_path):
+    """Load and validate a chip config.
+
+    Parameters
+    ----------
+    name_or_path : str or os.PathLike
+        A chip name shipped in the ``chip_configs`` package (``"dynapse2"``, ``"dynapse1"``,
+        ``"tiny"``) or the path of a TOML file.
+
+    Returns
+    -------
+    ChipConfig
+
+    Raises
+    ------
+    mixsig.errors.ConfigError
+        Listing every problem of the file (unknown keys included).
+    """
+    source, text = _resolve(name_or_path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise_if_any([Problem(source, "<file>", None, f"valid TOML ({error})")], "chip config")
+    return chip_from_dict(data, source=source, toml_text=text)
+
+
+_INT_KEYS = {
+    "n_cores": 1, "neurons_per_core": 1, "cam_per_neuron": 1, "sram_per_neuron": 1,
+    "n_tags": 1, "max_hop": 0, "weight_bits": 1,
+}
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _flatten(table, prefix=""):
+    """Flatten nested tables into dotted names (``{"soma": {"c_mem": x}}`` -> ``soma.c_mem``)."""
+    flat = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and not {"coarse", "fine", "type"} & set(value):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _has_coarse_fine(data):
+    """Whether any bias of a parsed chip config is a coarse/fine setting."""
+    tables = [data.get("biases", {})] + list((data.get("core_biases") or {}).values())
+    return any(isinstance(value, dict) for table in tables if isinstance(table, dict)
+               for value in _flatten(table).values())
+
+
+def _bias_value(source, key, setting, problems, biasgen):
+    """Convert one bias setting to SI; append problems; return float or None."""
+    if isinstance(setting, dict):
+        extra = set(setting) - {"coarse", "fine", "type"}
+        if extra or not {"coarse", "fine", "type"} <= set(setting):
+            problems.append(Problem(source, key, setting, "a table with exactly coarse, fine and type"))
+            return None
+        if biasgen is None:
+            problems.append(Problem(source, key, setting, "an SI float (no bias generator available)"))
+            return None
+        if setting["type"] not in ("N", "P"):
+            problems.append(Problem(source, f"{key}.type", setting["type"], '"N" or "P"'))
+            return None
+        try:
+            return float(biasgen(setting["coarse"], setting["fine"], setting["type"]))
+        except (ValueError, TypeError) as error:
+            problems.append(Problem(source, key, setting, f"a valid bias-generator setting ({error})"))
+            return None
+    if not _is_number(setting):
+        problems.append(Problem(source, key, setting, "a finite number in SI units"))
+        return None
+    return float(setting)
+
+
+def _device_biasgen(model):
+    """``current(coarse, fine, "N"|"P")`` of the bias generator of device model ``model``.
+
+    Returns None when :mod:`mixsig.device.biasgen` is not available; raises ConfigError when the
+    device model cannot be loaded.
+    """
+    try:
+        from mixsig.device.biasgen import BiasGenerator
+    except ImportError:
+        return None
+    generator = BiasGenerator.from_model(model)
+    return lambda coarse, fine, polarity: generator.current(coarse, fine, polarity.lower())
+
+
+def chip_from_dict(data, source="<chip>", toml_text="", biasgen=None):
+    """Validate a parsed chip config and build a :class:`ChipConfig`.
+
+    Parameters
+    ----------
+    data : dict
+        Parsed TOML tables.
+    source : str
+        Name used in problem reports.
+    toml_text : str
+        Verbatim text kept for provenance.
+    biasgen : callable, optional
+        ``current(coarse, fine, "N"|"P") -> A`` used for coarse/fine settings; by default the
+        bias generator of the chip's ``device_model``.
+
+    Returns
+    -------
+    ChipConfig
+
+    Raises
+    ------
+    mixsig.errors.ConfigError
+    """
+    problems = []
+    top_keys = {"chip", "board", "router", "biases", "core_biases"}
+    for key in sorted(set(data) - top_keys):
+        problems.append(Problem(source, key, data[key], f"one of the sections {sorted(top_keys)}"))
+    structure = _parse_chip_section(source, _table(source, data, "chip", problems), problems)
+    if biasgen is None and isinstance(structure["device_model"], str) and _has_coarse_fine(data):
+        try:
+            biasgen = _device_biasgen(structure["device_model"])
+        except ValueError as error:  # ConfigError of the device model
+            problems.append(Problem(source, "chip.device_model", structure["device_model"],
+                                    f"a loadable device model with a bias generator ({error})"))
+    board = _parse_board(source, _table(source, data, "board", problems), problems)
+    router = _parse_router(source, _table(source, data, "router", problems), problems)
+    biases, settings = _parse_biases(source, data, structure, biasgen, problems)
+    raise_if_any(problems, "chip config")
+    return ChipConfig(
+        **structure, board=board, router=types.MappingProxyType(router), biases=types.MappingProxyType(biases),
+        bias_settings=types.MappingProxyType(settings), source=source, toml_text=toml_text,
+    )
+
+
+def _table(source, data, key, problems):
+    """``data[key]`` if it is a table (missing: empty), else record a problem and return {}."""
+    table = data.get(key, {})
+    if not isinstance(table, dict):
+        problems.append(Problem(source, key, table, "a table"))
+        return {}
+    return table
+
+
+def _parse_chip_section(source, chip, problems):
+    """Validate ``[chip]``; return the ChipConfig structure fields (None where invalid)."""
+    chip_keys = set(_INT_KEYS) | {"name", "description", "weight_scheme", "device_model"}
+    for key in sorted(set(chip) - chip_keys):
+        problems.append(Problem(source, f"chip.{key}", chip[key], f"one of {sorted(chip_keys)}"))
+    fields = {}
+    for key in ("name", "description"):
+        fields[key] = chip.get(key)
+        if not isinstance(fields[key], str):
+            problems.append(Problem(source, f"chip.{key}", chip.get(key), "a string"))
+    for key, minimum in _INT_KEYS.items():
+        value = chip.get(key)
+        fields[key] = value if _is_int(value) and value >= minimum else None
+        if fields[key] is None:
+            problems.append(Problem(source, f"chip.{key}", value, f"an integer >= {minimum}"))
+    if fields["max_hop"] is not None and fields["max_hop"] > 62:
+        problems.append(Problem(source, "chip.max_hop", fields["max_hop"], "an integer <= 62"))
+    fields["device_model"] = chip.get("device_model", DEFAULT_DEVICE_MODEL)
+    if not isinstance(fields["device_model"], str):
+        problems.append(Problem(source, "chip.device_model", fields["device_model"], "a device model name or path"))
+    fields["weight_scheme"] = chip.get("weight_scheme")
+    if fields["weight_scheme"] not in WEIGHT_SCHEMES:
+        problems.append(Problem(source, "chip.weight_scheme", fields["weight_scheme"],
+                                f"one of {list(WEIGHT_SCHEMES)}"))
+        fields["weight_scheme"] = None
+    if fields["weight_scheme"] == "per_type" and fields["weight_bits"] not in (None, 1):
+        problems.append(Problem(source, "chip.weight_bits", fields["weight_bits"],
+                                '1 (weight_scheme = "per_type" has 1-bit weights)'))
+    return fields
+
+
+def _parse_board(source, board, problems):
+    """Validate ``[board]``; return ``(nx, ny)`` (1 x 1 when absent)."""
+    shape = [1, 1]
+    for key in sorted(set(board) - {"nx", "ny"}):
+        problems.append(Problem(source, f"board.{key}", board[key], "one of ['nx', 'ny']"))
+    for axis, key in enumerate(("nx", "ny")):
+        value = board.get(key, 1)
+        if not _is_int(value) or value < 1:
+            problems.append(Problem(source, f"board.{key}", value, "an integer >= 1"))
+        else:
+            shape[axis] = value
+    return tuple(shape)
+
+
+def _parse_router(source, router_table, problems):
+    """Validate ``[router.<level>]`` for every level; return ``{level: RouterLevel}``."""
+    for key in sorted(set(router_table) - set(ROUTER_LEVELS)):
+        problems.append(Problem(source, f"router.{key}", router_table[key], f"one of {list(ROUTER_LEVELS)}"))
+    router = {}
+    for level in ROUTER_LEVELS:
+        router_level = _router_level(source, level, router_table.get(level), problems)
+        if router_level is not None:
+            router[level] = router_level
+    return router
+
+
+def _parse_biases(source, data, structure, biasgen, problems):
+    """Validate ``[biases]`` and ``[core_biases.<core>]``; return per-core SI arrays and settings."""
+    n_cores = structure["n_cores"]
+    fields = bias_fields(structure["weight_scheme"] or "mask", structure["weight_bits"] or 1)
+    defaults = _flatten(_table(source, data, "biases", problems))
+    per_core = {}
+    for core_key, table in _table(source, data, "core_biases", problems).items():
+        if not (core_key.isdigit() and (n_cores is None or int(core_key) < n_cores)):
+            problems.append(Problem(source, f"core_biases.{core_key}", table,
+                                    f"a core index 0..{(n_cores or 1) - 1} as key"))
+        elif not isinstance(table, dict):
+            problems.append(Problem(source, f"core_biases.{core_key}", table, "a table"))
+        else:
+            per_core[int(core_key)] = _flatten(table)
+    for prefix, table in [("biases", defaults)] + [(f"core_biases.{k}", t) for k, t in per_core.items()]:
+        for name in sorted(set(table) - set(fields)):
+            problems.append(Problem(source, f"{prefix}.{name}", table[name], "a known bias <block>.<field>"))
+    biases, settings = {}, {}
+    for name, (units, _) in fields.items():
+        values, raw, missing = [], [], []
+        for core in range(n_cores or 1):
+            key, setting = (f"core_biases.{core}.{name}", per_core[core][name]) if name in per_core.get(core, {}) \
+                else (f"biases.{name}", defaults.get(name))
+            if setting is None:
+                missing.append(core)
+                values.append(None)
+                continue
+            value = _bias_value(source, key, setting, problems, biasgen)
+            bound = ">= 0" if name in ZERO_ALLOWED else "> 0"
+            if value is not None and not (value >= 0 if name in ZERO_ALLOWED else value > 0):
+                problems.append(Problem(source, key, setting, f"{bound} {units}"))
+            values.append(value)
+            raw.append(setting)
+        if missing:
+            problems.append(Problem(source, f"biases.{name}", None, f"a value in {units} (missing for cores {missing})"))
+        if None not in values:
+            array = np.asarray(values, dtype=float)
+            array.setflags(write=False)
+            biases[name] = array
+            settings[name] = tuple(raw)
+    return biases, settings
+
+
+def _router_level(source, level, table, problems):
+    """Validate one ``[router.<level>]`` table; return a RouterLevel or None."""
+    key = f"router.{level}"
+    if not isinstance(table, dict):
+        problems.append(Problem(source, key, table,
+                                "a table with latency, service_time, fifo_depth, policy, placeholder"))
+        return None
+    allowed = {"latency", "service_time", "fifo_depth", "policy", "placeholder"}
+    count = len(problems)
+    for name in sorted(set(table) - allowed):
+        problems.append(Problem(source, f"{key}.{name}", table[name], f"one of {sorted(allowed)}"))
+    for name in ("latency", "service_time"):
+        value = table.get(name)
+        if not _is_number(value) or value < 0:
+            problems.append(Problem(source, f"{key}.{name}", value, "a time >= 0 s"))
+    if not _is_int(table.get("fifo_depth")) or not 1 <= table.get("fifo_depth") <= MAX_FIFO_DEPTH:
+        problems.append(Problem(source, f"{key}.fifo_depth", table.get("fifo_depth"),
+                                f"an integer in [1, {MAX_FIFO_DEPTH}] (events)"))
+    if table.get("policy") not in POLICIES:
+        problems.append(Problem(source, f"{key}.policy", table.get("policy"), f"one of {list(POLICIES)}"))
+    if not isinstance(table.get("placeholder", False), bool):
+        problems.append(Problem(source, f"{key}.placeholder", table.get("placeholder"), "true or false"))
+    if len(problems) > count:
+        return None
+    return RouterLevel(latency=float(table["latency"]), service_time=float(table["service_time"]),
+                       fifo_depth=table["fifo_depth"], policy=table["policy"],
+                       placeholder=table.get("placeholder", False))
+
+
+def with_router(chip, **levels):
+    """Return a copy of ``chip`` with some router levels overridden.
+
+    Parameters
+    ----------
+    chip : ChipConfig
+    **levels : RouterLevel or dict
+        ``core=``, ``chip=``, ``mesh=``: a full RouterLevel, or a dict of the fields to change.
+
+    Returns
+    -------
+    ChipConfig
+    """
+    router = dict(chip.router)
+    for level, value in levels.items():
+        if level not in ROUTER_LEVELS:
+            raise ValueError(f"unknown router level {level!r}: expected one of {list(ROUTER_LEVELS)}")
+        if isinstance(value, dict):
+            fields = {**dataclasses.asdict(router[level]), "placeholder": False, **value}
+            problems = []
+            value = _router_level("<override>", level, fields, problems)
+            raise_if_any(problems, "router override")
+        router[level] = value
+    return dataclasses.replace(chip, router=types.MappingProxyType(router))

@@ -1,0 +1,449 @@
+"""Differential-pair integrator (DPI) synapse, integrated exactly in its full nonlinear form.
+
+Model (Bartolozzi & Indiveri 2007; continuous form of the teili/d1sim update, physics reference
+section 1.2)::
+
+    tau * (1 + I_g / I) * dI/dt + I = (I_g / I_tau) * I_in - I_g,      tau = C U_T / (kappa I_tau)
+
+with ``I`` the output (synaptic) current, clipped below at the dark current ``i_0``; ``I_in`` is
+the weight current ``I_w`` while a pre-synaptic pulse of width ``t_pulse`` is on and 0 otherwise.
+Write ``A = (I_g / I_tau) I_in - I_g`` (the fixed point) and ``s = t / tau``.
+
+* ``I_in = 0`` gives ``A = -I_g`` and the equation reduces exactly to ``tau dI/dt = -I``: the decay
+  is exactly exponential, ``I(t) = max(I(0) exp(-t/tau), i_0)``.
+* Constant ``I_in`` (``A != I(0)``): the equation is separable, ``I`` stays on one side of ``A`` and
+
+      t / tau = G(I) - G(I_start),   G(I) = (I_g/A) ln I - ((A + I_g)/A) ln|A - I|.
+
+  Written with ``z = (I - I_start)/(A - I_start)`` (in [0, 1)) and ``psi(w) = ln(1 - w)/w``
+  (``psi(0) = -1``) this is the cancellation-free form used here, valid for every sign of ``A``
+  including ``A -> 0``::
+
+      t / tau = T(I) = -ln(1 - z) - (I_g / I) z psi(A z / I)          (both terms >= 0)
+
+  ``T`` is solved for ``ln(I / I_start)`` by a bracketed, monotone Newton iteration (``T`` is
+  convex in ``ln I`` on either side of ``A``) started from a rigorous bound on the root, to
+  machine precision.
+* Charge. Integrating the equation over the interval,
+  ``int I dt = A t - tau (I_end - I_start) - tau I_g ln(I_end / I_start)``; with the solution above
+  this equals ``tau [z (I_start + I_g) + (A + I_g) (-ln(1 - z) - z)]``, a sum of non-negative terms
+  (used for ``z <= 0.9``; the first form is used closer to saturation).
+* Clip at ``i_0``: when ``A < i_0`` the current reaches the floor at ``t* = tau T(i_0)`` and stays
+  there; the charge then includes ``i_0 (t - t*)``.
+
+Consequence (validated in ``validation/dpi_pulse_charge.py``): the area above the baseline of one
+pulse from ``I_start`` is ``Q = (I_g/I_tau) I_w t_p - I_g t_p - tau I_g ln(I(t_p)/I_start)``,
+which tends to ``(I_g/I_tau) I_w t_p`` in the linear regime (``I >> I_g``, ``I_w >> I_tau``).
+
+Pulses in :func:`step` (rule for overlapping pulses): a pulse starts at the beginning of the step
+in which it arrives and drives the input node with its weight current for ``t_pulse``; the pulses
+that start in one step add their currents (several CAM synapses share one DPI). A pulse arriving
+while another is still on merges with it conserving pulse charge: the currents add and the
+remaining duration becomes (remaining charge + new charge) / (summed current). Within a step the
+pulse phase is advanced with :func:`dpi_advance`, then the decay phase; both are exact, so
+isolated pulses aligned to step boundaries give results independent of ``dt``. A pulse remainder
+shorter than ``1e-10 dt`` (rounding left by repeated subtraction of ``dt``) is dropped. Noise
+(optional) is a step-averaged current low-passed by the output node:
+``I += noise (1 - exp(-dt/tau))`` after the exact update, then ``I`` is clipped at ``i_0``.
+
+Kernels: :func:`dpi_advance` (one interval, constant input) and :func:`step_element` (one step of
+one DPI, pulses and noise included) are ``numba.njit`` functions of scalars for the engine's
+compiled loops; :func:`step` applies :func:`step_element` over arrays of any shape.
+"""
+
+import dataclasses
+import math
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+from mixsig.constants import I_0, KAPPA, U_T
+from mixsig.params import parameter, require_positive
+
+_SERIES_Z = 0.25
+_DIRECT_CHARGE_Z = 0.9
+_MAX_NEWTON = 200
+_PULSE_END_RTOL = 1e-10
+
+
+@numba.njit(cache=True)
+def _psi(w):
+    """``ln(1 - w) / w`` for ``w < 1`` (``-1`` at ``w = 0``)."""
+    if w == 0.0:
+        return -1.0
+    return math.log1p(-w) / w
+
+
+@numba.njit(cache=True)
+def _log1p_excess(z):
+    """``-ln(1 - z) - z`` for ``0 <= z < 1``, accurate for small ``z``."""
+    if z < _SERIES_Z:
+        total = 0.0
+        power = z * z
+        k = 2.0
+        while True:
+            term = power / k
+            total += term
+            if term <= 1e-17 * total:
+                break
+            power *= z
+            k += 1.0
+        return total
+    return -math.log1p(-z) - z
+
+
+@numba.njit(cache=True)
+def _elapsed(delta, i_start, a, i_gain):
+    """Normalised time ``t/tau`` to go from ``i_start`` to ``i_start*exp(delta)`` at fixed point ``a``.
+
+    Returns ``(T, dT/ddelta, z)``; ``T`` is ``inf`` at or beyond the asymptote ``I = a``.
+    """
+    i = i_start * math.exp(delta)
+    z = i_start * math.expm1(delta) / (a - i_start)
+    if z >= 1.0 or (a - i) * (a - i_start) <= 0.0:
+        return math.inf, math.inf, 1.0
+    elapsed = -math.log1p(-z) - (i_gain / i) * z * _psi(a * z / i)
+    slope = (i + i_gain) / (a - i)
+    return elapsed, slope, z
+
+
+@numba.njit(cache=True)
+def _solve_log_ratio(s, i_start, a, i_gain, lo, hi, start, rising):
+    """Root ``delta`` of ``T(delta) = s`` inside ``(lo, hi)`` by safeguarded Newton from ``start``."""
+    x = start
+    for _ in range(_MAX_NEWTON):
+        elapsed, slope, _z = _elapsed(x, i_start, a, i_gain)
+        f = elapsed - s
+        if f == 0.0:
+            break
+        if (f > 0.0) == rising:
+            hi = x
+        else:
+            lo = x
+        if math.isfinite(elapsed) and math.isfinite(slope) and slope != 0.0:
+            x_new = x - f / slope
+        else:
+            x_new = 0.5 * (lo + hi)
+        if not (lo < x_new < hi):
+            x_new = 0.5 * (lo + hi)
+        if abs(x_new - x) <= 4e-16 * abs(x) or x_new == x:
+            x = x_new
+            break
+        x = x_new
+    return x
+
+
+@numba.njit(cache=True)
+def _ode_charge(i_start, delta, z, a, i_gain, tau, t):
+    """Exact ``int I dt`` over an interval of length ``t`` with no floor contact."""
+    if z <= _DIRECT_CHARGE_Z:
+        return tau * (z * (i_start + i_gain) + (a + i_gain) * _log1p_excess(z))
+    return a * t - tau * (i_start * math.expm1(delta) + i_gain * delta)
+
+
+@numba.njit(cache=True)
+def dpi_advance(i, i_in, duration, i_tau, i_gain, c, kappa, u_t, i_0):
+    """Advance one DPI exactly by ``duration`` under a constant input current.
+
+    Parameters
+    ----------
+    i : float
+        Output current at the start, A (values below ``i_0`` are raised to ``i_0``).
+    i_in : float
+        Constant input (pulse) current, A; 0 for pure decay (negative values count as 0).
+    duration : float
+        Interval length, s (``<= 0`` returns ``(max(i, i_0), 0)``).
+    i_tau, i_gain : float
+        Leak and gain currents ``I_tau``, ``I_g``, A.
+    c : float
+        Synaptic capacitance, F.
+    kappa : float
+        Subthreshold slope factor, 1.
+    u_t : float
+        Thermal voltage, V.
+    i_0 : float
+        Dark current (floor of ``I``), A.
+
+    Returns
+    -------
+    i_end : float
+        Output current at the end of the interval, A.
+    charge : float
+        Integral of the output current over the interval, A*s.
+    """
+    if i < i_0:
+        i = i_0
+    if duration <= 0.0:
+        return i, 0.0
+    if i_in < 0.0:
+        i_in = 0.0
+    tau = c * u_t / (kappa * i_tau)
+    s = duration / tau
+    if i_in == 0.0:
+        # Exact reduction to tau dI/dt = -I.
+        if i <= i_0:
+            return i_0, i_0 * duration
+        s_floor = math.log(i / i_0)
+        if s < s_floor:
+            return i * math.exp(-s), -tau * i * math.expm1(-s)
+        return i_0, tau * (i - i_0) + i_0 * (duration - tau * s_floor)
+    a = (i_gain / i_tau) * i_in - i_gain
+    if a == i:
+        return i, i * duration
+    if a > i:
+        hi = math.log(a / i)
+        bound = math.log1p((a - i) * -math.expm1(-s) / i)
+        q = s * (a - i) / i_gain
+        if q < 1.0:
+            bound = min(bound, -math.log1p(-q))
+        start = min(bound, hi)
+        # Lower bound from the saturation form T = -(1 + I_g/A) ln(1 - z) - (I_g/A) ln(I_start/I),
+        # using I <= A in the last term.
+        lo = 0.0
+        u = -(s + (i_gain / a) * math.log(i / a)) / (1.0 + i_gain / a)
+        if u < 0.0:
+            lo = max(0.0, math.log1p(-math.expm1(u) * (a - i) / i))
+        if not math.isfinite(_elapsed(start, i, a, i_gain)[0]):
+            start = lo if lo > 0.0 else 0.5 * hi
+        if not start > 0.0:
+            start = 0.5 * hi
+        delta = _solve_log_ratio(s, i, a, i_gain, lo, hi, start, True)
+        _t, _slope, z = _elapsed(delta, i, a, i_gain)
+        if z >= 1.0:
+            delta = hi
+        return i * math.exp(delta), _ode_charge(i, delta, z, a, i_gain, tau, duration)
+    # Falling side: a < i.
+    if i <= i_0:
+        return i_0, i_0 * duration
+    lo = math.log(i_0 / i)
+    if a < i_0:
+        s_floor, _slope, z_floor = _elapsed(lo, i, a, i_gain)
+        if s >= s_floor:
+            t_star = tau * s_floor
+            charge = _ode_charge(i, lo, z_floor, a, i_gain, tau, t_star)
+            return i_0, charge + i_0 * (duration - t_star)
+    else:
+        lo = math.log(a / i)
+    ratio = (a - i) * -math.expm1(-s) / i
+    start = math.log1p(ratio) if ratio > -1.0 else lo
+    if start < lo:
+        start = lo
+    delta = _solve_log_ratio(s, i, a, i_gain, lo, 0.0, start, False)
+    _t, _slope, z = _elapsed(delta, i, a, i_gain)
+    if z >= 1.0:
+        delta = lo
+    return i * math.exp(delta), _ode_charge(i, delta, z, a, i_gain, tau, duration)
+
+
+def time_constant(c, u_t, kappa, i_tau):
+    """DPI time constant ``tau = C U_T / (kappa I_tau)``.
+
+    Parameters
+    ----------
+    c : float or ndarray
+        Capacitance, F.
+    u_t : float or ndarray
+        Thermal voltage, V.
+    kappa : float or ndarray
+        Subthreshold slope factor, 1.
+    i_tau : float or ndarray
+        Leak current, A.
+
+    Returns
+    -------
+    float or ndarray
+        Time constant, s.
+    """
+    return c * u_t / (kappa * i_tau)
+
+
+def leak_current(tau, c=25e-12, u_t=U_T, kappa=KAPPA):
+    """Leak current ``I_tau = C U_T / (kappa tau)`` that sets a time constant ``tau`` (s), in A."""
+    return c * u_t / (kappa * tau)
+
+
+_DEFAULT_C = 25e-12
+_DEFAULT_I_TAU = leak_current(10e-3, _DEFAULT_C)
+
+
+@dataclasses.dataclass(frozen=True)
+class DPIParams:
+    """Parameters of a DPI synapse (defaults: Rockpool's DYNAP-SE2 synapse, tau = 10 ms).
+
+    Every field is a float or an array broadcastable to the ``(instance, neuron)`` state shape.
+    The default ``i_tau = C U_T / (kappa * 10 ms)`` with ``C = 25 pF`` and the defaults of
+    :mod:`mixsig.constants` (91.7 pA); the default ``i_gain`` is ``100`` times that default
+    (Rockpool's ``r_gain_syn``) and does not follow a user-given ``i_tau``. Use
+    :func:`leak_current` to set ``i_tau`` from a time constant.
+    """
+
+    c_syn: float = parameter(_DEFAULT_C, "F", "DPI synapse capacitance")
+    i_tau: float = parameter(_DEFAULT_I_TAU, "A", "DPI leak current setting the time constant")
+    i_gain: float = parameter(100.0 * _DEFAULT_I_TAU, "A", "DPI gain (threshold) current")
+    t_pulse: float = parameter(10e-6, "s", "width of the pre-synaptic input pulse")
+    kappa: float = parameter(KAPPA, "1", "subthreshold slope factor")
+    u_t: float = parameter(U_T, "V", "thermal voltage")
+    i_0: float = parameter(I_0, "A", "dark current (lower bound of the synaptic current)")
+
+    def __post_init__(self):
+        require_positive(self, ("c_syn", "i_tau", "i_gain", "t_pulse", "kappa", "u_t", "i_0"))
+
+    @property
+    def tau(self):
+        """Time constant ``c_syn u_t / (kappa i_tau)``, s."""
+        return time_constant(self.c_syn, self.u_t, self.kappa, self.i_tau)
+
+
+class DPIState(NamedTuple):
+    """State of an array of DPI synapses.
+
+    Attributes
+    ----------
+    i_syn : ndarray, shape (instance, neuron)
+        Output (synaptic) current, A.
+    pulse_current : ndarray, shape (instance, neuron)
+        Current driving the input node while a pulse is on, A (0 when off).
+    pulse_left : ndarray, shape (instance, neuron)
+        Time left in the current pulse, s (0 when off).
+    """
+
+    i_syn: np.ndarray
+    pulse_current: np.ndarray
+    pulse_left: np.ndarray
+
+
+class DPIOutputs(NamedTuple):
+    """What one DPI step emits.
+
+    Attributes
+    ----------
+    i_syn : ndarray, shape (instance, neuron)
+        Output current at the end of the step, A.
+    i_syn_mean : ndarray, shape (instance, neuron)
+        Exact average of the output current over the step (charge / dt), A.
+    """
+
+    i_syn: np.ndarray
+    i_syn_mean: np.ndarray
+
+
+def initial_state(params, shape):
+    """Resting state: ``i_syn = i_0``, no pulse on.
+
+    Parameters
+    ----------
+    params : DPIParams
+    shape : tuple of int
+        State shape, usually ``(instance, neuron)``.
+
+    Returns
+    -------
+    DPIState
+    """
+    i_syn = np.array(np.broadcast_to(np.asarray(params.i_0, dtype=np.float64), shape))
+    return DPIState(i_syn, np.zeros(shape), np.zeros(shape))
+
+
+@numba.njit(cache=True)
+def step_element(i_syn, pulse_current, pulse_left, i_w, noise, dt, t_pulse, i_tau, i_gain, c, kappa, u_t, i_0):
+    """Advance one DPI by one step of length ``dt`` (scalar kernel of :func:`step`).
+
+    Parameters
+    ----------
+    i_syn, pulse_current, pulse_left : float
+        State at the start of the step (A, A, s).
+    i_w : float
+        Summed weight current of the pulses that start in this step, A (``<= 0``: no pulse).
+    noise : float
+        Step-averaged noise current, A, low-passed by the output node.
+    dt : float
+        Step, s.
+    t_pulse, i_tau, i_gain, c, kappa, u_t, i_0 : float
+        Parameters (see :class:`DPIParams`).
+
+    Returns
+    -------
+    i_syn, pulse_current, pulse_left : float
+        State at the end of the step.
+    i_mean : float
+        Exact average output current over the step (without noise), A.
+    """
+    if i_w > 0.0:
+        charge_in = pulse_current * pulse_left + i_w * t_pulse
+        pulse_current = pulse_current + i_w
+        pulse_left = charge_in / pulse_current
+    charge = 0.0
+    t_on = 0.0
+    if pulse_left > 0.0:
+        t_on = min(pulse_left, dt)
+        i_syn, charge = dpi_advance(i_syn, pulse_current, t_on, i_tau, i_gain, c, kappa, u_t, i_0)
+        pulse_left -= t_on
+        if pulse_left <= _PULSE_END_RTOL * dt:
+            pulse_left = 0.0
+            pulse_current = 0.0
+    if t_on < dt:
+        i_syn, charge_off = dpi_advance(i_syn, 0.0, dt - t_on, i_tau, i_gain, c, kappa, u_t, i_0)
+        charge += charge_off
+    if noise != 0.0:
+        tau = c * u_t / (kappa * i_tau)
+        i_syn += noise * -math.expm1(-dt / tau)
+        if i_syn < i_0:
+            i_syn = i_0
+    return i_syn, pulse_current, pulse_left, charge / dt
+
+
+@numba.njit(cache=True)
+def _step_arrays(i_syn, pulse_current, pulse_left, i_w, noise, dt, t_pulse, i_tau, i_gain, c, kappa, u_t, i_0):
+    n = i_syn.size
+    out_i = np.empty(n)
+    out_current = np.empty(n)
+    out_left = np.empty(n)
+    out_mean = np.empty(n)
+    for k in range(n):
+        out_i[k], out_current[k], out_left[k], out_mean[k] = step_element(
+            i_syn[k], pulse_current[k], pulse_left[k], i_w[k], noise[k], dt,
+            t_pulse[k], i_tau[k], i_gain[k], c[k], kappa[k], u_t[k], i_0[k],
+        )
+    return out_i, out_current, out_left, out_mean
+
+
+def _flat(value, shape):
+    """``value`` broadcast to ``shape`` as a contiguous flat float64 array."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), shape)).reshape(-1)
+
+
+def step(state, i_w, params, dt, noise=None):
+    """Advance an array of DPI synapses by one step.
+
+    Parameters
+    ----------
+    state : DPIState
+        Arrays of the state shape (usually ``(instance, neuron)``).
+    i_w : float or ndarray, broadcastable to the state shape
+        Summed weight current of the pulses that start in this step, A (0 for no pulse).
+    params : DPIParams
+        Fields are floats or arrays broadcastable to the state shape.
+    dt : float
+        Step, s.
+    noise : ndarray, optional
+        Step-averaged noise current, A, broadcastable to the state shape: after the exact
+        update ``I += noise (1 - exp(-dt/tau))``, then ``I`` is clipped at ``i_0``.
+
+    Returns
+    -------
+    state : DPIState
+    outputs : DPIOutputs
+    """
+    if not dt > 0.0:
+        raise ValueError(f"dt = {dt!r} s: expected > 0 s")
+    shape = np.shape(state.i_syn)
+    noise = 0.0 if noise is None else noise
+    flat = [_flat(v, shape) for v in (state.i_syn, state.pulse_current, state.pulse_left, i_w, noise)]
+    pars = [
+        _flat(getattr(params, name), shape)
+        for name in ("t_pulse", "i_tau", "i_gain", "c_syn", "kappa", "u_t", "i_0")
+    ]
+    out_i, out_current, out_left, out_mean = _step_arrays(*flat, float(dt), *pars)
+    new_state = DPIState(out_i.reshape(shape), out_current.reshape(shape), out_left.reshape(shape))
+    return new_state, DPIOutputs(new_state.i_syn, out_mean.reshape(shape))

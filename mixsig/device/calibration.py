@@ -1,0 +1,715 @@
+"""Calibration files: loading and validating a device model (mismatch, drift, noise, bias generator).
+
+A device model is a TOML file (parametric statistics) optionally paired with a netCDF file
+(empirical tables). The format is documented in ``docs/calibration.md``. The loader validates the
+whole file, collects every defect as a :class:`mixsig.errors.Problem` and raises one
+:class:`mixsig.errors.ConfigError`.
+
+Model equations (every quantity in SI units)
+--------------------------------------------
+Each parameter ``<block>.<field>`` is described by its *native deviation* ``x`` per device:
+
+- ``source = "bias"`` (a subthreshold current): ``x = dVT`` (V), the gate-overdrive offset, and
+  ``I = I_nom * exp(kappa * dVT / Ut(T))`` (lognormal).
+- ``source = "capacitor"``: ``x = ln(C / C_nom)`` (dimensionless), so ``C = C_nom * exp(x)``.
+- ``source = "threshold"`` (a voltage): ``x = dV`` (V), additive.
+
+Device-level spread (``distribution``):
+
+- ``"pelgrom"``: ``sigma(dVT) = A_VT / sqrt(2 W L)`` for a single device (the pair value
+  ``A_VT / sqrt(W L)`` divided by ``sqrt(2)``); for capacitors ``sigma(ln C) = A_C / sqrt(W L)``.
+- ``"cv"``: a direct coefficient of variation, converted exactly for a lognormal,
+  ``sigma_ln = sqrt(ln(1 + CV^2))``, then ``sigma(dVT) = sigma_ln * Ut(T_nom) / kappa``.
+- ``"empirical"``: an inverse-CDF table ``(cdf, value)`` in the netCDF file, ``value`` being
+  ``ln(X / X_nom)`` for biases and capacitors and volts for thresholds.
+
+Shared levels (``[parameters.X.spread]``: ``chip``, ``core``, and ``neuron`` for synapse-level
+parameters) are CVs for biases and capacitors and standard deviations in V for thresholds.
+"""
+
+import dataclasses
+import hashlib
+import importlib.resources
+import math
+import os
+import pathlib
+import tomllib
+import types
+
+import numpy as np
+
+from mixsig.constants import KAPPA_N, KAPPA_P, T_NOMINAL, thermal_voltage
+from mixsig.errors import Problem, raise_if_any
+from mixsig.files import atomic_write
+
+PROCESS_FIELDS = frozenset({"kappa", "u_t", "i_0"})
+"""Circuit fields set by the process and temperature, not sampled per device."""
+
+
+def _block_fields():
+    """Fields each block's params dataclass declares (process fields excluded)."""
+    from mixsig.circuits.dpi import DPIParams
+    from mixsig.circuits.soma import SomaParams
+    from mixsig.params import names
+
+    soma = tuple(n for n in names(SomaParams) if n not in PROCESS_FIELDS)
+    dpi = tuple(n for n in names(DPIParams) if n not in PROCESS_FIELDS)
+    return {
+        "soma": soma,
+        "ampa": dpi,
+        "nmda": dpi + ("i_nmda_thr",),
+        "gaba": dpi,
+        "shunt": dpi,
+        "synapse": ("i_w",),
+        "homeostasis": (),
+        "stp": (),
+    }
+
+
+BLOCK_FIELDS = _block_fields()
+"""Parameter names a calibration file may cover, ``<block>.<field>``."""
+
+LEVELS = ("chip", "core", "neuron", "synapse")
+"""Hierarchy levels of mismatch, coarsest first."""
+
+SOURCES = ("bias", "capacitor", "threshold")
+DISTRIBUTIONS = ("pelgrom", "cv", "empirical")
+BIAS_MODES = ("fixed_current", "fixed_gate")
+
+
+@dataclasses.dataclass(frozen=True)
+class EmpiricalTable:
+    """An empirical distribution sampled by inverse CDF.
+
+    Attributes
+    ----------
+    name : str
+        Table name in the netCDF file.
+    cdf : ndarray, shape (n,)
+        Strictly increasing cumulative probabilities from 0 to 1.
+    value : ndarray, shape (n,)
+        Strictly increasing quantiles: ``ln(X / X_nom)`` (biases, capacitors) or V (thresholds).
+    """
+
+    name: str
+    cdf: np.ndarray
+    value: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class ParameterStatistics:
+    """Mismatch statistics of one chip parameter, in its native deviation variable.
+
+    Attributes
+    ----------
+    name : str
+        ``<block>.<field>``.
+    source : str
+        ``"bias"`` (native variable dVT, V), ``"capacitor"`` (ln C/C_nom) or ``"threshold"`` (dV, V).
+    level : str
+        Device level: ``"synapse"`` for the ``synapse`` block, otherwise ``"neuron"``.
+    distribution : str
+        ``"pelgrom"``, ``"cv"`` or ``"empirical"`` (device level).
+    kappa : float
+        Subthreshold slope factor of the device (biases; 1.0 otherwise).
+    sigma : mapping of str to float
+        Standard deviation of the native variable per level (absent levels have none).
+        For an empirical distribution the device level is absent and ``table`` is used.
+    table : EmpiricalTable or None
+        Device-level table for ``"empirical"``, values already in the native variable.
+    """
+
+    name: str
+    source: str
+    level: str
+    distribution: str
+    kappa: float
+    sigma: types.MappingProxyType
+    table: EmpiricalTable = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Temperature:
+    """Temperature behaviour.
+
+    Attributes
+    ----------
+    t_nominal : float
+        Temperature at which the statistics and biases are specified, K.
+    dvt_dt : float
+        Threshold-voltage temperature coefficient, V/K (negative: VT falls as T rises).
+    bias : str
+        ``"fixed_current"``: the bias generator holds each current (only Ut(T) and the mismatch
+        term move); ``"fixed_gate"``: it holds the gate voltage set at ``t_nominal``, so
+        ``I = I_spec * exp(kappa * (Vg - VT(T)) / Ut(T))``.
+    i_spec : float
+        Specific current (the current at ``Vg = VT``), A; used by ``"fixed_gate"``.
+    """
+
+    t_nominal: float
+    dvt_dt: float
+    bias: str
+    i_spec: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Ageing:
+    """Slow per-device threshold drift ``dVT_age(t) = r * log10(1 + t / tau)``, ``r ~ N(rate, spread)``.
+
+    Attributes
+    ----------
+    rate : float
+        Mean threshold shift per decade of stress time, V (positive: VT rises, current falls).
+    spread : float
+        Device-to-device standard deviation of that rate, V.
+    tau : float
+        Onset time of the log-time law, s.
+    """
+
+    rate: float
+    spread: float
+    tau: float
+
+
+@dataclasses.dataclass(frozen=True)
+class NoiseSettings:
+    """Temporal noise switches.
+
+    Attributes
+    ----------
+    shot : bool
+        White shot noise ``S_I = 2 q I`` on subthreshold currents.
+    flicker : bool
+        Flicker noise ``S_I = K_f I^2 / f``.
+    k_f : float
+        Flicker coefficient (dimensionless).
+    f_min, f_max : float
+        Band over which the flicker spectrum is synthesised, Hz.
+    """
+
+    shot: bool
+    flicker: bool
+    k_f: float
+    f_min: float
+    f_max: float
+
+
+@dataclasses.dataclass(frozen=True)
+class BiasTable:
+    """Coarse/fine bias-generator table of one transistor polarity.
+
+    Attributes
+    ----------
+    i_min, i_max : ndarray, shape (n_coarse,)
+        Current at ``fine = 0`` and at ``fine = fine_max`` for each coarse value, A.
+    fine_max : int
+        Largest fine value (255 on DYNAP-SE2).
+    """
+
+    i_min: np.ndarray
+    i_max: np.ndarray
+    fine_max: int
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceModel:
+    """A validated, frozen calibration file.
+
+    Attributes
+    ----------
+    name, description, technology : str
+    source : str
+        Path of the TOML file.
+    text : str
+        Verbatim TOML text (provenance).
+    sha256 : str
+        SHA-256 of the TOML bytes (and of the netCDF bytes, if any, in ``tables_sha256``).
+    tables_sha256 : str or None
+    a_vt : float
+        Pelgrom threshold coefficient, V m.
+    a_c : float
+        Pelgrom capacitor coefficient, m (``sigma(dC/C) = A_C / sqrt(W L)``).
+    kappa_n, kappa_p : float
+    temperature : Temperature
+    ageing : Ageing
+    noise : NoiseSettings
+    parameters : mapping of str to ParameterStatistics
+    bias_generator : mapping of str to BiasTable (keys ``"n"``, ``"p"``), possibly empty
+    """
+
+    name: str
+    description: str
+    technology: str
+    source: str
+    text: str
+    sha256: str
+    tables_sha256: str
+    a_vt: float
+    a_c: float
+    kappa_n: float
+    kappa_p: float
+    temperature: Temperature
+    ageing: Ageing
+    noise: NoiseSettings
+    parameters: types.MappingProxyType
+    bias_generator: types.MappingProxyType
+
+
+class _Reader:
+    """Typed access to a TOML table that records problems and unknown keys."""
+
+    def __init__(self, source, problems):
+        self.source = source
+        self.problems = problems
+
+    def problem(self, key, value, expected):
+        self.problems.append(Problem(self.source, key, value, expected))
+
+    def table(self, data, key, required=True):
+        if key not in data:
+            if required:
+                self.problem(key, None, "a table")
+            return None
+        if not isinstance(data[key], dict):
+            self.problem(key, data[key], "a table")
+            return None
+        return data[key]
+
+    def unknown(self, data, prefix, allowed):
+        for key in data:
+            if key not in allowed:
+                self.problem(f"{prefix}{key}", data[key], f"one of the keys {', '.join(sorted(allowed))}")
+
+    def number(self, data, prefix, key, expected="a number", check=None, default=None):
+        full = f"{prefix}{key}"
+        if key not in data:
+            if default is None:
+                self.problem(full, None, expected)
+            return default
+        value = data[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            self.problem(full, value, expected)
+            return default
+        if check is not None and not check(value):
+            self.problem(full, value, expected)
+            return default
+        return float(value)
+
+    def choice(self, data, prefix, key, choices, default=None):
+        full = f"{prefix}{key}"
+        expected = "one of " + ", ".join(repr(c) for c in choices)
+        if key not in data:
+            if default is None:
+                self.problem(full, None, expected)
+            return default
+        if data[key] not in choices:
+            self.problem(full, data[key], expected)
+            return default
+        return data[key]
+
+    def string(self, data, prefix, key, default=None):
+        full = f"{prefix}{key}"
+        if key not in data:
+            if default is None:
+                self.problem(full, None, "a string")
+            return default
+        if not isinstance(data[key], str):
+            self.problem(full, data[key], "a string")
+            return default
+        return data[key]
+
+    def boolean(self, data, prefix, key):
+        full = f"{prefix}{key}"
+        if not isinstance(data.get(key), bool):
+            self.problem(full, data.get(key), "true or false")
+            return False
+        return data[key]
+
+
+def _positive(value):
+    return value > 0
+
+
+POSITIVE = "a number > 0"
+
+
+def resolve(name_or_path):
+    """Path of a device model given a shipped name (``"generic_180nm"``) or a file path.
+
+    Parameters
+    ----------
+    name_or_path : str or os.PathLike
+
+    Returns
+    -------
+    pathlib.Path or importlib.resources.abc.Traversable
+    """
+    text = os.fspath(name_or_path)
+    if os.sep in text or text.endswith(".toml") or os.path.exists(text):
+        return pathlib.Path(text)
+    resource = importlib.resources.files("device_models").joinpath(f"{text}.toml")
+    if not resource.is_file():
+        shipped = sorted(p.name[:-5] for p in importlib.resources.files("device_models").iterdir() if p.name.endswith(".toml"))
+        raise_if_any([Problem(text, "<name>", text, f"a file path or a shipped device model: {', '.join(shipped)}")], "device model")
+    return resource
+
+
+def load_device_model(name_or_path):
+    """Load and validate a calibration file.
+
+    Parameters
+    ----------
+    name_or_path : str or os.PathLike
+        A shipped model name (resolved in the ``device_models`` package) or a path to a TOML file.
+
+    Returns
+    -------
+    DeviceModel
+
+    Raises
+    ------
+    mixsig.errors.ConfigError
+        Listing every defect (file, key, value, expectation).
+    """
+    resource = resolve(name_or_path)
+    source = str(resource)
+    try:
+        raw = resource.read_bytes()
+    except OSError as error:
+        raise_if_any([Problem(source, "<file>", None, f"a readable file ({error.strerror})")], "device model")
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise_if_any([Problem(source, "<file>", None, f"valid UTF-8 TOML ({error})")], "device model")
+    return parse_device_model(data, source, raw, resource)
+
+
+def parse_device_model(data, source, raw=b"", resource=None):
+    """Validate a parsed calibration mapping (see :func:`load_device_model`).
+
+    Parameters
+    ----------
+    data : dict
+        Parsed TOML.
+    source : str
+        File name used in error messages.
+    raw : bytes
+        File bytes (for provenance).
+    resource : pathlib.Path or Traversable, optional
+        Location of the TOML file, to resolve a relative ``tables.file``.
+
+    Returns
+    -------
+    DeviceModel
+    """
+    problems = []
+    r = _Reader(source, problems)
+    r.unknown(data, "", {"model", "technology", "temperature", "ageing", "noise", "bias_generator", "tables", "parameters"})
+
+    model = r.table(data, "model") or {}
+    r.unknown(model, "model.", {"name", "description", "technology"})
+    name = r.string(model, "model.", "name")
+    description = r.string(model, "model.", "description", default="")
+    technology = r.string(model, "model.", "technology", default="")
+
+    tech = r.table(data, "technology") or {}
+    r.unknown(tech, "technology.", {"a_vt", "a_c", "kappa_n", "kappa_p"})
+    a_vt = r.number(tech, "technology.", "a_vt", POSITIVE + " (V m)", _positive)
+    a_c = r.number(tech, "technology.", "a_c", POSITIVE + " (m)", _positive, default=0.0)
+    kappa_n = r.number(tech, "technology.", "kappa_n", "a number in (0, 1]", lambda v: 0 < v <= 1, default=KAPPA_N)
+    kappa_p = r.number(tech, "technology.", "kappa_p", "a number in (0, 1]", lambda v: 0 < v <= 1, default=KAPPA_P)
+
+    temp = r.table(data, "temperature") or {}
+    r.unknown(temp, "temperature.", {"t_nominal", "dvt_dt", "bias", "i_spec"})
+    temperature = Temperature(
+        t_nominal=r.number(temp, "temperature.", "t_nominal", POSITIVE + " (K)", _positive, default=T_NOMINAL),
+        dvt_dt=r.number(temp, "temperature.", "dvt_dt", "a number (V/K)"),
+        bias=r.choice(temp, "temperature.", "bias", BIAS_MODES),
+        i_spec=r.number(temp, "temperature.", "i_spec", POSITIVE + " (A)", _positive, default=1e-7),
+    )
+
+    age = r.table(data, "ageing") or {}
+    r.unknown(age, "ageing.", {"rate", "spread", "tau"})
+    ageing = Ageing(
+        rate=r.number(age, "ageing.", "rate", "a number (V per decade)"),
+        spread=r.number(age, "ageing.", "spread", "a number >= 0 (V per decade)", lambda v: v >= 0),
+        tau=r.number(age, "ageing.", "tau", POSITIVE + " (s)", _positive),
+    )
+
+    noise_table = r.table(data, "noise") or {}
+    r.unknown(noise_table, "noise.", {"shot", "flicker", "k_f", "f_min", "f_max"})
+    noise = NoiseSettings(
+        shot=r.boolean(noise_table, "noise.", "shot"),
+        flicker=r.boolean(noise_table, "noise.", "flicker"),
+        k_f=r.number(noise_table, "noise.", "k_f", "a number >= 0", lambda v: v >= 0, default=0.0),
+        f_min=r.number(noise_table, "noise.", "f_min", POSITIVE + " (Hz)", _positive, default=0.1),
+        f_max=r.number(noise_table, "noise.", "f_max", POSITIVE + " (Hz)", _positive, default=1e4),
+    )
+    if noise.f_min >= noise.f_max:
+        r.problem("noise.f_max", noise.f_max, f"a number > noise.f_min = {noise.f_min}")
+
+    bias_generator = _parse_bias_generator(r, data)
+    tables, tables_sha256 = _parse_tables(r, data, resource)
+
+    parameters = {}
+    params_table = r.table(data, "parameters") or {}
+    for pname, entry in params_table.items():
+        stats = _parse_parameter(
+            r, pname, entry, dict(a_vt=a_vt, a_c=a_c, kappa_n=kappa_n, kappa_p=kappa_p, t_nominal=temperature.t_nominal), tables
+        )
+        if stats is not None:
+            parameters[pname] = stats
+
+    raise_if_any(problems, f"device model {source}")
+    return DeviceModel(
+        name=name,
+        description=description,
+        technology=technology,
+        source=source,
+        text=raw.decode("utf-8"),
+        sha256=hashlib.sha256(raw).hexdigest(),
+        tables_sha256=tables_sha256,
+        a_vt=a_vt,
+        a_c=a_c,
+        kappa_n=kappa_n,
+        kappa_p=kappa_p,
+        temperature=temperature,
+        ageing=ageing,
+        noise=noise,
+        parameters=types.MappingProxyType(parameters),
+        bias_generator=types.MappingProxyType(bias_generator),
+    )
+
+
+def _parse_bias_generator(r, data):
+    result = {}
+    table = r.table(data, "bias_generator", required=False)
+    if table is None:
+        return result
+    r.unknown(table, "bias_generator.", {"fine_max", "n", "p"})
+    fine_max = table.get("fine_max")
+    if isinstance(fine_max, bool) or not isinstance(fine_max, int) or fine_max < 1:
+        r.problem("bias_generator.fine_max", fine_max, "an integer >= 1")
+        fine_max = None
+    for polarity in ("n", "p"):
+        prefix = f"bias_generator.{polarity}."
+        entry = table.get(polarity)
+        if entry is None:
+            continue
+        if not isinstance(entry, dict):
+            r.problem(f"bias_generator.{polarity}", entry, "a table with i_min and i_max")
+            continue
+        r.unknown(entry, prefix, {"i_min", "i_max"})
+        arrays = {}
+        for key in ("i_min", "i_max"):
+            value = entry.get(key)
+            ok = (
+                isinstance(value, list)
+                and len(value) >= 1
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0 for v in value)
+            )
+            if not ok:
+                r.problem(prefix + key, value, "a non-empty array of numbers > 0 (A), one per coarse value")
+            else:
+                arrays[key] = np.asarray(value, dtype=float)
+        if len(arrays) == 2:
+            i_min, i_max = arrays["i_min"], arrays["i_max"]
+            if i_min.shape != i_max.shape:
+                r.problem(prefix + "i_max", entry["i_max"], f"{i_min.size} values, as many as i_min")
+            elif not np.all(i_max > i_min):
+                r.problem(prefix + "i_max", entry["i_max"], "each value > the i_min of the same coarse value")
+            elif not np.all(np.diff(i_max) > 0):
+                r.problem(prefix + "i_max", entry["i_max"], "values increasing with coarse")
+            elif fine_max is not None:
+                i_min.flags.writeable = False
+                i_max.flags.writeable = False
+                result[polarity] = BiasTable(i_min=i_min, i_max=i_max, fine_max=fine_max)
+    if "n" not in table and "p" not in table:
+        r.problem("bias_generator.n", None, "a table with i_min and i_max (at least one of n, p)")
+    return result
+
+
+def _parse_tables(r, data, resource):
+    table = r.table(data, "tables", required=False)
+    if table is None:
+        return {}, None
+    r.unknown(table, "tables.", {"file"})
+    file_name = r.string(table, "tables.", "file")
+    if file_name is None:
+        return {}, None
+    if resource is None:
+        r.problem("tables.file", file_name, "a path relative to a calibration file on disk")
+        return {}, None
+    location = resource.parent.joinpath(file_name) if hasattr(resource, "parent") else None
+    if location is None or not location.is_file():
+        r.problem("tables.file", file_name, "an existing netCDF file next to the TOML file")
+        return {}, None
+    raw = location.read_bytes()
+    return read_empirical_tables(raw, f"{r.source} -> {file_name}", r.problems), hashlib.sha256(raw).hexdigest()
+
+
+def read_empirical_tables(raw, source, problems):
+    """Read and validate empirical inverse-CDF tables from netCDF bytes.
+
+    Each table ``NAME`` is a pair of 1-D variables ``NAME_cdf`` and ``NAME_value`` on one
+    dimension; both must be finite and strictly increasing, ``cdf`` from exactly 0 to exactly 1.
+
+    Parameters
+    ----------
+    raw : bytes
+        Contents of the netCDF file.
+    source : str
+        Name used in error messages.
+    problems : list of Problem
+        Appended to.
+
+    Returns
+    -------
+    dict of str to EmpiricalTable
+    """
+    import netCDF4
+
+    try:
+        dataset = netCDF4.Dataset("in-memory.nc", mode="r", memory=raw)
+    except OSError as error:
+        problems.append(Problem(source, "<file>", None, f"a netCDF file ({error})"))
+        return {}
+    tables = {}
+    with dataset:
+        names = {}
+        for var in dataset.variables:
+            base, _, suffix = var.rpartition("_")
+            if suffix not in ("cdf", "value") or not base:
+                problems.append(Problem(source, var, None, "variables named <table>_cdf and <table>_value"))
+                continue
+            names.setdefault(base, {})[suffix] = np.asarray(dataset.variables[var][:], dtype=float).ravel()
+        for name, pair in names.items():
+            if set(pair) != {"cdf", "value"}:
+                missing = ({"cdf", "value"} - set(pair)).pop()
+                problems.append(Problem(source, f"{name}_{missing}", None, f"a variable {name}_{missing}"))
+                continue
+            cdf, value = pair["cdf"], pair["value"]
+            start = len(problems)
+            if cdf.shape != value.shape or cdf.size < 2:
+                problems.append(Problem(source, f"{name}_value", value.size, f"as many points as {name}_cdf ({cdf.size}), at least 2"))
+                continue
+            if not (np.all(np.isfinite(cdf)) and cdf[0] == 0.0 and cdf[-1] == 1.0 and np.all(np.diff(cdf) > 0)):
+                problems.append(Problem(source, f"{name}_cdf", cdf.tolist(), "finite values strictly increasing from 0 to 1"))
+            if not (np.all(np.isfinite(value)) and np.all(np.diff(value) > 0)):
+                problems.append(Problem(source, f"{name}_value", value.tolist(), "finite values strictly increasing"))
+            if len(problems) == start:
+                tables[name] = EmpiricalTable(name, cdf, value)
+    return tables
+
+
+def write_empirical_tables(path, tables, attrs=None):
+    """Write empirical inverse-CDF tables to a netCDF file, atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    tables : mapping of str to (cdf, value)
+        ``cdf`` and ``value`` are 1-D arrays of equal length (see :func:`read_empirical_tables`).
+    attrs : mapping, optional
+        Global attributes (e.g. provenance).
+    """
+    import netCDF4
+
+
+    def write(temporary):
+        with netCDF4.Dataset(temporary, "w") as dataset:
+            for key, value in (attrs or {}).items():
+                dataset.setncattr(key, value)
+            for name, (cdf, value) in tables.items():
+                dataset.createDimension(f"{name}_point", len(cdf))
+                for suffix, array, long_name in (("cdf", cdf, "cumulative probability"), ("value", value, "quantile")):
+                    var = dataset.createVariable(f"{name}_{suffix}", "f8", (f"{name}_point",))
+                    var[:] = np.asarray(array, dtype=float)
+                    var.long_name = f"{long_name} of {name}"
+
+    atomic_write(path, write)
+
+
+def _lognormal_sigma(cv):
+    """Standard deviation of ln X for a lognormal X of coefficient of variation ``cv``."""
+    return math.sqrt(math.log1p(cv * cv))
+
+
+def _parse_parameter(r, pname, entry, tech, tables):
+    prefix = f"parameters.{pname}."
+    block, _, field = pname.partition(".")
+    if field not in BLOCK_FIELDS.get(block, ()):
+        r.problem(f"parameters.{pname}", entry, "a parameter <block>.<field> of " + ", ".join(BLOCK_FIELDS))
+        return None
+    if not isinstance(entry, dict):
+        r.problem(f"parameters.{pname}", entry, "a table")
+        return None
+    r.unknown(entry, prefix, {"source", "distribution", "transistor", "kappa", "w", "l", "cv", "table", "spread"})
+    start = len(r.problems)
+    level = "synapse" if block == "synapse" else "neuron"
+    source = r.choice(entry, prefix, "source", SOURCES)
+    distribution = r.choice(entry, prefix, "distribution", DISTRIBUTIONS)
+    kappa = 1.0
+    if source in ("bias", "threshold"):
+        transistor = r.choice(entry, prefix, "transistor", ("n", "p"))
+        default_kappa = tech["kappa_p"] if transistor == "p" else tech["kappa_n"]
+        kappa = r.number(entry, prefix, "kappa", "a number in (0, 1]", lambda v: 0 < v <= 1, default=default_kappa)
+    elif source == "capacitor" and ("transistor" in entry or "kappa" in entry):
+        key = "transistor" if "transistor" in entry else "kappa"
+        r.problem(prefix + key, entry[key], "no such key for a capacitor")
+    # scale from ln(X/X_nom) to the native variable
+    ut = thermal_voltage(tech["t_nominal"] or T_NOMINAL)
+    to_native = {"bias": ut / kappa, "capacitor": 1.0, "threshold": 1.0}.get(source, 1.0)
+
+    sigma = {}
+    table = None
+    if distribution == "pelgrom":
+        w = r.number(entry, prefix, "w", POSITIVE + " (gate width, m)", _positive)
+        length = r.number(entry, prefix, "l", POSITIVE + " (gate length, m)", _positive)
+        if w and length and source:
+            if source == "capacitor":
+                if not tech["a_c"]:
+                    r.problem("technology.a_c", None, f"a number > 0 (m), needed by {prefix}distribution = 'pelgrom'")
+                sigma[level] = tech["a_c"] / math.sqrt(w * length)
+            else:
+                sigma[level] = (tech["a_vt"] or 0.0) / math.sqrt(2.0 * w * length)
+    elif distribution == "cv":
+        if source == "threshold":
+            r.problem(prefix + "distribution", "cv", "'pelgrom' or 'empirical' for a threshold (a voltage has no CV)")
+        cv = r.number(entry, prefix, "cv", POSITIVE, _positive)
+        if cv:
+            sigma[level] = _lognormal_sigma(cv) * to_native
+    elif distribution == "empirical":
+        table_name = r.string(entry, prefix, "table")
+        if table_name is not None:
+            if table_name not in tables:
+                r.problem(prefix + "table", table_name, "the name of a table in the file given by tables.file: " + ", ".join(sorted(tables)))
+            else:
+                raw_table = tables[table_name]
+                table = EmpiricalTable(table_name, raw_table.cdf, raw_table.value * (1.0 if source == "threshold" else to_native))
+
+    spread = entry.get("spread", {})
+    if not isinstance(spread, dict):
+        r.problem(prefix + "spread", spread, "a table of shared-level spreads")
+        spread = {}
+    shared_levels = LEVELS[: LEVELS.index(level)]
+    for key, value in spread.items():
+        if key not in shared_levels:
+            r.problem(f"{prefix}spread.{key}", value, "one of the shared levels " + ", ".join(shared_levels))
+            continue
+        units = "V" if source == "threshold" else "CV"
+        number = r.number(spread, f"{prefix}spread.", key, f"a number > 0 ({units})", _positive)
+        if number:
+            sigma[key] = number if source == "threshold" else _lognormal_sigma(number) * to_native
+
+    if len(r.problems) > start:
+        return None
+    return ParameterStatistics(
+        name=pname,
+        source=source,
+        level=level,
+        distribution=distribution,
+        kappa=kappa,
+        sigma=types.MappingProxyType(sigma),
+        table=table,
+    )

@@ -1,0 +1,158 @@
+"""Temperature and ageing drift: per-device parameter factors at a temperature and an age.
+
+Model equations (SI units)
+--------------------------
+Thermal voltage ``Ut(T) = k T / q``. Threshold voltage ``VT(T) = VT0 + dVT/dT * (T - T0)``.
+Ageing (BTI-like) threshold shift, per device, log-time law:
+``dVT_age(t) = r * log10(1 + t / tau_age)`` with ``r ~ N(rate, spread)`` drawn per device.
+
+For a bias current with sampled offset ``dVT`` (see :mod:`mixsig.device.mismatch`):
+
+- ``bias = "fixed_current"`` (the bias generator delivers a temperature-stable current):
+  ``I / I_nom = exp(kappa * (dVT - dVT_age(t)) / Ut(T))``. The nominal current is unchanged; a
+  DPI time constant ``tau = C Ut(T) / (kappa I_tau)`` then moves as ``T / T0`` times the change of
+  its device factor.
+- ``bias = "fixed_gate"`` (the gate voltage set at ``T0`` is held): with
+  ``L = ln(I_nom / I_spec) = kappa (Vg - VT0) / Ut(T0)``,
+  ``I / I_nom = exp(kappa * (dVT - dVT_age(t)) / Ut(T) + L * (Ut(T0) / Ut(T) - 1)
+  - kappa * dVT/dT * (T - T0) / Ut(T))``
+  (the temperature dependence of ``I_spec`` itself, through mobility, is neglected).
+
+Capacitors: ``C / C_nom = exp(x)``, no temperature or ageing dependence.
+Thresholds (voltages): additive offset ``dV + dVT/dT (T - T0) + dVT_age(t)`` (V).
+"""
+
+import numpy as np
+import xarray as xr
+
+from mixsig.constants import thermal_voltage
+
+
+class TemperatureProfile:
+    """Temperature as a function of time: constant, or piecewise linear between table points.
+
+    Parameters
+    ----------
+    times : array_like, shape (n,)
+        Strictly increasing times, s.
+    temperatures : array_like, shape (n,)
+        Temperatures at those times, K (> 0). Held constant before the first and after the last
+        point.
+    """
+
+    def __init__(self, times, temperatures):
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        temperatures = np.atleast_1d(np.asarray(temperatures, dtype=float))
+        if times.ndim != 1 or times.shape != temperatures.shape or times.size == 0:
+            raise ValueError(f"times and temperatures must be 1-D of equal non-zero length, got {times.shape} and {temperatures.shape}")
+        if np.any(np.diff(times) <= 0) or not np.all(np.isfinite(times)):
+            raise ValueError(f"times must be finite and strictly increasing, got {times.tolist()}")
+        if not np.all(temperatures > 0) or not np.all(np.isfinite(temperatures)):
+            raise ValueError(f"temperatures must be finite and > 0 K, got {temperatures.tolist()}")
+        self.times = times
+        self.temperatures = temperatures
+
+    @classmethod
+    def constant(cls, temperature):
+        """A constant temperature, K."""
+        return cls([0.0], [temperature])
+
+    def __call__(self, t):
+        """Temperature at time ``t`` (s; float or array), K."""
+        return np.interp(t, self.times, self.temperatures)
+
+    def __repr__(self):
+        return f"TemperatureProfile(times={self.times.tolist()}, temperatures={self.temperatures.tolist()})"
+
+
+def ageing_shift(rate, age, tau):
+    """Threshold shift after ``age`` seconds of stress, ``rate * log10(1 + age / tau)``, V.
+
+    Parameters
+    ----------
+    rate : ndarray
+        Per-device rate, V per decade.
+    age : float
+        Stress time, s (>= 0).
+    tau : float
+        Onset time, s.
+    """
+    if np.any(np.asarray(age) < 0):
+        raise ValueError(f"age must be >= 0 s, got {age!r}")
+    return rate * np.log10(1.0 + np.asarray(age) / tau)
+
+
+def factors(mismatch, temperature=None, age=0.0, nominal=None, names=None):
+    """Per-device multiplicative factors (and voltage offsets) at a temperature and an age.
+
+    Parameters
+    ----------
+    mismatch : xarray.Dataset
+        From :func:`mixsig.device.mismatch.sample_mismatch`.
+    temperature : float, optional
+        Temperature, K (default: the model's nominal temperature).
+    age : float
+        Device age (stress time), s.
+    nominal : mapping of str to float or ndarray, optional
+        Nominal bias currents, A, by parameter name; required for bias parameters when the
+        model's bias mode is ``"fixed_gate"``.
+    names : iterable of str, optional
+        Parameters to evaluate (default: every parameter of ``mismatch``).
+
+    Returns
+    -------
+    xarray.Dataset
+        Same parameter variables and shapes as ``mismatch`` (without the ageing rates):
+        factors (units ``"1"``) multiplying the nominal value for biases and capacitors,
+        additive offsets (V) for thresholds.
+    """
+    attrs = mismatch.attrs
+    t0 = attrs["t_nominal"]
+    temperature = t0 if temperature is None else float(temperature)
+    ut, ut0 = thermal_voltage(temperature), thermal_voltage(t0)
+    dvt_temperature = attrs["dvt_dt"] * (temperature - t0)
+    out = {}
+    selected = None if names is None else set(names)
+    for name, var in mismatch.data_vars.items():
+        source = var.attrs.get("source")
+        if source is None or (selected is not None and name not in selected):
+            continue
+        if source == "capacitor":
+            values, units = np.exp(var.values), "1"
+        else:
+            aged = ageing_shift(mismatch[f"{name}.ageing_rate"].values, age, attrs["ageing_tau"])
+            if source == "threshold":
+                values, units = var.values + dvt_temperature + aged, "V"
+            else:
+                kappa = var.attrs["kappa"]
+                exponent = kappa * (var.values - aged) / ut
+                if attrs["bias_mode"] == "fixed_gate":
+                    if nominal is None or name not in nominal:
+                        raise KeyError(f"bias mode 'fixed_gate' needs the nominal current of {name} (nominal={{'{name}': ...}})")
+                    overdrive = np.log(np.asarray(nominal[name], dtype=float) / attrs["i_spec"])
+                    exponent = exponent + overdrive * (ut0 / ut - 1.0) - kappa * dvt_temperature / ut
+                values, units = np.exp(exponent), "1"
+        kind = "offset" if units == "V" else "factor"
+        out[name] = xr.Variable(var.dims, values, {"units": units, "long_name": f"{kind} of {name} at T = {temperature:g} K, age {age:g} s"})
+    return xr.Dataset(out, coords=mismatch.coords, attrs={**attrs, "temperature": temperature, "age": float(age)})
+
+
+def factors_at(mismatch, profile, t, age_at_start=0.0, nominal=None, names=None):
+    """Factors at simulation time ``t`` under a temperature profile (one call per chunk).
+
+    Parameters
+    ----------
+    mismatch : xarray.Dataset
+    profile : TemperatureProfile
+    t : float
+        Simulation time, s.
+    age_at_start : float
+        Device age at ``t = 0``, s; the age at ``t`` is ``age_at_start + t``.
+    nominal, names : optional
+        As in :func:`factors`.
+
+    Returns
+    -------
+    xarray.Dataset
+    """
+    return factors(mismatch, float(profile(t)), age_at_start + t, nominal, names)

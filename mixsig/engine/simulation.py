@@ -1,0 +1,571 @@
+"""The simulation engine: every neuron of every chip instance, one fixed step at a time.
+
+One :class:`Simulation` binds an :class:`~mixsig.experiment.Experiment` to
+
+* the chip config with its per-core biases (``chip_configs/``) and the compiled network
+  (CAM / SRAM / tag tables, :func:`mixsig.chip.compile_network`);
+* per-instance parameters: nominal per-core biases times the device factors sampled from the
+  calibration file (:mod:`mixsig.device`), re-evaluated every :data:`DRIFT_INTERVAL` when the
+  temperature profile or ageing moves them;
+* the AER router (:class:`mixsig.aer.Router`), which carries every spike from its source core to
+  the cores of its SRAM destinations with queueing, latency and losses.
+
+Step ``n`` covers ``[n dt, (n+1) dt)``. In each step, in this order:
+
+1. the weight currents of the pulses that start in the step are collected: input-channel spikes
+   falling in the step (injected by the FPGA directly at their destination cores, as pulses
+   starting at the step's beginning) and router deliveries that arrived during the previous step;
+2. the four DPIs and the soma of every neuron advance (:func:`mixsig.engine.kernels.advance_neurons`,
+   with shot noise from per-instance generators);
+3. the spikes (exact times within the step) become address events, one per SRAM destination,
+   and the router runs up to the end of the step.
+
+So an event is delivered at the start of the first step that begins after its arrival time: the
+engine adds at most one step of delay to the router's latency. Chip instances are independent
+chips; the router handles them together as disjoint rows of one board (no route crosses between
+instances), so each instance's traffic is exactly what it would be alone.
+
+Determinism: every random draw comes from ``SeedSequence(seed, spawn_key=...)`` keyed by instance
+and purpose (mismatch, noise) or, for the input trains shared by all instances, by stimulus block;
+so results do not depend on which instances run together, and a run advanced in chunks equals one
+advanced at once, bit for bit.
+"""
+
+import dataclasses
+import hashlib
+import sys
+import types
+
+import numpy as np
+
+from mixsig import __version__
+from mixsig.aer.events import SramTable, events_from_spikes
+from mixsig.aer.router import LEVELS, Router
+from mixsig.chip import Board, MappingError, compile_network, load_chip
+from mixsig.chip.config import DPI_FIELDS, SOMA_FIELDS, ZERO_ALLOWED
+from mixsig.circuits.dpi import DPIParams
+from mixsig.circuits.soma import SomaParams, kernel_parameters
+from mixsig.constants import thermal_voltage
+from mixsig.device import (
+    PURPOSE_NOISE,
+    TemperatureProfile,
+    factors,
+    instance_seed_sequence,
+    load_device_model,
+    sample_mismatch,
+)
+from mixsig.engine.kernels import N_TYPES, advance_neurons, deliver
+from mixsig.errors import ConfigError, Problem, raise_if_any
+from mixsig.experiment import TRACEABLE
+
+DRIFT_INTERVAL = 1e-2
+"""Interval at which drifting parameters (temperature profile, ageing) are re-evaluated, s."""
+
+STIMULUS_BLOCK = 1.0
+"""Poisson input trains are drawn per block of this many seconds (chunk-independent, memory-bounded)."""
+
+STIMULUS_STREAM = 0x5717
+"""First spawn-key element of the input-train streams (shared by all instances)."""
+
+SYNAPSE_BLOCKS = ("ampa", "nmda", "gaba", "shunt")
+"""Bias blocks of the four DPI types, in CAM ``syn_type`` order."""
+
+NO_CALIBRATION_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+def _with_biases(chip, overrides, source):
+    """A copy of ``chip`` with experiment bias overrides ``(core or None, name, value)`` applied."""
+    biases = {name: np.array(values) for name, values in chip.biases.items()}
+    problems = []
+    for core, name, value in overrides:
+        if name not in biases:
+            problems.append(Problem(source, f"biases.{name}", value, f"a bias of {chip.name}: {sorted(biases)}"))
+        elif core is not None and core >= chip.n_cores:
+            problems.append(Problem(source, f"biases.{name}", core, f"a core index below {chip.n_cores}"))
+        elif not (value > 0 or (value == 0 and name in ZERO_ALLOWED)):
+            problems.append(Problem(source, f"biases.{name}", value, "a value > 0" + (" (or 0)" if name in ZERO_ALLOWED else "")))
+        else:
+            biases[name][slice(None) if core is None else core] = value
+    raise_if_any(problems, f"experiment {source}")
+    for values in biases.values():
+        values.flags.writeable = False
+    return dataclasses.replace(chip, biases=types.MappingProxyType(biases))
+
+
+def _csr(groups, values, n_groups):
+    """CSR index (ptr, values sorted by group) of ``values`` grouped by ``groups``."""
+    order = np.argsort(groups, kind="stable")
+    ptr = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(groups, minlength=n_groups), out=ptr[1:])
+    return ptr, values[order]
+
+
+class Simulation:
+    """A running simulation of an experiment on a set of chip instances.
+
+    Parameters
+    ----------
+    experiment : mixsig.experiment.Experiment
+    instances : sequence of int, optional
+        Instance indices to simulate (default ``range(experiment.instances)``); instance ``k``
+        is the same chip whatever the others are.
+
+    Attributes
+    ----------
+    step_index : int
+        Steps simulated so far.
+    """
+
+    def __init__(self, experiment, instances=None):
+        exp = experiment
+        network = exp.build_network()
+        self.experiment = exp
+        self.instances = np.arange(exp.instances) if instances is None else np.asarray(instances, dtype=np.int64)
+        chip = _with_biases(load_chip(exp.chip), exp.biases, exp.source)
+        self.chip = chip
+        self.board = Board(chip, *exp.board)
+        try:
+            self.compiled = compile_network(self.board, network, seed=exp.seed)
+        except MappingError as error:
+            raise ConfigError([Problem(exp.source, v.limit, v.requested, v.message) for v in error.violations],
+                              f"mapping of {exp.source} onto {chip.name}") from None
+        self.neurons = np.unique(self.compiled.population_neuron)
+        if self.neurons.size == 0:
+            raise ConfigError([Problem(exp.source, "populations", None, "at least one population")], f"experiment {exp.source}")
+        self.model = None if exp.device_model == "none" else load_device_model(exp.device_model)
+        self._init_geometry()
+        self._init_parameters()
+        self._init_state()
+        self._init_inputs()
+        self._init_router()
+        self._init_records()
+        self.step_index = 0
+
+    # -- set-up --------------------------------------------------------------------------------
+
+    def _init_geometry(self):
+        chip, board = self.chip, self.board
+        self.n_board = board.n_neurons
+        self.n_instances, self.n = self.instances.size, self.neurons.size
+        self.size = self.n_instances * self.n
+        self.local = np.full(self.n_board, -1, dtype=np.int64)
+        self.local[self.neurons] = np.arange(self.n)
+        self.core_of = (np.arange(self.n_board) // chip.neurons_per_core) % chip.n_cores
+        self.global_core = np.arange(self.n_board) // chip.neurons_per_core
+        self.chip_of = np.arange(self.n_board) // chip.neurons_per_chip
+        self.cam_local = self.local[self.compiled.cam_neuron]
+
+    def _init_parameters(self):
+        exp, chip, compiled = self.experiment, self.chip, self.compiled
+        temperature = exp.temperature
+        if isinstance(temperature, tuple):
+            self.profile = TemperatureProfile([p[0] for p in temperature], [p[1] for p in temperature])
+        else:
+            self.profile = TemperatureProfile.constant(temperature)
+        # Nominal values of the simulated neurons (per-core biases) and of the used synapse slots.
+        self.nominal = {name: np.asarray(values)[self.core_of[self.neurons]] for name, values in chip.biases.items()}
+        slots, self.cam_slot = np.unique(compiled.cam_synapse, return_inverse=True)
+        self.nominal["synapse.i_w"] = compiled.cam_weight[np.unique(self.cam_slot, return_index=True)[1]]
+        self.mismatch = None
+        if self.model is not None:
+            self.mismatch = sample_mismatch(
+                self.model, chip.n_cores, chip.neurons_per_core, chip.cam_per_neuron,
+                n_chips=self.board.n_chips, instances=self.instances, seed=exp.seed,
+            ).isel(neuron=self.neurons, synapse=slots)
+        ageing = self.model is not None and (self.model.ageing.rate != 0 or self.model.ageing.spread != 0)
+        self.drifting = self.profile.times.size > 1 or ageing
+        self.drift_steps = max(1, int(round(DRIFT_INTERVAL / exp.dt)))
+        self._set_parameters(0.0)
+        self.initial_values = self.values
+        t_ref = self.soma_params.t_ref
+        if np.min(t_ref) <= exp.dt:
+            raise ConfigError([Problem(exp.source, "dt", exp.dt,
+                                       f"a step below the shortest refractory period ({np.min(t_ref):.3g} s)")],
+                              f"experiment {exp.source}")
+        self._init_dc()
+
+    def _set_parameters(self, t):
+        """Evaluate every per-instance parameter at simulation time ``t`` (s)."""
+        shape = (self.n_instances, self.n)
+        temperature = float(self.profile(t))
+        u_t = thermal_voltage(temperature)
+        scale = None
+        if self.mismatch is not None:
+            scale = factors(self.mismatch, temperature, t, nominal=self.nominal)
+        values = {}
+        for name, nominal in self.nominal.items():
+            if name.startswith("synapse."):
+                continue
+            value = np.broadcast_to(nominal, shape)
+            if scale is not None and name in scale:
+                factor = scale[name].values
+                value = value + factor if scale[name].attrs["units"] == "V" else value * factor
+            values[name] = np.array(value, dtype=float)
+        weight = np.broadcast_to(self.compiled.cam_weight, (self.n_instances, self.compiled.cam_weight.size))
+        if scale is not None and "synapse.i_w" in scale:
+            weight = weight * scale["synapse.i_w"].values[:, self.cam_slot]
+        self.weight = np.ascontiguousarray(weight, dtype=float)
+        try:
+            soma = SomaParams(u_t=u_t, **{f: values[f"soma.{f}"] for f in SOMA_FIELDS})
+            dpis = [DPIParams(u_t=u_t, **{f: values[f"{b}.{f}"] for f in DPI_FIELDS}) for b in SYNAPSE_BLOCKS]
+        except ValueError as error:
+            raise ConfigError([Problem(self.experiment.source, "biases", None, str(error))],
+                              f"parameters of {self.experiment.source}") from None
+        self.values, self.soma_params, self.temperature = values, soma, temperature
+        self.soma_par = np.ascontiguousarray(kernel_parameters(soma, shape).reshape(-1, self.size))
+        rows = ("t_pulse", "i_tau", "i_gain", "c_syn", "kappa", "u_t", "i_0")
+        self.syn_par = np.ascontiguousarray(np.stack([
+            np.stack([np.broadcast_to(np.asarray(getattr(p, r), dtype=float), shape).reshape(-1) for r in rows])
+            for p in dpis
+        ]))
+        self.nmda_thr = values["nmda.i_nmda_thr"].reshape(-1)
+        self.i_dc_base = values["soma.i_dc"].reshape(-1)
+
+    def _init_dc(self):
+        exp, problems = self.experiment, []
+        self.dc_masks = []
+        for i, step in enumerate(exp.dc):
+            if step.population:
+                members = self.local[self.compiled.population(step.population)]
+            elif step.core >= 0:
+                members = self.local[(self.global_core == step.core) & (self.local >= 0)]
+            else:
+                ids = np.asarray(step.neurons, dtype=np.int64)
+                bad = ids[(ids >= self.n_board) | (self.local[np.minimum(ids, self.n_board - 1)] < 0)]
+                if bad.size:
+                    problems.append(Problem(exp.source, f"dc[{i}].neurons", bad.tolist(), "neurons of a population"))
+                    continue
+                members = self.local[ids]
+            mask = np.zeros(self.n)
+            mask[members] = 1.0
+            self.dc_masks.append(np.tile(mask, self.n_instances) * step.amplitude)
+        raise_if_any(problems, f"experiment {exp.source}")
+        self._dc_active = None
+
+    def _i_dc(self, n):
+        """DC input of step ``n`` (base bias plus the active DC steps), shape (size,)."""
+        t = n * self.experiment.dt
+        active = tuple(s.start <= t < s.stop for s in self.experiment.dc)
+        if active != self._dc_active or self._i_dc_value is None:
+            total = self.i_dc_base.copy()
+            for on, mask in zip(active, self.dc_masks):
+                if on:
+                    total += mask
+            self._dc_active, self._i_dc_value = active, total
+        return self._i_dc_value
+
+    def _init_state(self):
+        self.syn = np.zeros((3, N_TYPES, self.size))
+        self.syn[0] = self.syn_par[:, 6, :]
+        self.soma = np.zeros((4, self.size))
+        self.soma[0] = self.soma_par[4]
+        self.soma[1] = np.where(self.soma_par[10] > 0, self.soma_par[14], 0.0)
+        self.i_w = np.zeros((N_TYPES, self.size))
+        self.syn_mean = np.zeros((N_TYPES, self.size))
+        self.count = np.zeros(self.size, dtype=np.int64)
+        self.offset = np.zeros(self.size)
+        self._i_dc_value = None
+        exp = self.experiment
+        self.noisy = bool(exp.noise and self.model is not None and self.model.noise.shot)
+        self.noise_rngs = [np.random.default_rng(instance_seed_sequence(exp.seed, i, PURPOSE_NOISE)) for i in self.instances]
+        self.no_noise = np.zeros((0, self.size))
+
+    def _init_inputs(self):
+        """Keys of the CAM rows each input channel reaches, and the spike-array inputs binned to steps."""
+        compiled, chip = self.compiled, self.chip
+        n_inputs = compiled.n_inputs
+        channel, keys = [], []
+        for core in range(chip.n_cores):
+            rows = np.flatnonzero((compiled.sram_src >= self.n_board) & ((compiled.sram_core_mask >> core) & 1 == 1))
+            channel.append(compiled.sram_src[rows] - self.n_board)
+            keys.append((compiled.sram_dst_chip[rows] * chip.n_cores + core) * chip.n_tags + compiled.sram_tag[rows])
+        channel = np.concatenate(channel).astype(np.int64)
+        self.input_key_ptr, self.input_keys = _csr(channel, np.concatenate(keys).astype(np.int64), n_inputs)
+        self.input_rate = np.nan_to_num(compiled.input_rate, nan=0.0)
+        self.block_steps = max(1, int(round(STIMULUS_BLOCK / self.experiment.dt)))
+        self._block = None
+
+    def _block_inputs(self, block):
+        """Input arrivals of the steps of one stimulus block: CSR over steps of (key, count)."""
+        dt, start = self.experiment.dt, block * self.block_steps
+        rng = np.random.default_rng(np.random.SeedSequence(self.experiment.seed, spawn_key=(STIMULUS_STREAM, block)))
+        counts = rng.poisson(self.input_rate * self.block_steps * dt)
+        channels = np.repeat(np.arange(self.input_rate.size), counts)
+        steps = start + np.floor(rng.uniform(0.0, self.block_steps, size=channels.size)).astype(np.int64)
+        steps = np.minimum(steps, start + self.block_steps - 1)
+        times, chans = self.compiled.input_spike_time, self.compiled.input_spike_channel
+        fixed = np.floor(times / dt + 1e-9).astype(np.int64)
+        inside = (fixed >= start) & (fixed < start + self.block_steps)
+        steps = np.concatenate([steps, fixed[inside]])
+        channels = np.concatenate([channels, chans[inside].astype(np.int64)])
+        per_channel = np.diff(self.input_key_ptr)[channels]
+        event_step = np.repeat(steps, per_channel)
+        first = np.repeat(self.input_key_ptr[channels], per_channel)
+        within = np.arange(event_step.size) - np.repeat(np.cumsum(per_channel) - per_channel, per_channel)
+        event_key = self.input_keys[first + within]
+        pairs, count = np.unique(np.stack([event_step, event_key]), axis=1, return_counts=True)
+        ptr = np.searchsorted(pairs[0], start + np.arange(self.block_steps + 1))
+        return block, ptr, np.ascontiguousarray(pairs[1]), count.astype(float)
+
+    def _init_router(self):
+        compiled, chip, board = self.compiled, self.chip, self.board
+        rows = compiled.sram_src < self.n_board
+        src, dst = compiled.sram_src[rows], compiled.sram_dst_chip[rows]
+        offsets = np.arange(self.n_instances)[:, None]
+        self.sram = SramTable(
+            (src[None, :] + offsets * self.n_board).ravel(),
+            (dst[None, :] + offsets * board.n_chips).ravel(),
+            np.tile(compiled.sram_core_mask[rows], self.n_instances),
+            np.tile(compiled.sram_tag[rows], self.n_instances),
+        )
+        self.routed = bool(rows.any())
+        levels = {name: level.link_params() for name, level in chip.router.items()}
+        self.router = Router(board.nx, board.ny * self.n_instances, chip.n_cores, levels, max_hop=chip.max_hop)
+        self.emitted = np.zeros(self.n_instances, dtype=np.int64)
+        self.delivered = np.zeros(self.n_instances, dtype=np.int64)
+        self.pending = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64))
+
+    def _init_records(self):
+        record, exp = self.experiment.record, self.experiment
+        ids = np.asarray(record.neurons, dtype=np.int64)
+        bad = ids[(ids < 0) | (ids >= self.n_board)]
+        bad = np.concatenate([bad, ids[(ids >= 0) & (ids < self.n_board)][self.local[ids[(ids >= 0) & (ids < self.n_board)]] < 0]])
+        if bad.size:
+            raise ConfigError([Problem(exp.source, "record.neurons", bad.tolist(), "neurons of a population")],
+                              f"experiment {exp.source}")
+        self.recorded = ids
+        self.recorded_columns = (np.arange(self.n_instances)[:, None] * self.n + self.local[ids][None, :])
+        self.stride = max(1, int(round(record.interval / exp.dt)))
+        self.trace_times, self.trace_samples = [], {name: [] for name in record.traces}
+        self.spike_parts = []
+
+    # -- running -------------------------------------------------------------------------------
+
+    def advance(self, duration, progress=None):
+        """Simulate ``duration`` more seconds (rounded to whole steps).
+
+        Parameters
+        ----------
+        duration : float
+            s.
+        progress : bool, optional
+            Show a tqdm progress bar (default: when stderr is a terminal).
+        """
+        dt = self.experiment.dt
+        n_steps = int(round(duration / dt))
+        show = sys.stderr.isatty() if progress is None else progress
+        bar = None
+        if show and n_steps >= 1000:
+            from tqdm import tqdm
+
+            bar = tqdm(total=n_steps, unit="step", desc="mixsig", file=sys.stderr, leave=False)
+        for done, n in enumerate(range(self.step_index, self.step_index + n_steps), start=1):
+            self._step(n)
+            if bar is not None and done % 500 == 0:
+                bar.update(500)
+        if bar is not None:
+            bar.close()
+        self.step_index += n_steps
+
+    def _step(self, n):
+        dt = self.experiment.dt
+        if self.drifting and n % self.drift_steps == 0 and n > 0:
+            self._set_parameters(n * dt)
+        i_w = self.i_w
+        i_w.fill(0.0)
+        block = n // self.block_steps
+        if self._block is None or self._block[0] != block:
+            self._block = self._block_inputs(block)
+        _, ptr, keys, counts = self._block
+        k = n - block * self.block_steps
+        if ptr[k + 1] > ptr[k]:
+            a, b = ptr[k], ptr[k + 1]
+            deliver(keys[a:b], counts[a:b], np.full(b - a, -1, dtype=np.int64), self.compiled.cam_ptr,
+                    self.cam_local, self.compiled.cam_syn_type, self.weight, self.n, i_w)
+        keys, ones, instance = self.pending
+        if keys.size:
+            deliver(keys, ones, instance, self.compiled.cam_ptr, self.cam_local, self.compiled.cam_syn_type,
+                    self.weight, self.n, i_w)
+        z = self.no_noise
+        if self.noisy:
+            z = np.stack([rng.standard_normal((N_TYPES + 1, self.n)) for rng in self.noise_rngs], axis=1)
+            z = z.reshape(N_TYPES + 1, self.size)
+        advance_neurons(self.syn, self.soma, i_w, z, dt, self.syn_par, self.nmda_thr, self.soma_par,
+                        self._i_dc(n), self.syn_mean, self.count, self.offset)
+        fired = np.flatnonzero(self.count)
+        times = n * dt + self.offset[fired]
+        if fired.size:
+            self.spike_parts.append((fired, times))
+        self._route(fired, times, (n + 1) * dt)
+        if (n + 1) % self.stride == 0 and self.trace_samples:
+            self._sample((n + 1) * dt)
+
+    def _route(self, fired, times, until):
+        """Send the step's spikes through the router; keep the deliveries for the next step."""
+        if not self.routed:
+            return
+        if fired.size == 0 and self.router.in_flight == 0:
+            self.pending = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64))
+            return
+        instance, neuron = fired // self.n, self.neurons[fired % self.n]
+        events = events_from_spikes(times, instance * self.n_board + neuron, self.sram, self.chip.n_cores,
+                                    self.chip.neurons_per_core)
+        if events.size:
+            self.emitted += np.bincount(events.src_chip // self.board.n_chips, minlength=self.n_instances)
+        out = self.router.feed(events, until=until)
+        chip = out.dst_chip % self.board.n_chips
+        owner = out.dst_chip // self.board.n_chips
+        keys = (chip * self.chip.n_cores + out.dst_core) * self.chip.n_tags + out.tag
+        if out.size:
+            first = np.unique(out.event, return_index=True)[1]
+            self.delivered += np.bincount(owner[first], minlength=self.n_instances)
+        self.pending = (keys.astype(np.int64), np.ones(out.size), owner.astype(np.int64))
+
+    def _sample(self, t):
+        soma, syn = self.soma, self.syn
+        state = {
+            "i_mem": soma[0],
+            "i_ahp": soma[1],
+            "i_ampa": syn[0, 0],
+            "i_nmda": syn[0, 1],
+            "i_gaba": syn[0, 2],
+            "i_shunt": syn[0, 3],
+        }
+        for name, samples in self.trace_samples.items():
+            if name == "v_mem":
+                value = (self.soma_par[13] / self.soma_par[12]) * np.log(soma[0] / self.soma_par[14])
+            else:
+                value = state[name]
+            samples.append(value[self.recorded_columns])
+        self.trace_times.append(t)
+
+    # -- results -------------------------------------------------------------------------------
+
+    def spikes(self):
+        """All spikes so far as ``(instance id, global neuron, time s)`` arrays."""
+        if not self.spike_parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0)
+        fired = np.concatenate([p[0] for p in self.spike_parts])
+        times = np.concatenate([p[1] for p in self.spike_parts])
+        return self.instances[fired // self.n], self.neurons[fired % self.n], times
+
+    def router_statistics(self):
+        """Per-instance event counts and per-link statistics, as ``build_dataset`` expects.
+
+        Conservation ``emitted = delivered + dropped + in_flight`` holds per instance: events are
+        counted when fed, when their first destination core receives them, when a link drops
+        them, and while a link holds them.
+        """
+        stats = self.router.link_stats()
+        chips, n_cores = self.board.n_chips, self.chip.n_cores
+        total = chips * self.n_instances
+        i = np.arange(self.n_instances)[:, None]
+        c = np.arange(chips)[None, :]
+        core_links = ((i * chips + c)[:, :, None] * n_cores + np.arange(n_cores)).reshape(self.n_instances, -1)
+        chip_links = total * n_cores + (i * chips + c)
+        mesh_links = (total * (n_cores + 1) + 4 * (i * chips + c)[:, :, None] + np.arange(4)).reshape(self.n_instances, -1)
+        links = np.concatenate([core_links, chip_links, mesh_links], axis=1)
+        dropped = stats.dropped[links].sum(axis=1)
+        in_flight = stats.in_flight[links].sum(axis=1)
+        if in_flight.sum() != self.router.in_flight or dropped.sum() != self.router.dropped:
+            raise RuntimeError("router bookkeeping disagrees with its per-link counters")
+        level_code = {name: k for k, name in enumerate(LEVELS)}
+        first = links[0]
+        flags = {"flag_values": np.arange(len(LEVELS), dtype=np.int64), "flag_meanings": " ".join(LEVELS)}
+
+        def per_instance(name, value, long_name, units="1"):
+            return name, (value, ("instance",), {"units": units, "long_name": long_name})
+
+        def per_link(name, value, long_name, units="1"):
+            return name, (value[links], ("instance", "link"), {"units": units, "long_name": long_name})
+
+        return dict([
+            per_instance("emitted", self.emitted.copy(), "address events sent into the router"),
+            per_instance("delivered", self.delivered.copy(), "events that reached their destination cores"),
+            per_instance("dropped", dropped, "events lost at a full FIFO (drop policy)"),
+            per_instance("in_flight", in_flight, "events still inside the router at the end"),
+            per_link("link_offered", stats.offered, "events that reached the link"),
+            per_link("link_delivered", stats.delivered, "events the link handed to the next stage"),
+            per_link("link_dropped", stats.dropped, "events the link lost"),
+            per_link("link_in_flight", stats.in_flight, "events the link holds at the end"),
+            per_link("link_latency_mean", stats.latency_mean, "mean sojourn (wait + service + latency) at the link", "s"),
+            per_link("link_latency_max", np.where(np.isfinite(stats.latency_max), stats.latency_max, np.nan),
+                     "largest sojourn at the link", "s"),
+            ("link_level", (np.array([level_code[k] for k in stats.kind[first]], dtype=np.int64), ("link",),
+                            {"units": "1", "long_name": "router level of the link", **flags})),
+            ("link_chip", (stats.chip[first] % chips, ("link",), {"units": "1", "long_name": "chip of the link"})),
+            ("link_index", (stats.index[first], ("link",),
+                            {"units": "1", "long_name": "core (core level) or direction +x -x +y -y (mesh level) of the link"})),
+        ])
+
+    def dataset(self, command="mixsig.run"):
+        """The results so far as a ``mixsig-1`` :class:`xarray.Dataset` (see ``docs/dataset.md``).
+
+        Parameters
+        ----------
+        command : str
+            What produced the data, for the ``history`` attribute.
+        """
+        from mixsig.io import build_dataset
+
+        exp, chip = self.experiment, self.chip
+        spike_instances, spike_neurons, spike_times = self.spikes()
+        seeds = [np.random.SeedSequence(exp.seed, spawn_key=(int(i),)).generate_state(1, np.uint64)[0]
+                 for i in self.instances]
+        traces = {}
+        if self.trace_samples and self.trace_times:
+            for name, samples in self.trace_samples.items():
+                units, long_name = TRACEABLE[name]
+                traces[name] = (np.stack(samples, axis=-1), {"units": units, "long_name": long_name})
+        parameters = None
+        if exp.record.parameters:
+            names = sorted(n for n in self.initial_values if self.mismatch is not None and n in self.mismatch)
+            parameters = {name: (self.initial_values[name], chip.bias_attributes(name)) for name in names}
+        model = self.model
+        provenance = {
+            "experiment_toml": exp.text,
+            "chip_toml": chip.toml_text,
+            "calibration_file": "none" if model is None else model.source,
+            "calibration_sha256": NO_CALIBRATION_SHA256 if model is None else model.sha256,
+            "seed": int(exp.seed),
+            "dt": float(exp.dt),
+            "command": command,
+            "title": f"mixsig {__version__} run of {exp.source}",
+            "duration": float(self.step_index * exp.dt),
+            "chip_name": chip.name,
+            "board": f"{self.board.nx} x {self.board.ny}",
+            "device_model": "none" if model is None else model.name,
+            "noise": self.noisy,
+        }
+        return build_dataset(
+            instances=self.instances, seeds=np.array(seeds, dtype=np.uint64), neurons=self.neurons,
+            cores=self.global_core[self.neurons], chips=self.chip_of[self.neurons],
+            spike_times=spike_times, spike_neurons=spike_neurons, spike_instances=spike_instances,
+            provenance=provenance, traces=traces or None,
+            recorded_neurons=self.recorded if traces else (), trace_times=self.trace_times if traces else (),
+            parameters=parameters,
+            router_statistics=self.router_statistics() if exp.record.router else None,
+        )
+
+
+def run(experiment, instances=None, progress=None, command="mixsig.run"):
+    """Simulate an experiment and return its ``mixsig-1`` dataset.
+
+    Parameters
+    ----------
+    experiment : mixsig.experiment.Experiment
+    instances : sequence of int, optional
+        Instance indices (default all ``experiment.instances``).
+    progress : bool, optional
+        tqdm progress bar (default: when stderr is a terminal).
+    command : str
+        Recorded in the dataset's history.
+
+    Returns
+    -------
+    xarray.Dataset
+    """
+    simulation = Simulation(experiment, instances)
+    simulation.advance(experiment.duration, progress=progress)
+    return simulation.dataset(command=command)

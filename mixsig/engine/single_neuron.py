@@ -1,0 +1,208 @@
+"""Single-neuron job: one silicon soma driven through its AMPA DPI synapse by Poisson input.
+
+The smallest complete experiment: a homogeneous Poisson train of pre-synaptic pulses (rate ``r``)
+drives one AMPA DPI (:mod:`mixsig.circuits.dpi`, full nonlinear equation, exact pulse charge),
+whose output current is the input of the silicon AdExp soma (:mod:`mixsig.circuits.soma`). The
+neuron's NMDA, GABA and SHUNT DPIs are present and idle at their dark current, as on the chip
+(their 0.5 pA matter next to a 5.5 pA membrane leak). No mismatch, no noise: the job shows the nominal circuit and serves as the reference the engine
+must reproduce.
+
+Weight regime
+-------------
+With the DYNAP-SE2 defaults (``i_gain = 100 i_tau``, ``t_pulse = 10 us``) a pulse of weight current
+``i_w`` starting from a small synaptic current grows it by the log-domain factor
+``exp(kappa (i_w - i_tau) t_pulse / (C U_T))`` — about 1 % for ``i_w = 1 nA`` — so the synapse only
+delivers its nominal charge ``(i_gain/i_tau) i_w t_pulse`` once ``I_syn >> i_gain``. The default
+weight (100 nA, within the bias generator's coarse-4 range) makes one pulse multiply a small
+``I_syn`` by about 3, so that 200 Hz of input lifts the AMPA DPI into its linear regime.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mixsig.circuits import soma, synapses
+from mixsig.engine.kernels import N_TYPES, advance_neurons
+from mixsig.engine.stimuli import bin_times, poisson_times
+from mixsig.errors import ConfigError, Problem, raise_if_any
+
+
+@dataclass(frozen=True)
+class SingleNeuronJob:
+    """What the single-neuron job simulates.
+
+    Attributes
+    ----------
+    rate : float
+        Poisson input rate, Hz.
+    duration : float
+        Simulated time, s.
+    seed : int
+        Seed of the input trains (through ``numpy.random.SeedSequence``).
+    trains : int
+        Independent copies of the neuron, each driven by its own Poisson train; the reported rate
+        is their mean, so more trains give a tighter estimate.
+    i_w : float
+        Weight current of one AMPA pulse, A.
+    dt : float
+        Time step, s.
+    synapse : synapses.SynapseParams
+        Parameters of the neuron's four DPIs; the input drives the AMPA one.
+    neuron : soma.SomaParams
+        Soma parameters.
+    """
+
+    rate: float = 200.0
+    duration: float = 2.0
+    seed: int = 0
+    trains: int = 1
+    i_w: float = 100e-9
+    dt: float = 1e-4
+    synapse: synapses.SynapseParams = synapses.SynapseParams()
+    neuron: soma.SomaParams = soma.SomaParams()
+
+    def check(self):
+        """Raise :class:`ConfigError` listing every out-of-range field."""
+        problems = []
+        for key, value, ok, expected in (
+            ("rate", self.rate, self.rate >= 0, "a rate >= 0 Hz"),
+            ("duration", self.duration, self.duration > 0, "a duration > 0 s"),
+            ("seed", self.seed, isinstance(self.seed, int) and self.seed >= 0, "an integer >= 0"),
+            ("trains", self.trains, isinstance(self.trains, int) and self.trains >= 1, "an integer >= 1"),
+            ("i_w", self.i_w, self.i_w >= 0, "a weight current >= 0 A"),
+            ("dt", self.dt, 0 < self.dt <= self.duration, "0 < dt <= duration (s)"),
+            ("dt", self.dt, self.dt < np.min(self.neuron.t_ref), "dt below the refractory period t_ref (s)"),
+        ):
+            if not ok:
+                problems.append(Problem("single-neuron job", key, value, expected))
+        raise_if_any(problems, "single-neuron job")
+
+
+@dataclass(frozen=True)
+class SingleNeuronResult:
+    """Outcome of :func:`run_single_neuron`.
+
+    Attributes
+    ----------
+    job : SingleNeuronJob
+    input_times : list of ndarray
+        Pre-synaptic spike times of each train, s.
+    spike_times : list of ndarray
+        Output spike times of each copy of the neuron, s (resolved within the step).
+    i_syn_mean : ndarray, shape (trains,)
+        Time-averaged AMPA output current of each copy, A.
+    """
+
+    job: SingleNeuronJob
+    input_times: list
+    spike_times: list
+    i_syn_mean: np.ndarray
+
+    @property
+    def rates(self):
+        """Output firing rate of each copy, Hz; shape (trains,)."""
+        return np.array([times.size for times in self.spike_times]) / self.job.duration
+
+    @property
+    def rate(self):
+        """Output firing rate averaged over the copies, Hz."""
+        return float(self.rates.mean())
+
+    @property
+    def isi_cv(self):
+        """Coefficient of variation of the pooled inter-spike intervals (nan below 2 intervals)."""
+        isi = np.concatenate([np.diff(times) for times in self.spike_times])
+        return float(np.std(isi) / np.mean(isi)) if isi.size >= 2 else float("nan")
+
+    def summary(self):
+        """Human-readable report: input, output rate and the circuit time constants."""
+        job, syn, neu = self.job, self.job.synapse.ampa, self.job.neuron
+        n_in = sum(times.size for times in self.input_times)
+        n_out = sum(times.size for times in self.spike_times)
+        lines = [
+            "mixsig single-neuron job: silicon AdExp soma <- AMPA DPI <- Poisson input",
+            f"  input          {job.rate:g} Hz Poisson x {job.trains} train(s), {n_in} pulses of "
+            f"{job.i_w * 1e9:g} nA x {syn.t_pulse * 1e6:g} us, seed {job.seed}",
+            f"  simulated      {job.duration:g} s at dt = {job.dt * 1e6:g} us",
+            f"  tau_ampa       {syn.tau * 1e3:.3f} ms   (C_syn U_T / (kappa I_tau))",
+            f"  tau_mem        {neu.tau * 1e3:.3f} ms   (C_mem U_T / (kappa I_tau))",
+            f"  tau_ahp        {neu.tau_ahp * 1e3:.3f} ms   (C_ahp U_T / (kappa I_tau_ahp))",
+            f"  t_ref          {neu.t_ref * 1e3:.3f} ms   (V_ref C_ref / I_ref)",
+            f"  mean I_ampa    {self.i_syn_mean.mean() * 1e9:.4g} nA",
+            f"  output         {n_out} spikes, rate {self.rate:.2f} Hz, ISI CV {self.isi_cv:.3f}",
+        ]
+        return "\n".join(lines)
+
+
+def simulate(job, input_times):
+    """Integrate copies of the neuron under given pre-synaptic trains on its AMPA synapse.
+
+    Each copy is a chip neuron: four DPIs (AMPA, NMDA, GABA, SHUNT; only AMPA receives pulses,
+    the others idle at their dark current, as on the chip) and the soma, advanced by the engine's
+    compiled kernel :func:`mixsig.engine.kernels.advance_neurons`.
+
+    Parameters
+    ----------
+    job : SingleNeuronJob
+    input_times : list of ndarray
+        Pre-synaptic spike times of each copy, s; each starts a pulse at the beginning of its step.
+
+    Returns
+    -------
+    spike_times : list of ndarray
+        Output spike times of each copy, s.
+    i_syn_mean : ndarray, shape (len(input_times),)
+        Time-averaged AMPA output current of each copy, A.
+    """
+    n_steps = int(round(job.duration / job.dt))
+    copies = len(input_times)
+    arrivals = np.stack([bin_times(times, job.dt, n_steps) for times in input_times], axis=1).astype(float)
+    rows = ("t_pulse", "i_tau", "i_gain", "c_syn", "kappa", "u_t", "i_0")
+    syn_par = np.array([[np.full(copies, float(getattr(p, r))) for r in rows] for p in job.synapse.by_type()])
+    soma_par = np.ascontiguousarray(soma.kernel_parameters(job.neuron, (copies,)))
+    nmda_thr = np.full(copies, float(job.synapse.i_nmda_thr))
+    i_dc = np.full(copies, float(job.neuron.i_dc))
+    syn = np.zeros((3, N_TYPES, copies))
+    syn[0] = syn_par[:, 6, :]
+    neuron = np.zeros((4, copies))
+    neuron[0] = soma_par[4]
+    neuron[1] = np.where(soma_par[10] > 0, soma_par[14], 0.0)
+    i_w, syn_mean = np.zeros((N_TYPES, copies)), np.zeros((N_TYPES, copies))
+    count, offset, no_noise = np.zeros(copies, dtype=np.int64), np.zeros(copies), np.zeros((0, copies))
+    charge = np.zeros(copies)
+    steps, which, offsets = [], [], []
+    for n in range(n_steps):
+        i_w[0] = arrivals[n] * job.i_w
+        advance_neurons(syn, neuron, i_w, no_noise, job.dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
+        charge += syn_mean[0] * job.dt
+        fired = np.flatnonzero(count)
+        if fired.size:
+            steps.append(np.full(fired.size, n))
+            which.append(fired)
+            offsets.append(offset[fired])
+    if steps:
+        steps, which, offsets = (np.concatenate(x) for x in (steps, which, offsets))
+    times = np.asarray(steps, dtype=float) * job.dt + np.asarray(offsets, dtype=float)
+    which = np.asarray(which, dtype=np.int64)
+    spike_times = [np.sort(times[which == k]) for k in range(copies)]
+    return spike_times, charge / (n_steps * job.dt)
+
+
+def run_single_neuron(job):
+    """Run the single-neuron job.
+
+    Parameters
+    ----------
+    job : SingleNeuronJob
+
+    Returns
+    -------
+    SingleNeuronResult
+    """
+    if not isinstance(job, SingleNeuronJob):
+        raise ConfigError([Problem("single-neuron job", "job", type(job).__name__, "a SingleNeuronJob")], "single-neuron job")
+    job.check()
+    seeds = np.random.SeedSequence(job.seed).spawn(job.trains)
+    input_times = [poisson_times(job.rate, job.duration, np.random.default_rng(seed)) for seed in seeds]
+    spike_times, i_syn_mean = simulate(job, input_times)
+    return SingleNeuronResult(job, input_times, spike_times, i_syn_mean)

@@ -1,0 +1,410 @@
+"""Experiment files: what to simulate, on which chip, with which device model, and what to record.
+
+An experiment is a TOML file (format and annotated example: ``docs/experiments.md``) or the same
+structure built in code with :class:`Experiment`. :func:`load_experiment` validates the whole file
+and raises one :class:`~mixsig.errors.ConfigError` listing every problem (file, key, value,
+expected); unknown keys are errors. The network tables (``populations``, ``inputs``,
+``connections``) follow :meth:`mixsig.chip.Network.from_dict`, with two more input kinds:
+``regular`` (``rate`` Hz, first spike at ``phase`` s) and ``aedat`` (``file``: an AEDAT 2.0
+recording whose addresses ``0 .. size-1`` are the channels), both turned into spike arrays.
+"""
+
+import copy
+import dataclasses
+import math
+import pathlib
+import tomllib
+from importlib import resources
+
+import numpy as np
+
+from mixsig.errors import ConfigError, Problem, raise_if_any
+
+TRACEABLE = {
+    "i_mem": ("A", "membrane current"),
+    "v_mem": ("V", "membrane voltage read-out (U_T/kappa) ln(I_mem/I_0)"),
+    "i_ahp": ("A", "adaptation (AHP) current"),
+    "i_ampa": ("A", "AMPA synaptic current"),
+    "i_nmda": ("A", "NMDA synaptic current (before membrane gating)"),
+    "i_gaba": ("A", "GABA_A synaptic current"),
+    "i_shunt": ("A", "shunting (GABA_B) synaptic current"),
+}
+"""Quantities that can be recorded as traces: name -> (units, long_name)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DCStep:
+    """A DC current added to ``soma.i_dc`` during ``[start, stop)``.
+
+    Exactly one target: a ``population`` name, a ``core`` (global core index
+    ``chip * n_cores + core``) or a list of global ``neurons``.
+    """
+
+    amplitude: float
+    start: float = 0.0
+    stop: float = math.inf
+    population: str = ""
+    core: int = -1
+    neurons: tuple = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """What to record besides spikes (which are always recorded).
+
+    Attributes
+    ----------
+    traces : tuple of str
+        Names among :data:`TRACEABLE`.
+    neurons : tuple of int
+        Global indices of the neurons whose traces are recorded.
+    interval : float
+        Sampling interval of the traces, s (a multiple of dt).
+    router : bool
+        Router statistics per instance and per link.
+    parameters : bool
+        The sampled (mismatched) parameters of every neuron, at the start of the run.
+    """
+
+    traces: tuple = ()
+    neurons: tuple = ()
+    interval: float = 1e-3
+    router: bool = True
+    parameters: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """A complete simulation request.
+
+    Attributes
+    ----------
+    duration, dt : float
+        Simulated time and time step, s.
+    instances : int
+        Number of chip instances (independent mismatch draws) simulated together.
+    seed : int
+        Root seed; every random draw flows from it through ``numpy.random.SeedSequence``.
+    chip : str
+        Chip config name (``chip_configs/``) or path.
+    board : tuple of int
+        Chips in x and y.
+    device_model : str
+        Calibration name (``device_models/``) or path; ``"none"`` for nominal, mismatch-free and
+        noise-free chips.
+    noise : bool
+        Temporal noise on the subthreshold currents, when the device model switches it on.
+    temperature : float or tuple of (float, float)
+        Die temperature, K, or a piecewise-linear profile of ``(time s, temperature K)`` points.
+    biases : tuple of (int or None, str, float)
+        Overrides of the chip's per-core biases ``(core, "<block>.<field>", value)``;
+        core ``None`` sets every core.
+    network : dict
+        ``populations``, ``inputs`` and ``connections`` tables (see the module docstring).
+    dc : tuple of DCStep
+    record : Record
+    source, text : str
+        Where the experiment came from and its verbatim TOML text (provenance).
+    """
+
+    duration: float = 1.0
+    dt: float = 1e-4
+    instances: int = 1
+    seed: int = 0
+    chip: str = "dynapse2"
+    board: tuple = (1, 1)
+    device_model: str = "generic_180nm"
+    noise: bool = True
+    temperature: object = 300.0
+    biases: tuple = ()
+    network: dict = dataclasses.field(default_factory=dict)
+    dc: tuple = ()
+    record: Record = Record()
+    source: str = "<experiment>"
+    text: str = ""
+
+    def replace(self, **changes):
+        """A copy with some fields changed (e.g. ``seed``, ``instances``, ``duration``)."""
+        return dataclasses.replace(self, **changes)
+
+    def check(self):
+        """Raise :class:`ConfigError` listing every problem of the experiment."""
+        self.build_network()
+
+    def build_network(self):
+        """The :class:`mixsig.chip.Network` of the experiment (``regular``/``aedat`` inputs as spike arrays).
+
+        Raises
+        ------
+        ConfigError
+            Listing every problem of the experiment, network included.
+        """
+        network, problems = _network(self)
+        raise_if_any(problems, f"experiment {self.source}")
+        return network
+
+
+def _network(exp):
+    """The experiment's network (None if it cannot be built) and every problem of the experiment."""
+    from mixsig.chip import Network
+
+    problems = _problems(exp)
+    tables = copy.deepcopy(exp.network)
+    for name, table in (tables.get("inputs") or {}).items():
+        if isinstance(table, dict):
+            _spike_array(exp, name, table, problems)
+    network = None
+    try:
+        network = Network.from_dict(tables, source=exp.source)
+    except ConfigError as error:
+        problems += error.problems
+    if network is not None:
+        for i, step in enumerate(exp.dc):
+            if step.population and step.population not in network.populations:
+                problems.append(Problem(exp.source, f"dc[{i}].population", step.population,
+                                        f"a population name ({sorted(network.populations)})"))
+    return network, problems
+
+
+def _spike_array(exp, name, table, problems):
+    """Turn a ``regular`` or ``aedat`` input table into a ``spike_array`` one, in place."""
+    kind = table.get("kind")
+    key = f"inputs.{name}"
+    size = table.get("size")
+    if kind not in ("regular", "aedat"):
+        return
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        return  # reported by the network loader
+    if kind == "regular":
+        rate, phase = table.pop("rate", None), table.pop("phase", 0.0)
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate <= 0:
+            problems.append(Problem(exp.source, f"{key}.rate", rate, "a rate > 0 Hz"))
+            rate = None
+        if not isinstance(phase, (int, float)) or isinstance(phase, bool) or phase < 0:
+            problems.append(Problem(exp.source, f"{key}.phase", phase, "a first-spike time >= 0 s"))
+            phase = None
+        if rate is None or phase is None:
+            table.update(kind="spike_array", spike_times=[[] for _ in range(size)])
+            return
+        train = np.arange(float(phase), exp.duration, 1.0 / rate).tolist()
+        table.update(kind="spike_array", spike_times=[train] * size)
+        return
+    from mixsig.aer.aedat import read_aedat, us_to_seconds
+
+    file = table.pop("file", None)
+    times = [[] for _ in range(size)]
+    table.update(kind="spike_array", spike_times=times)
+    if not isinstance(file, str):
+        problems.append(Problem(exp.source, f"{key}.file", file, "the path of an AEDAT 2.0 file"))
+        return
+    path = pathlib.Path(file)
+    if not path.is_absolute() and exp.source.endswith(".toml"):
+        path = pathlib.Path(exp.source).parent / path
+    try:
+        addresses, stamps, _ = read_aedat(path)
+    except OSError as error:
+        problems.append(Problem(exp.source, f"{key}.file", file, f"a readable AEDAT 2.0 file ({error.strerror})"))
+        return
+    except ConfigError as error:
+        problems += error.problems
+        return
+    if addresses.size and int(addresses.max()) >= size:
+        problems.append(Problem(str(path), "address", int(addresses.max()), f"channel addresses below {size} (inputs.{name}.size)"))
+        return
+    seconds = us_to_seconds(stamps)
+    for channel in range(size):
+        times[channel] = seconds[addresses == channel].tolist()
+
+
+# ---------------------------------------------------------------------------------------------
+# TOML loading
+
+_TOP_KEYS = {
+    "duration": float, "dt": float, "instances": int, "seed": int, "chip": str, "board": list,
+    "device_model": str, "noise": bool, "temperature": (float, list), "biases": list,
+    "populations": dict, "inputs": dict, "connections": list, "dc": list, "record": dict,
+}
+_DC_KEYS = {"amplitude": float, "start": float, "stop": float, "population": str, "core": int, "neurons": list}
+_RECORD_KEYS = {"traces": list, "neurons": list, "interval": float, "router": bool, "parameters": bool}
+
+
+def _type_ok(value, expected):
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    if isinstance(value, bool):
+        return bool in expected
+    if isinstance(value, int) and float in expected:
+        return True
+    return isinstance(value, expected)
+
+
+def _type_name(expected):
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    words = {float: "a number", int: "an integer", str: "a string", bool: "true or false",
+             list: "an array", dict: "a table"}
+    return " or ".join(words[t] for t in expected)
+
+
+def _fields(table, spec, source, prefix, problems, required=()):
+    """Type-check a table against ``{key: type}``; return the accepted items."""
+    accepted = {}
+    for key in required:
+        if key not in table:
+            problems.append(Problem(source, f"{prefix}{key}", None, f"{_type_name(spec[key])} (required)"))
+    for key, value in table.items():
+        if key not in spec:
+            problems.append(Problem(source, f"{prefix}{key}", value, f"one of the keys {sorted(spec)}"))
+        elif not _type_ok(value, spec[key]):
+            problems.append(Problem(source, f"{prefix}{key}", value, _type_name(spec[key])))
+        else:
+            accepted[key] = float(value) if spec[key] is float else value
+    return accepted
+
+
+def _tuples(value):
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def _bias_entries(entries, source, problems):
+    biases = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            problems.append(Problem(source, f"biases[{i}]", entry, "a table of bias values"))
+            continue
+        core = entry.get("core")
+        if core is not None and (isinstance(core, bool) or not isinstance(core, int) or core < 0):
+            problems.append(Problem(source, f"biases[{i}].core", core, "a core index >= 0"))
+        for name, value in entry.items():
+            if name == "core":
+                continue
+            if isinstance(value, dict) and "." not in name:
+                problems.append(Problem(source, f"biases[{i}].{name}", value,
+                                        'a quoted namespaced key such as "soma.i_dc" (a bare soma.i_dc is a TOML table)'))
+            elif "." not in name:
+                problems.append(Problem(source, f"biases[{i}].{name}", value, 'a namespaced name such as "soma.i_dc"'))
+            elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                problems.append(Problem(source, f"biases[{i}].{name}", value, "a number in SI units"))
+            else:
+                biases.append((core, name, float(value)))
+    return tuple(biases)
+
+
+def experiment_from_dict(data, source="<experiment>", text=""):
+    """Build and validate an :class:`Experiment` from parsed TOML tables.
+
+    Parameters
+    ----------
+    data : dict
+        The parsed file (see ``docs/experiments.md``).
+    source : str
+        File name for error messages and provenance.
+    text : str
+        Verbatim file text (provenance).
+
+    Returns
+    -------
+    Experiment
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem found.
+    """
+    problems = []
+    top = _fields(data, _TOP_KEYS, source, "", problems)
+    kwargs = {k: v for k, v in top.items() if k in ("duration", "dt", "instances", "seed", "chip", "device_model", "noise")}
+    if "board" in top:
+        kwargs["board"] = tuple(top["board"])
+    if "temperature" in top:
+        kwargs["temperature"] = _tuples(top["temperature"])
+    kwargs["biases"] = _bias_entries(top.get("biases", []), source, problems)
+    kwargs["network"] = {key: top[key] for key in ("populations", "inputs", "connections") if key in top}
+    steps = []
+    for i, table in enumerate(top.get("dc", [])):
+        if not isinstance(table, dict):
+            problems.append(Problem(source, f"dc[{i}]", table, "a table"))
+            continue
+        fields = _fields(table, _DC_KEYS, source, f"dc[{i}].", problems, ("amplitude",))
+        if "amplitude" in fields:
+            steps.append(DCStep(**{k: _tuples(v) for k, v in fields.items()}))
+    kwargs["dc"] = tuple(steps)
+    if "record" in top:
+        fields = _fields(top["record"], _RECORD_KEYS, source, "record.", problems)
+        kwargs["record"] = Record(**{k: _tuples(v) for k, v in fields.items()})
+    experiment = Experiment(source=source, text=text, **kwargs)
+    raise_if_any(problems + _network(experiment)[1], f"experiment {source}")
+    return experiment
+
+
+def load_experiment(path):
+    """Load and validate an experiment file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A TOML experiment file.
+
+    Returns
+    -------
+    Experiment
+    """
+    path = pathlib.Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError([Problem(str(path), "(file)", None, f"a readable file ({error.strerror})")], "experiment")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([Problem(str(path), "(syntax)", None, f"valid TOML ({error})")], "experiment")
+    return experiment_from_dict(data, source=str(path), text=text)
+
+
+def default_experiment():
+    """The embedded default experiment that ``mixsig run`` runs without arguments."""
+    text = resources.files("mixsig").joinpath("default_experiment.toml").read_text(encoding="utf-8")
+    return experiment_from_dict(tomllib.loads(text), source="<default experiment>", text=text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Consistency checks across fields
+
+
+def _problems(exp):
+    src = exp.source
+    problems = []
+
+    def need(ok, key, value, expected):
+        if not ok:
+            problems.append(Problem(src, key, value, expected))
+
+    need(exp.duration > 0, "duration", exp.duration, "a duration > 0 s")
+    need(0 < exp.dt <= exp.duration, "dt", exp.dt, "0 < dt <= duration (s)")
+    need(exp.instances >= 1, "instances", exp.instances, "an integer >= 1")
+    need(exp.seed >= 0, "seed", exp.seed, "an integer >= 0")
+    need(len(exp.board) == 2 and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in exp.board),
+         "board", list(exp.board), "[nx, ny] with integers >= 1")
+    if isinstance(exp.temperature, tuple):
+        points = exp.temperature
+        pairs = len(points) >= 1 and all(
+            isinstance(p, tuple) and len(p) == 2 and all(_type_ok(v, float) for v in p) for p in points)
+        need(pairs, "temperature", points, "a number (K) or an array of [time s, temperature K] pairs")
+        if pairs:
+            times = [p[0] for p in points]
+            need(all(b > a for a, b in zip(times, times[1:])), "temperature", points, "strictly increasing times")
+            need(all(p[1] > 0 for p in points), "temperature", points, "temperatures > 0 K")
+    else:
+        need(exp.temperature > 0, "temperature", exp.temperature, "a temperature > 0 K")
+    for i, step in enumerate(exp.dc):
+        targets = bool(step.population) + (step.core >= 0) + bool(step.neurons)
+        need(targets == 1, f"dc[{i}]", dataclasses.asdict(step), "exactly one of population, core or neurons")
+        need(step.stop > step.start >= 0, f"dc[{i}].stop", step.stop, "0 <= start < stop (s)")
+        need(all(isinstance(n, int) and n >= 0 for n in step.neurons), f"dc[{i}].neurons", list(step.neurons),
+             "global neuron indices >= 0")
+    unknown = sorted(set(exp.record.traces) - set(TRACEABLE))
+    need(not unknown, "record.traces", list(exp.record.traces), f"names among {sorted(TRACEABLE)}")
+    stride = exp.record.interval / exp.dt
+    need(stride >= 1 - 1e-9 and abs(stride - round(stride)) < 1e-6, "record.interval", exp.record.interval,
+         f"a multiple of dt ({exp.dt} s)")
+    need(not exp.record.traces or exp.record.neurons, "record.neurons", list(exp.record.neurons),
+         "the global indices of the neurons whose traces are recorded")
+    return problems

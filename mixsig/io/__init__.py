@@ -1,0 +1,61 @@
+"""The ``mixsig-1`` output dataset: schema, checks, atomic netCDF I/O and combining shards.
+
+A run is exported as one :class:`xarray.Dataset` (``Conventions = "mixsig-1"``); the full
+reference is ``docs/dataset.md``. In short:
+
+* dims ``instance`` (one chip, i.e. one mismatch draw), ``neuron``, ``time`` (trace samples),
+  ``neuron_rec`` (recorded neurons) and ``spike`` (all spikes of all instances, ragged);
+* coords ``instance(instance)``, ``seed(instance)``, ``neuron(neuron)``, ``core(neuron)``,
+  ``chip(neuron)``, ``time(time)`` [s], ``neuron_rec(neuron_rec)``;
+* spikes as a contiguous ragged array: ``spike_time(spike)`` [s], ``spike_neuron(spike)``,
+  ``spike_instance(spike)`` sorted by (instance, neuron, time), and
+  ``spike_count(instance, neuron)``, so that the spikes of the k-th (instance, neuron) pair in
+  C order are ``spike[offset[k] : offset[k] + count[k]]`` with ``offset = cumsum(count) - count``;
+* traces ``<name>(instance, neuron_rec, time)``, e.g. ``i_mem`` [A];
+* sampled parameters ``<block>__<field>(instance, neuron)`` [SI] with the dotted circuit name
+  (``soma.i_tau``) in the attribute ``parameter_name``;
+* router statistics ``router__<name>(instance, ...)`` with ``router_statistic = "<name>"``.
+
+Every variable carries ``units`` and ``long_name``. The global attributes hold the provenance:
+``mixsig_version``, the verbatim ``experiment_toml`` and ``chip_toml``, ``calibration_file`` and
+``calibration_sha256``, ``seed``, ``dt`` [s], ``creation_time`` (ISO 8601, UTC) and the CF
+``history``.
+
+Files are written with the netCDF4 engine, zlib-compressed, atomically (temporary file in the
+target directory, then :func:`os.replace`). Shards of one run holding disjoint instance sets are
+merged by :func:`combine`, which re-sorts the ragged spikes (``xarray.open_mfdataset`` cannot
+align them).
+
+Modules: :mod:`~mixsig.io.schema` (names, dtypes, the rules and :func:`check_dataset`),
+:mod:`~mixsig.io.build` (:func:`build_dataset`), :mod:`~mixsig.io.netcdf` (:func:`to_netcdf`,
+:func:`open_dataset`) and :mod:`~mixsig.io.shards` (:func:`combine`).
+"""
+
+from mixsig.io.build import build_dataset
+from mixsig.io.netcdf import open_dataset, to_netcdf
+from mixsig.io.schema import (
+    CONVENTIONS,
+    PARAMETER_SEPARATOR,
+    PROVENANCE_KEYS,
+    ROUTER_PREFIX,
+    check_dataset,
+    dataset_problems,
+    parameter_variable,
+    spike_order,
+)
+from mixsig.io.shards import combine
+
+__all__ = [
+    "CONVENTIONS",
+    "PARAMETER_SEPARATOR",
+    "PROVENANCE_KEYS",
+    "ROUTER_PREFIX",
+    "build_dataset",
+    "check_dataset",
+    "combine",
+    "dataset_problems",
+    "open_dataset",
+    "parameter_variable",
+    "spike_order",
+    "to_netcdf",
+]

@@ -1,0 +1,83 @@
+"""Shot and flicker noise: variances and spectra against closed forms."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import signal
+
+from mixsig.constants import Q_E
+from mixsig.device import FlickerNoise, filtered_shot_noise_variance, shot_noise, shot_noise_sigma
+
+
+def test_shot_noise_step_variance():
+    rng = np.random.default_rng(1)
+    i = np.array([1e-12, 1e-10, 1e-8])
+    dt = 1e-5
+    samples = np.stack([shot_noise(i, dt, rng) for _ in range(20000)])
+    n = samples.shape[0]
+    np.testing.assert_allclose(samples.var(axis=0), Q_E * i / dt, rtol=5 * math.sqrt(2 / n))
+    assert np.all(np.abs(samples.mean(axis=0)) < 5 * np.sqrt(Q_E * i / dt / n))
+
+
+def test_shot_noise_equals_poisson_electron_count():
+    """Mean current over dt from Poisson electrons (mean I dt / q): variance q I / dt."""
+    i, dt = 2e-12, 1e-3
+    electrons = np.random.default_rng(3).poisson(i * dt / Q_E, size=200000)
+    poisson_var = np.var(electrons * Q_E / dt)
+    assert shot_noise_sigma(i, dt) ** 2 == pytest.approx(poisson_var, rel=5 * math.sqrt(2 / 200000))
+
+
+def test_first_order_filtered_variance():
+    """AR(1) of the output node, I += n (1 - exp(-dt/tau)): variance -> q I / (2 tau)."""
+    rng = np.random.default_rng(4)
+    i, tau, dt = 1e-11, 1e-2, 1e-5
+    a = math.exp(-dt / tau)
+    y = np.zeros(2000)
+    acc = []
+    for k in range(12000):
+        y = a * y + (1 - a) * shot_noise(np.full(2000, i), dt, rng)
+        if k >= 6000 and k % 500 == 0:
+            acc.append(y.copy())
+    var = np.var(np.concatenate(acc))
+    exact_discrete = (1 - a) / (1 + a) * Q_E * i / dt
+    assert exact_discrete == pytest.approx(filtered_shot_noise_variance(i, tau), rel=1e-6)
+    assert var == pytest.approx(filtered_shot_noise_variance(i, tau), rel=0.05)
+
+
+def test_flicker_variance_and_one_over_f_spectrum():
+    rng = np.random.default_rng(5)
+    k_f, dt, channels = 1e-3, 1e-3, 32
+    noise = FlickerNoise(k_f, 0.1, 100.0, (channels,), rng, poles_per_decade=3)
+    i = np.full(channels, 1e-9)
+    series = np.stack([noise.step(i, dt, rng) for _ in range(2**14)])
+    rel = series / 1e-9
+    assert noise.variance == pytest.approx(k_f * math.log(10 ** (1 / 3)) * len(noise.frequencies))
+    freqs, psd = signal.welch(rel, fs=1 / dt, nperseg=2**12, axis=0)
+    psd = psd.mean(axis=1)
+    band = (freqs >= 1.0) & (freqs <= 30.0)
+    slope, intercept = np.polyfit(np.log(freqs[band]), np.log(psd[band]), 1)
+    assert slope == pytest.approx(-1.0, abs=0.1)
+    # S(f) = K_f / f (one-sided, relative)
+    assert np.exp(intercept) == pytest.approx(k_f, rel=0.2)
+
+
+def test_flicker_rejects_bad_band():
+    with pytest.raises(ValueError):
+        FlickerNoise(1e-3, 10.0, 1.0, (1,), np.random.default_rng(0))
+
+
+def test_device_noise_follows_model_switches():
+    from mixsig.device import DeviceNoise, load_device_model
+    from mixsig.device.calibration import NoiseSettings
+
+    i, dt = np.full(50000, 1e-10), 1e-4
+    off = DeviceNoise(NoiseSettings(False, False, 0.0, 0.1, 1e4), i.shape, np.random.default_rng(0))
+    assert off.step(i, dt, np.random.default_rng(1)) is None
+    shot_only = DeviceNoise(load_device_model("generic_180nm").noise, i.shape, np.random.default_rng(0))
+    assert shot_only.flicker is None
+    assert np.var(shot_only.step(i, dt, np.random.default_rng(2))) == pytest.approx(Q_E * 1e-10 / dt, rel=5 * math.sqrt(2 / i.size))
+    model = load_device_model("fdsoi_22nm")
+    both = DeviceNoise(model.noise, i.shape, np.random.default_rng(0))
+    expected = Q_E * 1e-10 / dt + both.flicker.variance * 1e-20
+    assert np.var(both.step(i, dt, np.random.default_rng(3))) == pytest.approx(expected, rel=5 * math.sqrt(2 / i.size))

@@ -1,0 +1,354 @@
+"""Tests of the AER router against closed forms and independent event-by-event reference loops."""
+
+import collections
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mixsig.aer.events import SramTable, events_from_spikes, make_batch
+from mixsig.aer.router import DEFAULT_LEVELS, LinkParams, Router, fifo_departures
+from mixsig.errors import ConfigError
+
+PASS = LinkParams(latency=0.0, service_time=0.0, fifo_depth=1, policy="stall")
+
+
+def single_link_router(link):
+    """A 1-chip, 1-core router whose only cost is the core encoder ``link``."""
+    return Router(1, 1, 1, {"core": link, "chip": PASS, "mesh": PASS}, trace=True)
+
+
+def poisson_batch(rate, n, seed):
+    rng = np.random.default_rng(seed)
+    time = np.cumsum(rng.exponential(1.0 / rate, n))
+    return make_batch(time, 0, 0, 0, 0, 1, 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# independent references
+
+
+def reference_single_link(arrival, service, depth, policy):
+    """Event-by-event M/D/1/K: keep the departure times of the events in the link in a deque."""
+    in_link = collections.deque()
+    last = -np.inf
+    departures, dropped = [], []
+    for a in arrival:
+        while in_link and in_link[0] <= a:
+            in_link.popleft()
+        if len(in_link) >= depth and policy == "drop":
+            dropped.append(True)
+            departures.append(np.nan)
+            continue
+        last = max(a, last) + service
+        in_link.append(last)
+        departures.append(last)
+        dropped.append(False)
+    return np.array(departures), np.array(dropped)
+
+
+def reference_path(router, src_chip, src_core, dst_chip):
+    """Links of an event: encoder, source router, x-first then y mesh hops, destination router."""
+    nx = router.nx
+    path = [router.link_id("core", src_chip, src_core), router.link_id("chip", src_chip)]
+    x, y = src_chip % nx, src_chip // nx
+    tx, ty = dst_chip % nx, dst_chip // nx
+    while x != tx:
+        step = 1 if tx > x else -1
+        path.append(router.link_id("mesh", y * nx + x, "+x" if step > 0 else "-x"))
+        x += step
+    while y != ty:
+        step = 1 if ty > y else -1
+        path.append(router.link_id("mesh", y * nx + x, "+y" if step > 0 else "-y"))
+        y += step
+    if dst_chip != src_chip:
+        path.append(router.link_id("chip", dst_chip))
+    return path
+
+
+def reference_router(router, levels_by_link, batch):
+    """Naive global-time event loop: at each step advance the event whose next arrival is
+    earliest (linear scan), counting in-link events directly from their departure times."""
+    paths = [reference_path(router, int(sc), int(co), int(dc))
+             for sc, co, dc in zip(batch.src_chip, batch.src_core, batch.dst_chip)]
+    position = [0] * batch.size
+    next_time = [float(t) for t in batch.time]
+    active = set(range(batch.size))
+    departures = collections.defaultdict(list)
+    dropped = collections.Counter()
+    deliveries = []
+    while active:
+        e = min(active, key=lambda k: (next_time[k], k))
+        t = next_time[e]
+        if position[e] == len(paths[e]):
+            for core in range(router.n_cores):
+                if (int(batch.core_mask[e]) >> core) & 1:
+                    deliveries.append((e, int(batch.dst_chip[e]), core, t))
+            active.remove(e)
+            continue
+        link = paths[e][position[e]]
+        params = levels_by_link[link]
+        held = sum(d > t for d in departures[link])
+        if held >= params.fifo_depth and params.policy == "drop":
+            dropped[link] += 1
+            active.remove(e)
+            continue
+        last = departures[link][-1] if departures[link] else -np.inf
+        departure = max(t, last) + params.service_time
+        departures[link].append(departure)
+        next_time[e] = departure + params.latency
+        position[e] += 1
+    return sorted(deliveries), dropped
+
+
+def level_of(router, link):
+    return router.levels[str(router.link_stats().kind[link])]
+
+
+# ---------------------------------------------------------------------------------------------
+# single link
+
+
+def test_md1_mean_wait_matches_closed_form():
+    mu, rho = 1e7, 0.5
+    router = single_link_router(LinkParams(latency=0.0, service_time=1.0 / mu, fifo_depth=65536, policy="stall"))
+    router.feed(poisson_batch(rho * mu, 200_000, seed=1))
+    stats = router.link_stats()
+    expected = rho / (2 * mu * (1 - rho))
+    assert stats.wait_mean[0] == pytest.approx(expected, rel=0.05)
+    assert stats.latency_mean[0] == pytest.approx(expected + 1.0 / mu, rel=0.05)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 5])
+def test_drop_matches_reference_loop(depth):
+    link = LinkParams(latency=3e-8, service_time=1e-7, fifo_depth=depth, policy="drop")
+    batch = poisson_batch(0.9e7, 20_000, seed=depth)
+    router = single_link_router(link)
+    out = router.feed(batch)
+    departure, dropped = reference_single_link(batch.time, link.service_time, depth, "drop")
+    assert router.dropped == int(dropped.sum()) > 0
+    np.testing.assert_array_equal(out.event, np.flatnonzero(~dropped))
+    np.testing.assert_allclose(out.arrival_time, departure[~dropped] + link.latency, rtol=1e-14)
+    assert router.dropped / router.emitted == pytest.approx(dropped.mean(), abs=0)
+
+
+def test_stall_loses_nothing_and_equals_unbounded_fifo():
+    link = LinkParams(latency=1e-8, service_time=1e-7, fifo_depth=2, policy="stall")
+    batch = poisson_batch(0.95e7, 20_000, seed=3)
+    router = single_link_router(link)
+    out = router.feed(batch)
+    departure, _ = reference_single_link(batch.time, link.service_time, np.inf, "stall")
+    assert router.dropped == 0 and router.delivered == router.emitted == batch.size
+    np.testing.assert_allclose(out.arrival_time, departure + link.latency, rtol=1e-14)
+    stats = router.link_stats()
+    held_full = [sum(d > a for d in departure[max(0, k - 2):k]) >= 2 for k, a in enumerate(batch.time)]
+    assert stats.stalled[0] == sum(held_full) > 0
+
+
+def test_fifo_departures_matches_reference_loop():
+    batch = poisson_batch(1.0, 5000, seed=4)
+    for policy in ("stall", "drop"):
+        link = LinkParams(latency=0.0, service_time=0.8, fifo_depth=3, policy=policy)
+        _, departure, dropped = fifo_departures(batch.time, link)
+        expected, expected_dropped = reference_single_link(batch.time, 0.8, 3, policy)
+        np.testing.assert_array_equal(dropped, expected_dropped)
+        np.testing.assert_allclose(departure[~dropped], expected[~dropped], rtol=1e-14)
+
+
+def test_link_params_validation():
+    with pytest.raises(ConfigError) as info:
+        LinkParams(latency=-1.0, service_time=float("nan"), fifo_depth=0, policy="queue")
+    assert len(info.value.problems) == 4
+
+
+# ---------------------------------------------------------------------------------------------
+# paths and fan-out
+
+
+@pytest.mark.parametrize("nx, ny", [(2, 2), (4, 4)])
+def test_mesh_paths_are_dimension_ordered(nx, ny):
+    router = Router(nx, ny, 4, trace=True)
+    pairs = [(s, d) for s in range(nx * ny) for d in range(nx * ny)]
+    src = np.array([p[0] for p in pairs])
+    dst = np.array([p[1] for p in pairs])
+    batch = make_batch(np.arange(len(pairs)) * 1e-3, src, src, src % 4, dst, 1, 0)
+    router.feed(batch)
+    hops = router.hops()
+    for event, (s, d) in enumerate(pairs):
+        links = hops.link[hops.event == event].tolist()
+        assert links == reference_path(router, s, s % 4, d)
+        x_hops, y_hops = abs(d % nx - s % nx), abs(d // nx - s // nx)
+        assert len(links) == 2 + x_hops + y_hops + (d != s)
+
+
+def test_broadcast_fans_out_to_every_core_of_the_mask():
+    router = Router(2, 1, 4)
+    masks = np.arange(1, 16)
+    batch = make_batch(np.arange(15) * 1e-3, 0, 0, 0, 1, masks, 0)
+    out = router.feed(batch)
+    assert out.size == sum(bin(m).count("1") for m in masks)
+    for event, mask in enumerate(masks):
+        cores = out.dst_core[out.event == event]
+        assert sorted(cores.tolist()) == [k for k in range(4) if mask >> k & 1]
+        assert np.all(out.arrival_time[out.event == event] == out.arrival_time[out.event == event][0])
+    # one service per event at the destination router, whatever the mask
+    stats = router.link_stats()
+    assert stats.accepted[router.link_id("chip", 1)] == 15
+
+
+def test_events_from_spikes_expands_sram_entries():
+    sram = SramTable(src=np.array([5, 1, 5]), dst_chip=np.array([1, 0, 2]), core_mask=np.array([1, 2, 4]),
+                     tag=np.array([10, 11, 12]))
+    batch = events_from_spikes([0.2, 0.1, 0.3], [5, 1, 7], sram, n_cores=4, neurons_per_core=2)
+    assert batch.time.tolist() == [0.1, 0.2, 0.2]
+    assert batch.source.tolist() == [1, 5, 5]
+    assert batch.dst_chip.tolist() == [0, 1, 2]
+    assert batch.tag.tolist() == [11, 10, 12]
+    assert batch.src_chip.tolist() == [0, 0, 0] and batch.src_core.tolist() == [0, 2, 2]
+
+
+def test_invalid_events_are_rejected():
+    router = Router(2, 2, 4, max_hop=1)
+    with pytest.raises(ConfigError) as info:
+        router.feed(make_batch([0.0, np.nan], 0, [0, 9], [0, 4], [0, 0], [0, 16], 0))
+    keys = {p.key.split("[")[0] for p in info.value.problems}
+    assert keys == {"time", "src_chip", "src_core", "core_mask"}
+    router.feed(None, until=1.0)
+    with pytest.raises(ConfigError):
+        router.feed(make_batch([0.5], 0, 0, 0, 0, 1, 0))
+
+
+# ---------------------------------------------------------------------------------------------
+# random traffic: reference, conservation, ordering, chunking
+
+link_params = st.builds(
+    LinkParams,
+    latency=st.floats(1e-3, 0.3),
+    service_time=st.floats(1e-3, 0.5),
+    fifo_depth=st.integers(1, 4),
+    policy=st.sampled_from(["stall", "drop"]),
+)
+
+
+@st.composite
+def traffic(draw):
+    nx, ny, n_cores = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    n = draw(st.integers(0, 60))
+    n_chips = nx * ny
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    batch = make_batch(np.sort(rng.uniform(0, 5, n)), rng.integers(0, 100, n), rng.integers(0, n_chips, n),
+                       rng.integers(0, n_cores, n), rng.integers(0, n_chips, n),
+                       rng.integers(1, 2**n_cores, n), rng.integers(0, 8, n))
+    levels = {"core": draw(link_params), "chip": draw(link_params), "mesh": draw(link_params)}
+    cuts = sorted(draw(st.lists(st.floats(0, 8), max_size=4)))
+    return nx, ny, n_cores, batch, levels, cuts
+
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(traffic())
+def test_router_matches_naive_reference(case):
+    nx, ny, n_cores, batch, levels, _ = case
+    router = Router(nx, ny, n_cores, levels)
+    out = router.feed(batch)
+    per_link = [level_of(router, k) for k in range(router.n_links)]
+    expected, dropped = reference_router(router, per_link, batch)
+    got = sorted(zip(out.event.tolist(), out.dst_chip.tolist(), out.dst_core.tolist(), out.arrival_time.tolist()))
+    assert [g[:3] for g in got] == [e[:3] for e in expected]
+    np.testing.assert_allclose([g[3] for g in got], [e[3] for e in expected], rtol=1e-12)
+    stats = router.link_stats()
+    assert {k: v for k, v in enumerate(stats.dropped) if v} == dict(dropped)
+
+
+def assert_conserved(router):
+    assert router.emitted == router.delivered + router.dropped + router.in_flight
+    s = router.link_stats()
+    assert np.all(s.offered == s.accepted + s.dropped)
+    assert np.all(s.accepted == s.delivered + s.in_flight)
+    assert np.all(s.in_flight >= 0)
+
+
+@SETTINGS
+@given(traffic())
+def test_conservation_ordering_and_chunking(case):
+    nx, ny, n_cores, batch, levels, cuts = case
+    whole = Router(nx, ny, n_cores, levels, trace=True)
+    whole_out = whole.feed(batch)
+    assert_conserved(whole)
+    assert whole.in_flight == 0
+
+    chunked = Router(nx, ny, n_cores, levels, trace=True)
+    parts, start = [], -np.inf
+    for cut in cuts + [np.inf]:
+        selected = (batch.time >= start) & (batch.time < cut)
+        parts.append(chunked.feed(batch.take(selected), until=cut))
+        assert_conserved(chunked)
+        gone = np.concatenate([part.event for part in parts])
+        assert not set(chunked.in_flight_events().tolist()) & set(gone.tolist())
+        assert chunked.in_flight_events().size == chunked.in_flight
+        assert np.all(parts[-1].arrival_time < cut)
+        start = cut
+    for got, expected in zip(chunked.link_stats(), whole.link_stats()):
+        np.testing.assert_array_equal(got, expected)
+    joined = type(whole_out).concatenate(parts)
+    for got, expected in zip(joined, whole_out):
+        np.testing.assert_array_equal(got, expected)
+
+    hops = whole.hops()
+    for link in np.unique(hops.link):
+        on_link = hops.link == link
+        assert np.all(np.diff(hops.arrival[on_link]) >= 0)
+        assert np.all(np.diff(hops.departure[on_link]) >= 0)
+        assert np.all(hops.start[on_link] >= hops.arrival[on_link])
+    # an event's successive services are causal
+    for event in np.unique(hops.event):
+        mine = hops.event == event
+        assert np.all(hops.arrival[mine][1:] >= hops.departure[mine][:-1])
+
+
+def test_event_leaving_at_an_arrival_frees_its_slot():
+    # arrivals exactly one service time apart: each finds the previous one just departed
+    link = LinkParams(latency=0.0, service_time=0.25, fifo_depth=1, policy="drop")
+    router = single_link_router(link)
+    out = router.feed(make_batch(np.arange(8) * 0.25, 0, 0, 0, 0, 1, 0))
+    assert router.dropped == 0
+    np.testing.assert_array_equal(out.arrival_time, (np.arange(8) + 1) * 0.25)
+    # half a service time apart: every second event finds the link busy
+    router = single_link_router(link)
+    router.feed(make_batch(np.arange(8) * 0.125, 0, 0, 0, 0, 1, 0))
+    assert router.dropped == 4
+
+
+def test_router_from_board_uses_the_chip_config_levels():
+    from types import SimpleNamespace
+
+    slow_mesh = LinkParams(latency=1e-6, service_time=5e-7, fifo_depth=3, policy="drop")
+    level = SimpleNamespace(link_params=lambda: slow_mesh)
+    board = SimpleNamespace(nx=3, ny=2, chip=SimpleNamespace(n_cores=2, max_hop=1, router={"mesh": level}))
+    router = Router.from_board(board)
+    assert (router.nx, router.ny, router.n_cores, router.max_hop) == (3, 2, 2, 1)
+    assert router.levels["mesh"] == slow_mesh and router.levels["core"] == DEFAULT_LEVELS["core"]
+    with pytest.raises(ConfigError):  # two hops along x exceed max_hop = 1
+        router.feed(make_batch([0.0], 0, 0, 0, 2, 1, 0))
+
+
+def test_link_stat_attributes_cover_every_numeric_field():
+    from mixsig.aer.router import LINK_STAT_ATTRIBUTES, LinkStats
+
+    assert set(LINK_STAT_ATTRIBUTES) == set(LinkStats._fields) - {"kind", "chip", "index"}
+
+
+def test_overload_grows_internal_storage_without_changing_results():
+    # arrivals twice as fast as service: ~half of 150000 events are inside the link at once,
+    # more than the initial slot capacity, so the router must grow and resume mid-call
+    link = LinkParams(latency=0.0, service_time=2.0, fifo_depth=8, policy="stall")
+    batch = poisson_batch(1.0, 150_000, seed=9)
+    router = single_link_router(link)
+    out = router.feed(batch)
+    departure, _ = reference_single_link(batch.time, link.service_time, np.inf, "stall")
+    assert router._capacity > 65536 + 1
+    np.testing.assert_allclose(out.arrival_time, departure, rtol=1e-14)
+    assert router.delivered == router.emitted == 150_000
