@@ -107,7 +107,9 @@ def test_first_spike_time_equals_closed_form(multiple, c_mem, gain_ratio, i_shun
     duration = dt * (math.floor(period / dt) + 1)
     got, _, _ = run(params, i_in - params.i_dc, duration, dt=dt, i_shunt=i_shunt)
     assert got.size == 1
-    assert got[0] == pytest.approx(period, rel=1e-7)
+    # RK4 sub-steps limited to |d ln I| <= DX_MAX leave a relative error of order 1e-7 (a few ns
+    # on tens of ms) whose size depends on how dt partitions the trajectory.
+    assert got[0] == pytest.approx(period, rel=1e-6)
 
 
 def test_refractory_gating_holds_reset_and_bounds_isi():
