@@ -8,6 +8,9 @@ link's capacity. Figures (same run, same events):
 * ``router.events_per_s``          whole batch in one call;
 * ``router.chunked_events_per_s``  the same batch fed in 1000 time chunks (engine-like use);
 * ``router.unicast_events_per_s``  the same path with core mask 1 (one delivery per event);
+* ``router.small_call_us``         wall time of one engine-like call: ~10 events (one per 0.8 us
+  step), ``until`` = end of the step, on a router with traffic in flight;
+* ``router.empty_call_us``         wall time of one call with no new events (the router drains);
 * ``router.baseline_sort_events_per_s``  ``numpy.argsort`` of the event times (lower bound on
   any time-ordered processing);
 * ``router.baseline_link_events_per_s``  the single-link recurrence ``d_i = max(a_i, d_{i-1}) + s``.
@@ -40,6 +43,22 @@ def _best_of(function, repeat=3):
     return best
 
 
+def _per_call_us(batch, n_calls=2000, step=0.8e-6):
+    """Mean wall time (us) of feeding one step of ~10 events, then of a call with none."""
+    edges = batch.time[0] + step * np.arange(2 * n_calls + 1)
+    cuts = np.searchsorted(batch.time, edges)
+    pieces = [batch.take(slice(cuts[k], cuts[k + 1])) for k in range(n_calls)]
+    router = Router(2, 1, 4)
+    start = time.perf_counter()
+    for piece, until in zip(pieces, edges[1:]):
+        router.feed(piece, until=until)
+    small = (time.perf_counter() - start) / n_calls * 1e6
+    start = time.perf_counter()
+    for until in edges[n_calls + 1:]:
+        router.feed(None, until=until)
+    return small, (time.perf_counter() - start) / n_calls * 1e6
+
+
 def run():
     """Measure the router and baselines; return ``{figure: value}``."""
     batch = _events(N_EVENTS)
@@ -58,6 +77,8 @@ def run():
     chunk = _best_of(chunked, repeat=2)
     unicast_batch = _events(N_EVENTS, core_mask=1)
     unicast = _best_of(lambda: Router(2, 1, 4).feed(unicast_batch))
+    _per_call_us(batch, n_calls=50)  # compile / load the numba cache for these call shapes
+    small_call, empty_call = _per_call_us(batch)
     sort = _best_of(lambda: np.argsort(batch.time, kind="stable"))
     link = _best_of(lambda: fifo_departures(batch.time, DEFAULT_LEVELS["mesh"]))
     router = Router(2, 1, 4)
@@ -66,6 +87,8 @@ def run():
         "router.events_per_s": N_EVENTS / whole,
         "router.chunked_events_per_s": N_EVENTS / chunk,
         "router.unicast_events_per_s": N_EVENTS / unicast,
+        "router.small_call_us": small_call,
+        "router.empty_call_us": empty_call,
         "router.baseline_sort_events_per_s": N_EVENTS / sort,
         "router.baseline_link_events_per_s": N_EVENTS / link,
         "router.services_per_event": float(router.link_stats().accepted.sum() / N_EVENTS),

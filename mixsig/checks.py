@@ -4,7 +4,9 @@ Each validation script builds a list of :class:`Check` records and passes it to 
 which prints a table and returns the exit status (0 when every check passes).
 """
 
+import contextlib
 import dataclasses
+import sys
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +57,25 @@ class Check:
         return f"±{self.atol:.3g} {self.units}" if self.atol is not None else f"±{100 * self.rtol:.3g} %"
 
 
+_COLLECTORS = []
+
+
+@contextlib.contextmanager
+def collecting():
+    """Collect every ``(title, checks)`` passed to :func:`report` inside the ``with`` block.
+
+    Yields
+    ------
+    list of (str, list of Check)
+    """
+    collected = []
+    _COLLECTORS.append(collected)
+    try:
+        yield collected
+    finally:
+        _COLLECTORS.remove(collected)
+
+
 def report(title, checks, stream=None):
     """Print a table of checks and return the process exit status.
 
@@ -71,9 +92,9 @@ def report(title, checks, stream=None):
     int
         0 if every check passed, 1 otherwise.
     """
-    import sys
-
     stream = stream or sys.stdout
+    for collected in _COLLECTORS:
+        collected.append((title, list(checks)))
     print(f"== {title}", file=stream)
     print(f"{'result':<44} {'expected':>12} {'measured':>12} {'units':<6} {'tolerance':>12}  pass  source", file=stream)
     for check in checks:

@@ -1,10 +1,11 @@
-"""The ``mixsig`` command: ``run``, ``inspect``, ``plot``, ``combine`` and ``neuron``.
+"""The ``mixsig`` command: ``run``, ``inspect``, ``plot``, ``combine``, ``validate``, ``study`` and ``neuron``.
 
 User errors (bad files, bad arguments) print one message listing every problem and exit with
 status 2; they never show a traceback.
 """
 
 import argparse
+import pathlib
 import shlex
 import sys
 
@@ -26,7 +27,12 @@ def _run(args, argv):
     if changes:
         experiment = experiment.replace(**changes)
         experiment.check()
-    ds = run(experiment, command=_command_line(argv))
+    if args.workers is not None or args.scheduler is not None:
+        from mixsig.ensemble import run_ensemble
+
+        ds = run_ensemble(experiment, workers=args.workers, scheduler=args.scheduler, command=_command_line(argv))
+    else:
+        ds = run(experiment, command=_command_line(argv))
     to_netcdf(ds, args.output)
     print(summarize(ds, path=args.output))
     return 0
@@ -62,11 +68,58 @@ def _combine(args, argv):
     return 0
 
 
+def _validate(args, argv):
+    from mixsig.validate import validate
+
+    if not pathlib.Path(args.dir).is_dir():
+        raise ConfigError([Problem(args.dir, "(directory)", None, "the validation/ folder of a mixsig checkout")],
+                          "validation directory")
+    return validate(args.dir, args.report, include_slow=not args.quick)
+
+
 def _neuron(args, argv):
     from mixsig.engine.single_neuron import SingleNeuronJob, run_single_neuron
 
     job = SingleNeuronJob(rate=args.rate, duration=args.duration, seed=args.seed, trains=args.trains)
     print(run_single_neuron(job).summary())
+    return 0
+
+
+def _floats(text):
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
+
+
+def _ints(text):
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+
+
+def _study(args, argv):
+    common = {k: v for k, v in (("instances", args.instances), ("seed", args.seed), ("sizes", args.sizes)) if v is not None}
+    if args.kind == "characterize":
+        from mixsig.studies.characterize import characterize as study
+
+        extra = {"device_models": tuple(args.device_model) if args.device_model else None,
+                 "temperatures": args.temperatures, "duration": args.duration, "enob_convention": args.enob_convention}
+    else:
+        from mixsig.studies.population import population as study
+
+        if args.device_model and len(args.device_model) > 1:
+            raise ConfigError([Problem("<command line>", "--device-model", args.device_model, "one device model for the population study")],
+                              "study options")
+        if args.temperatures is not None or args.enob_convention is not None:
+            raise ConfigError([Problem("<command line>", "--temperatures/--enob-convention", None,
+                                       "options of the characterize study only")], "study options")
+        extra = {"device_model": args.device_model[0] if args.device_model else None, "window": args.duration}
+    common.update({k: v for k, v in extra.items() if v is not None})
+    result = study(output=args.output, **common)
+    for path in result.files:
+        print(f"wrote {path}")
     return 0
 
 
@@ -85,6 +138,12 @@ def build_parser():
     run.add_argument("--instances", type=int, help="number of chip instances")
     run.add_argument("--seed", type=int, help="root seed")
     run.add_argument("--duration", type=float, help="simulated time, s")
+    run.add_argument("--workers", type=int,
+                     help="run the instances in shards on N worker processes and combine them "
+                          "(with --scheduler local: the LocalCluster's workers)")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="run the shards on a dask.distributed scheduler (tcp://host:port), or "
+                          "'local' for a LocalCluster; needs dask[distributed]")
     run.set_defaults(handler=_run)
 
     inspect = commands.add_parser("inspect", help="summarise a dataset")
@@ -100,6 +159,31 @@ def build_parser():
     combine.add_argument("shards", nargs="+", help="mixsig-1 netCDF files")
     combine.add_argument("-o", "--output", required=True, help="output file")
     combine.set_defaults(handler=_combine)
+
+    validate = commands.add_parser(
+        "validate", help="run every validation script, print the table, write a markdown report",
+    )
+    validate.add_argument("--dir", default="validation", help="folder of the scripts (default ./validation)")
+    validate.add_argument("--report", default="validation-report.md", help="report file (default validation-report.md)")
+    validate.add_argument("--quick", action="store_true", help="skip the scripts marked slow")
+    validate.set_defaults(handler=_validate)
+
+    study = commands.add_parser(
+        "study", help="run a characterisation or population-coding study",
+        description="characterize: TTFS, f-I, CV and ENOB versus population size, device model and temperature; "
+                    "population: decoding a scalar from the emulated population, Fisher information. "
+                    "Writes datasets, results (netCDF, JSON) and PNG figures into the output folder.",
+    )
+    study.add_argument("kind", choices=("characterize", "population"), help="study to run")
+    study.add_argument("-o", "--output", default="mixsig-study", help="output folder (default mixsig-study)")
+    study.add_argument("--instances", type=int, help="chip instances")
+    study.add_argument("--seed", type=int, help="root seed")
+    study.add_argument("--sizes", type=_ints, help="population sizes N, comma-separated")
+    study.add_argument("--device-model", action="append", help="device model (repeat for several; characterize)")
+    study.add_argument("--temperatures", type=_floats, help="temperatures in K, comma-separated (characterize)")
+    study.add_argument("--duration", type=float, help="run duration (characterize) or counting window (population), s")
+    study.add_argument("--enob-convention", choices=("levels", "quantizer"), help="ENOB convention (characterize)")
+    study.set_defaults(handler=_study)
 
     neuron = commands.add_parser(
         "neuron", help="single-neuron job",

@@ -20,7 +20,7 @@ def raster(ds, ax, instance=None):
     mine = ds["spike_instance"].values == instance
     ax.plot(ds["spike_time"].values[mine], ds["spike_neuron"].values[mine], "|", markersize=2, color="k")
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("neuron")
+    ax.set_ylabel("neuron id (1)")
     ax.set_title(f"spike raster, instance {instance}")
     return ax
 
@@ -40,7 +40,7 @@ def rate_histograms(ds, ax):
     for core in np.unique(cores):
         ax.hist(rates[:, cores == core].ravel(), bins=bins, histtype="step", label=f"core {core}")
     ax.set_xlabel("firing rate (Hz)")
-    ax.set_ylabel("neurons x instances")
+    ax.set_ylabel("neurons x instances (count)")
     ax.set_title("rates per core")
     ax.legend()
     return ax
@@ -67,6 +67,33 @@ def trace(ds, name, ax, instance=None):
     return ax
 
 
+def write_png(draw, path, figsize=(8, 4.5)):
+    """Draw one figure with ``draw(ax)`` and write it (atomically) as a PNG file.
+
+    Parameters
+    ----------
+    draw : callable
+        Called with a fresh :class:`matplotlib.axes.Axes`.
+    path : str
+        PNG file.
+    figsize : tuple of float
+        Figure size, inches.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=figsize)
+    try:
+        draw(ax)
+        fig.tight_layout()
+        atomic_write(path, lambda temporary: fig.savefig(temporary, dpi=100, format="png"))
+    finally:
+        plt.close(fig)
+    return path
+
+
 def save_figures(ds, stem):
     """Write (atomically) the raster, rate histograms and (if recorded) traces as PNG files.
 
@@ -81,21 +108,168 @@ def save_figures(ds, stem):
     list of str
         Files written.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    written = []
     traces = [name for name, var in ds.data_vars.items() if var.dims == ("instance", "neuron_rec", "time")]
-    for suffix, draw in [("raster", lambda ax: raster(ds, ax)), ("rates", lambda ax: rate_histograms(ds, ax))] + [
+    figures = [("raster", lambda ax: raster(ds, ax)), ("rates", lambda ax: rate_histograms(ds, ax))] + [
         (name, lambda ax, name=name: trace(ds, name, ax)) for name in traces
-    ]:
-        fig, ax = plt.subplots(figsize=(8, 4.5))
-        draw(ax)
-        fig.tight_layout()
-        path = f"{stem}-{suffix}.png"
-        atomic_write(path, lambda temporary: fig.savefig(temporary, dpi=100, format="png"))
-        plt.close(fig)
-        written.append(path)
-    return written
+    ]
+    return [write_png(draw, f"{stem}-{suffix}.png") for suffix, draw in figures]
+
+
+def ttfs_histogram(ttfs, ax, bins=30):
+    """Histogram of the time to first spike of every neuron, one outline per instance.
+
+    Parameters
+    ----------
+    ttfs : xarray.DataArray, shape (instance, neuron)
+        TTFS, s (:func:`mixsig.analysis.stats.time_to_first_spike`); nan values are skipped.
+    ax : matplotlib.axes.Axes
+    bins : int
+    """
+    values = ttfs.values * 1e3
+    finite = values[np.isfinite(values)]
+    edges = np.linspace(finite.min(), finite.max(), bins + 1) if finite.size else bins
+    for k, instance in enumerate(ttfs["instance"].values):
+        row = values[k][np.isfinite(values[k])]
+        ax.hist(row, bins=edges, histtype="step", label=f"instance {instance}")
+    ax.set_xlabel("time to first spike (ms)")
+    ax.set_ylabel("neurons (count)")
+    ax.set_title("TTFS across the neurons of a core")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def fi_curves(results, ax):
+    """f-I curves (mean and +-1 standard deviation over neurons and instances) of a characterisation study.
+
+    Parameters
+    ----------
+    results : xarray.Dataset
+        With ``fi_rate_mean`` and ``fi_rate_std`` (device_model, temperature, i_in) [Hz] and
+        coordinate ``i_in`` [A].
+    ax : matplotlib.axes.Axes
+    """
+    current = results["i_in"].values * 1e9
+    for model in results["device_model"].values:
+        for temp in results["temperature"].values:
+            r = results.sel(device_model=model, temperature=temp)
+            mean, std = r["fi_rate_mean"].values, r["fi_rate_std"].values
+            line, = ax.plot(current, mean, "o-", label=f"{model}, {temp:g} K")
+            ax.fill_between(current, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    ax.set_xscale("log")
+    ax.set_xlabel("injected current (nA)")
+    ax.set_ylabel("firing rate (Hz)")
+    ax.set_title("f-I curves, mean +- 1 s.d. over neurons and instances")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def _as_mapping(data):
+    return data if isinstance(data, dict) else {"": data}
+
+
+def cv_vs_population_size(cv_sets, ax):
+    """CV of N-neuron averages versus N on log axes, with the ideal 1/sqrt(N) slope and the shared level.
+
+    Parameters
+    ----------
+    cv_sets : xarray.Dataset or dict of str to xarray.Dataset
+        Results of :func:`mixsig.analysis.stats.cv_versus_population_size`, by label.
+    ax : matplotlib.axes.Axes
+    """
+    for label, cv_n in _as_mapping(cv_sets).items():
+        n = cv_n["n_pop"].values
+        line, = ax.plot(n, cv_n["cv_within"].values, "o-", label=f"{label} within instance".strip())
+        color = line.get_color()
+        ax.plot(n, cv_n["cv_pooled"].values, "s--", color=color, label=f"{label} pooled over instances".strip())
+        ax.plot(n, float(cv_n["cv_within"].values[0]) * np.sqrt(n[0] / n), ":", color="0.4")
+        shared = float(cv_n["cv_shared"])
+        if np.isfinite(shared) and shared > 0:
+            ax.axhline(shared, color=color, lw=0.8, alpha=0.6)
+    ax.plot([], [], ":", color="0.4", label="ideal slope -1/2")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("population size N (neurons)")
+    ax.set_ylabel("CV of the N-neuron average (1)")
+    ax.set_title("CV versus population size (horizontal lines: shared per-core term)")
+    ax.legend(fontsize="x-small")
+    return ax
+
+
+def enob_vs_population_size(cv_sets, ax):
+    """ENOB of N-neuron averages versus N (log2 axis), with the ideal +1/2 bit per doubling.
+
+    Parameters
+    ----------
+    cv_sets : xarray.Dataset or dict of str to xarray.Dataset
+        Results of :func:`mixsig.analysis.stats.cv_versus_population_size` (``enob_within``,
+        ``enob_pooled``, attribute ``enob_convention``), by label.
+    ax : matplotlib.axes.Axes
+    """
+    convention = ""
+    for label, cv_n in _as_mapping(cv_sets).items():
+        n = cv_n["n_pop"].values
+        convention = cv_n.attrs.get("enob_convention", "")
+        line, = ax.plot(n, cv_n["enob_within"].values, "o-", label=f"{label} within instance".strip())
+        ax.plot(n, cv_n["enob_pooled"].values, "s--", color=line.get_color(), label=f"{label} pooled".strip())
+        ax.plot(n, float(cv_n["enob_within"].values[0]) + 0.5 * np.log2(n / n[0]), ":", color="0.4")
+    ax.plot([], [], ":", color="0.4", label="ideal +1/2 bit per doubling")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("population size N (neurons)")
+    ax.set_ylabel(f"ENOB (bit, {convention} convention)")
+    ax.set_title("effective number of bits versus population size")
+    ax.legend(fontsize="x-small")
+    return ax
+
+
+def tuning_curves(curves, ax, instance=None, max_neurons=32):
+    """Tuning curves (rate versus stimulus) of some neurons of one instance.
+
+    Parameters
+    ----------
+    curves : xarray.DataArray, shape (instance, neuron, stimulus)
+        Rates, Hz (:func:`mixsig.analysis.coding.tuning_curves`).
+    ax : matplotlib.axes.Axes
+    instance : int, optional
+        Instance id (default: the first).
+    max_neurons : int
+        At most this many neurons are drawn.
+    """
+    one = curves.sel(instance=int(curves["instance"].values[0]) if instance is None else instance)
+    x = one["stimulus"].values
+    for k in range(min(max_neurons, one.sizes["neuron"])):
+        ax.plot(x, one.isel(neuron=k).values, "-", lw=0.8)
+    units = one["stimulus"].attrs.get("units", "1")
+    ax.set_xlabel(f"stimulus x ({units})")
+    ax.set_ylabel("firing rate (Hz)")
+    ax.set_title("tuning curves measured on the emulated population")
+    return ax
+
+
+def decoding_error(results, ax):
+    """Decoding RMSE versus population size on log axes, with the ideal 1/sqrt(N) slope.
+
+    Parameters
+    ----------
+    results : xarray.Dataset
+        Population study results: ``rmse`` (condition, n_pop) and ``rmse_static`` (condition,
+        n_pop) in stimulus units, and optionally ``crb`` / ``rmse_ml`` (n_pop).
+    ax : matplotlib.axes.Axes
+    """
+    n = results["n_pop"].values
+    for condition in results["condition"].values:
+        r = results.sel(condition=condition)
+        line, = ax.plot(n, r["rmse"].values, "o-", label=f"{condition}: linear decoder, single trials")
+        ax.plot(n, r["rmse_static"].values, "s--", color=line.get_color(), label=f"{condition}: static (noise-free) error")
+    if "rmse_ml" in results:
+        ax.plot(n, results["rmse_ml"].values, "^-", color="k", label="ML decoder (mismatched)")
+        ax.plot(n, results["crb"].values, "k:", label="Cramer-Rao bound 1/sqrt(J)")
+    first = results["rmse"].values[0, 0]
+    ax.plot(n, first * np.sqrt(n[0] / n), color="0.5", lw=0.8, label="ideal slope -1/2")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    units = results["rmse"].attrs.get("units", "1")
+    ax.set_xlabel("population size N (neurons)")
+    ax.set_ylabel(f"decoding RMSE ({units} of stimulus)")
+    ax.set_title("decoding error versus population size")
+    ax.legend(fontsize="x-small")
+    return ax

@@ -221,3 +221,19 @@ def test_cli_runs_an_experiment_file_and_exits_2_on_errors(tmp_path, capsys):
     experiment.write_text("duration = 'long'\n")
     assert main(["run", str(experiment), "-o", str(out)]) == 2
     assert "duration" in capsys.readouterr().err
+
+
+def test_flicker_noise_is_applied_and_keeps_instances_independent(tmp_path):
+    from mixsig.device import load_device_model
+
+    model = load_device_model("fdsoi_22nm")
+    assert model.noise.flicker and model.noise.shot
+    experiment = EXPERIMENT.replace(device_model="fdsoi_22nm", duration=0.08, instances=2)
+    both = run(experiment)
+    _assert_same(both, combine([run(experiment, instances=[0]), run(experiment, instances=[1])]))
+    no_flicker = tmp_path / "no_flicker.toml"
+    no_flicker.write_text(model.text.replace("flicker = true", "flicker = false", 1))
+    without = run(experiment.replace(device_model=str(no_flicker)))
+    # Same mismatch and shot-noise streams; only the flicker term differs.
+    np.testing.assert_array_equal(without["soma__i_tau"].values, both["soma__i_tau"].values)
+    assert not np.array_equal(without["spike_time"].values, both["spike_time"].values)

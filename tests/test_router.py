@@ -352,3 +352,122 @@ def test_overload_grows_internal_storage_without_changing_results():
     assert router._capacity > 65536 + 1
     np.testing.assert_allclose(out.arrival_time, departure, rtol=1e-14)
     assert router.delivered == router.emitted == 150_000
+
+
+# ---------------------------------------------------------------------------------------------
+# the link-by-link pass (large calls) against the global-time loop and the naive reference
+
+import unittest.mock  # noqa: E402
+
+import mixsig.aer.router as router_module  # noqa: E402
+
+
+def link_pass(enabled):
+    """Force (``True``) or forbid (``False``) the link-by-link pass for every call."""
+    return unittest.mock.patch.object(router_module, "LINK_PASS_MIN_EVENTS", 0 if enabled else 2**62)
+
+
+class PassSpy:
+    """Counts the calls that the link-by-link pass completed."""
+
+    def __init__(self):
+        self.completed = 0
+        self.original = router_module.Router._feed_by_link
+
+    def __enter__(self):
+        spy = self
+
+        def feed_by_link(router, *args):
+            result = spy.original(router, *args)
+            spy.completed += result is not None
+            return result
+
+        self.patch = unittest.mock.patch.object(router_module.Router, "_feed_by_link", feed_by_link)
+        self.patch.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.patch.__exit__(*exc)
+
+
+@st.composite
+def tied_traffic(draw):
+    """Traffic on dyadic times and timings, so that equal times (ties) are frequent."""
+    nx, ny, n_cores, batch, levels, cuts = draw(traffic())
+    levels = {name: LinkParams(latency=round(p.latency * 8) / 8, service_time=round(p.service_time * 8) / 8,
+                               fifo_depth=p.fifo_depth, policy=p.policy) for name, p in levels.items()}
+    batch = batch._replace(time=np.round(batch.time * 4) / 4)
+    return nx, ny, n_cores, batch, levels, [round(c * 4) / 4 for c in cuts]
+
+
+@SETTINGS
+@given(st.one_of(traffic(), tied_traffic()))
+def test_link_pass_matches_naive_reference(case):
+    nx, ny, n_cores, batch, levels, _ = case
+    with link_pass(True):
+        router = Router(nx, ny, n_cores, levels)
+        out = router.feed(batch)
+    per_link = [level_of(router, k) for k in range(router.n_links)]
+    expected, dropped = reference_router(router, per_link, batch)
+    got = sorted(zip(out.event.tolist(), out.dst_chip.tolist(), out.dst_core.tolist(), out.arrival_time.tolist()))
+    assert [g[:3] for g in got] == [e[:3] for e in expected]
+    np.testing.assert_allclose([g[3] for g in got], [e[3] for e in expected], rtol=1e-12)
+    assert {k: v for k, v in enumerate(router.link_stats().dropped) if v} == dict(dropped)
+
+
+def run_in_chunks(nx, ny, n_cores, batch, levels, cuts):
+    router = Router(nx, ny, n_cores, levels)
+    parts, start = [], -np.inf
+    for cut in cuts + [np.inf]:
+        selected = (batch.time >= start) & (batch.time < cut)
+        parts.append(router.feed(batch.take(selected), until=cut))
+        assert_conserved(router)
+        start = cut
+    return router, type(parts[0]).concatenate(parts)
+
+
+@SETTINGS
+@given(st.one_of(traffic(), tied_traffic()))
+def test_link_pass_equals_global_loop_bit_for_bit(case):
+    nx, ny, n_cores, batch, levels, cuts = case
+    results = []
+    for enabled in (False, True):
+        with link_pass(enabled):
+            results.append(run_in_chunks(nx, ny, n_cores, batch, levels, cuts))
+    (loop, loop_out), (by_link, by_link_out) = results
+    for got, expected in zip(by_link_out, loop_out):
+        np.testing.assert_array_equal(got, expected)
+    for got, expected in zip(by_link.link_stats(), loop.link_stats()):
+        np.testing.assert_array_equal(got, expected)
+    assert (by_link.delivered, by_link.dropped, by_link.in_flight) == (loop.delivered, loop.dropped, loop.in_flight)
+
+
+def test_link_pass_runs_the_benchmark_path_exactly():
+    # the benchmark's path (encoders -> chip 0 -> +x mesh -> chip 1, broadcast), fed whole and in
+    # chunks: the link pass completes every call and agrees with the global-time loop bit for bit
+    rng = np.random.default_rng(11)
+    n = 20_000
+    times = np.cumsum(rng.exponential(80e-9, n))
+    batch = make_batch(times, rng.integers(0, 1024, n), 0, rng.integers(0, 4, n), 1, 15, rng.integers(0, 2048, n))
+    cuts = list(np.linspace(times[0], times[-1], 21)[1:-1])
+    with link_pass(False):
+        loop, loop_out = run_in_chunks(2, 1, 4, batch, {}, cuts)
+    with PassSpy() as spy:
+        by_link, by_link_out = run_in_chunks(2, 1, 4, batch, {}, cuts)
+    assert spy.completed == len(cuts) + 1
+    assert by_link_out.size == 4 * n
+    for got, expected in zip(by_link_out, loop_out):
+        np.testing.assert_array_equal(got, expected)
+    for got, expected in zip(by_link.link_stats(), loop.link_stats()):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_link_pass_declines_cyclic_traffic():
+    # chips 0 and 1 send to each other: router 0 -> mesh -> router 1 -> mesh -> router 0 is a cycle
+    n = 200
+    times = np.arange(n) * 1e-7
+    src = np.arange(n) % 2
+    batch = make_batch(times, 0, src, 0, 1 - src, 1, 0)
+    with PassSpy() as spy, link_pass(True):
+        out = Router(2, 1, 1).feed(batch)
+    assert spy.completed == 0 and out.size == n

@@ -17,6 +17,7 @@ with ``p`` bits set gives ``p`` deliveries with the same arrival time.
 
 import typing
 
+import numba
 import numpy as np
 
 from mixsig.errors import ConfigError, Problem
@@ -118,6 +119,9 @@ def validate_batch(batch, nx, ny, n_cores, max_hop=MAX_HOP, source="<events>"):
         Listing the first offending event of every kind of defect.
     """
     n_chips = nx * ny
+    if _routable(batch.time, batch.src_chip, batch.src_core, batch.dst_chip, batch.core_mask, nx, n_chips, n_cores,
+                 max_hop):
+        return
     problems = []
 
     def check(bad, key, values, expected):
@@ -140,6 +144,23 @@ def validate_batch(batch, nx, ny, n_cores, max_hop=MAX_HOP, source="<events>"):
     check(np.abs(dy) > max_hop, "dst_chip", batch.dst_chip, f"a chip at most {max_hop} hops away along y")
     if problems:
         raise ConfigError(problems, "event batch")
+
+
+@numba.njit(cache=True)
+def _routable(time, src_chip, src_core, dst_chip, core_mask, nx, n_chips, n_cores, max_hop):
+    """Whether every event passes the checks of :func:`validate_batch` (one compiled pass; the
+    checks are then repeated with numpy only to describe a defect)."""
+    for k in range(time.shape[0]):
+        if not np.isfinite(time[k]):
+            return False
+        src, dst = src_chip[k], dst_chip[k]
+        if src < 0 or src >= n_chips or dst < 0 or dst >= n_chips:
+            return False
+        if src_core[k] < 0 or src_core[k] >= n_cores or core_mask[k] < 1 or core_mask[k] >= (1 << n_cores):
+            return False
+        if abs(dst % nx - src % nx) > max_hop or abs(dst // nx - src // nx) > max_hop:
+            return False
+    return True
 
 
 class SramTable(typing.NamedTuple):

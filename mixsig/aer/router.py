@@ -38,16 +38,24 @@ Path of an event from core ``c`` of chip ``S`` to chip ``D`` with core mask ``m`
    of the mask in parallel; each of those cores receives it at ``d + L_chip``. Fan-out costs no
    extra service per core.
 
-Queueing is simulated exactly by a discrete-event loop in global time order (compiled with
-numba): the source events (sorted by emission time) and a binary heap of events in transit are
-merged, so every link sees its arrivals in non-decreasing time order even where streams from
-several links meet (e.g. several mesh links feeding one chip router). Because every hand-over is
-scheduled at ``d + L >= a``, processing in global time order is causal; ties are broken by the
-order in which events were scheduled (events in transit before new source events), which makes
-the result independent of how the input is split into calls. Level-by-level passes would not be
-exact here: a chip router carries both its chip's outgoing and its incoming traffic, so the link
-graph has cycles (router A -> mesh -> router B -> mesh -> router A). When the event just served
-is itself the next happening, it is handed over directly without a heap round trip (same order).
+Queueing is simulated exactly in global time order. Happenings (an emission, a hand-over to the
+next stage) are ordered by time, and **ties by event number** (the order in which events were
+fed), whatever their kind: the result is independent of how the input is split into calls.
+Processing in this order is causal since every hand-over is scheduled at ``d + L >= a``. Two
+compiled implementations give identical results (bit for bit):
+
+* a **global-time loop** merging the source events (sorted by emission time) with a binary heap of
+  events in transit, keyed by (time, event). It handles any traffic; when the event just served
+  is itself the next happening it is handed over without a heap round trip.
+* a **link-by-link pass**, used for calls with many events (:data:`LINK_PASS_MIN_EVENTS`) when the
+  links the call uses form an acyclic graph (e.g. feed-forward traffic between chips). Links are
+  run to completion in topological order; a link's arrivals are the (time, event) merge of the
+  output runs of its upstream links, each already in that order, and the link is the plain
+  recurrence above. The pass declines (and leaves no trace) when the graph has a cycle, or when a
+  link's hand-overs are not in (time, event) order (equal times with a later-served smaller event
+  number, possible only with zero or negligible service times); the global loop then runs instead. A chip
+  router carries both its chip's outgoing and incoming traffic, so chips sending to each other
+  form a cycle (router A -> mesh -> router B -> mesh -> router A).
 
 Bookkeeping of ``stall``: an event waiting upstream for a full link is counted in that link's
 ``in_flight`` (and ``stalled``) from its arrival on, so a stall link's ``in_flight`` can exceed
@@ -232,15 +240,57 @@ class HopTrace(typing.NamedTuple):
 # link_f columns
 _SERVICE, _LATENCY = 0, 1
 # link_i columns
-_KIND, _CHIP, _INDEX, _DEPTH, _DROP, _RING_OFFSET, _RING_POS = range(7)
+# (_LAND: the chip an event is at after the link: the link's chip, or the neighbour for mesh links)
+_KIND, _CHIP, _INDEX, _DEPTH, _DROP, _RING_OFFSET, _RING_POS, _LAND = range(8)
 # counts columns
 # (offered = accepted + dropped, in_flight = accepted - delivered, statistic counts = delivered)
 _ACCEPTED, _DELIVERED, _DROPPED, _STALLED = range(4)
 # slot_f / slot_i columns
 _EMIT, _ARRIVAL, _WAIT = 0, 1, 2
 _EVENT, _SOURCE, _TAG, _DST, _MASK, _LINK = range(6)
-# scal entries
-_HEAP_SIZE, _SEQ, _FREE_TOP, _N_OUT, _N_TRACE, _TRACE_ON, _N_DELIVERED, _N_DROPPED = range(8)
+# scal entries (_UNUSED: formerly a scheduling counter; ties are now broken by event number)
+_HEAP_SIZE, _UNUSED, _FREE_TOP, _N_OUT, _N_TRACE, _TRACE_ON, _N_DELIVERED, _N_DROPPED = range(8)
+
+
+_TO_CHIP = 4
+"""Successor option: the chip router (after a core or mesh link) or the cores (after a chip router);
+options 0-3 are the mesh directions of :data:`DIRECTIONS`."""
+
+
+@numba.njit(cache=True, inline="always")
+def _next_option(link, dst, nx, link_i):
+    """Where an event for chip ``dst`` goes after ``link``: a mesh direction (0-3) or :data:`_TO_CHIP`."""
+    kind = link_i[link, _KIND]
+    if kind == CORE:
+        return _TO_CHIP
+    chip = link_i[link, _LAND]
+    if chip == dst:
+        return _TO_CHIP
+    x, y = chip % nx, chip // nx  # dimension-order routing: x first, then y
+    tx, ty = dst % nx, dst // nx
+    if x < tx:
+        return 0
+    if x > tx:
+        return 1
+    if y < ty:
+        return 2
+    return 3
+
+
+@numba.njit(cache=True, inline="always")
+def _option_link(link, option, chip_base, mesh_base, link_i):
+    """The link reached from ``link`` through successor ``option`` (-1: fan-out to the cores)."""
+    if option == _TO_CHIP:
+        if link_i[link, _KIND] == CHIP:
+            return -1
+        return chip_base + link_i[link, _LAND]
+    return mesh_base + 4 * link_i[link, _LAND] + option
+
+
+@numba.njit(cache=True, inline="always")
+def _next_link(link, dst, nx, chip_base, mesh_base, link_i):
+    """The link an event for chip ``dst`` enters after ``link`` (-1: fan-out to the cores)."""
+    return _option_link(link, _next_option(link, dst, nx, link_i), chip_base, mesh_base, link_i)
 
 
 @numba.njit(cache=True, inline="always")
@@ -281,53 +331,53 @@ def _before(t1, s1, t2, s2):
 
 
 @numba.njit(cache=True, inline="always")
-def _heap_push(heap_t, heap_seq, heap_slot, size, t, seq, slot):
+def _heap_push(heap_t, heap_event, heap_slot, size, t, event, slot):
     i = size
     while i > 0:
         parent = (i - 1) >> 1
-        if _before(t, seq, heap_t[parent], heap_seq[parent]):
+        if _before(t, event, heap_t[parent], heap_event[parent]):
             heap_t[i] = heap_t[parent]
-            heap_seq[i] = heap_seq[parent]
+            heap_event[i] = heap_event[parent]
             heap_slot[i] = heap_slot[parent]
             i = parent
         else:
             break
     heap_t[i] = t
-    heap_seq[i] = seq
+    heap_event[i] = event
     heap_slot[i] = slot
 
 
 @numba.njit(cache=True, inline="always")
-def _heap_pop(heap_t, heap_seq, heap_slot, size):
+def _heap_pop(heap_t, heap_event, heap_slot, size):
     """Remove the root of a heap of ``size`` items (the caller reads it first)."""
     size -= 1
     t = heap_t[size]
-    seq = heap_seq[size]
+    event = heap_event[size]
     slot = heap_slot[size]
     i = 0
     while True:
         child = 2 * i + 1
         if child >= size:
             break
-        if child + 1 < size and _before(heap_t[child + 1], heap_seq[child + 1], heap_t[child], heap_seq[child]):
+        if child + 1 < size and _before(heap_t[child + 1], heap_event[child + 1], heap_t[child], heap_event[child]):
             child += 1
-        if _before(heap_t[child], heap_seq[child], t, seq):
+        if _before(heap_t[child], heap_event[child], t, event):
             heap_t[i] = heap_t[child]
-            heap_seq[i] = heap_seq[child]
+            heap_event[i] = heap_event[child]
             heap_slot[i] = heap_slot[child]
             i = child
         else:
             break
     if size > 0:
         heap_t[i] = t
-        heap_seq[i] = seq
+        heap_event[i] = event
         heap_slot[i] = slot
 
 
 @numba.njit(cache=True)
 def _route(until, in_time, in_event, in_source, in_src_chip, in_src_core, in_dst, in_mask, in_tag,
            nx, n_cores, link_f, link_i, ring, busy, counts, stats,
-           slot_f, slot_i, free, heap_t, heap_seq, heap_slot, scal,
+           slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal,
            out_event, out_source, out_tag, out_chip, out_core, out_emit, out_arrival, trace_i, trace_f):
     """Run the discrete-event loop over every happening before ``until``; return inputs consumed."""
     n_in = in_time.shape[0]
@@ -336,7 +386,6 @@ def _route(until, in_time, in_event, in_source, in_src_chip, in_src_core, in_dst
     mesh_base = chip_base + n_chips
     trace_on = scal[_TRACE_ON] == 1
     size = scal[_HEAP_SIZE]
-    seq = scal[_SEQ]
     free_top = scal[_FREE_TOP]
     n_out = scal[_N_OUT]
     n_trace = scal[_N_TRACE]
@@ -347,24 +396,23 @@ def _route(until, in_time, in_event, in_source, in_src_chip, in_src_core, in_dst
     t = 0.0
     slot = 0
     while True:
-        from_heap = carry or (size > 0 and (i >= n_in or heap_t[0] <= in_time[i]))
+        from_heap = carry or (size > 0 and (i >= n_in or _before(heap_t[0], heap_event[0], in_time[i], in_event[i])))
         if from_heap:
             if not carry:
                 t = heap_t[0]
                 if t >= until:
                     break
                 slot = heap_slot[0]
-                _heap_pop(heap_t, heap_seq, heap_slot, size)
+                _heap_pop(heap_t, heap_event, heap_slot, size)
                 size -= 1
             carry = False
             previous = slot_i[slot, _LINK]
             counts[previous, _DELIVERED] += 1
             _accumulate(stats, previous, 0, t - slot_f[slot, _ARRIVAL])
             _accumulate(stats, previous, 3, slot_f[slot, _WAIT])
-            kind = link_i[previous, _KIND]
-            chip = link_i[previous, _CHIP]
             dst = slot_i[slot, _DST]
-            if kind == CHIP and chip == dst:  # fan-out to the cores of the mask
+            link = _next_link(previous, dst, nx, chip_base, mesh_base, link_i)
+            if link < 0:  # fan-out to the cores of the mask
                 mask = slot_i[slot, _MASK]
                 for core in range(n_cores):
                     if (mask >> core) & 1:
@@ -380,30 +428,6 @@ def _route(until, in_time, in_event, in_source, in_src_chip, in_src_core, in_dst
                 free[free_top] = slot
                 free_top += 1
                 continue
-            if kind == MESH:
-                direction = link_i[previous, _INDEX]
-                if direction == 0:
-                    chip += 1
-                elif direction == 1:
-                    chip -= 1
-                elif direction == 2:
-                    chip += nx
-                else:
-                    chip -= nx
-            if kind == CORE or chip == dst:
-                link = chip_base + chip
-            else:  # dimension-order routing: x first, then y
-                x, y = chip % nx, chip // nx
-                tx, ty = dst % nx, dst // nx
-                if x < tx:
-                    direction = 0
-                elif x > tx:
-                    direction = 1
-                elif y < ty:
-                    direction = 2
-                else:
-                    direction = 3
-                link = mesh_base + 4 * chip + direction
         else:
             if i >= n_in:
                 break
@@ -441,22 +465,393 @@ def _route(until, in_time, in_event, in_source, in_src_chip, in_src_core, in_dst
             trace_f[n_trace, 2] = departure
             n_trace += 1
         t_next = departure + link_f[link, _LATENCY]
-        seq += 1
-        if (t_next < until and (size == 0 or t_next < heap_t[0])
-                and (i >= n_in or t_next <= in_time[i])):
-            t = t_next  # it would be popped next anyway (heap items first on equal times)
+        event = slot_i[slot, _EVENT]
+        if (t_next < until and (size == 0 or _before(t_next, event, heap_t[0], heap_event[0]))
+                and (i >= n_in or _before(t_next, event, in_time[i], in_event[i]))):
+            t = t_next  # it would be popped next anyway
             carry = True
         else:
-            _heap_push(heap_t, heap_seq, heap_slot, size, t_next, seq - 1, slot)
+            _heap_push(heap_t, heap_event, heap_slot, size, t_next, event, slot)
             size += 1
     scal[_HEAP_SIZE] = size
-    scal[_SEQ] = seq
     scal[_FREE_TOP] = free_top
     scal[_N_OUT] = n_out
     scal[_N_TRACE] = n_trace
     scal[_N_DELIVERED] = n_delivered
     scal[_N_DROPPED] = n_dropped
     return i
+
+
+# -- link-by-link pass ---------------------------------------------------------------------------
+#
+# When the links a call uses form an acyclic graph, every link can be run to completion in
+# topological order: a link's arrivals are then the merge of the (already time-ordered) output runs
+# of its upstream links, and each link is the plain recurrence d_i = max(a_i, d_{i-1}) + s. This
+# gives the global-time loop's results exactly as long as the global order is fixed by the times
+# alone, i.e. no two events from *different* runs coincide where their order matters (at a merge,
+# among the deliveries or among the events left in transit). Within one run the order is the
+# upstream link's service order, which is also the global loop's tie-break. The pass checks those
+# conditions and, if one fails (or the graph has a cycle), restores the links it touched and
+# reports failure, so that the caller falls back to the global-time loop. Large scratch arrays are
+# allocated by numpy in Python (which asks for huge pages: with 4 KiB pages the page faults of
+# freshly allocated scratch cost more than the routing itself).
+
+
+@numba.njit(cache=True)
+def _plan_by_link(n_new, in_src_chip, in_src_core, in_dst, nx, n_cores, link_i, slot_i, heap_t, heap_event,
+                  heap_slot, scal):
+    """Paths, arrivals per link and a topological order of the links a call uses.
+
+    Returns ``(acyclic, topo, n_arrivals, n_carried, carried_slot, carried_time)``: the links in
+    topological order, per link the arrivals along the paths (an upper bound: drops and the horizon
+    cut it) and the events in transit it holds, and the in-transit slots and hand-over times in
+    global (time, event) order.
+    """
+    n_links = link_i.shape[0]
+    n_chips = n_links // (n_cores + 5)
+    chip_base = n_chips * n_cores
+    mesh_base = chip_base + n_chips
+    n_c = scal[_HEAP_SIZE]
+    order = np.argsort(heap_event[:n_c])
+    order = order[np.argsort(heap_t[:n_c][order], kind="mergesort")]
+    carried_slot = heap_slot[:n_c][order]
+    carried_time = heap_t[:n_c][order]
+    n_arrivals = np.zeros(n_links, dtype=np.int64)
+    n_carried = np.zeros(n_links, dtype=np.int64)
+    options = np.zeros(n_links, dtype=np.int64)  # bit o: some event leaves through option o
+    for j in range(n_c + n_new):
+        if j < n_c:
+            link = slot_i[carried_slot[j], _LINK]
+            dst = slot_i[carried_slot[j], _DST]
+            n_carried[link] += 1
+        else:
+            link = in_src_chip[j - n_c] * n_cores + in_src_core[j - n_c]
+            dst = in_dst[j - n_c]
+            n_arrivals[link] += 1
+        while True:
+            option = _next_option(link, dst, nx, link_i)
+            options[link] |= 1 << option
+            link = _option_link(link, option, chip_base, mesh_base, link_i)
+            if link < 0:
+                break
+            n_arrivals[link] += 1
+    touched = np.flatnonzero(options)
+    indegree = np.zeros(n_links, dtype=np.int64)
+    for u in touched:
+        for option in range(5):
+            if (options[u] >> option) & 1:
+                v = _option_link(u, option, chip_base, mesh_base, link_i)
+                if v >= 0:
+                    indegree[v] += 1
+    topo = np.empty(touched.shape[0], dtype=np.int64)
+    head, tail = 0, 0
+    for u in touched:
+        if indegree[u] == 0:
+            topo[tail] = u
+            tail += 1
+    while head < tail:  # Kahn
+        u = topo[head]
+        head += 1
+        for option in range(5):
+            if (options[u] >> option) & 1:
+                v = _option_link(u, option, chip_base, mesh_base, link_i)
+                if v >= 0:
+                    indegree[v] -= 1
+                    if indegree[v] == 0:
+                        topo[tail] = v
+                        tail += 1
+    return tail == touched.shape[0], topo, n_arrivals, n_carried, carried_slot, carried_time
+
+
+@numba.njit(cache=True)
+def _add_run(link, begin, last_run, run_begin, run_prev, n_runs):
+    """Record that ``link``'s arrivals from ``begin`` to its fill position form one time-ordered
+    run (one upstream link's output); runs of a link are kept as a backward linked list."""
+    run_begin[n_runs] = begin
+    run_prev[n_runs] = last_run[link]
+    last_run[link] = n_runs
+    return n_runs + 1
+
+
+@numba.njit(cache=True, inline="always")
+def _precedes(t1, e1, t2, e2):
+    """Whether happening ``(t1, e1)`` comes before ``(t2, e2)`` (time, then event number)."""
+    return t1 < t2 or (t1 == t2 and e1 < e2)
+
+
+@numba.njit(cache=True)
+def _in_order(time, event):
+    """Whether the rows are already in (time, event) order."""
+    for k in range(1, time.shape[0]):
+        if _precedes(time[k], event[k], time[k - 1], event[k - 1]):
+            return False
+    return True
+
+
+@numba.njit(cache=True)
+def _order(time, event):
+    """Permutation that sorts the rows by (time, event)."""
+    order = np.argsort(event)
+    return order[np.argsort(time[order], kind="mergesort")]
+
+
+@numba.njit(cache=True)
+def _run_by_link(until, in_time, in_event, in_dst, in_mask, in_src_chip, in_src_core, nx, n_cores, link_f, link_i, ring,
+                 busy, counts, stats, slot_f, slot_i, scal, topo, n_arrivals, n_carried, carried_slot,
+                 carried_time, rt, rj, merged_t, merged_j, d_time, d_j, d_event, t_time, t_j, t_event, t_link,
+                 t_arrival, t_wait):
+    """Serve every link in ``topo`` order (see above); new events are ``j >= n_c``.
+
+    Returns ``(ok, n_d, n_out, n_t)``: the deliveries and the events left in transit are in the
+    scratch arrays ``d_*`` and ``t_*`` (in service order, link after link).
+    ``rt``, ``rj`` hold the arrivals of every link (``n_arrivals.sum()`` rows), ``merged_*`` those
+    of one link (``n_arrivals.max()`` rows). With ``ok`` false nothing changed.
+    """
+    n_links = link_i.shape[0]
+    n_chips = n_links // (n_cores + 5)
+    chip_base = n_chips * n_cores
+    mesh_base = chip_base + n_chips
+    n_c = carried_slot.shape[0]
+    n_new = in_time.shape[0]
+    n_touched = topo.shape[0]
+    total = 0
+    fill = np.zeros(n_links, dtype=np.int64)
+    for u in topo:
+        fill[u] = total
+        total += n_arrivals[u]
+    start_of = fill.copy()
+    # back up the state of the touched links (restored if a tie makes the pass ambiguous)
+    ring_size = 0
+    for u in topo:
+        ring_size += link_i[u, _DEPTH]
+    saved_ring = np.empty(ring_size)
+    saved_busy = np.empty(n_touched)
+    saved_pos = np.empty(n_touched, dtype=np.int64)
+    saved_counts = np.empty((n_touched, counts.shape[1]), dtype=np.int64)
+    saved_stats = np.empty((n_touched, stats.shape[1]))
+    k = 0
+    for m in range(n_touched):
+        u = topo[m]
+        offset = link_i[u, _RING_OFFSET]
+        for r in range(link_i[u, _DEPTH]):
+            saved_ring[k] = ring[offset + r]
+            k += 1
+        saved_busy[m] = busy[u]
+        saved_pos[m] = link_i[u, _RING_POS]
+        saved_counts[m] = counts[u]
+        saved_stats[m] = stats[u]
+    # arrival regions, filled run by run; the new events first
+    last_run = np.full(n_links, -1, dtype=np.int64)
+    max_runs = 6 * n_touched + 1
+    run_begin = np.empty(max_runs, dtype=np.int64)
+    run_prev = np.empty(max_runs, dtype=np.int64)
+    n_runs = 0
+    for i in range(n_new):
+        link = in_src_chip[i] * n_cores + in_src_core[i]
+        position = fill[link]
+        rt[position] = in_time[i]
+        rj[position] = n_c + i
+        fill[link] = position + 1
+    for u in topo:
+        if fill[u] > start_of[u]:
+            n_runs = _add_run(u, start_of[u], last_run, run_begin, run_prev, n_runs)
+    successor_fill = np.empty(5, dtype=np.int64)
+    # carried events grouped by the link they leave (stable: keeps the global order)
+    c_first = np.zeros(n_links + 1, dtype=np.int64)
+    for u in range(n_links):
+        c_first[u + 1] = c_first[u] + n_carried[u]
+    c_fill = c_first[:-1].copy()
+    c_by_link = np.empty(n_c, dtype=np.int64)
+    for j in range(n_c):
+        u = slot_i[carried_slot[j], _LINK]
+        c_by_link[c_fill[u]] = j
+        c_fill[u] += 1
+    n_d, n_out, n_t, n_dropped = 0, 0, 0, 0
+    heads = np.empty(n_cores + 6, dtype=np.int64)
+    ends = np.empty(n_cores + 6, dtype=np.int64)
+    ok = True
+    for u in topo:
+        latency = link_f[u, _LATENCY]
+        k = 0  # this link's runs (the linked list runs backwards)
+        r = last_run[u]
+        end = fill[u]
+        while r >= 0:
+            heads[k] = run_begin[r]
+            ends[k] = end
+            end = run_begin[r]
+            k += 1
+            r = run_prev[r]
+        if k > 1:  # merge the runs in (time, event) order
+            size = fill[u] - start_of[u]
+            for q in range(size):
+                best = -1
+                for p in range(k):
+                    if heads[p] < ends[p]:
+                        if best < 0 or rt[heads[p]] < rt[heads[best]]:
+                            best = p
+                        elif rt[heads[p]] == rt[heads[best]]:
+                            if (_event_of(rj[heads[p]], n_c, carried_slot, slot_i, in_event)
+                                    < _event_of(rj[heads[best]], n_c, carried_slot, slot_i, in_event)):
+                                best = p
+                merged_t[q] = rt[heads[best]]
+                merged_j[q] = rj[heads[best]]
+                heads[best] += 1
+            src_t, src_j, first, last = merged_t, merged_j, 0, size
+        else:
+            src_t, src_j, first, last = rt, rj, start_of[u], fill[u]
+        for option in range(5):  # (every option names an existing link or -1 for the links in use)
+            v = _option_link(u, option, chip_base, mesh_base, link_i)
+            successor_fill[option] = fill[v] if v >= 0 else 0
+        # hand-overs in service order: first the events in transit at the start, then the new ones
+        n_u = c_first[u + 1] - c_first[u]
+        previous_t, previous_j = -np.inf, -1
+        for q in range(n_u + last - first):
+            if q < n_u:
+                j = c_by_link[c_first[u] + q]
+                slot = carried_slot[j]
+                t_next = carried_time[j]
+                arrival = slot_f[slot, _ARRIVAL]
+                wait = slot_f[slot, _WAIT]
+            else:
+                arrival = src_t[first + q - n_u]
+                j = src_j[first + q - n_u]
+                start, departure, status = _serve(u, arrival, link_f, link_i, ring, busy)
+                if status == 2:
+                    counts[u, _DROPPED] += 1
+                    n_dropped += 1
+                    continue
+                if status == 1:
+                    counts[u, _STALLED] += 1
+                counts[u, _ACCEPTED] += 1
+                wait = start - arrival
+                t_next = departure + latency
+            # the global loop hands over in (time, event) order: it must be the service order
+            if t_next == previous_t and (_event_of(j, n_c, carried_slot, slot_i, in_event)
+                                         < _event_of(previous_j, n_c, carried_slot, slot_i, in_event)):
+                ok = False
+                break
+            previous_t, previous_j = t_next, j
+            if t_next >= until:  # still in the link's wire at the horizon
+                t_time[n_t] = t_next
+                t_j[n_t] = j
+                t_event[n_t] = _event_of(j, n_c, carried_slot, slot_i, in_event)
+                t_link[n_t] = u
+                t_arrival[n_t] = arrival
+                t_wait[n_t] = wait
+                n_t += 1
+                continue
+            counts[u, _DELIVERED] += 1
+            _accumulate(stats, u, 0, t_next - arrival)
+            _accumulate(stats, u, 3, wait)
+            dst = slot_i[carried_slot[j], _DST] if j < n_c else in_dst[j - n_c]
+            v = _next_link(u, dst, nx, chip_base, mesh_base, link_i)
+            if v < 0:
+                mask = slot_i[carried_slot[j], _MASK] if j < n_c else in_mask[j - n_c]
+                d_time[n_d] = t_next
+                d_j[n_d] = j
+                d_event[n_d] = _event_of(j, n_c, carried_slot, slot_i, in_event)
+                n_d += 1
+                n_out += _popcount(mask)
+            else:
+                position = fill[v]
+                rt[position] = t_next
+                rj[position] = j
+                fill[v] = position + 1
+        if not ok:
+            break
+        for option in range(5):  # what this link handed to each successor is one run there
+            v = _option_link(u, option, chip_base, mesh_base, link_i)
+            if v >= 0 and fill[v] > successor_fill[option]:
+                n_runs = _add_run(v, successor_fill[option], last_run, run_begin, run_prev, n_runs)
+    if not ok:
+        k = 0
+        for m in range(n_touched):
+            u = topo[m]
+            offset = link_i[u, _RING_OFFSET]
+            for r in range(link_i[u, _DEPTH]):
+                ring[offset + r] = saved_ring[k]
+                k += 1
+            busy[u] = saved_busy[m]
+            link_i[u, _RING_POS] = saved_pos[m]
+            counts[u] = saved_counts[m]
+            stats[u] = saved_stats[m]
+        return False, 0, 0, 0
+    scal[_N_DELIVERED] += n_d
+    scal[_N_DROPPED] += n_dropped
+    return True, n_d, n_out, n_t
+
+
+@numba.njit(cache=True, inline="always")
+def _event_of(j, n_c, carried_slot, slot_i, in_event):
+    """Event number of local event ``j`` (``j < n_c``: in transit at the start; else new)."""
+    return slot_i[carried_slot[j], _EVENT] if j < n_c else in_event[j - n_c]
+
+
+@numba.njit(cache=True, inline="always")
+def _popcount(mask):
+    n = 0
+    while mask:
+        mask &= mask - 1
+        n += 1
+    return n
+
+
+@numba.njit(cache=True)
+def _collect_by_link(n_d, n_t, in_time, in_event, in_source, in_tag, in_dst, in_mask,
+                     n_cores, slot_f, slot_i, carried_slot, d_time, d_j, d_event, t_time, t_j, t_event, t_link,
+                     t_arrival, t_wait,
+                     out_event, out_source, out_tag,
+                     out_chip, out_core, out_emit, out_arrival, transit_t, transit_f, transit_i):
+    """Write the deliveries of :func:`_run_by_link` (arrival order, one row per core) and the
+    events it left in transit (time order, as slot rows)."""
+    n_c = carried_slot.shape[0]
+    d_ordered = _in_order(d_time[:n_d], d_event[:n_d])  # several chips deliver: sort
+    t_ordered = _in_order(t_time[:n_t], t_event[:n_t])
+    d_order = np.arange(0) if d_ordered else _order(d_time[:n_d], d_event[:n_d])
+    t_order = np.arange(0) if t_ordered else _order(t_time[:n_t], t_event[:n_t])
+    n = 0
+    for q in range(n_d):
+        a = q if d_ordered else d_order[q]
+        j = d_j[a]
+        if j < n_c:
+            slot = carried_slot[j]
+            event, source, tag = slot_i[slot, _EVENT], slot_i[slot, _SOURCE], slot_i[slot, _TAG]
+            dst, mask, emit = slot_i[slot, _DST], slot_i[slot, _MASK], slot_f[slot, _EMIT]
+        else:
+            i = j - n_c
+            event, source, tag = in_event[i], in_source[i], in_tag[i]
+            dst, mask, emit = in_dst[i], in_mask[i], in_time[i]
+        arrival = d_time[a]
+        for core in range(n_cores):
+            if (mask >> core) & 1:
+                out_event[n] = event
+                out_source[n] = source
+                out_tag[n] = tag
+                out_chip[n] = dst
+                out_core[n] = core
+                out_emit[n] = emit
+                out_arrival[n] = arrival
+                n += 1
+    for q in range(n_t):
+        a = q if t_ordered else t_order[q]
+        j = t_j[a]
+        transit_t[q] = t_time[a]
+        transit_f[q, _ARRIVAL] = t_arrival[a]
+        transit_f[q, _WAIT] = t_wait[a]
+        transit_i[q, _LINK] = t_link[a]
+        if j < n_c:
+            slot = carried_slot[j]
+            transit_f[q, _EMIT] = slot_f[slot, _EMIT]
+            for column in (_EVENT, _SOURCE, _TAG, _DST, _MASK):
+                transit_i[q, column] = slot_i[slot, column]
+        else:
+            i = j - n_c
+            transit_f[q, _EMIT] = in_time[i]
+            transit_i[q, _EVENT] = in_event[i]
+            transit_i[q, _SOURCE] = in_source[i]
+            transit_i[q, _TAG] = in_tag[i]
+            transit_i[q, _DST] = in_dst[i]
+            transit_i[q, _MASK] = in_mask[i]
 
 
 @numba.njit(cache=True)
@@ -468,6 +863,33 @@ def _single_link(arrival, link_f, link_i, ring, busy, start, departure, status):
 # ---------------------------------------------------------------------------------------------
 # Python interface
 
+LINK_PASS_MIN_EVENTS = 64
+"""Calls with at least this many events to move (new before the horizon plus in transit) try the
+link-by-link pass first; smaller ones, and every call of a ``trace=True`` router (whose trace is in
+global processing order), use the global-time loop. Both are exact and agree bit for bit."""
+
+SCRATCH_KEPT = 1 << 20
+"""Scratch arrays of up to this many elements are kept by a router between calls."""
+
+_EMPTY = empty_batch()
+_NO_IDS = np.zeros(0, dtype=np.int64)
+_NO_DELIVERIES = Deliveries(*([np.zeros(0, dtype=np.int64)] * 5 + [np.zeros(0)] * 2))
+
+
+def _split(array, sizes):
+    """Consecutive views of ``array`` with the given ``sizes``."""
+    ends = np.cumsum(sizes)
+    return [array[end - size:end] for size, end in zip(sizes, ends)]
+
+
+@numba.njit(cache=True)
+def _unsorted(time):
+    for k in range(1, time.shape[0]):
+        if time[k] < time[k - 1]:
+            return True
+    return False
+
+
 
 def _link_tables(levels_by_link, kinds, chips, indices):
     """Per-link parameter arrays and an empty FIFO ring for links with the given levels."""
@@ -475,13 +897,14 @@ def _link_tables(levels_by_link, kinds, chips, indices):
     link_f = np.array([[p.service_time, p.latency] for p in levels_by_link], dtype=np.float64).reshape(n, 2)
     depth = np.array([p.fifo_depth for p in levels_by_link], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(depth)[:-1]]).astype(np.int64)
-    link_i = np.zeros((n, 7), dtype=np.int64)
+    link_i = np.zeros((n, 8), dtype=np.int64)
     link_i[:, _KIND] = kinds
     link_i[:, _CHIP] = chips
     link_i[:, _INDEX] = indices
     link_i[:, _DEPTH] = depth
     link_i[:, _DROP] = [p.policy == "drop" for p in levels_by_link]
     link_i[:, _RING_OFFSET] = offsets
+    link_i[:, _LAND] = chips
     ring = np.full(int(depth.sum()), -np.inf)
     busy = np.full(n, -np.inf)
     return link_f, link_i, ring, busy
@@ -557,6 +980,9 @@ class Router:
         index = np.concatenate([np.tile(np.arange(self.n_cores), n_chips), np.zeros(n_chips, int), np.tile(np.arange(4), n_chips)])
         per_link = [self.levels[LEVELS[k]] for k in kinds]
         self._link_f, self._link_i, self._ring, self._busy = _link_tables(per_link, kinds, link_chip, index)
+        step = np.array([1, -1, self.nx, -self.nx])
+        is_mesh = kinds == MESH
+        self._link_i[is_mesh, _LAND] = link_chip[is_mesh] + step[index[is_mesh]]
         n_links = kinds.size
         self._counts = np.zeros((n_links, 4), dtype=np.int64)
         self._stats = np.zeros((n_links, 6))
@@ -569,13 +995,14 @@ class Router:
         self._slot_i = np.zeros((0, 6), dtype=np.int64)
         self._free = np.zeros(0, dtype=np.int64)
         self._heap_t = np.zeros(0)
-        self._heap_seq = np.zeros(0, dtype=np.int64)
+        self._heap_event = np.zeros(0, dtype=np.int64)
         self._heap_slot = np.zeros(0, dtype=np.int64)
-        self._pending = empty_batch()
-        self._pending_event = np.zeros(0, dtype=np.int64)
+        self._pending = _EMPTY
+        self._pending_event = _NO_IDS
         self._emitted = 0
         self._until = -np.inf
         self._hops = []
+        self._scratch_arrays = {}
 
     @classmethod
     def from_board(cls, board, levels=None, trace=False):
@@ -690,9 +1117,9 @@ class Router:
         free[top:top + new - old] = np.arange(old, new)
         self._scal[_FREE_TOP] = top + new - old
         heap = [np.zeros(new), np.zeros(new, np.int64), np.zeros(new, np.int64)]
-        for target, source in zip(heap, (self._heap_t, self._heap_seq, self._heap_slot)):
+        for target, source in zip(heap, (self._heap_t, self._heap_event, self._heap_slot)):
             target[:old] = source
-        self._heap_t, self._heap_seq, self._heap_slot = heap
+        self._heap_t, self._heap_event, self._heap_slot = heap
         self._slot_f, self._slot_i, self._free, self._capacity = slot_f, slot_i, free, new
 
     def feed(self, events=None, until=np.inf):
@@ -712,59 +1139,133 @@ class Router:
         Deliveries
             Deliveries with ``arrival_time < until`` made during this call, in arrival order.
         """
-        events = empty_batch() if events is None else events
+        events = _EMPTY if events is None else events
         if not isinstance(events, EventBatch):
             raise TypeError(f"events must be an EventBatch, got {type(events).__name__}")
-        validate_batch(events, self.nx, self.ny, self.n_cores, self.max_hop)
-        if events.size and events.time.min() < self._until:
-            raise ConfigError([Problem("<events>", "time", float(events.time.min()),
-                                       f"times >= {self._until!r} s (the previous call's until)")], "event batch")
-        if np.isnan(until):
+        n_new = events.size
+        if n_new:
+            validate_batch(events, self.nx, self.ny, self.n_cores, self.max_hop)
+            if events.time.min() < self._until:
+                raise ConfigError([Problem("<events>", "time", float(events.time.min()),
+                                           f"times >= {self._until!r} s (the previous call's until)")], "event batch")
+        if until != until:
             raise ValueError("until must be a time in s or inf, got nan")
         if until < self._until:
             raise ValueError(f"until = {until!r} s is before the previous call's until = {self._until!r} s")
-        event_ids = self._emitted + np.arange(events.size, dtype=np.int64)
-        self._emitted += events.size
-        if self._pending.size:
+        until = float(until)
+        event_ids = np.arange(self._emitted, self._emitted + n_new, dtype=np.int64)
+        self._emitted += n_new
+        if self._pending.size and n_new:
             merged = EventBatch.concatenate([self._pending, events])
             merged_ids = np.concatenate([self._pending_event, event_ids])
+        elif self._pending.size:
+            merged, merged_ids = self._pending, self._pending_event
         else:
             merged, merged_ids = events, event_ids
-        if merged.size > 1 and np.any(merged.time[1:] < merged.time[:-1]):
+        if merged.size > 1 and _unsorted(merged.time):
             order = np.argsort(merged.time, kind="stable")
             merged, merged_ids = merged.take(order), merged_ids[order]
-
+        self._until = max(self._until, until)
+        n_now = int(np.searchsorted(merged.time, until, side="left"))  # emitted before the horizon
         in_transit = int(self._scal[_HEAP_SIZE])
-        self._ensure_capacity(in_transit + min(merged.size, 65536) + 1)
-        n_out = int(np.bitwise_count(merged.core_mask.astype(np.uint64)).sum()) + self.n_cores * in_transit
-        out = [np.empty(n_out, dtype=np.int64) for _ in range(5)] + [np.empty(n_out) for _ in range(2)]
+        if n_now == 0 and in_transit == 0:
+            self._keep_pending(merged, merged_ids, 0)
+            return _NO_DELIVERIES
         trace_on = bool(self._scal[_TRACE_ON])
+        if not trace_on and n_now + in_transit >= LINK_PASS_MIN_EVENTS:
+            deliveries = self._feed_by_link(merged, merged_ids, n_now, until)
+            if deliveries is not None:
+                self._keep_pending(merged, merged_ids, n_now)
+                return deliveries
+        self._ensure_capacity(in_transit + min(n_now, 65536) + 1)
+        n_out = int(np.bitwise_count(merged.core_mask[:n_now].astype(np.uint64)).sum()) + self.n_cores * in_transit
+        out = [np.empty(n_out, dtype=np.int64) for _ in range(5)] + [np.empty(n_out) for _ in range(2)]
         max_services = 3 + (self.nx - 1) + (self.ny - 1)
-        n_trace = max_services * (in_transit + merged.size) if trace_on else 0
+        n_trace = max_services * (in_transit + n_now) if trace_on else 0
         trace_i = np.zeros((n_trace, 2), dtype=np.int64)
         trace_f = np.zeros((n_trace, 3))
         self._scal[_N_OUT] = 0
         self._scal[_N_TRACE] = 0
         consumed = 0
         while True:
-            rest = slice(consumed, None)
-            consumed += _route(float(until), merged.time[rest], merged_ids[rest], merged.source[rest],
+            rest = slice(consumed, n_now)
+            consumed += _route(until, merged.time[rest], merged_ids[rest], merged.source[rest],
                                merged.src_chip[rest], merged.src_core[rest], merged.dst_chip[rest],
                                merged.core_mask[rest], merged.tag[rest], self.nx, self.n_cores,
                                self._link_f, self._link_i, self._ring, self._busy, self._counts, self._stats,
-                               self._slot_f, self._slot_i, self._free, self._heap_t, self._heap_seq,
+                               self._slot_f, self._slot_i, self._free, self._heap_t, self._heap_event,
                                self._heap_slot, self._scal, *out, trace_i, trace_f)
-            if consumed == merged.size or merged.time[consumed] >= until or self._scal[_FREE_TOP] > 0:
+            if consumed == n_now or self._scal[_FREE_TOP] > 0:
                 break
             self._ensure_capacity(2 * self._capacity)  # every slot in use: grow and resume
-        self._pending = EventBatch(*(field[consumed:].copy() for field in merged))
-        self._pending_event = merged_ids[consumed:].copy()
-        self._until = max(self._until, until)
+        self._keep_pending(merged, merged_ids, consumed)
         if trace_on:
             n_trace = int(self._scal[_N_TRACE])
             self._hops.append((trace_i[:n_trace].copy(), trace_f[:n_trace].copy()))
         made = int(self._scal[_N_OUT])
         return Deliveries(*(array if made == n_out else array[:made].copy() for array in out))
+
+    def _feed_by_link(self, merged, merged_ids, n_now, until):
+        """Route the first ``n_now`` events of ``merged`` and those in transit with the link-by-link
+        pass; ``None`` (and nothing changed) if it does not apply."""
+        now = EventBatch(*(field[:n_now] for field in merged))
+        acyclic, topo, n_arrivals, n_carried, carried_slot, carried_time = _plan_by_link(
+            n_now, now.src_chip, now.src_core, now.dst_chip, self.nx, self.n_cores, self._link_i, self._slot_i,
+            self._heap_t, self._heap_event, self._heap_slot, self._scal)
+        if not acyclic:
+            return None
+        total, longest, n_all = int(n_arrivals.sum()), int(n_arrivals.max()), n_now + carried_slot.shape[0]
+        floats = _split(self._scratch(np.float64, total + longest + 4 * n_all), (total, longest) + (n_all,) * 4)
+        ints = _split(self._scratch(np.int64, total + longest + 5 * n_all), (total, longest) + (n_all,) * 5)
+        rt, merged_t, d_time, t_time, t_arrival, t_wait = floats
+        rj, merged_j, d_j, d_event, t_j, t_event, t_link = ints
+        ok, n_d, n_out, n_t = _run_by_link(
+            until, now.time, merged_ids[:n_now], now.dst_chip, now.core_mask, now.src_chip, now.src_core, self.nx,
+            self.n_cores,
+            self._link_f, self._link_i, self._ring, self._busy, self._counts, self._stats, self._slot_f,
+            self._slot_i, self._scal, topo, n_arrivals, n_carried, carried_slot, carried_time, rt, rj, merged_t,
+            merged_j, d_time, d_j, d_event, t_time, t_j, t_event, t_link, t_arrival, t_wait)
+        if not ok:
+            return None
+        out = [np.empty(n_out, dtype=np.int64) for _ in range(5)] + [np.empty(n_out) for _ in range(2)]
+        transit = np.empty(n_t), np.empty((n_t, 3)), np.empty((n_t, 6), dtype=np.int64)
+        _collect_by_link(n_d, n_t, now.time, merged_ids[:n_now], now.source, now.tag,
+                         now.dst_chip, now.core_mask, self.n_cores, self._slot_f, self._slot_i, carried_slot,
+                         d_time, d_j, d_event, t_time, t_j, t_event, t_link, t_arrival, t_wait, *out, *transit)
+        self._store_transit(*transit)
+        return Deliveries(*out)
+
+    def _scratch(self, dtype, size):
+        """A scratch array of at least ``size`` elements (kept between calls unless large)."""
+        kept = self._scratch_arrays.get(dtype)
+        if kept is not None and kept.shape[0] >= size:
+            return kept
+        array = np.empty(max(size, 1024), dtype=dtype)
+        if size <= SCRATCH_KEPT:
+            self._scratch_arrays[dtype] = array
+        return array
+
+    def _keep_pending(self, merged, merged_ids, consumed):
+        """Keep the events from ``consumed`` on (not yet emitted) for the next call."""
+        if consumed == merged.size:
+            self._pending, self._pending_event = _EMPTY, _NO_IDS
+        elif consumed or merged is not self._pending:  # own a copy: the caller may reuse its arrays
+            self._pending = EventBatch(*(field[consumed:].copy() for field in merged))
+            self._pending_event = merged_ids[consumed:].copy()
+
+    def _store_transit(self, transit_t, transit_f, transit_i):
+        """Make the events left in transit by the link-by-link pass the heap (sorted = a heap)."""
+        m = transit_t.shape[0]
+        self._ensure_capacity(m + 1)
+        capacity = self._capacity
+        self._slot_f[:m] = transit_f
+        self._slot_i[:m] = transit_i
+        self._heap_t[:m] = transit_t
+        self._heap_event[:m] = transit_i[:, _EVENT]
+        self._heap_slot[:m] = np.arange(m)
+        self._free[:capacity - m] = np.arange(m, capacity)
+        self._scal[_FREE_TOP] = capacity - m
+        self._scal[_HEAP_SIZE] = m
 
     def drain(self):
         """Route every pending event to completion (``feed(None, until=inf)``); afterwards the

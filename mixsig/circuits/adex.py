@@ -56,6 +56,7 @@ import typing
 import numba
 import numpy as np
 
+from mixsig.circuits.arrays import flat
 from mixsig.params import parameter, require_positive
 
 DEFAULT_DT = 1e-4
@@ -410,10 +411,6 @@ def _step_arrays(v, w, i, dt, c_m, g_l, e_l, v_t, delta_t, tau_w, a, b, v_r, v_c
         count[k] = n
 
 
-def _flat(value, shape):
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), shape)).ravel()
-
-
 def step(state, i_in, params, dt=DEFAULT_DT, noise=None):
     """Advance an array of AdEx neurons by one step.
 
@@ -443,14 +440,14 @@ def step(state, i_in, params, dt=DEFAULT_DT, noise=None):
     current = np.asarray(i_in, dtype=np.float64) + np.asarray(params.i_ext, dtype=np.float64)
     if noise is not None:
         current = current + np.asarray(noise, dtype=np.float64)
-    flat = [
-        _flat(getattr(params, name), shape)
+    pars = [
+        flat(getattr(params, name), shape)
         for name in ("c_m", "g_l", "e_l", "v_t", "delta_t", "tau_w", "a", "b", "v_r", "v_cut")
     ]
     size = int(np.prod(shape))
     v_out, w_out, offset = (np.empty(size) for _ in range(3))
     count = np.empty(size, dtype=np.int64)
-    _step_arrays(_flat(state.v, shape), _flat(state.w, shape), _flat(current, shape), float(dt), *flat,
+    _step_arrays(flat(state.v, shape), flat(state.w, shape), flat(current, shape), float(dt), *pars,
                  v_out, w_out, count, offset)
     new_state = AdExState(v=v_out.reshape(shape), w=w_out.reshape(shape))
     count = count.reshape(shape)

@@ -58,6 +58,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from mixsig.circuits.arrays import flat
 from mixsig.constants import I_0, KAPPA, U_T
 from mixsig.params import parameter, require_positive
 
@@ -408,11 +409,6 @@ def _step_arrays(i_syn, pulse_current, pulse_left, i_w, noise, dt, t_pulse, i_ta
     return out_i, out_current, out_left, out_mean
 
 
-def _flat(value, shape):
-    """``value`` broadcast to ``shape`` as a contiguous flat float64 array."""
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), shape)).reshape(-1)
-
-
 def step(state, i_w, params, dt, noise=None):
     """Advance an array of DPI synapses by one step.
 
@@ -439,11 +435,11 @@ def step(state, i_w, params, dt, noise=None):
         raise ValueError(f"dt = {dt!r} s: expected > 0 s")
     shape = np.shape(state.i_syn)
     noise = 0.0 if noise is None else noise
-    flat = [_flat(v, shape) for v in (state.i_syn, state.pulse_current, state.pulse_left, i_w, noise)]
+    arrays = [flat(v, shape) for v in (state.i_syn, state.pulse_current, state.pulse_left, i_w, noise)]
     pars = [
-        _flat(getattr(params, name), shape)
+        flat(getattr(params, name), shape)
         for name in ("t_pulse", "i_tau", "i_gain", "c_syn", "kappa", "u_t", "i_0")
     ]
-    out_i, out_current, out_left, out_mean = _step_arrays(*flat, float(dt), *pars)
+    out_i, out_current, out_left, out_mean = _step_arrays(*arrays, float(dt), *pars)
     new_state = DPIState(out_i.reshape(shape), out_current.reshape(shape), out_left.reshape(shape))
     return new_state, DPIOutputs(new_state.i_syn, out_mean.reshape(shape))

@@ -110,6 +110,7 @@ import typing
 import numba
 import numpy as np
 
+from mixsig.circuits.arrays import flat
 from mixsig.circuits.dpi import dpi_advance
 from mixsig.constants import I_0, KAPPA, U_T
 from mixsig.params import parameter, require_positive
@@ -519,10 +520,9 @@ def step(state, i_syn, i_shunt, params, dt, noise=None):
     i_in = np.asarray(params.i_dc, dtype=float) + np.asarray(i_syn, dtype=float)
     if noise is not None:
         i_in = i_in + np.asarray(noise, dtype=float)
-    flat = [np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=float), shape)).ravel()
-            for a in (state.i_mem, state.i_ahp, state.refractory_left, state.ahp_pulse_left, i_in, i_shunt)]
+    arrays = [flat(a, shape) for a in (state.i_mem, state.i_ahp, state.refractory_left, state.ahp_pulse_left, i_in, i_shunt)]
     p = np.ascontiguousarray(kernel_parameters(params, shape).reshape(15, -1))
-    i_mem, i_ahp, ref, pulse, count, offset = _advance_all(*flat, float(dt), p)
+    i_mem, i_ahp, ref, pulse, count, offset = _advance_all(*arrays, float(dt), p)
     new = SomaState(i_mem.reshape(shape), i_ahp.reshape(shape), ref.reshape(shape), pulse.reshape(shape))
     u_t = np.broadcast_to(np.asarray(params.u_t, dtype=float), shape)
     kappa = np.broadcast_to(np.asarray(params.kappa, dtype=float), shape)

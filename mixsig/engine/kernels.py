@@ -15,10 +15,13 @@ the engine and the circuits share one implementation of the physics:
 Shot noise (``S_I = 2 q I``, white): the engine passes standard normal draws ``z``; the kernel
 scales them to the step-averaged noise current ``sqrt(q I / dt) z`` of the current they belong to
 (each DPI's output current at the start of the step; for the soma the input-branch and leak
-currents ``max(I_in, 0) + i_tau``, whose shot noises add). No random number is drawn here.
+currents ``max(I_in, 0) + i_tau``, whose shot noises add). Flicker noise (``S_I = K_f I^2 / f``,
+when the device model enables it): the engine passes relative fluctuations ``r`` from
+:class:`mixsig.device.FlickerNoise` and the kernel adds ``I r``. No random number is drawn here.
 """
 
 import math
+import os
 
 import numba
 
@@ -35,10 +38,69 @@ N_DPI_PARAMS = 7
 N_SOMA_PARAMS = 15
 """Rows of :func:`mixsig.circuits.soma.kernel_parameters`."""
 
+PARALLEL_MIN_NEURONS = 512
+"""Smallest number of simulated neurons (all instances) for which :func:`run_steps` uses threads."""
+
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    # The OpenMP layer spin-waits at every barrier; on a machine whose cores are shared this makes
+    # a per-step parallel loop many times slower than a serial one. The work-queue layer sleeps.
+    numba.config.THREADING_LAYER = "workqueue"
+
 
 @numba.njit(cache=True)
+def _idle_mean(i_0, dt):
+    """Step average of a DPI resting at its floor, computed as :func:`step_element` does (bit-exact)."""
+    return i_0 * dt / dt
+
+
+@numba.njit(cache=True)
+def _advance_one(j, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset):
+    """Advance neuron ``j`` (four DPIs, then the soma) by one step; see :func:`advance_neurons`.
+
+    Exact fast path: a DPI at its floor (``I <= i_0``) with no pulse on, none starting and no
+    noise stays at ``i_0`` with step average ``i_0``; :func:`step_element` would compute the same
+    two numbers through :func:`mixsig.circuits.dpi.dpi_advance`'s first branch.
+    """
+    noisy = z.shape[0] > 0
+    flicker = z.shape[0] > N_TYPES + 1
+    i_mem = soma[0, j]
+    for k in range(N_TYPES):
+        i_0 = syn_par[k, 6, j]
+        if not noisy and i_w[k, j] <= 0.0 and syn[2, k, j] <= 0.0 and syn[0, k, j] <= i_0:
+            syn[0, k, j] = i_0
+            syn_mean[k, j] = _idle_mean(i_0, dt)
+            continue
+        noise = 0.0
+        if noisy:
+            noise = math.sqrt(Q_E * syn[0, k, j] / dt) * z[k, j]
+            if flicker:
+                noise += syn[0, k, j] * z[N_TYPES + 1 + k, j]
+        syn[0, k, j], syn[1, k, j], syn[2, k, j], syn_mean[k, j] = step_element(
+            syn[0, k, j], syn[1, k, j], syn[2, k, j], i_w[k, j], noise, dt,
+            syn_par[k, 0, j], syn_par[k, 1, j], syn_par[k, 2, j], syn_par[k, 3, j],
+            syn_par[k, 4, j], syn_par[k, 5, j], i_0,
+        )
+    i_syn = syn_mean[0, j] + syn_mean[1, j] / (1.0 + nmda_thr[j] / i_mem) - syn_mean[2, j]
+    i_in = i_dc[j] + i_syn
+    if noisy:
+        i_noisy = max(i_in, 0.0) + soma_par[1, j]
+        i_in += math.sqrt(Q_E * i_noisy / dt) * z[N_TYPES, j]
+        if flicker:
+            i_in += i_noisy * z[2 * N_TYPES + 1, j]
+    p = soma_par[:, j]
+    soma[0, j], soma[1, j], soma[2, j], soma[3, j], count[j], offset[j] = soma_advance(
+        i_mem, soma[1, j], soma[2, j], soma[3, j], i_in, syn_mean[3, j], dt,
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14],
+    )
+
+
+@numba.njit(cache=True, parallel=True)
 def advance_neurons(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset):
     """Advance every neuron (its four DPIs and its soma) by one step, in place.
+
+    Neurons are independent within a step, so they are spread over numba's threads
+    (``numba.set_num_threads``); each neuron's arithmetic is the same whatever the thread, so the
+    result is bit-identical for any number of threads.
 
     Parameters
     ----------
@@ -49,9 +111,10 @@ def advance_neurons(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, sy
         (s); updated in place.
     i_w : ndarray, shape (4, m)
         Summed weight current of the pulses of each type that start in this step, A.
-    z : ndarray, shape (5, m) or (0, m)
-        Standard normal draws for the shot noise of the four DPIs and the soma; an empty first
-        axis switches noise off.
+    z : ndarray, shape (10, m), (5, m) or (0, m)
+        Rows 0-4: standard normal draws for the shot noise of the four DPIs and the soma (zeros
+        when shot noise is off); rows 5-9, when present: relative flicker fluctuations of the same
+        currents (the noise current is ``I`` times them). An empty first axis switches noise off.
     dt : float
         Step, s.
     syn_par : ndarray, shape (4, 7, m)
@@ -69,27 +132,15 @@ def advance_neurons(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, sy
     offset : ndarray, shape (m,)
         Output: time of the first spike from the start of the step, s (NaN if none).
     """
-    noisy = z.shape[0] > 0
+    for j in numba.prange(syn.shape[2]):
+        _advance_one(j, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
+
+
+@numba.njit(cache=True)
+def advance_neurons_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset):
+    """:func:`advance_neurons` on one thread (same arguments, same results bit for bit)."""
     for j in range(syn.shape[2]):
-        i_mem = soma[0, j]
-        for k in range(N_TYPES):
-            noise = 0.0
-            if noisy:
-                noise = math.sqrt(Q_E * syn[0, k, j] / dt) * z[k, j]
-            syn[0, k, j], syn[1, k, j], syn[2, k, j], syn_mean[k, j] = step_element(
-                syn[0, k, j], syn[1, k, j], syn[2, k, j], i_w[k, j], noise, dt,
-                syn_par[k, 0, j], syn_par[k, 1, j], syn_par[k, 2, j], syn_par[k, 3, j],
-                syn_par[k, 4, j], syn_par[k, 5, j], syn_par[k, 6, j],
-            )
-        i_syn = syn_mean[0, j] + syn_mean[1, j] / (1.0 + nmda_thr[j] / i_mem) - syn_mean[2, j]
-        i_in = i_dc[j] + i_syn
-        if noisy:
-            i_in += math.sqrt(Q_E * (max(i_in, 0.0) + soma_par[1, j]) / dt) * z[4, j]
-        p = soma_par[:, j]
-        soma[0, j], soma[1, j], soma[2, j], soma[3, j], count[j], offset[j] = soma_advance(
-            i_mem, soma[1, j], soma[2, j], soma[3, j], i_in, syn_mean[3, j], dt,
-            p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14],
-        )
+        _advance_one(j, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
 
 
 @numba.njit(cache=True)
@@ -127,3 +178,66 @@ def deliver(keys, counts, instance, cam_ptr, cam_neuron, cam_type, weight, n_neu
                 continue
             for i in range(first, last):
                 i_w[cam_type[row], i * n_neurons + neuron] += counts[e] * weight[i, row]
+
+
+@numba.njit(cache=True)
+def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_instance, pending_keys, pending_counts,
+              pending_instance, cam_ptr, cam_neuron, cam_type, weight, n_neurons, i_w, noise, syn, soma, dt,
+              syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset, parallel):
+    """Run steps ``n0, n0 + 1, ...`` up to ``n1`` (excluded), stopping after the first step with a spike.
+
+    Each step does what :class:`mixsig.engine.simulation.Simulation` documents: it clears
+    ``i_w``, adds the weight currents of the input arrivals of the step (:func:`deliver`, every
+    instance) and, in the first step only, of the router deliveries ``pending_*``; then advances
+    every neuron (:func:`advance_neurons`, threaded when ``parallel``). The caller routes the spikes
+    of the last step and calls again; it must also stop ``n1`` at every step whose router output,
+    parameters, DC input or trace sampling it has to handle itself.
+
+    Parameters
+    ----------
+    n0, n1 : int
+        First step and bound (``n1 > n0``).
+    block_start : int
+        First step of the stimulus block ``input_ptr`` indexes (every step run lies in it).
+    input_ptr, input_keys, input_counts, input_instance : ndarray
+        CSR over the block's steps of the input arrivals: CAM key, number of spikes and -1
+        (received by every instance).
+    pending_keys, pending_counts, pending_instance : ndarray
+        Router deliveries of the previous step (see :func:`deliver`).
+    cam_ptr, cam_neuron, cam_type, weight, n_neurons :
+        CAM tables, as :func:`deliver` takes them.
+    i_w : ndarray, shape (4, m)
+        Work array of the weight currents, A.
+    noise : ndarray, shape (n1 - n0, 5, m) or (n1 - n0, 0, m)
+        Standard normal draws of each step (see :func:`advance_neurons`).
+    syn, soma, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset :
+        As :func:`advance_neurons`; the state is updated in place and ``count``, ``offset`` hold
+        the last step's spikes.
+    parallel : bool
+        Use :func:`advance_neurons` (threads) rather than :func:`advance_neurons_serial`.
+
+    Returns
+    -------
+    int
+        Steps run (the last one had a spike unless it equals ``n1 - n0``).
+    """
+    m = i_w.shape[1]
+    for n in range(n0, n1):
+        i_w[:, :] = 0.0
+        k = n - block_start
+        a, b = input_ptr[k], input_ptr[k + 1]
+        if b > a:
+            deliver(input_keys[a:b], input_counts[a:b], input_instance[a:b], cam_ptr, cam_neuron, cam_type, weight,
+                    n_neurons, i_w)
+        if n == n0 and pending_keys.shape[0] > 0:
+            deliver(pending_keys, pending_counts, pending_instance, cam_ptr, cam_neuron, cam_type, weight,
+                    n_neurons, i_w)
+        z = noise[n - n0]
+        if parallel:
+            advance_neurons(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
+        else:
+            advance_neurons_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
+        for j in range(m):
+            if count[j] > 0:
+                return n - n0 + 1
+    return n1 - n0

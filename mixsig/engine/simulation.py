@@ -25,6 +25,17 @@ engine adds at most one step of delay to the router's latency. Chip instances ar
 chips; the router handles them together as disjoint rows of one board (no route crosses between
 instances), so each instance's traffic is exactly what it would be alone.
 
+How the loop is driven (performance, issue 8): the work of steps 1-2 runs in compiled code
+(:func:`mixsig.engine.kernels.run_steps`), which advances as many consecutive steps as it can in
+one call: it stops after the first step in which a neuron spikes (its events must go through the
+router before the next step), and before any step at which Python work is due (drift update,
+change of a DC input, new stimulus block, trace sample, refill of the pre-drawn noise, or a router
+that still holds events in flight and may deliver during any step). Shot-noise normals are drawn
+ahead, per instance, in blocks of steps: a generator's stream does not depend on how its draws are
+grouped, so the values are those a per-step draw gives. Within a step the neurons may be spread
+over numba's threads (``Simulation.parallel``); each neuron's arithmetic is unchanged, so neither
+the threading nor the grouping of steps changes any result (``tests/test_kernels_reference.py``).
+
 Determinism: every random draw comes from ``SeedSequence(seed, spawn_key=...)`` keyed by instance
 and purpose (mismatch, noise) or, for the input trains shared by all instances, by stimulus block;
 so results do not depend on which instances run together, and a run advanced in chunks equals one
@@ -33,6 +44,7 @@ advanced at once, bit for bit.
 
 import dataclasses
 import hashlib
+import math
 import sys
 import types
 
@@ -48,13 +60,14 @@ from mixsig.circuits.soma import SomaParams, kernel_parameters
 from mixsig.constants import thermal_voltage
 from mixsig.device import (
     PURPOSE_NOISE,
+    FlickerNoise,
     TemperatureProfile,
     factors,
     instance_seed_sequence,
     load_device_model,
     sample_mismatch,
 )
-from mixsig.engine.kernels import N_TYPES, advance_neurons, deliver
+from mixsig.engine.kernels import N_TYPES, PARALLEL_MIN_NEURONS, run_steps
 from mixsig.errors import ConfigError, Problem, raise_if_any
 from mixsig.experiment import TRACEABLE
 
@@ -66,6 +79,18 @@ STIMULUS_BLOCK = 1.0
 
 STIMULUS_STREAM = 0x5717
 """First spawn-key element of the input-train streams (shared by all instances)."""
+
+SPIKE_CHUNK = 4096
+"""Initial capacity of the spike record, spikes."""
+
+FLICKER_STREAM = 1
+"""Spawn-key element (after instance and ``PURPOSE_NOISE``) of the flicker-noise streams."""
+
+NOISE_STEPS = 256
+"""Steps of shot-noise draws made at once (at most; see :data:`NOISE_BYTES`)."""
+
+NOISE_BYTES = 32 * 2**20
+"""Largest buffer of pre-drawn shot-noise normals, bytes."""
 
 SYNAPSE_BLOCKS = ("ampa", "nmda", "gaba", "shunt")
 """Bias blocks of the four DPI types, in CAM ``syn_type`` order."""
@@ -92,6 +117,16 @@ def _with_biases(chip, overrides, source):
     return dataclasses.replace(chip, biases=types.MappingProxyType(biases))
 
 
+def _first_step_at(t, dt):
+    """Smallest step ``m >= 0`` whose start ``m * dt`` is at or after ``t`` (as the engine compares times)."""
+    m = max(0, int(math.ceil(t / dt)))
+    while m > 0 and (m - 1) * dt >= t:
+        m -= 1
+    while m * dt < t:
+        m += 1
+    return m
+
+
 def _csr(groups, values, n_groups):
     """CSR index (ptr, values sorted by group) of ``values`` grouped by ``groups``."""
     order = np.argsort(groups, kind="stable")
@@ -114,6 +149,13 @@ class Simulation:
     ----------
     step_index : int
         Steps simulated so far.
+    parallel : bool
+        Spread the neurons over numba's threads (default: at least
+        :data:`~mixsig.engine.kernels.PARALLEL_MIN_NEURONS` simulated neurons). Results do not
+        depend on it.
+    max_steps_per_call : int
+        Most steps run by one compiled call (default unlimited; 1 reproduces a per-step Python
+        loop, for benchmarks). Results do not depend on it.
     """
 
     def __init__(self, experiment, instances=None):
@@ -189,21 +231,22 @@ class Simulation:
         shape = (self.n_instances, self.n)
         temperature = float(self.profile(t))
         u_t = thermal_voltage(temperature)
-        scale = None
+        scale = {}
         if self.mismatch is not None:
-            scale = factors(self.mismatch, temperature, t, nominal=self.nominal)
+            found = factors(self.mismatch, temperature, t, nominal=self.nominal)
+            scale = {name: (var.values, var.attrs["units"]) for name, var in found.data_vars.items()}
         values = {}
         for name, nominal in self.nominal.items():
             if name.startswith("synapse."):
                 continue
             value = np.broadcast_to(nominal, shape)
-            if scale is not None and name in scale:
-                factor = scale[name].values
-                value = value + factor if scale[name].attrs["units"] == "V" else value * factor
+            if name in scale:
+                factor, units = scale[name]
+                value = value + factor if units == "V" else value * factor
             values[name] = np.array(value, dtype=float)
         weight = np.broadcast_to(self.compiled.cam_weight, (self.n_instances, self.compiled.cam_weight.size))
-        if scale is not None and "synapse.i_w" in scale:
-            weight = weight * scale["synapse.i_w"].values[:, self.cam_slot]
+        if "synapse.i_w" in scale:
+            weight = weight * scale["synapse.i_w"][0][:, self.cam_slot]
         self.weight = np.ascontiguousarray(weight, dtype=float)
         try:
             soma = SomaParams(u_t=u_t, **{f: values[f"soma.{f}"] for f in SOMA_FIELDS})
@@ -220,6 +263,7 @@ class Simulation:
         ]))
         self.nmda_thr = values["nmda.i_nmda_thr"].reshape(-1)
         self.i_dc_base = values["soma.i_dc"].reshape(-1)
+        self._i_dc_value = None  # re-evaluate the DC input with the new (drifted) base
 
     def _init_dc(self):
         exp, problems = self.experiment, []
@@ -241,6 +285,8 @@ class Simulation:
             self.dc_masks.append(np.tile(mask, self.n_instances) * step.amplitude)
         raise_if_any(problems, f"experiment {exp.source}")
         self._dc_active = None
+        edges = [_first_step_at(t, exp.dt) for step in exp.dc for t in (step.start, step.stop) if math.isfinite(t)]
+        self.dc_switches = np.unique(np.array(edges, dtype=np.int64))
 
     def _i_dc(self, n):
         """DC input of step ``n`` (base bias plus the active DC steps), shape (size,)."""
@@ -266,9 +312,26 @@ class Simulation:
         self.offset = np.zeros(self.size)
         self._i_dc_value = None
         exp = self.experiment
-        self.noisy = bool(exp.noise and self.model is not None and self.model.noise.shot)
+        settings = None if self.model is None else self.model.noise
+        self.shot = bool(exp.noise and settings is not None and settings.shot)
+        self.flicker = bool(exp.noise and settings is not None and settings.flicker)
+        self.noisy = self.shot or self.flicker
         self.noise_rngs = [np.random.default_rng(instance_seed_sequence(exp.seed, i, PURPOSE_NOISE)) for i in self.instances]
-        self.no_noise = np.zeros((0, self.size))
+        # Flicker: per instance, a stateful sum of Lorentzians over (4 DPIs + soma, neuron), on its
+        # own stream so that switching it does not change the shot-noise draws.
+        self.flicker_rngs, self.flicker_sources = [], []
+        if self.flicker:
+            for i in self.instances:
+                rng = np.random.default_rng(instance_seed_sequence(exp.seed, i, PURPOSE_NOISE, FLICKER_STREAM))
+                self.flicker_rngs.append(rng)
+                self.flicker_sources.append(FlickerNoise(settings.k_f, settings.f_min, settings.f_max, (N_TYPES + 1, self.n), rng))
+        rows = (N_TYPES + 1) * (2 if self.flicker else 1)
+        self.parallel = self.size >= PARALLEL_MIN_NEURONS
+        self.max_steps_per_call = sys.maxsize
+        steps = max(1, min(NOISE_STEPS, int(NOISE_BYTES // (8 * rows * self.size))))
+        self.noise = np.zeros((steps if self.noisy else 0, rows, self.size))
+        self.noise_used = self.noise.shape[0]
+        self.no_noise = np.zeros((max(1, int(round(STIMULUS_BLOCK / exp.dt))), 0, self.size))
 
     def _init_inputs(self):
         """Keys of the CAM rows each input channel reaches, and the spike-array inputs binned to steps."""
@@ -305,19 +368,24 @@ class Simulation:
         event_key = self.input_keys[first + within]
         pairs, count = np.unique(np.stack([event_step, event_key]), axis=1, return_counts=True)
         ptr = np.searchsorted(pairs[0], start + np.arange(self.block_steps + 1))
-        return block, ptr, np.ascontiguousarray(pairs[1]), count.astype(float)
+        keys = np.ascontiguousarray(pairs[1])
+        return block, ptr, keys, count.astype(float), np.full(keys.size, -1, dtype=np.int64)
 
     def _init_router(self):
         compiled, chip, board = self.compiled, self.chip, self.board
         rows = compiled.sram_src < self.n_board
         src, dst = compiled.sram_src[rows], compiled.sram_dst_chip[rows]
         offsets = np.arange(self.n_instances)[:, None]
-        self.sram = SramTable(
+        table = (
             (src[None, :] + offsets * self.n_board).ravel(),
             (dst[None, :] + offsets * board.n_chips).ravel(),
             np.tile(compiled.sram_core_mask[rows], self.n_instances),
             np.tile(compiled.sram_tag[rows], self.n_instances),
         )
+        # Stored sorted by source (stably, so each source keeps its entry order): the expansion of
+        # spikes into events sorts by source on every call, which is then a linear pass.
+        order = np.argsort(table[0], kind="stable")
+        self.sram = SramTable(*(np.ascontiguousarray(column[order]) for column in table))
         self.routed = bool(rows.any())
         levels = {name: level.link_params() for name, level in chip.router.items()}
         self.router = Router(board.nx, board.ny * self.n_instances, chip.n_cores, levels, max_hop=chip.max_hop)
@@ -337,7 +405,9 @@ class Simulation:
         self.recorded_columns = (np.arange(self.n_instances)[:, None] * self.n + self.local[ids][None, :])
         self.stride = max(1, int(round(record.interval / exp.dt)))
         self.trace_times, self.trace_samples = [], {name: [] for name in record.traces}
-        self.spike_parts = []
+        self._spike_index = np.zeros(SPIKE_CHUNK, dtype=np.int64)
+        self._spike_time = np.zeros(SPIKE_CHUNK)
+        self.n_spikes = 0
 
     # -- running -------------------------------------------------------------------------------
 
@@ -359,46 +429,74 @@ class Simulation:
             from tqdm import tqdm
 
             bar = tqdm(total=n_steps, unit="step", desc="mixsig", file=sys.stderr, leave=False)
-        for done, n in enumerate(range(self.step_index, self.step_index + n_steps), start=1):
-            self._step(n)
-            if bar is not None and done % 500 == 0:
-                bar.update(500)
+        n, end = self.step_index, self.step_index + n_steps
+        while n < end:
+            done = self._run(n, end)
+            if bar is not None:
+                bar.update(done)
+            n += done
         if bar is not None:
             bar.close()
-        self.step_index += n_steps
+        self.step_index = end
 
-    def _step(self, n):
+    def _limit(self, n, end):
+        """First step after ``n`` at which Python work is due (parameters, DC, block, traces, noise)."""
+        limit = min(end, (n // self.block_steps + 1) * self.block_steps)
+        if self.drifting:
+            limit = min(limit, (n // self.drift_steps + 1) * self.drift_steps)
+        if self.trace_samples:
+            limit = min(limit, (n // self.stride + 1) * self.stride)
+        later = self.dc_switches[self.dc_switches > n]
+        if later.size:
+            limit = min(limit, int(later[0]))
+        if self.routed and self.router.in_flight > 0:
+            limit = n + 1  # the router may deliver during any step: hand it every step
+        if self.noisy:
+            limit = min(limit, n + self.noise.shape[0] - self.noise_used)
+        return min(limit, n + self.max_steps_per_call)
+
+    def _run(self, n, end):
+        """Run steps from ``n`` in one compiled call, then route and sample; return the steps run."""
         dt = self.experiment.dt
         if self.drifting and n % self.drift_steps == 0 and n > 0:
             self._set_parameters(n * dt)
-        i_w = self.i_w
-        i_w.fill(0.0)
         block = n // self.block_steps
         if self._block is None or self._block[0] != block:
             self._block = self._block_inputs(block)
-        _, ptr, keys, counts = self._block
-        k = n - block * self.block_steps
-        if ptr[k + 1] > ptr[k]:
-            a, b = ptr[k], ptr[k + 1]
-            deliver(keys[a:b], counts[a:b], np.full(b - a, -1, dtype=np.int64), self.compiled.cam_ptr,
-                    self.cam_local, self.compiled.cam_syn_type, self.weight, self.n, i_w)
-        keys, ones, instance = self.pending
-        if keys.size:
-            deliver(keys, ones, instance, self.compiled.cam_ptr, self.cam_local, self.compiled.cam_syn_type,
-                    self.weight, self.n, i_w)
-        z = self.no_noise
+        _, ptr, keys, counts, everyone = self._block
+        if self.noisy and self.noise_used == self.noise.shape[0]:
+            self._draw_noise()
+        limit = self._limit(n, end)
+        noise = self.noise[self.noise_used:] if self.noisy else self.no_noise
+        pending_keys, pending_counts, pending_instance = self.pending
+        done = run_steps(n, limit, block * self.block_steps, ptr, keys, counts, everyone, pending_keys,
+                         pending_counts, pending_instance, self.compiled.cam_ptr, self.cam_local,
+                         self.compiled.cam_syn_type, self.weight, self.n, self.i_w, noise, self.syn, self.soma,
+                         dt, self.syn_par, self.nmda_thr, self.soma_par, self._i_dc(n), self.syn_mean, self.count,
+                         self.offset, self.parallel)
         if self.noisy:
-            z = np.stack([rng.standard_normal((N_TYPES + 1, self.n)) for rng in self.noise_rngs], axis=1)
-            z = z.reshape(N_TYPES + 1, self.size)
-        advance_neurons(self.syn, self.soma, i_w, z, dt, self.syn_par, self.nmda_thr, self.soma_par,
-                        self._i_dc(n), self.syn_mean, self.count, self.offset)
+            self.noise_used += done
+        last = n + done - 1
         fired = np.flatnonzero(self.count)
-        times = n * dt + self.offset[fired]
+        times = last * dt + self.offset[fired]
         if fired.size:
-            self.spike_parts.append((fired, times))
-        self._route(fired, times, (n + 1) * dt)
-        if (n + 1) % self.stride == 0 and self.trace_samples:
-            self._sample((n + 1) * dt)
+            self._record(fired, times)
+        self._route(fired, times, (last + 1) * dt)
+        if (last + 1) % self.stride == 0 and self.trace_samples:
+            self._sample((last + 1) * dt)
+        return done
+
+    def _draw_noise(self):
+        """Draw the standard normals of the next steps, instance by instance (stream order unchanged)."""
+        steps, n, dt = self.noise.shape[0], self.n, self.experiment.dt
+        for i, rng in enumerate(self.noise_rngs):
+            if self.shot:
+                self.noise[:, :N_TYPES + 1, i * n:(i + 1) * n] = rng.standard_normal((steps, N_TYPES + 1, n))
+            if self.flicker:
+                source, frng = self.flicker_sources[i], self.flicker_rngs[i]
+                for step in range(steps):
+                    self.noise[step, N_TYPES + 1:, i * n:(i + 1) * n] = source.step(1.0, dt, frng)
+        self.noise_used = 0
 
     def _route(self, fired, times, until):
         """Send the step's spikes through the router; keep the deliveries for the next step."""
@@ -420,6 +518,22 @@ class Simulation:
             first = np.unique(out.event, return_index=True)[1]
             self.delivered += np.bincount(owner[first], minlength=self.n_instances)
         self.pending = (keys.astype(np.int64), np.ones(out.size), owner.astype(np.int64))
+
+    def _record(self, fired, times):
+        """Append spikes to the record: two growing arrays (16 bytes a spike, capacity doubled as needed)."""
+        end = self.n_spikes + fired.size
+        if end > self._spike_index.size:
+            capacity = max(end, 2 * self._spike_index.size)
+            self._spike_index = np.resize(self._spike_index, capacity)
+            self._spike_time = np.resize(self._spike_time, capacity)
+        self._spike_index[self.n_spikes:end] = fired
+        self._spike_time[self.n_spikes:end] = times
+        self.n_spikes = end
+
+    @property
+    def spike_record_nbytes(self):
+        """Memory held by the spike record (allocated capacity), bytes."""
+        return self._spike_index.nbytes + self._spike_time.nbytes
 
     def _sample(self, t):
         soma, syn = self.soma, self.syn
@@ -443,12 +557,8 @@ class Simulation:
 
     def spikes(self):
         """All spikes so far as ``(instance id, global neuron, time s)`` arrays."""
-        if not self.spike_parts:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, np.zeros(0)
-        fired = np.concatenate([p[0] for p in self.spike_parts])
-        times = np.concatenate([p[1] for p in self.spike_parts])
-        return self.instances[fired // self.n], self.neurons[fired % self.n], times
+        fired, times = self._spike_index[:self.n_spikes], self._spike_time[:self.n_spikes]
+        return self.instances[fired // self.n], self.neurons[fired % self.n], times.copy()
 
     def router_statistics(self):
         """Per-instance event counts and per-link statistics, as ``build_dataset`` expects.

@@ -1,0 +1,80 @@
+"""ens64: the ref1024 workload for 64 chip instances at once (issue 8).
+
+Each instance is an independent mismatch draw of the chip (own noise streams and router rows),
+all sharing the input trains. Shot noise off, spikes only. Figures (``ENS_DURATION`` simulated,
+the same for every variant, so that each sees the same activity transient):
+
+* ``ens64.neuron_steps_per_s``               64 x 1024 neurons in one process, kernel threaded over
+  both cores;
+* ``ens64.baseline_loop_neuron_steps_per_s`` a loop over ``LOOP_INSTANCES`` single-instance runs
+  (the alternative to batching), single-threaded as a single instance would run;
+* ``ens64.ratio_to_loop``                    batching over the loop (the issue asks >= 1);
+* ``ens64.processes2_neuron_steps_per_s``    :func:`mixsig.ensemble.run_ensemble` with 2 worker
+  processes (32 instances each, one thread each), process start-up, shard files and combining
+  included;
+* ``ens64.peak_traced_mb_<T>s``, ``ens64.rss_mb`` and ``ens64.memory_growth_beyond_spikes_mb_per_s``
+  peak traced memory (tracemalloc, numpy arrays included) of fresh simulations advanced by the two
+  ``MEMORY_DURATIONS``, and its growth per simulated second beyond the spike record. The timed
+  run is the longer of the two (tracing costs little: the time is spent in compiled code).
+"""
+
+import time
+
+from benchmarks import _workloads as workloads
+from mixsig.engine.simulation import Simulation
+from mixsig.ensemble import run_ensemble
+
+INSTANCES = 64
+ENS_DURATION = 0.1
+LOOP_INSTANCES = 4
+MEMORY_DURATIONS = (0.06, ENS_DURATION)
+
+
+def _steps(duration):
+    return int(round(duration / 1e-4))
+
+
+def run():
+    """Measure; return ``{figure: value}``."""
+    figures = {}
+    experiment = workloads.experiment(noise=False, instances=INSTANCES, duration=ENS_DURATION)
+    warm = Simulation(experiment.replace(instances=2))
+    warm.advance(1e-3, progress=False)
+    peaks, spikes = [], []
+    for duration in MEMORY_DURATIONS:
+        simulation = Simulation(experiment.replace(duration=duration))
+        start = time.perf_counter()
+        peaks.append(workloads.traced_peak(lambda: simulation.advance(duration, progress=False)))
+        wall = time.perf_counter() - start
+        spikes.append(simulation.spike_record_nbytes)
+        figures[f"ens64.peak_traced_mb_{duration:g}s"] = peaks[-1] / 2**20
+    span = MEMORY_DURATIONS[1] - MEMORY_DURATIONS[0]
+    figures["ens64.spike_record_mb_per_s"] = (spikes[1] - spikes[0]) / span / 2**20
+    figures["ens64.memory_growth_beyond_spikes_mb_per_s"] = ((peaks[1] - spikes[1]) - (peaks[0] - spikes[0])) / span / 2**20
+    total = simulation.size * _steps(ENS_DURATION)
+    figures["ens64.neuron_steps_per_s"] = total / wall
+    figures["ens64.wall_s"] = wall
+    figures["ens64.mean_rate_hz"] = workloads.mean_rate(simulation)
+
+    def loop():
+        for instance in range(LOOP_INSTANCES):
+            single = Simulation(experiment, instances=[instance])
+            single.parallel = False
+            single.advance(ENS_DURATION, progress=False)
+
+    start = time.perf_counter()
+    loop()
+    loop_wall = time.perf_counter() - start
+    figures["ens64.baseline_loop_neuron_steps_per_s"] = LOOP_INSTANCES * 1024 * _steps(ENS_DURATION) / loop_wall
+    figures["ens64.ratio_to_loop"] = figures["ens64.neuron_steps_per_s"] / figures["ens64.baseline_loop_neuron_steps_per_s"]
+
+    start = time.perf_counter()
+    run_ensemble(experiment, workers=2)
+    figures["ens64.processes2_neuron_steps_per_s"] = total / (time.perf_counter() - start)
+    figures["ens64.rss_mb"] = workloads.rss_bytes() / 2**20
+    return figures
+
+
+if __name__ == "__main__":
+    for figure, value in run().items():
+        print(f"{figure}: {value:.4g}")

@@ -1,0 +1,11 @@
+"""Ready-made studies: each runs the engine, analyses the runs and writes datasets, results and figures.
+
+* :func:`~mixsig.studies.characterize.characterize`: TTFS, f-I, CV and ENOB versus population
+  size, device model and temperature (``mixsig study characterize``);
+* :func:`~mixsig.studies.population.population`: population coding of a scalar, decoding error
+  versus N, Fisher information and ML decoding (``mixsig study population``).
+"""
+
+from mixsig.studies.output import StudyResult
+
+__all__ = ["StudyResult"]

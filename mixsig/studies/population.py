@@ -1,0 +1,383 @@
+"""Population coding of a scalar on the emulated chip: decoding error versus N, Fisher information.
+
+Protocol (physics reference section 7.2, E2 and E3)
+---------------------------------------------------
+A scalar ``x`` in ``[-1, 1]`` is encoded as input rates: neuron ``a`` of a population on core 0
+receives its own Poisson input channel (one-to-one AMPA connection, weight ``weight``) of rate::
+
+    r_a(x) = rate_max (1 + e_a x) / 2,     e_a = +1 (even a), -1 (odd a)
+
+so half the population prefers positive and half negative ``x``; all heterogeneity of the
+tuning curves (thresholds, gains) comes from the mismatched silicon itself. Each of ``levels``
+stimulus values is presented ``repeats`` times in random order, as trials of ``settle + window``
+seconds, the input being on throughout; spikes are counted in the last ``window`` seconds. The
+uncounted ``settle`` lets the population approach its response to the new input (the emulated
+neurons' rate step response has a slow rising component of order 100 ms). A DC bias ``i_dc``
+keeps every neuron firing tonically, so that each window holds several spikes.
+The input trains are drawn once from
+the stimulus seed (``SeedSequence(seed, spawn_key=(PURPOSE_STIMULUS,))``) and shared by every
+instance and condition (paired comparison). Two conditions are run: ``mismatch`` (the device
+model) and ``nominal`` (``device_model = "none"``: identical, noise-free neurons; the only
+variability left is the Poisson input).
+
+Analysis, per instance, by leave-one-repeat-out cross-validation (tuning curves from the other
+repeats, :func:`mixsig.analysis.coding.tuning_curves`):
+
+* NEF decoders (noise-regularised least squares) for random sub-populations of ``N`` neurons;
+  ``rmse``: error on the held-out single trials (noise + distortion), expected slope -1/2 in
+  log-log; ``rmse_static``: in-sample error of decoding the mean tuning curves (distortion only);
+  ``enob``: SINAD-based ENOB of the single-trial estimates (convention ``sinad``);
+* ML decoding of the held-out counts with the measured curves (PCHIP-interpolated) and the
+  Cramer-Rao bound ``1/sqrt(J)``, ``J = T sum_a f_a'^2 / f_a`` at the interior stimulus levels;
+* reliability: decoders of all neurons trained on one instance and applied to another.
+"""
+
+import dataclasses
+
+import numpy as np
+import xarray as xr
+
+from mixsig.analysis.coding import (
+    decode, fisher_information, interpolate_curves, ml_decode, nef_decoders, poisson_noise_variance, trial_rates,
+)
+from mixsig.analysis.stats import enob_sinad, loglog_slope
+from mixsig.errors import raise_if_any
+from mixsig.studies.output import (
+    StudyResult, is_int, is_positive, is_sequence_of, settings_dict, settings_problems, write_outputs,
+)
+
+CONDITIONS = ("mismatch", "nominal")
+
+
+@dataclasses.dataclass(frozen=True)
+class PopulationSettings:
+    """Parameters of the population-coding study (SI units).
+
+    Attributes
+    ----------
+    device_model : str
+        Calibration of the ``mismatch`` condition.
+    instances : int
+        Chip instances of the ``mismatch`` condition (>= 2 for the reliability test); the
+        ``nominal`` condition runs one.
+    neurons : int
+        Population size on core 0.
+    sizes : tuple of int
+        Sub-population sizes ``N`` for the decoding error.
+    subsets : int
+        Random sub-populations per size.
+    levels : int
+        Stimulus values, evenly spaced on [-1, 1].
+    repeats : int
+        Presentations of each value (>= 2: leave-one-out cross-validation).
+    window : float
+        Counting window of a trial, s.
+    settle : float
+        Time at the start of each trial whose spikes are not counted, s.
+    rate_max : float
+        Input rate at the preferred end of the range, Hz.
+    weight : float
+        AMPA weight current of the input connection (the chip's highest weight bit), A.
+    i_dc : float
+        DC bias of the population (``soma.i_dc``, mismatched like the chip's), A.
+    dt : float
+        Engine step, s.
+    seed : int
+        Root seed (mismatch, noise and the input trains).
+    chip : str
+    noise : bool
+        Temporal noise of the device model.
+    grid : int
+        Points of the ML decoder's stimulus grid.
+    """
+
+    device_model: str = "generic_180nm"
+    instances: int = 2
+    neurons: int = 64
+    sizes: tuple = (4, 8, 16, 32, 64)
+    subsets: int = 16
+    levels: int = 7
+    repeats: int = 3
+    window: float = 0.05
+    settle: float = 0.08
+    rate_max: float = 300.0
+    weight: float = 1e-7
+    i_dc: float = 1e-9
+    dt: float = 2e-4
+    seed: int = 0
+    chip: str = "dynapse2"
+    noise: bool = True
+    grid: int = 801
+
+    def check(self):
+        """Raise :class:`~mixsig.errors.ConfigError` listing every invalid setting."""
+        rules = {
+            "device_model": (lambda v: isinstance(v, str) and v != "", "a device model name"),
+            "instances": (lambda v: is_int(v, 1), "an integer >= 1"),
+            "neurons": (lambda v: is_int(v, 2), "an integer >= 2"),
+            "sizes": (is_sequence_of(lambda v: is_int(v, 1) and v <= self.neurons), f"sizes in [1, neurons = {self.neurons}]"),
+            "subsets": (lambda v: is_int(v, 1), "an integer >= 1"),
+            "levels": (lambda v: is_int(v, 3), "an integer >= 3"),
+            "repeats": (lambda v: is_int(v, 2), "an integer >= 2"),
+            "window": (is_positive, "a time > 0 s"),
+            "settle": (lambda v: v == 0 or is_positive(v), "a time >= 0 s"),
+            "rate_max": (is_positive, "a rate > 0 Hz"),
+            "weight": (is_positive, "a current > 0 A"),
+            "i_dc": (lambda v: v == 0 or is_positive(v), "a current >= 0 A"),
+            "dt": (lambda v: is_positive(v) and v < self.window, "a step > 0 s, shorter than window"),
+            "seed": (lambda v: is_int(v, 0), "an integer >= 0"),
+            "noise": (lambda v: isinstance(v, bool), "true or false"),
+            "grid": (lambda v: is_int(v, 11), "an integer >= 11"),
+        }
+        raise_if_any(settings_problems(self, rules, "<population>"), "population settings")
+
+    @property
+    def stimulus_values(self):
+        """The stimulus levels, evenly spaced on [-1, 1]."""
+        return np.linspace(-1.0, 1.0, self.levels)
+
+
+def trial_schedule(settings):
+    """Random order of the trials: stimulus value, counting-window start and stop [s] of each."""
+    from mixsig.device import PURPOSE_STIMULUS
+
+    rng = np.random.default_rng(np.random.SeedSequence(settings.seed, spawn_key=(PURPOSE_STIMULUS,)))
+    stimulus = rng.permutation(np.repeat(settings.stimulus_values, settings.repeats))
+    length = settings.settle + settings.window
+    starts = np.arange(stimulus.size) * length + settings.settle
+    return stimulus, starts, starts + settings.window, rng
+
+
+def encoders(neurons):
+    """Preferred direction ``e_a`` of every neuron: +1 for even, -1 for odd indices."""
+    return np.where(np.arange(neurons) % 2 == 0, 1.0, -1.0)
+
+
+def input_trains(settings):
+    """Poisson input spike times of every channel (list of lists, s) and the trial schedule."""
+    stimulus, starts, stops, rng = trial_schedule(settings)
+    e = encoders(settings.neurons)
+    onsets = starts - settings.settle
+    length = settings.settle + settings.window
+    trains = []
+    for a in range(settings.neurons):
+        rates = settings.rate_max * (1.0 + e[a] * stimulus) / 2.0
+        counts = rng.poisson(rates * length)
+        times = np.concatenate([t0 + np.sort(rng.uniform(0.0, length, n)) for t0, n in zip(onsets, counts)])
+        trains.append(times.tolist())
+    return trains, (stimulus, starts, stops)
+
+
+def experiment(settings, device_model, instances, trains, duration):
+    """The :class:`mixsig.Experiment` of one condition."""
+    from mixsig.chip import load_chip
+    from mixsig.experiment import Experiment, Record
+
+    bit = load_chip(settings.chip).weight_bits - 1  # the highest weight bit carries the input weight
+    return Experiment(
+        duration=duration, dt=settings.dt, instances=instances, seed=settings.seed, chip=settings.chip,
+        device_model=device_model, noise=settings.noise,
+        biases=((None, f"synapse.i_w_{bit}", float(settings.weight)), (0, "soma.i_dc", float(settings.i_dc))),
+        network={
+            "populations": {"pop": {"size": settings.neurons, "core": 0}},
+            "inputs": {"stim": {"size": settings.neurons, "kind": "spike_array", "spike_times": trains}},
+            "connections": [{"pre": "stim", "post": "pop", "rule": "one_to_one", "syn_type": "ampa", "weight_mask": 1 << bit}],
+        },
+        record=Record(router=False, parameters=True),
+    )
+
+
+def _curves(rates, stimulus, values, trials):
+    """Mean rate (levels, neurons) over the given trials of every stimulus value."""
+    return np.stack([rates[:, trials[stimulus[trials] == v]].mean(axis=1) for v in values])
+
+
+def decoding_errors(rates, stimulus, settings, rng):
+    """Cross-validated linear and ML decoding errors of one instance.
+
+    Parameters
+    ----------
+    rates : ndarray, shape (neurons, trials)
+        Single-trial rates, Hz.
+    stimulus : ndarray, shape (trials,)
+    settings : PopulationSettings
+    rng : numpy.random.Generator
+        Draws the sub-populations.
+
+    Returns
+    -------
+    dict of ndarray, shape (sizes,)
+        Sums of squared errors and counts: ``sq``, ``sq_static``, ``sq_ml``, ``inv_j``, ``n``,
+        ``n_ml``, ``n_static``, plus the stacked single-trial ``x`` and ``x_hat`` per size.
+    """
+    values = settings.stimulus_values
+    n_trials = stimulus.size
+    repeat = np.zeros(n_trials, dtype=int)
+    for v in values:
+        repeat[stimulus == v] = np.arange(np.sum(stimulus == v))
+    interior = (stimulus > values[0]) & (stimulus < values[-1])
+    grid = np.linspace(-1.0, 1.0, settings.grid)
+    floor = 0.5 / (settings.window * (settings.repeats - 1))
+    keys = ("sq", "sq_static", "sq_ml", "inv_j", "n", "n_static", "n_ml", "n_j")
+    out = {k: np.zeros(len(settings.sizes)) for k in keys}
+    out["x"] = [[] for _ in settings.sizes]
+    out["x_hat"] = [[] for _ in settings.sizes]
+    all_curves = _curves(rates, stimulus, values, np.arange(n_trials))
+    for k, size in enumerate(settings.sizes):
+        for _ in range(settings.subsets):
+            idx = rng.choice(rates.shape[0], size, replace=False)
+            mean_curves = all_curves[:, idx]
+            d_static = nef_decoders(mean_curves, values, poisson_noise_variance(mean_curves, settings.window))
+            out["sq_static"][k] += np.sum((decode(mean_curves, d_static) - values) ** 2)
+            out["n_static"][k] += values.size
+            for r in range(settings.repeats):
+                test = repeat == r
+                train = np.flatnonzero(~test)
+                curves = _curves(rates[idx], stimulus, values, train)
+                d = nef_decoders(curves, values, poisson_noise_variance(curves, settings.window))
+                x_hat = decode(rates[idx][:, test].T, d)
+                out["sq"][k] += np.sum((x_hat - stimulus[test]) ** 2)
+                out["n"][k] += test.sum()
+                out["x"][k].append(stimulus[test])
+                out["x_hat"][k].append(x_hat)
+                grid_rates, grid_slopes = interpolate_curves(values, np.maximum(curves, floor), grid)
+                grid_rates = np.maximum(grid_rates, floor)
+                counts = np.rint(rates[idx][:, test & interior].T * settings.window)
+                x_ml = ml_decode(counts, grid, grid_rates, settings.window)
+                out["sq_ml"][k] += np.sum((x_ml - stimulus[test & interior]) ** 2)
+                out["n_ml"][k] += counts.shape[0]
+                at = np.searchsorted(grid, stimulus[test & interior])
+                j = fisher_information(grid_rates[at], grid_slopes[at], settings.window)
+                with np.errstate(divide="ignore"):
+                    out["inv_j"][k] += np.sum(1.0 / j)  # inf where no neuron's curve has a slope
+                out["n_j"][k] += j.size
+    return out
+
+
+def _transfer(rates, stimulus, settings):
+    """RMSE of decoders of all neurons trained on instance i (all trials) and applied to instance j."""
+    values = settings.stimulus_values
+    n_inst = rates.shape[0]
+    out = np.empty((n_inst, n_inst))
+    trials = np.arange(stimulus.size)
+    for i in range(n_inst):
+        curves = _curves(rates[i], stimulus, values, trials)
+        d = nef_decoders(curves, values, poisson_noise_variance(curves, settings.window))
+        for j in range(n_inst):
+            out[i, j] = np.sqrt(np.mean((decode(rates[j].T, d) - stimulus) ** 2))
+    return out
+
+
+def _analyse(ds, schedule, settings):
+    stimulus, starts, stops = schedule
+    rates = trial_rates(ds, stimulus, starts, stops).values  # (instance, neuron, trial)
+    rng = np.random.default_rng(np.random.SeedSequence(settings.seed, spawn_key=(7,)))
+    parts = [decoding_errors(rates[i], stimulus, settings, rng) for i in range(rates.shape[0])]
+    total = {k: sum(p[k] for p in parts) for k in ("sq", "sq_static", "sq_ml", "inv_j", "n", "n_static", "n_ml", "n_j")}
+    enob = np.array([
+        enob_sinad(np.concatenate([x for p in parts for x in p["x"][k]]), np.concatenate([x for p in parts for x in p["x_hat"][k]]))
+        for k in range(len(settings.sizes))
+    ])
+    return {
+        "rmse": np.sqrt(total["sq"] / total["n"]),
+        "rmse_static": np.sqrt(total["sq_static"] / total["n_static"]),
+        "rmse_ml": np.sqrt(total["sq_ml"] / total["n_ml"]),
+        "crb": np.sqrt(total["inv_j"] / total["n_j"]),
+        "enob": enob,
+        "transfer": _transfer(rates, stimulus, settings),
+        "curves": np.stack([_curves(rates[i], stimulus, settings.stimulus_values, np.arange(stimulus.size)).T
+                            for i in range(rates.shape[0])]),
+    }
+
+
+def _results(settings, analyses, ds_mismatch):
+    sizes = np.asarray(settings.sizes)
+    a = analyses["mismatch"]
+
+    def stack(key):
+        return np.stack([analyses[c][key] for c in CONDITIONS])
+
+    def attrs(units, long_name, **extra):
+        return {"units": units, "long_name": long_name, **extra}
+
+    slopes = np.array([loglog_slope(sizes, analyses[c]["rmse"]) for c in CONDITIONS])
+    return xr.Dataset(
+        {
+            "rmse": (("condition", "n_pop"), stack("rmse"), attrs("1", "cross-validated single-trial RMSE of the linear (NEF) decoder")),
+            "rmse_static": (("condition", "n_pop"), stack("rmse_static"), attrs("1", "RMSE of decoding the mean tuning curves (static distortion)")),
+            "enob": (("condition", "n_pop"), stack("enob"), attrs("bit", "ENOB of the single-trial linear estimates", enob_convention="sinad")),
+            "rmse_slope": (("condition",), slopes, attrs("1", "log-log slope of the RMSE versus N (ideal -0.5)")),
+            "rmse_ml": (("n_pop",), a["rmse_ml"], attrs("1", "RMSE of the ML decoder at the interior stimulus levels (mismatch)")),
+            "crb": (("n_pop",), a["crb"], attrs("1", "Cramer-Rao bound sqrt(mean 1/J) at the interior levels (mismatch)")),
+            "transfer_rmse": (("train_instance", "test_instance"), a["transfer"],
+                              attrs("1", "RMSE of all-neuron decoders trained on one instance, applied to another")),
+            "tuning_curve": (("instance", "neuron", "stimulus"), a["curves"], attrs("Hz", "tuning curve (mean rate), mismatch condition")),
+        },
+        coords={
+            "condition": ("condition", list(CONDITIONS), attrs("1", "mismatch: device model; nominal: device_model none")),
+            "n_pop": ("n_pop", sizes, attrs("1", "neurons in the decoded sub-population")),
+            "train_instance": ("train_instance", ds_mismatch["instance"].values, attrs("1", "instance the decoders were fit on")),
+            "test_instance": ("test_instance", ds_mismatch["instance"].values, attrs("1", "instance decoded")),
+            "instance": ("instance", ds_mismatch["instance"].values, attrs("1", "instance id")),
+            "neuron": ("neuron", ds_mismatch["neuron"].values, attrs("1", "neuron id")),
+            "stimulus": ("stimulus", settings.stimulus_values, attrs("1", "normalised stimulus x")),
+        },
+        attrs={"title": "mixsig population-coding study", "enob_convention": "sinad", "device_model": settings.device_model,
+               "window": float(settings.window), "seed": int(settings.seed)},
+    )
+
+
+def _summary(settings, results):
+    out = {"study": "population", "settings": settings_dict(settings), "enob_convention": "sinad",
+           "n_pop": results["n_pop"].values.tolist()}
+    for c in CONDITIONS:
+        r = results.sel(condition=c)
+        out[c] = {"rmse": r["rmse"].values.tolist(), "rmse_static": r["rmse_static"].values.tolist(),
+                  "enob_bit": r["enob"].values.tolist(), "rmse_slope": float(r["rmse_slope"])}
+    out["mismatch"].update(rmse_ml=results["rmse_ml"].values.tolist(), crb=results["crb"].values.tolist(),
+                           transfer_rmse=results["transfer_rmse"].values.tolist())
+    return out
+
+
+def population(settings=None, output=None, **changes):
+    """Run the population-coding study.
+
+    Parameters
+    ----------
+    settings : PopulationSettings, optional
+    output : str, optional
+        Folder for datasets, results, summary and figures (nothing is written without it).
+    **changes
+        Fields of the settings to change.
+
+    Returns
+    -------
+    StudyResult
+        ``results`` has dims ``condition``, ``n_pop``, ``train_instance``, ``test_instance`` and
+        the tuning curves (``instance``, ``neuron``, ``stimulus``).
+
+    Raises
+    ------
+    ConfigError
+        Invalid settings (every problem listed), device model or chip.
+    """
+    from mixsig.engine.simulation import run
+
+    settings = dataclasses.replace(settings or PopulationSettings(), **changes)
+    settings.check()
+    trains, schedule = input_trains(settings)
+    duration = float(schedule[2][-1])
+    datasets, analyses = {}, {}
+    for condition, model, instances in (("mismatch", settings.device_model, settings.instances), ("nominal", "none", 1)):
+        ds = run(experiment(settings, model, instances, trains, duration), command=f"mixsig study population ({condition})")
+        datasets[f"population-{condition}"] = ds
+        analyses[condition] = _analyse(ds, schedule, settings)
+    results = _results(settings, analyses, datasets["population-mismatch"])
+    result = StudyResult(results=results, datasets=datasets, summary=_summary(settings, results))
+    if output is not None:
+        from mixsig import plot
+
+        figures = [("population-tuning", lambda ax: plot.tuning_curves(results["tuning_curve"], ax)),
+                   ("population-decoding", lambda ax: plot.decoding_error(results, ax))]
+        write_outputs(output, "population", result, figures)
+    return result

@@ -1,0 +1,125 @@
+"""``mixsig validate``: run every validation script and write a report.
+
+Each script in ``validation/`` compares literature or closed-form results with the emulator
+(:mod:`mixsig.checks`). This module runs them in-process, collects their checks, prints one table
+(result, source, expected, measured, tolerance, pass) and writes a markdown report.
+"""
+
+import contextlib
+import datetime
+import importlib.util
+import io
+import pathlib
+import platform
+import time
+import traceback
+
+from mixsig import __version__
+from mixsig.checks import collecting
+from mixsig.files import atomic_write
+
+
+def scripts(directory):
+    """The validation scripts of ``directory`` and whether each is marked slow (``SLOW = True``).
+
+    Returns
+    -------
+    list of (pathlib.Path, bool)
+    """
+    return [(path, "SLOW = True" in path.read_text()) for path in sorted(pathlib.Path(directory).glob("*.py"))]
+
+
+def load_script(path):
+    """Import a validation script as a module (its ``main()`` runs the checks)."""
+    spec = importlib.util.spec_from_file_location(f"validation_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_script(path):
+    """Run one script; returns ``(status, [(title, checks)], seconds, error text or "")``."""
+    start = time.perf_counter()
+    output = io.StringIO()
+    error = ""
+    with collecting() as collected:
+        try:
+            with contextlib.redirect_stdout(output):
+                status = load_script(path).main()
+        except Exception:  # a crashing script is a failed validation, reported with its traceback
+            status, error = 1, traceback.format_exc()
+    return status, collected, time.perf_counter() - start, error
+
+
+def _row(check):
+    return (check.name, check.source, f"{check.expected:.6g}", f"{check.measured:.6g}", check.units,
+            check.tolerance, "yes" if check.passed else "NO")
+
+
+def markdown(results, elapsed):
+    """The report as markdown text; ``results`` maps script stem -> ``run_script`` output."""
+    failed = [stem for stem, (status, *_) in results.items() if status != 0]
+    n_checks = sum(len(checks) for _, collected, _, _ in results.values() for _, checks in collected)
+    lines = [
+        "# mixsig validation report",
+        "",
+        f"mixsig {__version__}, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+        f"Python {platform.python_version()} on {platform.machine()}; {len(results)} scripts, {n_checks} checks, "
+        f"{elapsed:.0f} s. Reproduce one result with `python validation/<script>.py`.",
+        "",
+        f"**{'All scripts passed.' if not failed else 'FAILED: ' + ', '.join(failed)}**",
+        "",
+    ]
+    for stem, (status, collected, seconds, error) in results.items():
+        lines += [f"## `{stem}` — {'pass' if status == 0 else 'FAIL'} ({seconds:.1f} s)", ""]
+        for title, checks in collected:
+            lines += [f"**{title}**", "", "| result | source | expected | measured | units | tolerance | pass |",
+                      "|---|---|---|---|---|---|---|"]
+            lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in _row(check)) + " |" for check in checks]
+            lines.append("")
+        if error:
+            lines += ["```", error.rstrip(), "```", ""]
+    return "\n".join(lines)
+
+
+def validate(directory="validation", report="validation-report.md", include_slow=True, stream=None):
+    """Run the validation scripts, print the table, write the markdown report.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        Folder of the scripts.
+    report : str or os.PathLike
+        Markdown report to write (atomically).
+    include_slow : bool
+        Also run scripts marked ``SLOW = True``.
+    stream : file-like, optional
+        Where to print the table (default stdout).
+
+    Returns
+    -------
+    int
+        0 when every script passed, 1 otherwise.
+    """
+    import sys
+
+    stream = stream or sys.stdout
+    start = time.perf_counter()
+    results = {}
+    for path, slow in scripts(directory):
+        if slow and not include_slow:
+            continue
+        results[path.stem] = run_script(path)
+        status, collected, seconds, error = results[path.stem]
+        print(f"{'pass' if status == 0 else 'FAIL'}  {path.stem}  ({seconds:.1f} s)", file=stream)
+        for _, checks in collected:
+            for check in checks:
+                name, source, expected, measured, units, tolerance, ok = _row(check)
+                print(f"    {ok:<4} {name:<48} {expected:>12} {measured:>12} {units:<6} {tolerance:>10}  {source}", file=stream)
+        if error:
+            print("    " + error.strip().splitlines()[-1], file=stream)
+    text = markdown(results, time.perf_counter() - start)
+    atomic_write(report, lambda temporary: pathlib.Path(temporary).write_text(text, encoding="utf-8"))
+    failed = sum(status != 0 for status, *_ in results.values())
+    print(f"{len(results) - failed} of {len(results)} scripts passed; report written to {report}", file=stream)
+    return 0 if failed == 0 and results else 1

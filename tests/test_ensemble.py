@@ -1,0 +1,131 @@
+"""Ensembles: sharding, process pools and dask clusters give the single-process dataset bit for bit."""
+
+import concurrent.futures
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from mixsig.cli import main
+from mixsig.engine.simulation import run
+from mixsig.ensemble import run_ensemble, run_shard, shard_instances
+from mixsig.errors import ConfigError
+from mixsig.experiment import Experiment, Record
+from mixsig.io import combine, open_dataset
+
+PER_FILE = ("creation_time", "history")
+
+NETWORK = {
+    "populations": {"a": {"size": 12, "core": 0}, "b": {"size": 6, "core": 1}},
+    "inputs": {"in": {"size": 8, "kind": "poisson", "rate": 80.0}},
+    "connections": [
+        {"pre": "in", "post": "a", "rule": "probability", "p": 0.5, "syn_type": "ampa", "weight_mask": 8},
+        {"pre": "a", "post": "b", "rule": "probability", "p": 0.4, "syn_type": "ampa", "weight_mask": 4},
+        {"pre": "b", "post": "a", "rule": "probability", "p": 0.5, "syn_type": "gaba", "weight_mask": 4},
+    ],
+}
+WEIGHTS = ((None, "synapse.i_w_2", 50e-9), (None, "synapse.i_w_3", 100e-9))
+# Shot noise and drift on (generic calibration), traces and router statistics recorded.
+EXPERIMENT = Experiment(
+    duration=0.06, instances=5, seed=4, biases=WEIGHTS, network=NETWORK,
+    record=Record(traces=("i_mem", "i_ampa"), neurons=(0, 256), interval=1e-3),
+)
+
+
+def _strip(ds):
+    out = ds.copy()
+    for key in PER_FILE:
+        out.attrs.pop(key, None)
+    return out
+
+
+@pytest.fixture(scope="module")
+def single():
+    ds = run(EXPERIMENT, progress=False)
+    assert ds["spike_count"].values.sum() > 50  # an active network, or the comparison means little
+    return ds
+
+
+def test_shards_partition_the_instances_in_order():
+    parts = shard_instances(10, 3)
+    assert [p.tolist() for p in parts] == [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9]]
+    assert [p.tolist() for p in shard_instances([7, 3], 5)] == [[7], [3]]
+    assert sum(p.size for p in shard_instances(64, 7)) == 64
+    with pytest.raises(ValueError):
+        shard_instances(4, 0)
+
+
+def test_process_pool_ensemble_equals_the_single_process_run(single, tmp_path):
+    combined = run_ensemble(EXPERIMENT, workers=2, shards=3, directory=tmp_path)
+    xr.testing.assert_identical(_strip(combined), _strip(single))
+    files = sorted(tmp_path.glob("shard-*.nc"))
+    assert len(files) == 3  # each shard wrote its own file, kept in the given directory
+    with open_dataset(files[1]) as shard:
+        assert shard["instance"].values.tolist() == [2, 3]
+    # The kept shard files combine (mixsig combine) into the same dataset again.
+    xr.testing.assert_identical(_strip(combine(files)), _strip(single))
+
+
+def test_any_executor_can_run_the_shards(single):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
+        combined = run_ensemble(EXPERIMENT, shards=2, executor=executor, threads=None)
+    xr.testing.assert_identical(_strip(combined), _strip(single))
+
+
+def test_a_shard_file_is_the_subset_run(single, tmp_path):
+    path = run_shard(EXPERIMENT, [1, 4], str(tmp_path / "s.nc"), threads=None)
+    with open_dataset(path) as shard:
+        expected = single.isel(instance=[1, 4])
+        np.testing.assert_array_equal(shard["spike_count"].values, expected["spike_count"].values)
+        np.testing.assert_array_equal(shard["i_mem"].values, expected["i_mem"].values)
+
+
+def test_bad_options_are_reported_together():
+    with pytest.raises(ConfigError) as error:
+        run_ensemble(EXPERIMENT, workers=0, shards=-1, scheduler="local", executor=object())
+    message = str(error.value)
+    for fragment in ("workers", "shards", "at most one"):
+        assert fragment in message
+
+
+def test_cli_workers_option_writes_the_combined_dataset(tmp_path, capsys):
+    experiment = tmp_path / "exp.toml"
+    experiment.write_text(
+        'duration = 0.04\ninstances = 3\nseed = 2\n[populations.p]\nsize = 3\ncore = 0\n'
+        '[[dc]]\npopulation = "p"\namplitude = 2e-9\n'
+    )
+    one, many = tmp_path / "one.nc", tmp_path / "many.nc"
+    assert main(["run", str(experiment), "-o", str(one)]) == 0
+    assert main(["run", str(experiment), "-o", str(many), "--workers", "2"]) == 0
+    assert str(many) in capsys.readouterr().out
+    with open_dataset(one) as a, open_dataset(many) as b:
+        assert b.sizes["instance"] == 3 and b.sizes["spike"] > 0
+        for name in ("spike_time", "spike_neuron", "spike_instance", "spike_count", "soma__i_tau"):
+            np.testing.assert_array_equal(a[name].values, b[name].values)
+    assert main(["run", str(experiment), "-o", str(many), "--workers", "0"]) == 2
+    assert "workers" in capsys.readouterr().err
+
+
+def test_dask_local_cluster_end_to_end(single, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        combined = run_ensemble(EXPERIMENT, client=client, directory=tmp_path)
+        assert len(list(tmp_path.glob("shard-*.nc"))) == 2  # one shard per worker thread
+    xr.testing.assert_identical(_strip(combined), _strip(single))
+
+
+def test_cli_scheduler_local_starts_a_local_cluster(tmp_path):
+    pytest.importorskip("distributed")
+    experiment = tmp_path / "exp.toml"
+    experiment.write_text(
+        'duration = 0.02\ninstances = 2\ndevice_model = "none"\n[populations.p]\nsize = 2\ncore = 0\n'
+        '[[dc]]\npopulation = "p"\namplitude = 2e-9\n'
+    )
+    one, many = tmp_path / "one.nc", tmp_path / "many.nc"
+    assert main(["run", str(experiment), "-o", str(one)]) == 0
+    assert main(["run", str(experiment), "-o", str(many), "--scheduler", "local", "--workers", "2"]) == 0
+    with open_dataset(one) as a, open_dataset(many) as b:
+        assert a["spike_time"].size > 0
+        np.testing.assert_array_equal(a["spike_time"].values, b["spike_time"].values)
+        np.testing.assert_array_equal(a["spike_instance"].values, b["spike_instance"].values)

@@ -1,0 +1,135 @@
+"""Tests of the characterisation and population-coding studies (small settings on the tiny chip)."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from mixsig import cli
+from mixsig.errors import ConfigError
+from mixsig.studies.characterize import CharacterizeSettings, characterize
+from mixsig.studies.population import PopulationSettings, input_trains, population
+
+TINY_CH = dict(chip="tiny", neurons=4, sizes=(1, 2), fi_currents=(1e-9, 5e-9), fi_neurons=2, instances=3,
+               device_models=("generic_180nm",), temperatures=(300.0, 320.0), duration=0.06, trace_neurons=2, partitions=4)
+TINY_POP = dict(chip="tiny", neurons=4, sizes=(2, 4), subsets=2, levels=3, repeats=2, window=0.03, settle=0.02, instances=2)
+
+
+@pytest.fixture(scope="module")
+def char(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("characterize")
+    return characterize(output=str(folder), **TINY_CH), folder
+
+
+@pytest.fixture(scope="module")
+def pop(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("population")
+    return population(output=str(folder), **TINY_POP), folder
+
+
+def _spike_times(ds, instance, neuron):
+    mine = (ds["spike_instance"].values == instance) & (ds["spike_neuron"].values == neuron)
+    return np.sort(ds["spike_time"].values[mine])
+
+
+def test_characterize_cv_at_n1_equals_reference_computation(char):
+    result, _ = char
+    ds = result.datasets["characterize-generic_180nm-300K"]
+    core0 = ds["neuron"].values[ds["core"].values == 0]
+    ttfs = np.array([[_spike_times(ds, i, n)[0] for n in core0] for i in ds["instance"].values])
+    rel = np.array([row.var(ddof=1) / row.mean() ** 2 for row in ttfs])
+    r = result.results.sel(device_model="generic_180nm", temperature=300.0)
+    assert float(r["ttfs_cv_within"].sel(n_pop=1)) == pytest.approx(np.sqrt(rel.mean()), rel=1e-9)
+    assert float(r["ttfs_mean"]) == pytest.approx(ttfs.mean())
+    tau = ds["soma__i_tau"].values[:, ds["core"].values == 0]
+    expected = np.mean(tau.std(axis=1, ddof=1) / tau.mean(axis=1))
+    assert float(r["parameter_cv_within"].sel(parameter="soma.i_tau")) == pytest.approx(expected)
+    assert r["ttfs_enob_within"].attrs["enob_convention"] == "levels"
+    assert float(r["ttfs_enob_within"].sel(n_pop=2)) == pytest.approx(-np.log2(float(r["ttfs_cv_within"].sel(n_pop=2))))
+
+
+def test_characterize_fi_rates_are_inverse_mean_isi(char):
+    result, _ = char
+    ds = result.datasets["characterize-generic_180nm-320K"]
+    core1 = ds["neuron"].values[ds["core"].values == 1]
+    rates = []
+    for i in ds["instance"].values:
+        for n in core1[2:4]:  # second current, 5 nA
+            t = _spike_times(ds, i, n)
+            rates.append(1.0 / np.mean(np.diff(t)) if t.size >= 2 else 0.0)
+    got = result.results["fi_rate_mean"].sel(device_model="generic_180nm", temperature=320.0, i_in=5e-9)
+    assert float(got) == pytest.approx(np.mean(rates))
+
+
+def test_characterize_writes_datasets_results_summary_and_figures(char):
+    from mixsig.io import open_dataset
+
+    result, folder = char
+    names = set(os.listdir(folder))
+    for stem in ("characterize-ttfs-histogram", "characterize-membrane", "characterize-fi", "characterize-cv-vs-n",
+                 "characterize-enob-vs-n"):
+        assert f"{stem}.png" in names
+        with open(folder / f"{stem}.png", "rb") as stream:
+            assert stream.read(8) == b"\x89PNG\r\n\x1a\n"
+    with open_dataset(folder / "characterize-generic_180nm-300K.nc") as ds:
+        assert ds.sizes["instance"] == 3
+    with xr.open_dataset(folder / "characterize-results.nc") as saved:
+        xr.testing.assert_allclose(saved["ttfs_cv_pooled"], result.results["ttfs_cv_pooled"])
+        assert saved.attrs["enob_convention"] == "levels"
+    summary = json.loads((folder / "characterize-summary.json").read_text())
+    assert summary["enob_convention"] == "levels" and "generic_180nm@300K" in summary["models"]
+
+
+def test_settings_errors_list_every_problem():
+    with pytest.raises(ConfigError) as error:
+        CharacterizeSettings(instances=0, sizes=(1, 999), enob_convention="sinad", temperatures=(-3.0,)).check()
+    keys = {p.key for p in error.value.problems}
+    assert keys == {"instances", "sizes", "enob_convention", "temperatures"}
+    with pytest.raises(ConfigError) as error:
+        PopulationSettings(repeats=1, levels=2, window=-1.0).check()
+    assert {p.key for p in error.value.problems} == {"repeats", "levels", "window", "dt"}
+
+
+def test_population_inputs_follow_the_encoding_rates():
+    settings = PopulationSettings(neurons=2, levels=3, repeats=40, window=0.2, settle=0.0, rate_max=200.0)
+    trains, (stimulus, starts, stops) = input_trains(settings)
+    for a, e in enumerate((1.0, -1.0)):
+        t = np.asarray(trains[a])
+        counts = np.array([np.sum((t >= s0) & (t < s1)) for s0, s1 in zip(starts, stops)])
+        for x in settings.stimulus_values:
+            expected = 200.0 * (1 + e * x) / 2 * 0.2
+            mean = counts[stimulus == x].mean()
+            assert abs(mean - expected) <= 5 * np.sqrt(max(expected, 1.0) / 40)
+
+
+def test_population_tuning_curves_and_outputs(pop):
+    result, folder = pop
+    ds = result.datasets["population-mismatch"]
+    settings = PopulationSettings(**TINY_POP)
+    _, (stimulus, starts, stops) = input_trains(settings)
+    for i in ds["instance"].values:
+        for n in ds["neuron"].values:
+            t = _spike_times(ds, i, n)
+            counts = np.array([np.sum((t >= s0) & (t < s1)) for s0, s1 in zip(starts, stops)])
+            for x in settings.stimulus_values:
+                expected = counts[stimulus == x].mean() / settings.window
+                assert float(result.results["tuning_curve"].sel(instance=i, neuron=n, stimulus=x)) == pytest.approx(expected)
+    r = result.results
+    assert r["rmse"].dims == ("condition", "n_pop") and np.all(np.isfinite(r["rmse"].values))
+    assert r["enob"].attrs["enob_convention"] == "sinad"
+    for name in ("population-tuning.png", "population-decoding.png", "population-results.nc", "population-summary.json",
+                 "population-mismatch.nc", "population-nominal.nc"):
+        assert (folder / name).exists()
+
+
+def test_cli_study_runs_and_reports_bad_options(tmp_path, capsys):
+    folder = tmp_path / "out"
+    status = cli.main(["study", "characterize", "--instances", "1", "--device-model", "generic_180nm", "--temperatures", "300",
+                       "--sizes", "1,2", "--duration", "0.05", "-o", str(folder)])
+    assert status == 0
+    assert (folder / "characterize-cv-vs-n.png").exists()
+    assert cli.main(["study", "characterize", "--instances", "0", "-o", str(folder)]) == 2
+    assert "instances" in capsys.readouterr().err
+    assert cli.main(["study", "population", "--temperatures", "300", "-o", str(folder)]) == 2
