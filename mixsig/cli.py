@@ -101,7 +101,21 @@ def _ints(text):
 
 def _study(args, argv):
     common = {k: v for k, v in (("instances", args.instances), ("seed", args.seed), ("sizes", args.sizes)) if v is not None}
-    if args.kind == "characterize":
+    if args.kind == "homeostasis":
+        from mixsig.studies.homeostasis import homeostasis as study
+
+        if args.sizes is not None or args.temperatures is not None or args.enob_convention is not None or args.duration is not None:
+            raise ConfigError([Problem("<command line>", "--sizes/--temperatures/--enob-convention/--duration", None,
+                                       "options of the characterize or population study")], "study options")
+        if args.device_model and len(args.device_model) > 1:
+            raise ConfigError([Problem("<command line>", "--device-model", args.device_model, "one device model for the homeostasis study")],
+                              "study options")
+        extra = {"device_model": args.device_model[0] if args.device_model else None, "tau_h": args.tau_h,
+                 "time_scale": args.time_scale}
+    elif args.tau_h is not None or args.time_scale is not None:
+        raise ConfigError([Problem("<command line>", "--tau-h/--time-scale", None, "options of the homeostasis study only")],
+                          "study options")
+    elif args.kind == "characterize":
         from mixsig.studies.characterize import characterize as study
 
         extra = {"device_models": tuple(args.device_model) if args.device_model else None,
@@ -169,12 +183,14 @@ def build_parser():
     validate.set_defaults(handler=_validate)
 
     study = commands.add_parser(
-        "study", help="run a characterisation or population-coding study",
+        "study", help="run a characterisation, population-coding or homeostasis study",
         description="characterize: TTFS, f-I, CV and ENOB versus population size, device model and temperature; "
-                    "population: decoding a scalar from the emulated population, Fisher information. "
+                    "population: decoding a scalar from the emulated population, Fisher information; "
+                    "homeostasis: homeostatic scaling of a mismatched population, rate CV and convergence time "
+                    "versus tau_h (fast-forwarded by --time-scale). "
                     "Writes datasets, results (netCDF, JSON) and PNG figures into the output folder.",
     )
-    study.add_argument("kind", choices=("characterize", "population"), help="study to run")
+    study.add_argument("kind", choices=("characterize", "population", "homeostasis"), help="study to run")
     study.add_argument("-o", "--output", default="mixsig-study", help="output folder (default mixsig-study)")
     study.add_argument("--instances", type=int, help="chip instances")
     study.add_argument("--seed", type=int, help="root seed")
@@ -183,6 +199,8 @@ def build_parser():
     study.add_argument("--temperatures", type=_floats, help="temperatures in K, comma-separated (characterize)")
     study.add_argument("--duration", type=float, help="run duration (characterize) or counting window (population), s")
     study.add_argument("--enob-convention", choices=("levels", "quantizer"), help="ENOB convention (characterize)")
+    study.add_argument("--tau-h", type=_floats, help="homeostatic time constants in s, comma-separated (homeostasis)")
+    study.add_argument("--time-scale", type=float, help="fast-forward factor of the homeostatic gain control (homeostasis)")
     study.set_defaults(handler=_study)
 
     neuron = commands.add_parser(

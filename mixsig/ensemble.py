@@ -64,7 +64,22 @@ def shard_instances(instances, n_shards):
 
 
 def shard_path(directory, index, instances):
-    """File of shard ``index`` holding ``instances`` in ``directory``."""
+    """File of shard ``index`` holding ``instances`` in ``directory``.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        Shard folder.
+    index : int
+        Shard number.
+    instances : sequence of int
+        Instance ids of the shard, increasing (the first and last name the file).
+
+    Returns
+    -------
+    str
+        ``<directory>/shard-<index>-instances-<first>-<last>.nc``.
+    """
     return os.path.join(os.fspath(directory), f"shard-{index:04d}-instances-{instances[0]}-{instances[-1]}.nc")
 
 

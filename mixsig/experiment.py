@@ -124,7 +124,17 @@ class Experiment:
     text: str = ""
 
     def replace(self, **changes):
-        """A copy with some fields changed (e.g. ``seed``, ``instances``, ``duration``)."""
+        """A copy with some fields changed (e.g. ``seed``, ``instances``, ``duration``).
+
+        Parameters
+        ----------
+        **changes
+            New values of :class:`Experiment` fields, SI units.
+
+        Returns
+        -------
+        Experiment
+        """
         return dataclasses.replace(self, **changes)
 
     def check(self):

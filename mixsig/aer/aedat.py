@@ -94,12 +94,34 @@ def decode_address(address):
 
 
 def seconds_to_us(time):
-    """Times in s to integer microseconds (rounded to nearest), as int64."""
+    """Times in s to integer microseconds (rounded to nearest), as int64.
+
+    Parameters
+    ----------
+    time : array_like, any shape
+        Times, s.
+
+    Returns
+    -------
+    ndarray of int64, same shape
+        Timestamps, us.
+    """
     return np.rint(np.asarray(time, dtype=np.float64) * 1e6).astype(np.int64)
 
 
 def us_to_seconds(timestamp):
-    """Integer microseconds to times in s (float64)."""
+    """Integer microseconds to times in s (float64).
+
+    Parameters
+    ----------
+    timestamp : array_like of int, any shape
+        Timestamps, us.
+
+    Returns
+    -------
+    ndarray of float64, same shape
+        Times, s.
+    """
     return np.asarray(timestamp, dtype=np.int64) * 1e-6
 
 

@@ -61,12 +61,32 @@ class EventBatch(typing.NamedTuple):
         return int(self.time.shape[0])
 
     def take(self, index):
-        """The events selected by ``index`` (integer array, slice or boolean mask)."""
+        """The events selected by ``index``.
+
+        Parameters
+        ----------
+        index : ndarray of int, slice or ndarray of bool
+            Selection along the event axis.
+
+        Returns
+        -------
+        EventBatch
+        """
         return EventBatch(*(field[index] for field in self))
 
     @classmethod
     def concatenate(cls, batches):
-        """One batch holding the events of ``batches`` in order."""
+        """One batch holding the events of ``batches`` in order.
+
+        Parameters
+        ----------
+        batches : iterable of EventBatch
+
+        Returns
+        -------
+        EventBatch
+            Empty when ``batches`` is.
+        """
         batches = list(batches)
         if not batches:
             return empty_batch()
@@ -249,5 +269,14 @@ class Deliveries(typing.NamedTuple):
 
     @classmethod
     def concatenate(cls, parts):
-        """One record holding the deliveries of ``parts`` in order."""
+        """One record holding the deliveries of ``parts`` in order.
+
+        Parameters
+        ----------
+        parts : iterable of Deliveries
+
+        Returns
+        -------
+        Deliveries
+        """
         return cls(*(np.concatenate(fields) for fields in zip(*parts)))

@@ -1029,8 +1029,22 @@ class Router:
         return self._link_i.shape[0]
 
     def link_id(self, level, chip, index=0):
-        """Link number of core ``index`` (``core``), of the router (``chip``) or of direction
-        ``index`` (``mesh``, an index or one of :data:`DIRECTIONS`) of chip ``chip``."""
+        """Link number of core ``index`` (``core``), of the router (``chip``) or of a mesh direction of chip ``chip``.
+
+        Parameters
+        ----------
+        level : {"core", "chip", "mesh"}
+            Router level.
+        chip : int
+            Chip index on the board.
+        index : int or str
+            Core in the chip (``core``), ignored (``chip``), or direction index or name from ``DIRECTIONS`` (``mesh``).
+
+        Returns
+        -------
+        int
+            Link number (the ``link`` dim of the router statistics).
+        """
         if level == "core":
             return chip * self.n_cores + index
         if level == "chip":

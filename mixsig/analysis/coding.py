@@ -131,7 +131,20 @@ def decode(rates, decoders):
 
 
 def rmse(estimate, target, axis=None):
-    """Root-mean-square error."""
+    """Root-mean-square error ``sqrt(mean((estimate - target)^2))``.
+
+    Parameters
+    ----------
+    estimate, target : array_like, broadcastable shapes
+        Estimates and true values, same units.
+    axis : int or tuple of int, optional
+        Axes to average over (default: all).
+
+    Returns
+    -------
+    float or ndarray
+        RMSE, units of ``target``; shape of the broadcast inputs without ``axis``.
+    """
     return np.sqrt(np.mean((np.asarray(estimate, dtype=float) - np.asarray(target, dtype=float)) ** 2, axis=axis))
 
 

@@ -251,7 +251,13 @@ def cv(values, dim):
 
 
 def check_convention(convention):
-    """Raise :class:`ConfigError` unless ``convention`` is one of :data:`ENOB_CONVENTIONS`."""
+    """Raise :class:`~mixsig.errors.ConfigError` unless ``convention`` is one of ``ENOB_CONVENTIONS``.
+
+    Parameters
+    ----------
+    convention : str
+        ENOB convention name (``"levels"``, ``"quantizer"``).
+    """
     if convention not in ENOB_CONVENTIONS:
         raise ConfigError([Problem("<analysis>", "enob_convention", convention, f"one of {ENOB_CONVENTIONS}")], "ENOB convention")
 
@@ -302,7 +308,20 @@ def sinad_db(signal, estimate, axis=None):
 
 
 def enob_sinad(signal, estimate, axis=None):
-    """ENOB ``(SINAD - 1.76 dB) / 6.02 dB`` of an estimate of a time-varying signal, bit."""
+    """ENOB ``(SINAD - 1.76 dB) / 6.02 dB`` of an estimate of a time-varying signal (IEEE 1241).
+
+    Parameters
+    ----------
+    signal, estimate : array_like, same shape
+        True signal and its estimate, same units.
+    axis : int, optional
+        Axis of the samples (default: all); see :func:`sinad_db`.
+
+    Returns
+    -------
+    float or ndarray
+        ENOB, bit; the input shape without ``axis``.
+    """
     return (sinad_db(signal, estimate, axis) - 1.76) / 6.02
 
 
@@ -402,6 +421,16 @@ def loglog_slope(x, y):
     """Least-squares slope of ``log y`` against ``log x`` (e.g. -1/2 for ``CV_N`` vs ``N``).
 
     Points with a non-positive ``x`` or ``y`` are skipped; nan with fewer than 2 points left.
+
+    Parameters
+    ----------
+    x, y : array_like, shape (K,)
+        Positive abscissae and ordinates (any units; the slope is dimensionless).
+
+    Returns
+    -------
+    float
+        ``d log y / d log x``.
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -409,5 +438,18 @@ def loglog_slope(x, y):
 
 
 def bits_per_doubling(n, enob):
-    """Least-squares slope of ENOB against ``log2 N``, bit per doubling (non-finite points skipped)."""
+    """Least-squares slope of ENOB against ``log2 N``, bit per doubling (non-finite points skipped).
+
+    Parameters
+    ----------
+    n : array_like, shape (K,)
+        Population sizes ``N`` (neurons).
+    enob : array_like, shape (K,)
+        ENOB at each size, bit.
+
+    Returns
+    -------
+    float
+        Bit per doubling of ``N`` (+1/2 for independent errors).
+    """
     return _fit_slope(np.log2(np.asarray(n, dtype=float)), np.asarray(enob, dtype=float))

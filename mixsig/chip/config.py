@@ -37,7 +37,9 @@ import types
 import numpy as np
 
 from mixsig.circuits.dpi import DPIParams
+from mixsig.circuits.homeostasis import HomeostasisParams
 from mixsig.circuits.soma import SomaParams
+from mixsig.circuits.stp import STPParams
 from mixsig.circuits.synapses import SynapseParams
 from mixsig.errors import Problem, raise_if_any
 from mixsig.params import attributes, names
@@ -76,8 +78,54 @@ DPI_FIELDS = _circuit_fields(DPIParams)
 """DPI bias fields (from :class:`mixsig.circuits.dpi.DPIParams`; blocks ``ampa``, ``nmda``,
 ``gaba``, ``shunt``): name -> (units, long_name)."""
 
-ZERO_ALLOWED = frozenset({"soma.i_dc", "soma.i_fb_0", "soma.i_w_ahp", "soma.t_pulse_ahp"})
-"""Biases that may be zero (switched off), as in ``SomaParams``; every other bias must be > 0."""
+STP_FIELDS = _circuit_fields(STPParams)
+"""Short-term depression bias fields (block ``stp``, :class:`mixsig.circuits.stp.STPParams`), shared
+by the synapse types on which it is switched on: name -> (units, long_name)."""
+
+HOMEOSTASIS_FIELDS = _circuit_fields(HomeostasisParams)
+"""Homeostatic scaling bias fields (block ``homeostasis``,
+:class:`mixsig.circuits.homeostasis.HomeostasisParams`): name -> (units, long_name)."""
+
+SWITCHES = {
+    **{f"stp.enable_{syn}": ("1", f"short-term depression on the {syn.upper()} synapses (1 on, 0 off)")
+       for syn in SYN_TYPES},
+    "homeostasis.enable": ("1", "homeostatic scaling of the excitatory (AMPA, NMDA) weights (1 on, 0 off)"),
+}
+"""On/off biases of the adaptation blocks (value 0 or 1): name -> (units, long_name)."""
+
+ADAPTATION_DEFAULTS = {
+    **{name: 0.0 for name in SWITCHES},
+    **{f"stp.{name}": float(field.default) for name, field in STPParams.__dataclass_fields__.items()
+       if name in STP_FIELDS},
+    **{f"homeostasis.{name}": float(field.default)
+       for name, field in HomeostasisParams.__dataclass_fields__.items() if name in HOMEOSTASIS_FIELDS},
+}
+"""Values of the ``stp`` and ``homeostasis`` biases a chip config may omit: both blocks off, and the
+circuits' default parameters, so that a config written before these blocks existed loads unchanged."""
+
+ZERO_ALLOWED = frozenset({"soma.i_dc", "soma.i_fb_0", "soma.i_w_ahp", "soma.t_pulse_ahp", *SWITCHES})
+"""Biases that may be zero (switched off), as in ``SomaParams``, and the adaptation switches; every
+other bias must be > 0."""
+
+
+def switch_problem(name, value):
+    """What an adaptation switch expects, if its value is not 0 or 1.
+
+    Parameters
+    ----------
+    name : str
+        Namespaced bias name, e.g. ``"stp.enable_ampa"``.
+    value : float
+        Its value (1: switched on, 0: off).
+
+    Returns
+    -------
+    str or None
+        The expectation for a problem report, or None when ``name`` is no switch or ``value`` is valid.
+    """
+    if name in SWITCHES and value not in (0.0, 1.0):
+        return "0 (off) or 1 (on)"
+    return None
 
 
 def weight_bias_names(weight_scheme, weight_bits):
@@ -119,6 +167,9 @@ def bias_fields(weight_scheme="mask", weight_bits=4):
         suffix = name.rsplit("_", 1)[1]
         what = f"mask bit {suffix}" if weight_scheme == "mask" else f"{suffix.upper()} synapses"
         fields[name] = ("A", f"synaptic weight current of {what}")
+    fields.update({f"stp.{name}": meta for name, meta in STP_FIELDS.items()})
+    fields.update({f"homeostasis.{name}": meta for name, meta in HOMEOSTASIS_FIELDS.items()})
+    fields.update(SWITCHES)
     return fields
 
 
@@ -232,7 +283,18 @@ class ChipConfig:
         return self.neurons_per_chip * self.cam_per_neuron
 
     def bias_attributes(self, name):
-        """Dataset attributes (``units``, ``long_name``) of a bias."""
+        """Dataset attributes of a bias.
+
+        Parameters
+        ----------
+        name : str
+            Namespaced bias name, e.g. ``"soma.i_tau"``.
+
+        Returns
+        -------
+        dict
+            ``{"units": ..., "long_name": ...}``.
+        """
         units, long_name = bias_fields(self.weight_scheme, self.weight_bits)[name]
         return {"units": units, "long_name": long_name}
 
@@ -500,6 +562,8 @@ def _parse_biases(source, data, structure, biasgen, problems):
         for core in range(n_cores or 1):
             key, setting = (f"core_biases.{core}.{name}", per_core[core][name]) if name in per_core.get(core, {}) \
                 else (f"biases.{name}", defaults.get(name))
+            if setting is None and name in ADAPTATION_DEFAULTS:
+                setting = ADAPTATION_DEFAULTS[name]
             if setting is None:
                 missing.append(core)
                 values.append(None)
@@ -508,6 +572,8 @@ def _parse_biases(source, data, structure, biasgen, problems):
             bound = ">= 0" if name in ZERO_ALLOWED else "> 0"
             if value is not None and not (value >= 0 if name in ZERO_ALLOWED else value > 0):
                 problems.append(Problem(source, key, setting, f"{bound} {units}"))
+            elif value is not None and switch_problem(name, value):
+                problems.append(Problem(source, key, setting, switch_problem(name, value)))
             values.append(value)
             raw.append(setting)
         if missing:

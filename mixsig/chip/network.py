@@ -535,17 +535,48 @@ class CompiledNetwork:
         return self.n_neurons + self.n_inputs
 
     def population(self, name):
-        """Global neuron indices of a population, shape (size,)."""
+        """Global neuron indices of a population.
+
+        Parameters
+        ----------
+        name : str
+            Population name.
+
+        Returns
+        -------
+        ndarray of int, shape (size,)
+        """
         i = self.population_name.index(name)
         return self.population_neuron[self.population_ptr[i]:self.population_ptr[i + 1]]
 
     def input_channels(self, name):
-        """Global source ids of an input group's channels, shape (size,)."""
+        """Global source ids of an input group's channels (``n_neurons + channel``).
+
+        Parameters
+        ----------
+        name : str
+            Input group name.
+
+        Returns
+        -------
+        ndarray of int, shape (size,)
+        """
         i = self.input_name.index(name)
         return self.n_neurons + np.arange(self.input_ptr[i], self.input_ptr[i + 1])
 
     def cam_rows(self, chip, core, tag):
-        """CAM rows listening to ``tag`` on ``(chip, core)`` (a slice of the CAM arrays)."""
+        """CAM rows listening to ``tag`` on ``(chip, core)``.
+
+        Parameters
+        ----------
+        chip, core, tag : int
+            Chip index, core in the chip, tag.
+
+        Returns
+        -------
+        slice
+            Rows of the CAM arrays.
+        """
         key = (chip * self.chip.n_cores + core) * self.chip.n_tags + tag
         return slice(int(self.cam_ptr[key]), int(self.cam_ptr[key + 1]))
 
@@ -581,7 +612,13 @@ class CompiledNetwork:
         }
 
     def save(self, path):
-        """Write the mapping to ``path`` (``.toml`` or ``.nc``), atomically."""
+        """Write the mapping to ``path`` (``.toml`` or ``.nc``), atomically.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Target file; the suffix selects the format.
+        """
         path = pathlib.Path(path)
         if path.suffix == ".toml":
             text = _to_toml(self)

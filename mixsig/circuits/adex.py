@@ -245,7 +245,26 @@ def initial_state(params, shape):
 
 @numba.njit(cache=True)
 def derivatives(v, w, i, c_m, g_l, e_l, v_t, delta_t, tau_w, a):
-    """Right-hand side ``(dV/dt, dw/dt)`` of the AdEx equations, in V/s and A/s (scalars)."""
+    """Right-hand side ``(dV/dt, dw/dt)`` of the AdEx equations (scalars).
+
+    Parameters
+    ----------
+    v : float
+        Membrane potential, V.
+    w : float
+        Adaptation current, A.
+    i : float
+        Input current, A.
+    c_m, g_l, e_l, v_t, delta_t, tau_w, a : float
+        Capacitance (F), leak conductance (S), leak reversal (V), threshold (V), slope factor
+        (V), adaptation time constant (s) and subthreshold adaptation conductance (S), as in
+        :class:`AdExParams`.
+
+    Returns
+    -------
+    dv, dw : float
+        ``dV/dt`` in V/s and ``dw/dt`` in A/s.
+    """
     x = (v - v_t) / delta_t
     if x > _EXP_ARG_MAX:
         x = _EXP_ARG_MAX
@@ -460,7 +479,7 @@ def simulate(params, current, dt=DEFAULT_DT, shape=(1, 1), state=None):
     Parameters
     ----------
     params : AdExParams
-    current : ndarray, shape (n_steps,) or (n_steps, *shape)
+    current : ndarray, shape ``(n_steps,)`` or ``(n_steps,) + shape``
         Input current of each step, A.
     dt : float
         Step, s.

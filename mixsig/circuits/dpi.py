@@ -260,7 +260,24 @@ def time_constant(c, u_t, kappa, i_tau):
 
 
 def leak_current(tau, c=25e-12, u_t=U_T, kappa=KAPPA):
-    """Leak current ``I_tau = C U_T / (kappa tau)`` that sets a time constant ``tau`` (s), in A."""
+    """Leak current ``I_tau = C U_T / (kappa tau)`` that sets a DPI time constant ``tau``.
+
+    Parameters
+    ----------
+    tau : float or ndarray
+        Time constant, s.
+    c : float or ndarray
+        DPI capacitance, F.
+    u_t : float
+        Thermal voltage, V.
+    kappa : float
+        Subthreshold slope factor (1).
+
+    Returns
+    -------
+    float or ndarray
+        ``I_tau``, A; the broadcast shape of the inputs.
+    """
     return c * u_t / (kappa * tau)
 
 

@@ -77,24 +77,24 @@ step, so for constant input the spike times do not depend on ``dt``; the default
 
 Defaults (DYNAP-SE2 column; Rockpool ``rockpool/devices/dynapse/parameters`` default tables)
 ---------------------------------------------------------------------------------------------
-========== ======================= =====================================================
-c_mem      3 pF                    Rockpool ``C_mem``
-i_tau      5.50 pA                 from ``tau_mem = 20 ms`` (Rockpool) with mixsig U_T, KAPPA
-i_gain     4 i_tau = 22.0 pA       Rockpool ``r_gain_mem = 4``
-i_spkthr   100 nA                  Rockpool ``Ispkthr = 1e-7``
-i_reset    i_0 = 0.5 pA            Rockpool resets to ``Io``
-i_ref      1.05 nA                 ``v_ref c_ref / t_ref`` with t_ref = 1 ms (Rockpool)
-c_ref      1.5 pF                  Rockpool ``C_ref``
-v_ref      0.7 V                   Rockpool ``Vth``
-i_dc       i_0 = 0.5 pA            Rockpool ``Idc = Io`` (below the leak: silent)
-i_fb_0     i_0 = 0.5 pA            Rockpool ``Ifb = Io exp(...)``
-c_ahp      40 pF                   Rockpool ``C_ahp``
-i_tau_ahp  29.3 pA                 from ``tau_ahp = 50 ms`` (Rockpool)
-i_gain_ahp i_tau_ahp               Rockpool ``r_gain_ahp = 1``
-i_w_ahp    0.5 pA                  Rockpool ``Iw_ahp = 5e-13`` (see the caveat below)
-t_pulse_ahp 1 us                   Rockpool ``t_pulse_ahp``
-kappa, u_t, i_0                    :mod:`mixsig.constants`
-========== ======================= =====================================================
+=============== ======================= =====================================================
+c_mem           3 pF                    Rockpool ``C_mem``
+i_tau           5.50 pA                 from ``tau_mem = 20 ms`` (Rockpool) with mixsig U_T, KAPPA
+i_gain          4 i_tau = 22.0 pA       Rockpool ``r_gain_mem = 4``
+i_spkthr        100 nA                  Rockpool ``Ispkthr = 1e-7``
+i_reset         i_0 = 0.5 pA            Rockpool resets to ``Io``
+i_ref           1.05 nA                 ``v_ref c_ref / t_ref`` with t_ref = 1 ms (Rockpool)
+c_ref           1.5 pF                  Rockpool ``C_ref``
+v_ref           0.7 V                   Rockpool ``Vth``
+i_dc            i_0 = 0.5 pA            Rockpool ``Idc = Io`` (below the leak: silent)
+i_fb_0          i_0 = 0.5 pA            Rockpool ``Ifb = Io exp(...)``
+c_ahp           40 pF                   Rockpool ``C_ahp``
+i_tau_ahp       29.3 pA                 from ``tau_ahp = 50 ms`` (Rockpool)
+i_gain_ahp      i_tau_ahp               Rockpool ``r_gain_ahp = 1``
+i_w_ahp         0.5 pA                  Rockpool ``Iw_ahp = 5e-13`` (see the caveat below)
+t_pulse_ahp     1 us                    Rockpool ``t_pulse_ahp``
+kappa, u_t, i_0 constants               :mod:`mixsig.constants`
+=============== ======================= =====================================================
 
 Caveat (flagged): with the full DPI equation a pulse input below ``i_tau_ahp`` cannot charge the
 AHP at all (its steady state ``(i_gain/i_tau) I_w - i_gain`` is negative), so Rockpool's default
@@ -575,6 +575,18 @@ def rheobase(params, i_shunt=0.0):
     """Smallest input that fires without feedback and adaptation, A.
 
     ``I_inf > i_spkthr``  <=>  ``I_in > I_leak (1 + i_spkthr/i_gain)``, ``I_leak = i_tau + i_shunt``.
+
+    Parameters
+    ----------
+    params : SomaParams
+        Soma parameters (floats or arrays of the state shape ``(instance, neuron)``).
+    i_shunt : float or ndarray
+        Shunting current added to the leak, A.
+
+    Returns
+    -------
+    float or ndarray
+        Rheobase current, A; the broadcast shape of the parameters.
     """
     return (params.i_tau + i_shunt) * (1.0 + params.i_spkthr / params.i_gain)
 

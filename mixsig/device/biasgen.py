@@ -38,7 +38,17 @@ class BiasGenerator:
 
     @classmethod
     def from_model(cls, model):
-        """The bias generator of a device model (a :class:`DeviceModel`, a name or a path)."""
+        """The bias generator of a device model.
+
+        Parameters
+        ----------
+        model : DeviceModel or str
+            A loaded model, a shipped model name or a path to a calibration file.
+
+        Returns
+        -------
+        BiasGenerator
+        """
         from mixsig.device.calibration import DeviceModel, load_device_model
 
         if not isinstance(model, DeviceModel):
@@ -53,15 +63,48 @@ class BiasGenerator:
         return self.tables[polarity]
 
     def n_coarse(self, polarity="n"):
-        """Number of coarse values."""
+        """Number of coarse values.
+
+        Parameters
+        ----------
+        polarity : {"n", "p"}
+            Transistor type of the table.
+
+        Returns
+        -------
+        int
+        """
         return self._table(polarity).i_max.size
 
     def fine_max(self, polarity="n"):
-        """Largest fine value."""
+        """Largest fine value.
+
+        Parameters
+        ----------
+        polarity : {"n", "p"}
+            Transistor type of the table.
+
+        Returns
+        -------
+        int
+        """
         return self._table(polarity).fine_max
 
     def step(self, coarse, polarity="n"):
-        """Current increment of one fine step at a coarse value, A."""
+        """Current increment of one fine step at a coarse value.
+
+        Parameters
+        ----------
+        coarse : int or ndarray of int
+            Coarse value(s), any shape.
+        polarity : {"n", "p"}
+            Transistor type of the table.
+
+        Returns
+        -------
+        float or ndarray
+            ``(i_max - i_min) / fine_max``, A; the shape of ``coarse``.
+        """
         table = self._table(polarity)
         coarse = np.asarray(coarse)
         return (table.i_max[coarse] - table.i_min[coarse]) / table.fine_max

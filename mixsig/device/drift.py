@@ -54,7 +54,17 @@ class TemperatureProfile:
 
     @classmethod
     def constant(cls, temperature):
-        """A constant temperature, K."""
+        """A profile holding one temperature at all times.
+
+        Parameters
+        ----------
+        temperature : float
+            Temperature, K.
+
+        Returns
+        -------
+        TemperatureProfile
+        """
         return cls([0.0], [temperature])
 
     def __call__(self, t):

@@ -96,7 +96,7 @@ class FlickerNoise:
         Corner frequencies ``f_k``, Hz.
     pole_variance : float
         Variance of each relative pole process, ``K_f ln r``.
-    state : ndarray, shape (n_poles, *shape)
+    state : ndarray, shape ``(n_poles,) + shape``
         Relative fluctuation of each pole.
     """
 

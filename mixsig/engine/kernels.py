@@ -18,6 +18,23 @@ scales them to the step-averaged noise current ``sqrt(q I / dt) z`` of the curre
 currents ``max(I_in, 0) + i_tau``, whose shot noises add). Flicker noise (``S_I = K_f I^2 / f``,
 when the device model enables it): the engine passes relative fluctuations ``r`` from
 :class:`mixsig.device.FlickerNoise` and the kernel adds ``I r``. No random number is drawn here.
+
+Adaptation (chip blocks ``stp`` and ``homeostasis``, ``docs/adaptation.md``), both off by default,
+and then not touched at all (bit-identical to a chip without them):
+
+* short-term depression, one Tsodyks-Markram resource pool per synapse type per neuron (the pool
+  is shared by every CAM synapse of that type of the neuron): in :func:`deliver`, each arrival on
+  a type whose switch is on calls :func:`mixsig.circuits.stp.pulse_event` at the step's start
+  ``t`` (exact recovery since the pool's last pulse, then release of ``count`` pulses) and adds
+  ``efficacy * I_w`` instead of ``count * I_w``. Arrivals of one step are handled in this order:
+  the input-channel arrivals of the step (sorted by CAM key), then the router deliveries of the
+  previous step (in router output order), each over its CAM rows in table order;
+* homeostatic synaptic scaling per neuron: after the soma, :func:`mixsig.circuits.homeostasis.step_element`
+  advances the activity trace with the neuron's spikes of the step and moves the gain; the gain
+  multiplies the weight current of every excitatory (AMPA, NMDA) pulse the neuron receives from
+  the next step on (synaptic scaling: multiplicative, so relative weights are kept; it scales the
+  pulse amplitude, which acts in every regime of the DPI, whereas scaling ``i_gain`` changes a
+  pulse's effect only in the DPI's linear regime).
 """
 
 import math
@@ -25,6 +42,7 @@ import os
 
 import numba
 
+from mixsig.circuits import homeostasis, stp
 from mixsig.circuits.dpi import step_element
 from mixsig.circuits.soma import soma_advance
 from mixsig.constants import Q_E
@@ -37,6 +55,13 @@ N_DPI_PARAMS = 7
 
 N_SOMA_PARAMS = 15
 """Rows of :func:`mixsig.circuits.soma.kernel_parameters`."""
+
+N_EXCITATORY = 2
+"""Synapse types ``0 .. N_EXCITATORY - 1`` (AMPA, NMDA) are excitatory: homeostasis scales their weights."""
+
+HOMEOSTASIS_ROWS = ("i_g0", "r_target", "tau_r", "c_h", "i_leak", "i_g_min", "i_g_max", "time_scale", "kappa", "u_t")
+"""Rows of the homeostasis parameter table: the current that sets the gain clamp, then
+:class:`mixsig.circuits.homeostasis.HomeostasisParams` fields in :func:`~mixsig.circuits.homeostasis.step_element` order."""
 
 PARALLEL_MIN_NEURONS = 512
 """Smallest number of simulated neurons (all instances) for which :func:`run_steps` uses threads."""
@@ -144,7 +169,8 @@ def advance_neurons_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i
 
 
 @numba.njit(cache=True)
-def deliver(keys, counts, instance, cam_ptr, cam_neuron, cam_type, weight, n_neurons, i_w):
+def deliver(keys, counts, instance, cam_ptr, cam_neuron, cam_type, weight, n_neurons, i_w, t, stp_on, stp_par,
+            stp_state, gain, scaled):
     """Add the weight currents of arriving events to their target synapses, in place.
 
     Parameters
@@ -167,6 +193,24 @@ def deliver(keys, counts, instance, cam_ptr, cam_neuron, cam_type, weight, n_neu
         Simulated neurons per instance.
     i_w : ndarray, shape (4, instances * n_neurons)
         Weight currents of the step, A; updated in place.
+    t : float
+        Arrival time (start of the step), s.
+    stp_on : ndarray of bool, shape (4, m)
+        Short-term depression switched on for this type of this neuron.
+    stp_par : ndarray, shape (2, 4, m)
+        ``tau_rec`` (s) and ``u_se`` (1) of each pool.
+    stp_state : ndarray, shape (2, 4, m)
+        Recovered fraction ``x`` (1) and time of its last update (s) of each pool; updated in place.
+    gain : ndarray, shape (m,)
+        Homeostatic gain of each neuron, 1 (1 where homeostasis is off).
+    scaled : bool
+        Whether any neuron has homeostasis on (else ``gain`` is not read).
+
+    Notes
+    -----
+    The weight current added per CAM row is ``count * I_w``, with ``I_w`` times the neuron's gain
+    on excitatory types when ``scaled``, and ``efficacy * I_w`` instead of ``count * I_w`` on a
+    depressing pool (:func:`mixsig.circuits.stp.pulse_event`, called in arrival order).
     """
     n_instances = weight.shape[0]
     for e in range(keys.shape[0]):
@@ -176,20 +220,62 @@ def deliver(keys, counts, instance, cam_ptr, cam_neuron, cam_type, weight, n_neu
             neuron = cam_neuron[row]
             if neuron < 0:
                 continue
+            kind = cam_type[row]
             for i in range(first, last):
-                i_w[cam_type[row], i * n_neurons + neuron] += counts[e] * weight[i, row]
+                j = i * n_neurons + neuron
+                w = weight[i, row]
+                if scaled and kind < N_EXCITATORY:
+                    w = w * gain[j]
+                if stp_on[kind, j]:
+                    stp_state[0, kind, j], stp_state[1, kind, j], efficacy = stp.pulse_event(
+                        stp_state[0, kind, j], stp_state[1, kind, j], t, counts[e], stp_par[0, kind, j],
+                        stp_par[1, kind, j])
+                    i_w[kind, j] += efficacy * w
+                else:
+                    i_w[kind, j] += counts[e] * w
+
+
+@numba.njit(cache=True)
+def scale_gains(count, offset, dt, homeo_on, homeo_par, homeo_state, gain):
+    """Advance the homeostatic loop of every neuron with it on by one step, in place.
+
+    Parameters
+    ----------
+    count : ndarray of int64, shape (m,)
+        Spikes of each neuron in the step.
+    offset : ndarray, shape (m,)
+        Time of the first spike from the start of the step, s (NaN if none).
+    dt : float
+        Step, s.
+    homeo_on : ndarray of bool, shape (m,)
+        Homeostasis switched on.
+    homeo_par : ndarray, shape (10, m)
+        Rows :data:`HOMEOSTASIS_ROWS`.
+    homeo_state : ndarray, shape (2, m)
+        Activity trace ``r_hat`` (Hz) and gain-control voltage ``v_g`` (V); updated in place.
+    gain : ndarray, shape (m,)
+        Output: gain factor for the next step, 1.
+    """
+    for j in range(count.shape[0]):
+        if not homeo_on[j]:
+            continue
+        p = homeo_par[:, j]
+        homeo_state[0, j], homeo_state[1, j], gain[j], _ = homeostasis.step_element(
+            homeo_state[0, j], homeo_state[1, j], float(count[j]), offset[j], dt, p[0], p[1], p[2], p[3], p[4],
+            p[5], p[6], p[7], p[8], p[9])
 
 
 @numba.njit(cache=True)
 def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_instance, pending_keys, pending_counts,
               pending_instance, cam_ptr, cam_neuron, cam_type, weight, n_neurons, i_w, noise, syn, soma, dt,
-              syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset, parallel):
+              syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset, parallel, adapt):
     """Run steps ``n0, n0 + 1, ...`` up to ``n1`` (excluded), stopping after the first step with a spike.
 
     Each step does what :class:`mixsig.engine.simulation.Simulation` documents: it clears
     ``i_w``, adds the weight currents of the input arrivals of the step (:func:`deliver`, every
     instance) and, in the first step only, of the router deliveries ``pending_*``; then advances
-    every neuron (:func:`advance_neurons`, threaded when ``parallel``). The caller routes the spikes
+    every neuron (:func:`advance_neurons`, threaded when ``parallel``) and, when homeostasis is on,
+    the gains (:func:`scale_gains`). The caller routes the spikes
     of the last step and calls again; it must also stop ``n1`` at every step whose router output,
     parameters, DC input or trace sampling it has to handle itself.
 
@@ -215,6 +301,10 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
         the last step's spikes.
     parallel : bool
         Use :func:`advance_neurons` (threads) rather than :func:`advance_neurons_serial`.
+    adapt : tuple
+        ``(stp_on, stp_par, stp_state, gain, homeo_on, homeo_par, homeo_state, scaled)``: the
+        arrays of :func:`deliver` and :func:`scale_gains` (state updated in place) and whether
+        any neuron has homeostasis on.
 
     Returns
     -------
@@ -222,21 +312,25 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
         Steps run (the last one had a spike unless it equals ``n1 - n0``).
     """
     m = i_w.shape[1]
+    stp_on, stp_par, stp_state, gain, homeo_on, homeo_par, homeo_state, scaled = adapt
     for n in range(n0, n1):
         i_w[:, :] = 0.0
         k = n - block_start
         a, b = input_ptr[k], input_ptr[k + 1]
+        t = n * dt
         if b > a:
             deliver(input_keys[a:b], input_counts[a:b], input_instance[a:b], cam_ptr, cam_neuron, cam_type, weight,
-                    n_neurons, i_w)
+                    n_neurons, i_w, t, stp_on, stp_par, stp_state, gain, scaled)
         if n == n0 and pending_keys.shape[0] > 0:
             deliver(pending_keys, pending_counts, pending_instance, cam_ptr, cam_neuron, cam_type, weight,
-                    n_neurons, i_w)
+                    n_neurons, i_w, t, stp_on, stp_par, stp_state, gain, scaled)
         z = noise[n - n0]
         if parallel:
             advance_neurons(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
         else:
             advance_neurons_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
+        if scaled:
+            scale_gains(count, offset, dt, homeo_on, homeo_par, homeo_state, gain)
         for j in range(m):
             if count[j] > 0:
                 return n - n0 + 1

@@ -20,6 +20,14 @@ Step ``n`` covers ``[n dt, (n+1) dt)``. In each step, in this order:
 3. the spikes (exact times within the step) become address events, one per SRAM destination,
    and the router runs up to the end of the step.
 
+With short-term depression on (chip block ``stp``), each pulse of step 1 is scaled by the
+efficacy of its neuron's resource pool of that synapse type, handled in arrival order (input
+arrivals, then router deliveries); with homeostasis on (block ``homeostasis``), the excitatory
+weight currents of step 1 are multiplied by each neuron's homeostatic gain, which is advanced
+after step 2 from the neuron's spikes (:mod:`mixsig.engine.kernels`, ``docs/adaptation.md``).
+Both blocks are off unless the chip config or the experiment's ``[[biases]]`` switch them on; off,
+they change no result.
+
 So an event is delivered at the start of the first step that begins after its arrival time: the
 engine adds at most one step of delay to the router's latency. Chip instances are independent
 chips; the router handles them together as disjoint rows of one board (no route crosses between
@@ -54,8 +62,10 @@ from mixsig import __version__
 from mixsig.aer.events import SramTable, events_from_spikes
 from mixsig.aer.router import LEVELS, Router
 from mixsig.chip import Board, MappingError, compile_network, load_chip
-from mixsig.chip.config import DPI_FIELDS, SOMA_FIELDS, ZERO_ALLOWED
+from mixsig.chip.config import DPI_FIELDS, HOMEOSTASIS_FIELDS, SOMA_FIELDS, STP_FIELDS, ZERO_ALLOWED, switch_problem
 from mixsig.circuits.dpi import DPIParams
+from mixsig.circuits.homeostasis import HomeostasisParams
+from mixsig.circuits.stp import STPParams
 from mixsig.circuits.soma import SomaParams, kernel_parameters
 from mixsig.constants import thermal_voltage
 from mixsig.device import (
@@ -67,7 +77,7 @@ from mixsig.device import (
     load_device_model,
     sample_mismatch,
 )
-from mixsig.engine.kernels import N_TYPES, PARALLEL_MIN_NEURONS, run_steps
+from mixsig.engine.kernels import HOMEOSTASIS_ROWS, N_EXCITATORY, N_TYPES, PARALLEL_MIN_NEURONS, run_steps
 from mixsig.errors import ConfigError, Problem, raise_if_any
 from mixsig.experiment import TRACEABLE
 
@@ -109,6 +119,8 @@ def _with_biases(chip, overrides, source):
             problems.append(Problem(source, f"biases.{name}", core, f"a core index below {chip.n_cores}"))
         elif not (value > 0 or (value == 0 and name in ZERO_ALLOWED)):
             problems.append(Problem(source, f"biases.{name}", value, "a value > 0" + (" (or 0)" if name in ZERO_ALLOWED else "")))
+        elif switch_problem(name, value):
+            problems.append(Problem(source, f"biases.{name}", value, switch_problem(name, value)))
         else:
             biases[name][slice(None) if core is None else core] = value
     raise_if_any(problems, f"experiment {source}")
@@ -251,6 +263,8 @@ class Simulation:
         try:
             soma = SomaParams(u_t=u_t, **{f: values[f"soma.{f}"] for f in SOMA_FIELDS})
             dpis = [DPIParams(u_t=u_t, **{f: values[f"{b}.{f}"] for f in DPI_FIELDS}) for b in SYNAPSE_BLOCKS]
+            depression = STPParams(**{f: values[f"stp.{f}"] for f in STP_FIELDS})
+            scaling = HomeostasisParams(u_t=u_t, **{f: values[f"homeostasis.{f}"] for f in HOMEOSTASIS_FIELDS})
         except ValueError as error:
             raise ConfigError([Problem(self.experiment.source, "biases", None, str(error))],
                               f"parameters of {self.experiment.source}") from None
@@ -261,9 +275,33 @@ class Simulation:
             np.stack([np.broadcast_to(np.asarray(getattr(p, r), dtype=float), shape).reshape(-1) for r in rows])
             for p in dpis
         ]))
+        self._set_adaptation_parameters(values, depression, scaling)
         self.nmda_thr = values["nmda.i_nmda_thr"].reshape(-1)
         self.i_dc_base = values["soma.i_dc"].reshape(-1)
         self._i_dc_value = None  # re-evaluate the DC input with the new (drifted) base
+
+    def _set_adaptation_parameters(self, values, depression, scaling):
+        """Switches and parameter tables of short-term depression and homeostasis (kernel layout)."""
+        shape = (self.n_instances, self.n)
+
+        def flat(value):
+            return np.broadcast_to(np.asarray(value, dtype=float), shape).reshape(-1)
+
+        self.stp_on = np.stack([values[f"stp.enable_{b}"].reshape(-1) > 0.5 for b in SYNAPSE_BLOCKS])
+        pools = [flat(depression.tau_rec), flat(depression.u_se)]
+        self.stp_par = np.ascontiguousarray(np.stack([np.stack([row] * N_TYPES) for row in pools]))
+        self.homeo_on = values["homeostasis.enable"].reshape(-1) > 0.5
+        self.scaled = bool(self.homeo_on.any())
+        # The gain multiplies every excitatory weight of a neuron; its clamp keeps the largest of
+        # them within the bias generator's range (the geometric mean of the range where a neuron
+        # has no excitatory synapse, so the clamp is then symmetric and inert).
+        excitatory = (self.cam_local >= 0) & (self.compiled.cam_syn_type < N_EXCITATORY)
+        i_g0 = np.zeros((self.n_instances, self.n))
+        np.maximum.at(i_g0, (slice(None), self.cam_local[excitatory]), self.weight[:, excitatory])
+        i_g0 = np.where(i_g0 > 0, i_g0, np.sqrt(flat(scaling.i_g_min) * flat(scaling.i_g_max)).reshape(shape))
+        rows = [i_g0.reshape(-1)] + [flat(getattr(scaling, name)) for name in HOMEOSTASIS_ROWS[1:]]
+        self.homeo_par = np.ascontiguousarray(np.stack(rows))
+        self.homeostasis_params = scaling
 
     def _init_dc(self):
         exp, problems = self.experiment, []
@@ -310,6 +348,13 @@ class Simulation:
         self.syn_mean = np.zeros((N_TYPES, self.size))
         self.count = np.zeros(self.size, dtype=np.int64)
         self.offset = np.zeros(self.size)
+        # Adaptation state: resource pools (x = 1, last update at t = 0) per type and neuron;
+        # homeostatic trace at its target, gain-control voltage 0 (nominal gain 1).
+        self.stp_state = np.zeros((2, N_TYPES, self.size))
+        self.stp_state[0] = 1.0
+        self.homeo_state = np.zeros((2, self.size))
+        self.homeo_state[0] = self.homeo_par[HOMEOSTASIS_ROWS.index("r_target")]
+        self.gain = np.ones(self.size)
         self._i_dc_value = None
         exp = self.experiment
         settings = None if self.model is None else self.model.noise
@@ -473,7 +518,7 @@ class Simulation:
                          pending_counts, pending_instance, self.compiled.cam_ptr, self.cam_local,
                          self.compiled.cam_syn_type, self.weight, self.n, self.i_w, noise, self.syn, self.soma,
                          dt, self.syn_par, self.nmda_thr, self.soma_par, self._i_dc(n), self.syn_mean, self.count,
-                         self.offset, self.parallel)
+                         self.offset, self.parallel, self._adapt())
         if self.noisy:
             self.noise_used += done
         last = n + done - 1
@@ -485,6 +530,21 @@ class Simulation:
         if (last + 1) % self.stride == 0 and self.trace_samples:
             self._sample((last + 1) * dt)
         return done
+
+    def _adapt(self):
+        """The adaptation arrays as :func:`mixsig.engine.kernels.run_steps` takes them."""
+        return (self.stp_on, self.stp_par, self.stp_state, self.gain, self.homeo_on, self.homeo_par,
+                self.homeo_state, self.scaled)
+
+    @property
+    def homeostatic_gain(self):
+        """Homeostatic gain of every simulated neuron, shape (instance, neuron), 1 (1 where off)."""
+        return self.gain.reshape(self.n_instances, self.n).copy()
+
+    @property
+    def stp_resources(self):
+        """Recovered fraction of each pool at its last pulse, shape (4, instance, neuron), 1."""
+        return self.stp_state[0].reshape(N_TYPES, self.n_instances, self.n).copy()
 
     def _draw_noise(self):
         """Draw the standard normals of the next steps, instance by instance (stream order unchanged)."""
@@ -632,6 +692,10 @@ class Simulation:
         if exp.record.parameters:
             names = sorted(n for n in self.initial_values if self.mismatch is not None and n in self.mismatch)
             parameters = {name: (self.initial_values[name], chip.bias_attributes(name)) for name in names}
+        if self.scaled:
+            parameters = dict(parameters or {})
+            parameters["homeostasis.gain"] = (self.homeostatic_gain, {
+                "units": "1", "long_name": "homeostatic gain of the excitatory weights at the end of the run"})
         model = self.model
         provenance = {
             "experiment_toml": exp.text,

@@ -92,7 +92,17 @@ def _parse_utc(value):
 
 
 def utc_text(moment):
-    """``moment`` (aware datetime; None for now) as ``YYYY-MM-DDThh:mm:ssZ``."""
+    """``moment`` as ISO 8601 UTC text ``YYYY-MM-DDThh:mm:ssZ``.
+
+    Parameters
+    ----------
+    moment : datetime.datetime or None
+        Timezone-aware time (ValueError if naive); None for now.
+
+    Returns
+    -------
+    str
+    """
     moment = moment or datetime.datetime.now(datetime.timezone.utc)
     if moment.tzinfo is None:
         raise ValueError("creation_time must be timezone-aware (UTC)")
@@ -103,6 +113,14 @@ def is_variable_name(name):
     """Whether ``name`` may name a trace, a router statistic or one half of a parameter name.
 
     Lowercase identifier (``[a-z][a-z0-9_]*``), without ``__``, not a reserved schema name.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    bool
     """
     return _IDENTIFIER.fullmatch(name) is not None and PARAMETER_SEPARATOR not in name and name not in _RESERVED
 
@@ -117,6 +135,15 @@ def router_dims_ok(dims):
     Per-instance statistics (counts, latencies) have ``instance`` first; descriptors shared by
     every instance (e.g. the level of each link, coded with CF ``flag_values``) have no
     ``instance`` dim. Neither uses ``spike``.
+
+    Parameters
+    ----------
+    dims : tuple of str
+        Dimension names of the variable.
+
+    Returns
+    -------
+    bool
     """
     dims = tuple(dims)
     return "spike" not in dims and (dims[:1] == ("instance",) or "instance" not in dims)
@@ -138,13 +165,34 @@ def parameter_variable(name):
 
 
 def is_parameter_name(name):
-    """Whether ``name`` is a namespaced parameter name ``<block>.<field>`` (block not ``router``)."""
+    """Whether ``name`` is a namespaced parameter name ``<block>.<field>`` (block not ``router``).
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    bool
+    """
     parts = name.split(".")
     return len(parts) == 2 and all(is_variable_name(part) for part in parts) and parts[0] != "router"
 
 
 def shorten(value, limit=60):
-    """A value shortened for an error message (TOML texts can be long)."""
+    """A value shortened for an error message (TOML texts can be long).
+
+    Parameters
+    ----------
+    value : object
+        A string, or any object (its repr is used).
+    limit : int
+        Characters kept.
+
+    Returns
+    -------
+    str
+    """
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 

@@ -163,7 +163,20 @@ def _parameter_variability(ds, core0):
 
 
 def fi_rates(ds, settings):
-    """f-I rates ``1 / mean ISI`` [Hz], shape (instance, current, member), from a run of the study."""
+    """f-I rates ``1 / mean ISI`` of the core-1 neurons of a run of the study (0 when silent).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A ``mixsig-1`` dataset of the characterisation study.
+    settings : CharacterizeSettings
+        Settings of the run (``fi_currents``, ``fi_neurons``).
+
+    Returns
+    -------
+    ndarray, shape (instance, current, member)
+        Rates, Hz.
+    """
     stats = isi_statistics(ds)
     core1 = ds["core"].values == 1
     mean_isi = stats["mean_isi"].values[:, core1]
@@ -173,6 +186,12 @@ def fi_rates(ds, settings):
 
 def analyse_run(ds, settings):
     """TTFS, CV/ENOB versus N, parameter CVs and f-I statistics of one run.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A ``mixsig-1`` dataset of the characterisation study.
+    settings : CharacterizeSettings
 
     Returns
     -------

@@ -45,7 +45,21 @@ class StudyResult:
 
 
 def settings_problems(settings, rules, source):
-    """Check settings fields; ``rules`` maps field -> (predicate on the value, expectation text)."""
+    """Check settings fields against rules.
+
+    Parameters
+    ----------
+    settings : dataclass instance
+    rules : dict
+        Field name -> ``(predicate on the value, expectation text)``.
+    source : str
+        Where the settings come from, for the messages.
+
+    Returns
+    -------
+    list of mixsig.errors.Problem
+        One per failing field.
+    """
     problems = []
     for field, (ok, expected) in rules.items():
         value = getattr(settings, field)
@@ -59,22 +73,59 @@ def settings_problems(settings, rules, source):
 
 
 def is_int(value, low=None):
-    """Whether ``value`` is an int (not a bool) and at least ``low``."""
+    """Whether ``value`` is an int (not a bool) and at least ``low``.
+
+    Parameters
+    ----------
+    value : object
+    low : int, optional
+        Lower bound.
+
+    Returns
+    -------
+    bool
+    """
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and (low is None or value >= low)
 
 
 def is_positive(value):
-    """Whether ``value`` is a finite real number > 0."""
+    """Whether ``value`` is a finite real number > 0.
+
+    Parameters
+    ----------
+    value : object
+
+    Returns
+    -------
+    bool
+    """
     return isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 def is_sequence_of(check, min_length=1):
-    """Predicate: a non-empty tuple or list whose items all pass ``check``."""
+    """Predicate: a tuple or list of at least ``min_length`` items that all pass ``check``.
+
+    Parameters
+    ----------
+    check : callable
+        Predicate on one item.
+    min_length : int
+
+    Returns
+    -------
+    callable
+        Predicate on a value.
+    """
     return lambda values: isinstance(values, (tuple, list)) and len(values) >= min_length and all(check(v) for v in values)
 
 
 def prepare_folder(folder):
-    """Create the output folder if needed; raise :class:`ConfigError` if it cannot be used."""
+    """Create the output folder if needed; raise :class:`~mixsig.errors.ConfigError` if it cannot be used.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+    """
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as error:
@@ -144,5 +195,14 @@ def _json_default(value):
 
 
 def settings_dict(settings):
-    """The settings dataclass as JSON-ready plain data."""
+    """The settings dataclass as JSON-ready plain data.
+
+    Parameters
+    ----------
+    settings : dataclass instance
+
+    Returns
+    -------
+    dict
+    """
     return json.loads(json.dumps(dataclasses.asdict(settings), default=_json_default))

@@ -138,7 +138,19 @@ class PopulationSettings:
 
 
 def trial_schedule(settings):
-    """Random order of the trials: stimulus value, counting-window start and stop [s] of each."""
+    """Random order of the trials (drawn from the stimulus stream of ``settings.seed``).
+
+    Parameters
+    ----------
+    settings : PopulationSettings
+
+    Returns
+    -------
+    stimulus, starts, stops : ndarray, shape (trials,)
+        Stimulus value (1) and counting-window start and stop (s) of each trial.
+    rng : numpy.random.Generator
+        The generator, for the Poisson trains.
+    """
     from mixsig.device import PURPOSE_STIMULUS
 
     rng = np.random.default_rng(np.random.SeedSequence(settings.seed, spawn_key=(PURPOSE_STIMULUS,)))
@@ -149,12 +161,35 @@ def trial_schedule(settings):
 
 
 def encoders(neurons):
-    """Preferred direction ``e_a`` of every neuron: +1 for even, -1 for odd indices."""
+    """Preferred direction ``e_a`` of every neuron: +1 for even, -1 for odd indices.
+
+    Parameters
+    ----------
+    neurons : int
+        Population size.
+
+    Returns
+    -------
+    ndarray, shape (neurons,)
+        Encoders (1).
+    """
     return np.where(np.arange(neurons) % 2 == 0, 1.0, -1.0)
 
 
 def input_trains(settings):
-    """Poisson input spike times of every channel (list of lists, s) and the trial schedule."""
+    """Poisson input spike times of every channel and the trial schedule.
+
+    Parameters
+    ----------
+    settings : PopulationSettings
+
+    Returns
+    -------
+    trains : list of list of float
+        Spike times of each of the ``neurons`` channels, s.
+    schedule : tuple
+        ``(stimulus, starts, stops)`` of :func:`trial_schedule`.
+    """
     stimulus, starts, stops, rng = trial_schedule(settings)
     e = encoders(settings.neurons)
     onsets = starts - settings.settle
@@ -169,7 +204,24 @@ def input_trains(settings):
 
 
 def experiment(settings, device_model, instances, trains, duration):
-    """The :class:`mixsig.Experiment` of one condition."""
+    """The :class:`~mixsig.experiment.Experiment` of one condition.
+
+    Parameters
+    ----------
+    settings : PopulationSettings
+    device_model : str
+        Device model name, or ``"none"`` for nominal chips.
+    instances : int
+        Chip instances.
+    trains : list of list of float
+        Input spike times per channel, s (:func:`input_trains`).
+    duration : float
+        Simulated time, s.
+
+    Returns
+    -------
+    Experiment
+    """
     from mixsig.chip import load_chip
     from mixsig.experiment import Experiment, Record
 
