@@ -74,6 +74,50 @@ class CliHelp(SphinxDirective):
         return out
 
 
+# -- Parameter tables -------------------------------------------------------------------------
+# ``.. mixsig-parameters:: module.ClassName`` renders the fields of a circuit's frozen params
+# dataclass (name, default, units, long_name) from the field metadata, the single source of
+# units and descriptions, so the tables cannot drift from the code.
+import dataclasses  # noqa: E402
+import importlib  # noqa: E402
+
+
+class Parameters(SphinxDirective):
+    """A table of the fields of a params dataclass."""
+
+    required_arguments = 1
+
+    def run(self):
+        module, name = self.arguments[0].rsplit(".", 1)
+        cls = getattr(importlib.import_module(module), name)
+        table = nodes.table()
+        group = nodes.tgroup(cols=4)
+        table += group
+        for width in (18, 14, 8, 60):
+            group += nodes.colspec(colwidth=width)
+        head, body = nodes.thead(), nodes.tbody()
+        group += head
+        group += body
+
+        def row(cells, parent):
+            line = nodes.row()
+            for text in cells:
+                entry = nodes.entry()
+                entry += nodes.paragraph(text=text)
+                line += entry
+            parent += line
+
+        row(("parameter", "default", "units", "meaning"), head)
+        for field in dataclasses.fields(cls):
+            if "units" not in field.metadata:
+                continue
+            default = field.default
+            shown = f"{default:.4g}" if isinstance(default, float) else str(default)
+            row((field.name, shown, field.metadata["units"], field.metadata["long_name"]), body)
+        return [table]
+
+
 def setup(app):
     app.add_directive("mixsig-cli-help", CliHelp)
+    app.add_directive("mixsig-parameters", Parameters)
     return {"parallel_read_safe": True}
