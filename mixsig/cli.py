@@ -100,6 +100,9 @@ def _ints(text):
 
 
 def _study(args, argv):
+    if args.encoding is not None and args.kind != "population":
+        raise ConfigError([Problem("<command line>", "--encoding", args.encoding, "an option of the population study only")],
+                          "study options")
     common = {k: v for k, v in (("instances", args.instances), ("seed", args.seed), ("sizes", args.sizes)) if v is not None}
     if args.kind == "homeostasis":
         from mixsig.studies.homeostasis import homeostasis as study
@@ -129,7 +132,8 @@ def _study(args, argv):
         if args.temperatures is not None or args.enob_convention is not None:
             raise ConfigError([Problem("<command line>", "--temperatures/--enob-convention", None,
                                        "options of the characterize study only")], "study options")
-        extra = {"device_model": args.device_model[0] if args.device_model else None, "window": args.duration}
+        extra = {"device_model": args.device_model[0] if args.device_model else None, "window": args.duration,
+                 "encoding": args.encoding}
     common.update({k: v for k, v in extra.items() if v is not None})
     result = study(output=args.output, **common)
     for path in result.files:
@@ -199,6 +203,9 @@ def build_parser():
     study.add_argument("--temperatures", type=_floats, help="temperatures in K, comma-separated (characterize)")
     study.add_argument("--duration", type=float, help="run duration (characterize) or counting window (population), s")
     study.add_argument("--enob-convention", choices=("levels", "quantizer"), help="ENOB convention (characterize)")
+    study.add_argument("--encoding", choices=("nef", "linear"),
+                       help="input encoding of the population study: nef (random intercepts and gains, default) "
+                            "or linear (heterogeneity from the silicon only)")
     study.add_argument("--tau-h", type=_floats, help="homeostatic time constants in s, comma-separated (homeostasis)")
     study.add_argument("--time-scale", type=float, help="fast-forward factor of the homeostatic gain control (homeostasis)")
     study.set_defaults(handler=_study)

@@ -62,7 +62,8 @@ def trace(ds, name, ax, instance=None):
     for neuron in data["neuron_rec"].values:
         ax.plot(ds["time"].values, data.sel(neuron_rec=neuron).values, label=f"neuron {neuron}")
     ax.set_xlabel("time (s)")
-    ax.set_ylabel(f"{ds[name].attrs['long_name']} ({ds[name].attrs['units']})")
+    ax.set_ylabel(f"{name} ({ds[name].attrs['units']})")
+    ax.set_title(ds[name].attrs["long_name"])
     ax.legend()
     return ax
 
@@ -252,7 +253,9 @@ def decoding_error(results, ax):
     ----------
     results : xarray.Dataset
         Population study results: ``rmse`` (condition, n_pop) and ``rmse_static`` (condition,
-        n_pop) in stimulus units, and optionally ``crb`` / ``rmse_ml`` (n_pop).
+        n_pop) in stimulus units, and optionally ``rmse_noise`` (condition, n_pop) and ``crb`` /
+        ``rmse_ml`` (n_pop). The ideal slope is drawn through the largest population, where the
+        noise term dominates.
     ax : matplotlib.axes.Axes
     """
     n = results["n_pop"].values
@@ -260,13 +263,21 @@ def decoding_error(results, ax):
         r = results.sel(condition=condition)
         line, = ax.plot(n, r["rmse"].values, "o-", label=f"{condition}: linear decoder, single trials")
         ax.plot(n, r["rmse_static"].values, "s--", color=line.get_color(), label=f"{condition}: static (noise-free) error")
+        if "rmse_noise" in r:
+            ax.plot(n, r["rmse_noise"].values, "x:", color=line.get_color(), label=f"{condition}: noise part")
     if "rmse_ml" in results:
         ax.plot(n, results["rmse_ml"].values, "^-", color="k", label="ML decoder (mismatched)")
-        ax.plot(n, results["crb"].values, "k:", label="Cramer-Rao bound 1/sqrt(J)")
-    first = results["rmse"].values[0, 0]
-    ax.plot(n, first * np.sqrt(n[0] / n), color="0.5", lw=0.8, label="ideal slope -1/2")
+        ax.plot(n, results["crb"].values, "k:", label="Poisson Cramer-Rao bound 1/sqrt(J)")
+    last = results["rmse"].values[0, -1]
+    ax.plot(n, last * np.sqrt(n[-1] / n), color="0.5", lw=0.8, label="ideal slope -1/2")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
+    # the axis follows the decoders' errors; a bound that is infinite or far above them (no neuron
+    # of a small sub-population with a slope at some level) runs off the top
+    shown = np.concatenate([results[k].values.ravel() for k in ("rmse", "rmse_static", "rmse_noise") if k in results])
+    shown = shown[np.isfinite(shown) & (shown > 0)]
+    if shown.size:
+        ax.set_ylim(shown.min() / 2, shown.max() * 2)
     units = results["rmse"].attrs.get("units", "1")
     ax.set_xlabel("population size N (neurons)")
     ax.set_ylabel(f"decoding RMSE ({units} of stimulus)")

@@ -96,12 +96,14 @@ def test_tuning_curves_and_decoding_error(ax):
     results = xr.Dataset(
         {"rmse": (("condition", "n_pop"), [[0.4, 0.28, 0.2], [0.5, 0.4, 0.3]], {"units": "1"}),
          "rmse_static": (("condition", "n_pop"), [[0.1, 0.05, 0.02], [0.2, 0.2, 0.2]]),
+         "rmse_noise": (("condition", "n_pop"), [[0.3, 0.25, 0.19], [0.3, 0.3, 0.2]]),
          "rmse_ml": ("n_pop", [0.3, 0.2, 0.15]), "crb": ("n_pop", [0.25, 0.18, 0.13])},
         coords={"condition": ["mismatch", "nominal"], "n_pop": n})
     plot.decoding_error(results, ax2)
     _labelled(ax2)
     np.testing.assert_allclose(ax2.get_lines()[0].get_ydata(), [0.4, 0.28, 0.2])
-    np.testing.assert_allclose(ax2.get_lines()[-1].get_ydata(), 0.4 * np.sqrt(4 / n))
+    np.testing.assert_allclose(ax2.get_lines()[2].get_ydata(), [0.3, 0.25, 0.19])
+    np.testing.assert_allclose(ax2.get_lines()[-1].get_ydata(), 0.2 * np.sqrt(16 / n))
     plt.close(fig)
 
 

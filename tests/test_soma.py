@@ -108,8 +108,10 @@ def test_first_spike_time_equals_closed_form(multiple, c_mem, gain_ratio, i_shun
     got, _, _ = run(params, i_in - params.i_dc, duration, dt=dt, i_shunt=i_shunt)
     assert got.size == 1
     # RK4 sub-steps limited to |d ln I| <= DX_MAX leave a relative error of order 1e-7 (a few ns
-    # on tens of ms) whose size depends on how dt partitions the trajectory.
-    assert got[0] == pytest.approx(period, rel=1e-6)
+    # on tens of ms) whose size depends on how dt partitions the trajectory; the largest seen is
+    # 1.05e-6 (multiple 1.25, c_mem 1 pF, gain ratio 1, dt 0.65 ms), which falls to 1.6e-7, 1.3e-8
+    # and 6e-10 as dt is halved, halved again and set to 0.1 ms.
+    assert got[0] == pytest.approx(period, rel=2e-6)
 
 
 def test_refractory_gating_holds_reset_and_bounds_isi():

@@ -14,7 +14,7 @@ from mixsig.studies.population import PopulationSettings, input_trains, populati
 
 TINY_CH = dict(chip="tiny", neurons=4, sizes=(1, 2), fi_currents=(1e-9, 5e-9), fi_neurons=2, instances=3,
                device_models=("generic_180nm",), temperatures=(300.0, 320.0), duration=0.06, trace_neurons=2, partitions=4)
-TINY_POP = dict(chip="tiny", neurons=4, sizes=(2, 4), subsets=2, levels=3, repeats=2, window=0.03, settle=0.02, instances=2)
+TINY_POP = dict(chip="tiny", neurons=4, sizes=(2, 4), subsets=2, levels=3, repeats=3, window=0.03, settle=0.02, instances=2)
 
 
 @pytest.fixture(scope="module")
@@ -90,16 +90,29 @@ def test_settings_errors_list_every_problem():
     with pytest.raises(ConfigError) as error:
         PopulationSettings(repeats=1, levels=2, window=-1.0).check()
     assert {p.key for p in error.value.problems} == {"repeats", "levels", "window", "dt"}
+    with pytest.raises(ConfigError) as error:
+        PopulationSettings(encoding="gaussian", intercepts=(0.5, -0.5), gains=(0.0, 1.0)).check()
+    assert {p.key for p in error.value.problems} == {"encoding", "intercepts", "gains"}
 
 
-def test_population_inputs_follow_the_encoding_rates():
-    settings = PopulationSettings(neurons=2, levels=3, repeats=40, window=0.2, settle=0.0, rate_max=200.0)
-    trains, (stimulus, starts, stops) = input_trains(settings)
-    for a, e in enumerate((1.0, -1.0)):
+@pytest.mark.parametrize("encoding", ["linear", "nef"])
+def test_population_inputs_follow_the_encoding_rates(encoding):
+    settings = PopulationSettings(neurons=4, levels=3, repeats=40, window=0.2, settle=0.0, rate_max=200.0, encoding=encoding,
+                                  intercepts=(-0.5, 0.5), gains=(0.5, 1.0))
+    trains, (stimulus, starts, stops), enc = input_trains(settings)
+    assert list(enc.encoder) == [1.0, -1.0, 1.0, -1.0]
+    if encoding == "nef":
+        assert np.all((enc.intercept >= -0.5) & (enc.intercept <= 0.5)) and np.all((enc.gain >= 0.5) & (enc.gain <= 1.0))
+    for a, e in enumerate(enc.encoder):
         t = np.asarray(trains[a])
         counts = np.array([np.sum((t >= s0) & (t < s1)) for s0, s1 in zip(starts, stops)])
         for x in settings.stimulus_values:
-            expected = 200.0 * (1 + e * x) / 2 * 0.2
+            if encoding == "linear":
+                rate = 200.0 * (1 + e * x) / 2
+            else:  # rectified: zero below the intercept, g * 200 Hz at e x = 1
+                b, g = enc.intercept[a], enc.gain[a]
+                rate = 200.0 * g * max(0.0, e * x - b) / (1 - b)
+            expected = rate * 0.2
             mean = counts[stimulus == x].mean()
             assert abs(mean - expected) <= 5 * np.sqrt(max(expected, 1.0) / 40)
 
@@ -108,7 +121,7 @@ def test_population_tuning_curves_and_outputs(pop):
     result, folder = pop
     ds = result.datasets["population-mismatch"]
     settings = PopulationSettings(**TINY_POP)
-    _, (stimulus, starts, stops) = input_trains(settings)
+    _, (stimulus, starts, stops), _ = input_trains(settings)
     for i in ds["instance"].values:
         for n in ds["neuron"].values:
             t = _spike_times(ds, i, n)
@@ -133,3 +146,5 @@ def test_cli_study_runs_and_reports_bad_options(tmp_path, capsys):
     assert cli.main(["study", "characterize", "--instances", "0", "-o", str(folder)]) == 2
     assert "instances" in capsys.readouterr().err
     assert cli.main(["study", "population", "--temperatures", "300", "-o", str(folder)]) == 2
+    assert cli.main(["study", "characterize", "--encoding", "linear", "-o", str(folder)]) == 2
+    assert "--encoding" in capsys.readouterr().err

@@ -1,13 +1,14 @@
 """Population coding: decode a scalar from the tuning curves of a mismatched population.
 
 Runs the population-coding study (``mixsig.studies.population``; docs/studies.md): a scalar x in
-[-1, 1] drives each neuron of a core through its own Poisson channel at ``rate_max (1 + e x)/2``
-(encoders e = +-1). The heterogeneity of the tuning curves comes only from the mismatched
-silicon. The study's results dataset is then used directly with xarray and the analysis library:
-NEF decoders trained on one chip's tuning curves, applied to its own curves and to another
-chip's, show that mismatch makes decoders chip-specific.
+[-1, 1] drives each neuron of a core through its own Poisson channel whose rate follows the NEF
+encoding ``rate_max g max(0, e x - b)/(1 - b)`` (encoders e = +-1, random intercepts b and gains
+g); the mismatched silicon adds its own heterogeneity. The study's results dataset is then used
+directly with xarray and the analysis library: NEF decoders trained on one chip's tuning curves,
+applied to its own curves and to another chip's, show that mismatch makes decoders
+chip-specific.
 
-    python docs/examples/population_coding.py           # study defaults (64 neurons, 2 chips, ~10 s)
+    python docs/examples/population_coding.py           # study defaults (64 neurons, 2 chips, ~30 s)
     python docs/examples/population_coding.py --quick   # 16 neurons, short trials (~5 s)
 """
 import argparse
@@ -17,7 +18,7 @@ import sys
 from mixsig import analysis, plot
 from mixsig.studies.population import PopulationSettings, population
 
-QUICK = dict(neurons=16, sizes=(4, 8, 16), subsets=4, levels=5, repeats=2, window=0.03, settle=0.03, grid=201)
+QUICK = dict(neurons=16, sizes=(4, 8, 16), subsets=4, levels=5, repeats=3, window=0.03, settle=0.03, grid=201)
 
 
 def main(argv=None):

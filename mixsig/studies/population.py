@@ -3,32 +3,57 @@
 Protocol (physics reference section 7.2, E2 and E3)
 ---------------------------------------------------
 A scalar ``x`` in ``[-1, 1]`` is encoded as input rates: neuron ``a`` of a population on core 0
-receives its own Poisson input channel (one-to-one AMPA connection, weight ``weight``) of rate::
+receives its own Poisson input channel (one-to-one AMPA connection, weight ``weight``). Two
+encodings are offered:
 
-    r_a(x) = rate_max (1 + e_a x) / 2,     e_a = +1 (even a), -1 (odd a)
+* ``nef`` (default), the recipe of the Neural Engineering Framework (Eliasmith & Anderson 2003)::
 
-so half the population prefers positive and half negative ``x``; all heterogeneity of the
-tuning curves (thresholds, gains) comes from the mismatched silicon itself. Each of ``levels``
-stimulus values is presented ``repeats`` times in random order, as trials of ``settle + window``
-seconds, the input being on throughout; spikes are counted in the last ``window`` seconds. The
-uncounted ``settle`` lets the population approach its response to the new input (the emulated
-neurons' rate step response has a slow rising component of order 100 ms). A DC bias ``i_dc``
-keeps every neuron firing tonically, so that each window holds several spikes.
-The input trains are drawn once from
-the stimulus seed (``SeedSequence(seed, spawn_key=(PURPOSE_STIMULUS,))``) and shared by every
-instance and condition (paired comparison). Two conditions are run: ``mismatch`` (the device
-model) and ``nominal`` (``device_model = "none"``: identical, noise-free neurons; the only
-variability left is the Poisson input).
+      r_a(x) = rate_max g_a max(0, e_a x - b_a) / (1 - b_a)
+
+  with encoders ``e_a = +1`` (even ``a``) and ``-1`` (odd ``a``), x-intercepts ``b_a`` uniform on
+  ``intercepts`` and input gains ``g_a`` uniform on ``gains`` (the input rate at ``e_a x = 1`` is
+  ``g_a rate_max``). The tuning curves then form a diverse basis whatever the silicon does, the
+  static (distortion) error of a linear decoder falls as ``1/N`` and the noise error, which falls
+  as ``1/sqrt(N)``, dominates at large ``N``;
+* ``linear``: ``r_a(x) = rate_max (1 + e_a x) / 2``. Every heterogeneity of the tuning curves
+  then comes from the mismatched silicon. A few per cent of mismatch make a basis of two nearly
+  identical shapes, so the linear decoder keeps a distortion floor that does not fall with ``N``
+  (about 0.07 for ``generic_180nm``): the setting that shows how much, or how little, mismatch
+  alone offers as a computational basis.
+
+Each of ``levels`` stimulus values is presented ``repeats`` times in random order, as trials of
+``settle + window`` seconds, the input being on throughout; spikes are counted in the last
+``window`` seconds. The uncounted ``settle`` lets the population approach its response to the
+new input: the emulated neurons' rate step response rises with a 30-40 ms component, and a
+shorter pause leaves a memory of the previous stimulus that is common to every neuron of an
+encoder sign and so does not average out with N (measured: with 0.1 s the population residual
+correlates with the previous stimulus at r = 0.16-0.42, with 0.25 s at 0.10-0.15, within the
++-0.14 standard error of 54 trials). A DC bias
+``i_dc`` keeps every neuron firing tonically. The encoding parameters and the input trains
+are drawn from the stimulus seed (``SeedSequence(seed, spawn_key=(PURPOSE_STIMULUS,))``) and
+shared by every instance and condition (paired comparison). Two conditions are run:
+``mismatch`` (the device model) and ``nominal`` (``device_model = "none"``: identical, noise-free
+neurons; the variability left is the Poisson input).
 
 Analysis, per instance, by leave-one-repeat-out cross-validation (tuning curves from the other
 repeats, :func:`mixsig.analysis.coding.tuning_curves`):
 
-* NEF decoders (noise-regularised least squares) for random sub-populations of ``N`` neurons;
-  ``rmse``: error on the held-out single trials (noise + distortion), expected slope -1/2 in
-  log-log; ``rmse_static``: in-sample error of decoding the mean tuning curves (distortion only);
-  ``enob``: SINAD-based ENOB of the single-trial estimates (convention ``sinad``);
-* ML decoding of the held-out counts with the measured curves (PCHIP-interpolated) and the
-  Cramer-Rao bound ``1/sqrt(J)``, ``J = T sum_a f_a'^2 / f_a`` at the interior stimulus levels;
+* NEF decoders for random sub-populations of ``N`` neurons, least squares regularised by the
+  *measured* single-trial rate variance (across repeats of a level, averaged over levels and
+  neurons). The emulated neurons fire far more regularly than Poisson (count Fano factor about
+  0.1 with the DC bias on), so the Poisson variance ``f/T`` would over-regularise them tenfold.
+  ``rmse``: error on the held-out single trials; ``rmse_noise``: its noise part, the spread of a
+  held-out estimate about the same decoder's estimate from the training curves, scaled by
+  ``(R-1)/R`` for the noise of an ``R-1``-repeat mean (expected slope -1/2 in log-log: the
+  decoded noise variance ``sum_a d_a^2 sigma_a^2`` falls as ``1/N``); ``rmse_static``: in-sample
+  error of decoding the mean tuning curves (distortion and regularisation bias, falling about as
+  ``1/N`` for a diverse basis); ``enob``: SINAD-based ENOB of the single-trial estimates
+  (convention ``sinad``);
+* ML decoding of the held-out counts with the measured curves (PCHIP-interpolated) under a
+  Poisson likelihood, and the Poisson Cramer-Rao bound ``1/sqrt(J)``, ``J = T sum_a f_a'^2 / f_a``
+  at the interior stimulus levels. For the sub-Poisson emulated neurons this ``J`` underestimates
+  the information, so the ML error may fall below it; the bound is exact for Poisson neurons
+  (validation/population_decoding.py);
 * reliability: decoders of all neurons trained on one instance and applied to another.
 """
 
@@ -38,7 +63,7 @@ import numpy as np
 import xarray as xr
 
 from mixsig.analysis.coding import (
-    decode, fisher_information, interpolate_curves, ml_decode, nef_decoders, poisson_noise_variance, trial_rates,
+    decode, fisher_information, interpolate_curves, ml_decode, nef_decoders, trial_rates,
 )
 from mixsig.analysis.stats import enob_sinad, loglog_slope
 from mixsig.errors import raise_if_any
@@ -47,6 +72,15 @@ from mixsig.studies.output import (
 )
 
 CONDITIONS = ("mismatch", "nominal")
+SUMS = ("sq", "sq_noise", "sq_static", "sq_ml", "inv_j", "n", "n_static", "n_ml", "n_j")  # accumulated over subsets and folds
+ENCODINGS = ("nef", "linear")
+
+
+def _is_range(value, low, high):
+    """Whether ``value`` is a pair of real numbers ``(a, b)`` with ``low <= a <= b <= high``."""
+    return (isinstance(value, (tuple, list)) and len(value) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+            and low <= value[0] <= value[1] <= high)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +100,13 @@ class PopulationSettings:
         Sub-population sizes ``N`` for the decoding error.
     subsets : int
         Random sub-populations per size.
+    encoding : str
+        ``"nef"`` (random intercepts and gains on the input rates) or ``"linear"`` (all
+        heterogeneity from the silicon); see the module docstring.
+    intercepts : tuple of float
+        Range ``(low, high)`` of the x-intercepts ``b_a`` of the ``nef`` encoding, within (-1, 1).
+    gains : tuple of float
+        Range ``(low, high)`` of the input gains ``g_a`` of the ``nef`` encoding, within (0, 1].
     levels : int
         Stimulus values, evenly spaced on [-1, 1].
     repeats : int
@@ -96,10 +137,13 @@ class PopulationSettings:
     neurons: int = 64
     sizes: tuple = (4, 8, 16, 32, 64)
     subsets: int = 16
-    levels: int = 7
-    repeats: int = 3
-    window: float = 0.05
-    settle: float = 0.08
+    encoding: str = "nef"
+    intercepts: tuple = (-0.95, 0.95)
+    gains: tuple = (0.5, 1.0)
+    levels: int = 9
+    repeats: int = 4
+    window: float = 0.1
+    settle: float = 0.25
     rate_max: float = 300.0
     weight: float = 1e-7
     i_dc: float = 1e-9
@@ -117,8 +161,11 @@ class PopulationSettings:
             "neurons": (lambda v: is_int(v, 2), "an integer >= 2"),
             "sizes": (is_sequence_of(lambda v: is_int(v, 1) and v <= self.neurons), f"sizes in [1, neurons = {self.neurons}]"),
             "subsets": (lambda v: is_int(v, 1), "an integer >= 1"),
+            "encoding": (lambda v: v in ENCODINGS, f"one of {', '.join(ENCODINGS)}"),
+            "intercepts": (lambda v: _is_range(v, -1.0, 1.0) and v[1] < 1.0 and v[0] > -1.0, "(low, high) with -1 < low <= high < 1"),
+            "gains": (lambda v: _is_range(v, 0.0, 1.0) and v[0] > 0.0, "(low, high) with 0 < low <= high <= 1"),
             "levels": (lambda v: is_int(v, 3), "an integer >= 3"),
-            "repeats": (lambda v: is_int(v, 2), "an integer >= 2"),
+            "repeats": (lambda v: is_int(v, 3), "an integer >= 3 (leave-one-out with a measured noise variance)"),
             "window": (is_positive, "a time > 0 s"),
             "settle": (lambda v: v == 0 or is_positive(v), "a time >= 0 s"),
             "rate_max": (is_positive, "a rate > 0 Hz"),
@@ -160,24 +207,74 @@ def trial_schedule(settings):
     return stimulus, starts, starts + settings.window, rng
 
 
-def encoders(neurons):
-    """Preferred direction ``e_a`` of every neuron: +1 for even, -1 for odd indices.
+@dataclasses.dataclass(frozen=True)
+class Encoding:
+    """How the stimulus maps to each neuron's input rate.
+
+    Attributes
+    ----------
+    kind : str
+        ``"nef"`` or ``"linear"``.
+    encoder : ndarray, shape (neurons,)
+        Preferred direction ``e_a``: +1 for even, -1 for odd indices (1).
+    intercept : ndarray, shape (neurons,)
+        x-intercept ``b_a`` of the rectified ``nef`` encoding; ``nan`` for ``linear`` (1).
+    gain : ndarray, shape (neurons,)
+        Input rate at ``e_a x = 1`` as a fraction of ``rate_max`` (1).
+    rate_max : float
+        Hz.
+    """
+
+    kind: str
+    encoder: np.ndarray
+    intercept: np.ndarray
+    gain: np.ndarray
+    rate_max: float
+
+    def rates(self, x):
+        """Input rate of every neuron at stimulus values ``x``.
+
+        Parameters
+        ----------
+        x : array_like, shape (K,)
+            Stimulus values (1).
+
+        Returns
+        -------
+        ndarray, shape (neurons, K)
+            Poisson rates, Hz.
+        """
+        ex = self.encoder[:, None] * np.asarray(x, dtype=float)[None, :]
+        if self.kind == "linear":
+            return self.rate_max * self.gain[:, None] * (1.0 + ex) / 2.0
+        b = self.intercept[:, None]
+        return self.rate_max * self.gain[:, None] * np.maximum(0.0, ex - b) / (1.0 - b)
+
+
+def draw_encoding(settings, rng):
+    """Encoders, and for the ``nef`` encoding the intercepts and gains, of every neuron.
 
     Parameters
     ----------
-    neurons : int
-        Population size.
+    settings : PopulationSettings
+    rng : numpy.random.Generator
+        The stimulus stream (:func:`trial_schedule`).
 
     Returns
     -------
-    ndarray, shape (neurons,)
-        Encoders (1).
+    Encoding
     """
-    return np.where(np.arange(neurons) % 2 == 0, 1.0, -1.0)
+    n = settings.neurons
+    encoder = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+    if settings.encoding == "linear":
+        return Encoding("linear", encoder, np.full(n, np.nan), np.ones(n), float(settings.rate_max))
+    intercept = rng.uniform(*settings.intercepts, size=n)
+    gain = rng.uniform(*settings.gains, size=n)
+    return Encoding("nef", encoder, intercept, gain, float(settings.rate_max))
 
 
 def input_trains(settings):
-    """Poisson input spike times of every channel and the trial schedule.
+    """Poisson input spike times of every channel, the trial schedule and the encoding.
 
     Parameters
     ----------
@@ -189,18 +286,18 @@ def input_trains(settings):
         Spike times of each of the ``neurons`` channels, s.
     schedule : tuple
         ``(stimulus, starts, stops)`` of :func:`trial_schedule`.
+    encoding : Encoding
     """
     stimulus, starts, stops, rng = trial_schedule(settings)
-    e = encoders(settings.neurons)
+    encoding = draw_encoding(settings, rng)
     onsets = starts - settings.settle
     length = settings.settle + settings.window
     trains = []
-    for a in range(settings.neurons):
-        rates = settings.rate_max * (1.0 + e[a] * stimulus) / 2.0
+    for rates in encoding.rates(stimulus):
         counts = rng.poisson(rates * length)
         times = np.concatenate([t0 + np.sort(rng.uniform(0.0, length, n)) for t0, n in zip(onsets, counts)])
         trains.append(times.tolist())
-    return trains, (stimulus, starts, stops)
+    return trains, (stimulus, starts, stops), encoding
 
 
 def experiment(settings, device_model, instances, trains, duration):
@@ -244,6 +341,11 @@ def _curves(rates, stimulus, values, trials):
     return np.stack([rates[:, trials[stimulus[trials] == v]].mean(axis=1) for v in values])
 
 
+def _noise_variance(rates, stimulus, values, trials):
+    """Single-trial rate variance across repeats of a level, averaged over levels and neurons, Hz^2."""
+    return float(np.mean([rates[:, trials[stimulus[trials] == v]].var(axis=1, ddof=1).mean() for v in values]))
+
+
 def decoding_errors(rates, stimulus, settings, rng):
     """Cross-validated linear and ML decoding errors of one instance.
 
@@ -259,7 +361,7 @@ def decoding_errors(rates, stimulus, settings, rng):
     Returns
     -------
     dict of ndarray, shape (sizes,)
-        Sums of squared errors and counts: ``sq``, ``sq_static``, ``sq_ml``, ``inv_j``, ``n``,
+        Sums of squared errors and counts: ``sq``, ``sq_noise``, ``sq_static``, ``sq_ml``, ``inv_j``, ``n``,
         ``n_ml``, ``n_static``, plus the stacked single-trial ``x`` and ``x_hat`` per size.
     """
     values = settings.stimulus_values
@@ -270,25 +372,28 @@ def decoding_errors(rates, stimulus, settings, rng):
     interior = (stimulus > values[0]) & (stimulus < values[-1])
     grid = np.linspace(-1.0, 1.0, settings.grid)
     floor = 0.5 / (settings.window * (settings.repeats - 1))
-    keys = ("sq", "sq_static", "sq_ml", "inv_j", "n", "n_static", "n_ml", "n_j")
-    out = {k: np.zeros(len(settings.sizes)) for k in keys}
+    out = {k: np.zeros(len(settings.sizes)) for k in SUMS}
     out["x"] = [[] for _ in settings.sizes]
     out["x_hat"] = [[] for _ in settings.sizes]
-    all_curves = _curves(rates, stimulus, values, np.arange(n_trials))
+    level = np.searchsorted(values, stimulus)
+    all_trials = np.arange(n_trials)
+    all_curves = _curves(rates, stimulus, values, all_trials)
+    held_out = (settings.repeats - 1) / settings.repeats  # var(test - mean of R-1 training trials) = R/(R-1) var(trial)
     for k, size in enumerate(settings.sizes):
         for _ in range(settings.subsets):
             idx = rng.choice(rates.shape[0], size, replace=False)
             mean_curves = all_curves[:, idx]
-            d_static = nef_decoders(mean_curves, values, poisson_noise_variance(mean_curves, settings.window))
+            d_static = nef_decoders(mean_curves, values, _noise_variance(rates[idx], stimulus, values, all_trials))
             out["sq_static"][k] += np.sum((decode(mean_curves, d_static) - values) ** 2)
             out["n_static"][k] += values.size
             for r in range(settings.repeats):
                 test = repeat == r
                 train = np.flatnonzero(~test)
                 curves = _curves(rates[idx], stimulus, values, train)
-                d = nef_decoders(curves, values, poisson_noise_variance(curves, settings.window))
+                d = nef_decoders(curves, values, _noise_variance(rates[idx], stimulus, values, train))
                 x_hat = decode(rates[idx][:, test].T, d)
                 out["sq"][k] += np.sum((x_hat - stimulus[test]) ** 2)
+                out["sq_noise"][k] += held_out * np.sum((x_hat - decode(curves, d)[level[test]]) ** 2)
                 out["n"][k] += test.sum()
                 out["x"][k].append(stimulus[test])
                 out["x_hat"][k].append(x_hat)
@@ -314,7 +419,7 @@ def _transfer(rates, stimulus, settings):
     trials = np.arange(stimulus.size)
     for i in range(n_inst):
         curves = _curves(rates[i], stimulus, values, trials)
-        d = nef_decoders(curves, values, poisson_noise_variance(curves, settings.window))
+        d = nef_decoders(curves, values, _noise_variance(rates[i], stimulus, values, trials))
         for j in range(n_inst):
             out[i, j] = np.sqrt(np.mean((decode(rates[j].T, d) - stimulus) ** 2))
     return out
@@ -325,13 +430,14 @@ def _analyse(ds, schedule, settings):
     rates = trial_rates(ds, stimulus, starts, stops).values  # (instance, neuron, trial)
     rng = np.random.default_rng(np.random.SeedSequence(settings.seed, spawn_key=(7,)))
     parts = [decoding_errors(rates[i], stimulus, settings, rng) for i in range(rates.shape[0])]
-    total = {k: sum(p[k] for p in parts) for k in ("sq", "sq_static", "sq_ml", "inv_j", "n", "n_static", "n_ml", "n_j")}
+    total = {k: sum(p[k] for p in parts) for k in SUMS}
     enob = np.array([
         enob_sinad(np.concatenate([x for p in parts for x in p["x"][k]]), np.concatenate([x for p in parts for x in p["x_hat"][k]]))
         for k in range(len(settings.sizes))
     ])
     return {
         "rmse": np.sqrt(total["sq"] / total["n"]),
+        "rmse_noise": np.sqrt(total["sq_noise"] / total["n"]),
         "rmse_static": np.sqrt(total["sq_static"] / total["n_static"]),
         "rmse_ml": np.sqrt(total["sq_ml"] / total["n_ml"]),
         "crb": np.sqrt(total["inv_j"] / total["n_j"]),
@@ -342,7 +448,7 @@ def _analyse(ds, schedule, settings):
     }
 
 
-def _results(settings, analyses, ds_mismatch):
+def _results(settings, analyses, ds_mismatch, encoding):
     sizes = np.asarray(settings.sizes)
     a = analyses["mismatch"]
 
@@ -353,17 +459,25 @@ def _results(settings, analyses, ds_mismatch):
         return {"units": units, "long_name": long_name, **extra}
 
     slopes = np.array([loglog_slope(sizes, analyses[c]["rmse"]) for c in CONDITIONS])
+    noise_slopes = np.array([loglog_slope(sizes, analyses[c]["rmse_noise"]) for c in CONDITIONS])
     return xr.Dataset(
         {
             "rmse": (("condition", "n_pop"), stack("rmse"), attrs("1", "cross-validated single-trial RMSE of the linear (NEF) decoder")),
+            "rmse_noise": (("condition", "n_pop"), stack("rmse_noise"),
+                           attrs("1", "noise part of the single-trial RMSE: spread of the estimates about the decoded mean curves")),
             "rmse_static": (("condition", "n_pop"), stack("rmse_static"), attrs("1", "RMSE of decoding the mean tuning curves (static distortion)")),
             "enob": (("condition", "n_pop"), stack("enob"), attrs("bit", "ENOB of the single-trial linear estimates", enob_convention="sinad")),
-            "rmse_slope": (("condition",), slopes, attrs("1", "log-log slope of the RMSE versus N (ideal -0.5)")),
+            "rmse_slope": (("condition",), slopes, attrs("1", "log-log slope of the RMSE versus N (-0.5 once noise dominates)")),
+            "rmse_noise_slope": (("condition",), noise_slopes, attrs("1", "log-log slope of the noise part of the RMSE versus N (ideal -0.5)")),
             "rmse_ml": (("n_pop",), a["rmse_ml"], attrs("1", "RMSE of the ML decoder at the interior stimulus levels (mismatch)")),
             "crb": (("n_pop",), a["crb"], attrs("1", "Cramer-Rao bound sqrt(mean 1/J) at the interior levels (mismatch)")),
             "transfer_rmse": (("train_instance", "test_instance"), a["transfer"],
                               attrs("1", "RMSE of all-neuron decoders trained on one instance, applied to another")),
             "tuning_curve": (("instance", "neuron", "stimulus"), a["curves"], attrs("Hz", "tuning curve (mean rate), mismatch condition")),
+            "encoder": (("neuron",), encoding.encoder, attrs("1", "preferred direction e_a of the input encoding")),
+            "intercept": (("neuron",), encoding.intercept, attrs("1", "x-intercept b_a of the nef input encoding (nan: linear)")),
+            "input_gain": (("neuron",), encoding.gain, attrs("1", "input rate at e_a x = 1 as a fraction of rate_max")),
+            "input_rate": (("neuron", "stimulus"), encoding.rates(settings.stimulus_values), attrs("Hz", "Poisson input rate of each neuron")),
         },
         coords={
             "condition": ("condition", list(CONDITIONS), attrs("1", "mismatch: device model; nominal: device_model none")),
@@ -375,7 +489,7 @@ def _results(settings, analyses, ds_mismatch):
             "stimulus": ("stimulus", settings.stimulus_values, attrs("1", "normalised stimulus x")),
         },
         attrs={"title": "mixsig population-coding study", "enob_convention": "sinad", "device_model": settings.device_model,
-               "window": float(settings.window), "seed": int(settings.seed)},
+               "window": float(settings.window), "seed": int(settings.seed), "encoding": settings.encoding},
     )
 
 
@@ -384,8 +498,9 @@ def _summary(settings, results):
            "n_pop": results["n_pop"].values.tolist()}
     for c in CONDITIONS:
         r = results.sel(condition=c)
-        out[c] = {"rmse": r["rmse"].values.tolist(), "rmse_static": r["rmse_static"].values.tolist(),
-                  "enob_bit": r["enob"].values.tolist(), "rmse_slope": float(r["rmse_slope"])}
+        out[c] = {"rmse": r["rmse"].values.tolist(), "rmse_noise": r["rmse_noise"].values.tolist(),
+                  "rmse_static": r["rmse_static"].values.tolist(), "enob_bit": r["enob"].values.tolist(),
+                  "rmse_slope": float(r["rmse_slope"]), "rmse_noise_slope": float(r["rmse_noise_slope"])}
     out["mismatch"].update(rmse_ml=results["rmse_ml"].values.tolist(), crb=results["crb"].values.tolist(),
                            transfer_rmse=results["transfer_rmse"].values.tolist())
     return out
@@ -417,14 +532,14 @@ def population(settings=None, output=None, **changes):
 
     settings = dataclasses.replace(settings or PopulationSettings(), **changes)
     settings.check()
-    trains, schedule = input_trains(settings)
+    trains, schedule, encoding = input_trains(settings)
     duration = float(schedule[2][-1])
     datasets, analyses = {}, {}
     for condition, model, instances in (("mismatch", settings.device_model, settings.instances), ("nominal", "none", 1)):
         ds = run(experiment(settings, model, instances, trains, duration), command=f"mixsig study population ({condition})")
         datasets[f"population-{condition}"] = ds
         analyses[condition] = _analyse(ds, schedule, settings)
-    results = _results(settings, analyses, datasets["population-mismatch"])
+    results = _results(settings, analyses, datasets["population-mismatch"], encoding)
     result = StudyResult(results=results, datasets=datasets, summary=_summary(settings, results))
     if output is not None:
         from mixsig import plot
