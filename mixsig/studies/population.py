@@ -337,13 +337,9 @@ def experiment(settings, device_model, instances, trains, duration):
 
 
 def _curves(rates, stimulus, values, trials):
-    """Mean rate (levels, neurons) over the given trials of every stimulus value."""
-    return np.stack([rates[:, trials[stimulus[trials] == v]].mean(axis=1) for v in values])
-
-
-def _noise_variance(rates, stimulus, values, trials):
-    """Single-trial rate variance across repeats of a level, averaged over levels and neurons, Hz^2."""
-    return float(np.mean([rates[:, trials[stimulus[trials] == v]].var(axis=1, ddof=1).mean() for v in values]))
+    """Mean (Hz) and single-trial variance across repeats (Hz^2), each (levels, neurons), over the given trials."""
+    groups = [rates[:, trials[stimulus[trials] == v]] for v in values]
+    return np.stack([g.mean(axis=1) for g in groups]), np.stack([g.var(axis=1, ddof=1) for g in groups])
 
 
 def decoding_errors(rates, stimulus, settings, rng):
@@ -377,20 +373,20 @@ def decoding_errors(rates, stimulus, settings, rng):
     out["x_hat"] = [[] for _ in settings.sizes]
     level = np.searchsorted(values, stimulus)
     all_trials = np.arange(n_trials)
-    all_curves = _curves(rates, stimulus, values, all_trials)
+    all_curves, all_variance = _curves(rates, stimulus, values, all_trials)
     held_out = (settings.repeats - 1) / settings.repeats  # var(test - mean of R-1 training trials) = R/(R-1) var(trial)
     for k, size in enumerate(settings.sizes):
         for _ in range(settings.subsets):
             idx = rng.choice(rates.shape[0], size, replace=False)
             mean_curves = all_curves[:, idx]
-            d_static = nef_decoders(mean_curves, values, _noise_variance(rates[idx], stimulus, values, all_trials))
+            d_static = nef_decoders(mean_curves, values, all_variance[:, idx].mean())
             out["sq_static"][k] += np.sum((decode(mean_curves, d_static) - values) ** 2)
             out["n_static"][k] += values.size
             for r in range(settings.repeats):
                 test = repeat == r
                 train = np.flatnonzero(~test)
-                curves = _curves(rates[idx], stimulus, values, train)
-                d = nef_decoders(curves, values, _noise_variance(rates[idx], stimulus, values, train))
+                curves, variance = _curves(rates[idx], stimulus, values, train)
+                d = nef_decoders(curves, values, variance.mean())
                 x_hat = decode(rates[idx][:, test].T, d)
                 out["sq"][k] += np.sum((x_hat - stimulus[test]) ** 2)
                 out["sq_noise"][k] += held_out * np.sum((x_hat - decode(curves, d)[level[test]]) ** 2)
@@ -418,8 +414,8 @@ def _transfer(rates, stimulus, settings):
     out = np.empty((n_inst, n_inst))
     trials = np.arange(stimulus.size)
     for i in range(n_inst):
-        curves = _curves(rates[i], stimulus, values, trials)
-        d = nef_decoders(curves, values, _noise_variance(rates[i], stimulus, values, trials))
+        curves, variance = _curves(rates[i], stimulus, values, trials)
+        d = nef_decoders(curves, values, variance.mean())
         for j in range(n_inst):
             out[i, j] = np.sqrt(np.mean((decode(rates[j].T, d) - stimulus) ** 2))
     return out
@@ -443,7 +439,7 @@ def _analyse(ds, schedule, settings):
         "crb": np.sqrt(total["inv_j"] / total["n_j"]),
         "enob": enob,
         "transfer": _transfer(rates, stimulus, settings),
-        "curves": np.stack([_curves(rates[i], stimulus, settings.stimulus_values, np.arange(stimulus.size)).T
+        "curves": np.stack([_curves(rates[i], stimulus, settings.stimulus_values, np.arange(stimulus.size))[0].T
                             for i in range(rates.shape[0])]),
     }
 
