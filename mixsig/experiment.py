@@ -9,7 +9,6 @@ expected); unknown keys are errors. The network tables (``populations``, ``input
 recording whose addresses ``0 .. size-1`` are the channels), both turned into spike arrays.
 """
 
-import copy
 import dataclasses
 import math
 import pathlib
@@ -159,7 +158,12 @@ def _network(exp):
     from mixsig.chip import Network
 
     problems = _problems(exp)
-    tables = copy.deepcopy(exp.network)
+    # Only the input tables are rewritten (``_spike_array``); copying them, not the whole network
+    # (whose pair lists can hold 1e5 entries), keeps the experiment's tables untouched.
+    tables = dict(exp.network)
+    if isinstance(tables.get("inputs"), dict):
+        tables["inputs"] = {name: dict(table) if isinstance(table, dict) else table
+                            for name, table in tables["inputs"].items()}
     for name, table in (tables.get("inputs") or {}).items():
         if isinstance(table, dict):
             _spike_array(exp, name, table, problems)

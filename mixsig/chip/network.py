@@ -942,7 +942,9 @@ def _destination_groups(board, src, tgt_chip, tgt_core, violations, describe):
     Records neurons whose groups exceed ``sram_per_neuron`` or reach beyond ``max_hop``.
     """
     chip = board.chip
-    keys = np.unique(np.stack([src, tgt_chip, tgt_core], axis=1), axis=0) if len(src) else np.zeros((0, 3), int)
+    # Unique (source, chip, core) triples in lexicographic order, through one integer key.
+    key = np.unique((np.asarray(src, dtype=np.int64) * board.n_chips + tgt_chip) * chip.n_cores + tgt_core)
+    keys = np.stack([key // (board.n_chips * chip.n_cores), key // chip.n_cores % board.n_chips, key % chip.n_cores], axis=1)
     group_mask = {}
     for source, dst, core in keys.tolist():
         group_mask[(source, dst)] = group_mask.get((source, dst), 0) | (1 << core)

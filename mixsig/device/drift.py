@@ -23,7 +23,6 @@ Thresholds (voltages): additive offset ``dV + dVT/dT (T - T0) + dVT_age(t)`` (V)
 """
 
 import numpy as np
-import xarray as xr
 
 from mixsig.constants import thermal_voltage
 
@@ -116,35 +115,63 @@ def factors(mismatch, temperature=None, age=0.0, nominal=None, names=None):
         factors (units ``"1"``) multiplying the nominal value for biases and capacitors,
         additive offsets (V) for thresholds.
     """
-    attrs = mismatch.attrs
+    import xarray as xr
+
+    deviations = {name: (var.values, var.attrs) for name, var in mismatch.data_vars.items()}
+    temperature = mismatch.attrs["t_nominal"] if temperature is None else float(temperature)
+    out = {}
+    for name, (values, units) in factor_arrays(deviations, mismatch.attrs, temperature, age, nominal, names).items():
+        kind = "offset" if units == "V" else "factor"
+        out[name] = xr.Variable(mismatch[name].dims, values,
+                                {"units": units, "long_name": f"{kind} of {name} at T = {temperature:g} K, age {age:g} s"})
+    return xr.Dataset(out, coords=mismatch.coords, attrs={**mismatch.attrs, "temperature": temperature, "age": float(age)})
+
+
+def factor_arrays(deviations, attrs, temperature=None, age=0.0, nominal=None, names=None):
+    """:func:`factors` on plain arrays (the engine's per-chunk path, no xarray objects).
+
+    Parameters
+    ----------
+    deviations : mapping of str to (ndarray, dict)
+        ``name -> (values, attrs)`` of the variables of a
+        :func:`~mixsig.device.mismatch.sample_mismatch` dataset (native deviations and their
+        ``.ageing_rate`` companions).
+    attrs : dict
+        The dataset's attributes (temperature and ageing laws, bias mode).
+    temperature, age, nominal, names :
+        As in :func:`factors`.
+
+    Returns
+    -------
+    dict of str to (ndarray, str)
+        ``name -> (values, units)``: factors (``"1"``) or offsets (``"V"``), shaped as the deviations.
+    """
     t0 = attrs["t_nominal"]
     temperature = t0 if temperature is None else float(temperature)
     ut, ut0 = thermal_voltage(temperature), thermal_voltage(t0)
     dvt_temperature = attrs["dvt_dt"] * (temperature - t0)
     out = {}
     selected = None if names is None else set(names)
-    for name, var in mismatch.data_vars.items():
-        source = var.attrs.get("source")
+    for name, (deviation, var_attrs) in deviations.items():
+        source = var_attrs.get("source")
         if source is None or (selected is not None and name not in selected):
             continue
         if source == "capacitor":
-            values, units = np.exp(var.values), "1"
-        else:
-            aged = ageing_shift(mismatch[f"{name}.ageing_rate"].values, age, attrs["ageing_tau"])
-            if source == "threshold":
-                values, units = var.values + dvt_temperature + aged, "V"
-            else:
-                kappa = var.attrs["kappa"]
-                exponent = kappa * (var.values - aged) / ut
-                if attrs["bias_mode"] == "fixed_gate":
-                    if nominal is None or name not in nominal:
-                        raise KeyError(f"bias mode 'fixed_gate' needs the nominal current of {name} (nominal={{'{name}': ...}})")
-                    overdrive = np.log(np.asarray(nominal[name], dtype=float) / attrs["i_spec"])
-                    exponent = exponent + overdrive * (ut0 / ut - 1.0) - kappa * dvt_temperature / ut
-                values, units = np.exp(exponent), "1"
-        kind = "offset" if units == "V" else "factor"
-        out[name] = xr.Variable(var.dims, values, {"units": units, "long_name": f"{kind} of {name} at T = {temperature:g} K, age {age:g} s"})
-    return xr.Dataset(out, coords=mismatch.coords, attrs={**attrs, "temperature": temperature, "age": float(age)})
+            out[name] = np.exp(deviation), "1"
+            continue
+        aged = ageing_shift(deviations[f"{name}.ageing_rate"][0], age, attrs["ageing_tau"])
+        if source == "threshold":
+            out[name] = deviation + dvt_temperature + aged, "V"
+            continue
+        kappa = var_attrs["kappa"]
+        exponent = kappa * (deviation - aged) / ut
+        if attrs["bias_mode"] == "fixed_gate":
+            if nominal is None or name not in nominal:
+                raise KeyError(f"bias mode 'fixed_gate' needs the nominal current of {name} (nominal={{'{name}': ...}})")
+            overdrive = np.log(np.asarray(nominal[name], dtype=float) / attrs["i_spec"])
+            exponent = exponent + overdrive * (ut0 / ut - 1.0) - kappa * dvt_temperature / ut
+        out[name] = np.exp(exponent), "1"
+    return out
 
 
 def factors_at(mismatch, profile, t, age_at_start=0.0, nominal=None, names=None):

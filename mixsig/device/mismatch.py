@@ -27,7 +27,6 @@ import dataclasses
 import zlib
 
 import numpy as np
-import xarray as xr
 
 from mixsig.device.calibration import LEVELS
 
@@ -195,12 +194,49 @@ def sample_mismatch(model, n_cores, neurons_per_core, synapses_per_neuron, n_chi
         :func:`mixsig.device.drift.factors` needs (kappa, source, temperature and ageing laws)
         and the model's provenance (name, sha256).
     """
+    import xarray as xr
+
     shape = ChipShape(n_cores, neurons_per_core, synapses_per_neuron, n_chips)
+    instance_ids, variables, attrs = draw_deviations(model, shape, instances, seed)
+    dims = {"neuron": ("instance", "neuron"), "synapse": ("instance", "synapse")}
+    variables = {name: xr.Variable(dims[level], values, var_attrs) for name, (level, values, var_attrs) in variables.items()}
+    coords = {
+        "instance": ("instance", instance_ids, {"long_name": "chip instance index", "units": "1"}),
+        "neuron": ("neuron", np.arange(shape.n_neurons), {"long_name": "neuron index", "units": "1"}),
+        "core": ("neuron", shape.core_of_neuron(), {"long_name": "global core index of the neuron", "units": "1"}),
+        "chip": ("neuron", shape.chip_of_neuron(), {"long_name": "chip index of the neuron", "units": "1"}),
+        "synapse": ("synapse", np.arange(shape.n_synapses), {"long_name": "synapse index", "units": "1"}),
+        "synapse_neuron": ("synapse", shape.neuron_of_synapse(), {"long_name": "neuron of the synapse", "units": "1"}),
+    }
+    return xr.Dataset(variables, coords=coords, attrs=attrs)
+
+
+def draw_deviations(model, shape, instances, seed):
+    """The draws of :func:`sample_mismatch` as plain arrays (no xarray objects).
+
+    Parameters
+    ----------
+    model : mixsig.device.calibration.DeviceModel
+    shape : ChipShape
+    instances : int or sequence of int
+        Number of instances (indices ``0 .. n-1``) or explicit instance indices.
+    seed : int
+        User seed.
+
+    Returns
+    -------
+    instance_ids : ndarray of int64, shape (instance,)
+    variables : dict of str to (str, ndarray, dict)
+        ``name -> (level, values, attrs)``: ``level`` is ``"neuron"`` or ``"synapse"``, ``values``
+        is shaped ``(instance, n_neurons)`` or ``(instance, n_synapses)``; names and attributes are
+        those of the :func:`sample_mismatch` variables.
+    attrs : dict
+        The :func:`sample_mismatch` dataset attributes.
+    """
     instance_ids = np.arange(instances) if np.ndim(instances) == 0 else np.asarray(instances)
     if instance_ids.ndim != 1 or (instance_ids.size and (not np.issubdtype(instance_ids.dtype, np.integer) or instance_ids.min() < 0)):
         raise ValueError(f"instances must be a count or a 1-D sequence of integers >= 0, got {instances!r}")
     instance_ids = instance_ids.astype(np.int64)
-    dims = {"neuron": ("instance", "neuron"), "synapse": ("instance", "synapse")}
     variables = {}
     for name, stats in model.parameters.items():
         if stats.level == "synapse" and shape.synapses_per_neuron == 0:
@@ -215,20 +251,11 @@ def sample_mismatch(model, n_cores, neurons_per_core, synapses_per_neuron, n_chi
             "level": stats.level,
             "distribution": stats.distribution,
         }
-        variables[name] = xr.Variable(dims[stats.level], values, attrs)
+        variables[name] = (stats.level, values, attrs)
         if stats.source in ("bias", "threshold"):
             rates = np.stack([_ageing_rate(model, stats, shape, seed, i) for i in instance_ids]) if len(instance_ids) else values.copy()
-            variables[f"{name}.ageing_rate"] = xr.Variable(
-                dims[stats.level], rates, {"units": "V", "long_name": f"threshold shift per decade of stress time of {name}"}
-            )
-    coords = {
-        "instance": ("instance", instance_ids, {"long_name": "chip instance index", "units": "1"}),
-        "neuron": ("neuron", np.arange(shape.n_neurons), {"long_name": "neuron index", "units": "1"}),
-        "core": ("neuron", shape.core_of_neuron(), {"long_name": "global core index of the neuron", "units": "1"}),
-        "chip": ("neuron", shape.chip_of_neuron(), {"long_name": "chip index of the neuron", "units": "1"}),
-        "synapse": ("synapse", np.arange(shape.n_synapses), {"long_name": "synapse index", "units": "1"}),
-        "synapse_neuron": ("synapse", shape.neuron_of_synapse(), {"long_name": "neuron of the synapse", "units": "1"}),
-    }
+            variables[f"{name}.ageing_rate"] = (
+                stats.level, rates, {"units": "V", "long_name": f"threshold shift per decade of stress time of {name}"})
     temperature = model.temperature
     attrs = {
         "device_model": model.name,
@@ -244,4 +271,4 @@ def sample_mismatch(model, n_cores, neurons_per_core, synapses_per_neuron, n_chi
         "i_spec": temperature.i_spec,
         "ageing_tau": model.ageing.tau,
     }
-    return xr.Dataset(variables, coords=coords, attrs=attrs)
+    return instance_ids, variables, attrs

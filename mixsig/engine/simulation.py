@@ -68,15 +68,9 @@ from mixsig.circuits.homeostasis import HomeostasisParams
 from mixsig.circuits.stp import STPParams
 from mixsig.circuits.soma import SomaParams, kernel_parameters
 from mixsig.constants import thermal_voltage
-from mixsig.device import (
-    PURPOSE_NOISE,
-    FlickerNoise,
-    TemperatureProfile,
-    factors,
-    instance_seed_sequence,
-    load_device_model,
-    sample_mismatch,
-)
+from mixsig.device import PURPOSE_NOISE, FlickerNoise, TemperatureProfile, instance_seed_sequence, load_device_model
+from mixsig.device.drift import factor_arrays
+from mixsig.device.mismatch import ChipShape, draw_deviations
 from mixsig.engine.kernels import HOMEOSTASIS_ROWS, N_EXCITATORY, N_TYPES, PARALLEL_MIN_NEURONS, run_steps
 from mixsig.errors import ConfigError, Problem, raise_if_any
 from mixsig.experiment import TRACEABLE
@@ -208,6 +202,11 @@ class Simulation:
         self.global_core = np.arange(self.n_board) // chip.neurons_per_core
         self.chip_of = np.arange(self.n_board) // chip.neurons_per_chip
         self.cam_local = self.local[self.compiled.cam_neuron]
+        # Excitatory CAM rows of simulated neurons grouped by neuron: (rows, neurons, group starts).
+        excitatory = np.flatnonzero((self.cam_local >= 0) & (self.compiled.cam_syn_type < N_EXCITATORY))
+        rows = excitatory[np.argsort(self.cam_local[excitatory], kind="stable")]
+        neurons, starts = np.unique(self.cam_local[rows], return_index=True)
+        self.excitatory_rows = (rows, neurons, starts)
 
     def _init_parameters(self):
         exp, chip, compiled = self.experiment, self.chip, self.compiled
@@ -220,12 +219,13 @@ class Simulation:
         self.nominal = {name: np.asarray(values)[self.core_of[self.neurons]] for name, values in chip.biases.items()}
         slots, self.cam_slot = np.unique(compiled.cam_synapse, return_inverse=True)
         self.nominal["synapse.i_w"] = compiled.cam_weight[np.unique(self.cam_slot, return_index=True)[1]]
-        self.mismatch = None
+        self.mismatch = None  # name -> (native deviations of the simulated devices, attrs), and the draw's attrs
         if self.model is not None:
-            self.mismatch = sample_mismatch(
-                self.model, chip.n_cores, chip.neurons_per_core, chip.cam_per_neuron,
-                n_chips=self.board.n_chips, instances=self.instances, seed=exp.seed,
-            ).isel(neuron=self.neurons, synapse=slots)
+            shape = ChipShape(chip.n_cores, chip.neurons_per_core, chip.cam_per_neuron, self.board.n_chips)
+            _, drawn, attrs = draw_deviations(self.model, shape, self.instances, exp.seed)
+            used = {"neuron": self.neurons, "synapse": slots}
+            self.mismatch = ({name: (values[:, used[level]], var_attrs) for name, (level, values, var_attrs) in drawn.items()},
+                             attrs)
         ageing = self.model is not None and (self.model.ageing.rate != 0 or self.model.ageing.spread != 0)
         self.drifting = self.profile.times.size > 1 or ageing
         self.drift_steps = max(1, int(round(DRIFT_INTERVAL / exp.dt)))
@@ -245,8 +245,7 @@ class Simulation:
         u_t = thermal_voltage(temperature)
         scale = {}
         if self.mismatch is not None:
-            found = factors(self.mismatch, temperature, t, nominal=self.nominal)
-            scale = {name: (var.values, var.attrs["units"]) for name, var in found.data_vars.items()}
+            scale = factor_arrays(*self.mismatch, temperature, t, nominal=self.nominal)
         values = {}
         for name, nominal in self.nominal.items():
             if name.startswith("synapse."):
@@ -295,9 +294,10 @@ class Simulation:
         # The gain multiplies every excitatory weight of a neuron; its clamp keeps the largest of
         # them within the bias generator's range (the geometric mean of the range where a neuron
         # has no excitatory synapse, so the clamp is then symmetric and inert).
-        excitatory = (self.cam_local >= 0) & (self.compiled.cam_syn_type < N_EXCITATORY)
+        rows, neurons, starts = self.excitatory_rows
         i_g0 = np.zeros((self.n_instances, self.n))
-        np.maximum.at(i_g0, (slice(None), self.cam_local[excitatory]), self.weight[:, excitatory])
+        if rows.size:
+            i_g0[:, neurons] = np.maximum.reduceat(self.weight[:, rows], starts, axis=1)
         i_g0 = np.where(i_g0 > 0, i_g0, np.sqrt(flat(scaling.i_g_min) * flat(scaling.i_g_max)).reshape(shape))
         rows = [i_g0.reshape(-1)] + [flat(getattr(scaling, name)) for name in HOMEOSTASIS_ROWS[1:]]
         self.homeo_par = np.ascontiguousarray(np.stack(rows))
@@ -690,7 +690,7 @@ class Simulation:
                 traces[name] = (np.stack(samples, axis=-1), {"units": units, "long_name": long_name})
         parameters = None
         if exp.record.parameters:
-            names = sorted(n for n in self.initial_values if self.mismatch is not None and n in self.mismatch)
+            names = sorted(n for n in self.initial_values if self.mismatch is not None and n in self.mismatch[0])
             parameters = {name: (self.initial_values[name], chip.bias_attributes(name)) for name in names}
         if self.scaled:
             parameters = dict(parameters or {})
