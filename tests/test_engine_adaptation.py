@@ -35,13 +35,13 @@ def _experiment(trains, connections, biases=(), **changes):
 
 
 def _pulse_currents(simulation, steps):
-    """Weight currents ``(4,)`` of neuron 0 in each of ``steps`` (ascending), read from the engine."""
+    """Weight currents ``(4,)`` of neuron 0 in each of ``steps`` (ascending), read from the engine (neuron-major ``i_w``)."""
     dt = simulation.experiment.dt
     out = []
     for step in steps:
         simulation.advance((step - simulation.step_index) * dt)
         simulation.advance(dt)
-        out.append(simulation.i_w[:, 0].copy())
+        out.append(simulation.i_w[0, :].copy())
     return np.array(out)
 
 
@@ -134,7 +134,7 @@ def test_gain_scales_excitatory_pulses_only_and_keeps_relative_weights():
         simulation.advance((step - simulation.step_index) * dt)
         gain = simulation.homeostatic_gain[0, 0]  # gain in force for the next step's pulses
         simulation.advance(dt)
-        i_w = simulation.i_w[:, 0]
+        i_w = simulation.i_w[0, :]
         # A silent neuron: its trace decays below the target, so the gain has grown.
         assert gain > 1.0
         assert i_w[0] == I_W * gain and i_w[1] == 30e-9 * gain and i_w[2] == I_W

@@ -127,6 +127,9 @@ STIFF_MAX = 0.25
 CROSS_TOL = 1e-12
 """Tolerance on ``ln I_mem`` when locating the threshold crossing."""
 
+N_KERNEL_PARAMETERS = 18
+"""Rows of :func:`kernel_parameters` (the parameters of :func:`soma_advance`)."""
+
 _TAU_MEM = 20e-3
 _TAU_AHP = 50e-3
 _T_REF = 1e-3
@@ -250,29 +253,35 @@ def initial_state(params, shape):
 
 
 @numba.njit(cache=True)
-def _feedback(x, i_fb_0, kappa, i_0):
+def _membrane_constants(c_mem, i_gain, i_fb_0, kappa, u_t, x_floor):
+    """``mem`` tuple of :func:`_rate`: ``(kappa/(c_mem u_t), i_gain, i_fb_0, kappa/(kappa+1), ln i_0)``."""
+    return kappa / (c_mem * u_t), i_gain, i_fb_0, kappa / (kappa + 1.0), x_floor
+
+
+@numba.njit(cache=True)
+def _feedback(x, mem):
     """Positive-feedback current ``i_fb_0 (I_mem/i_0)^(kappa/(kappa+1))`` at ``x = ln I_mem``, A."""
+    _, _, i_fb_0, exponent, x_0 = mem
     if i_fb_0 == 0.0:
         return 0.0
-    return i_fb_0 * math.exp(kappa / (kappa + 1.0) * (x - math.log(i_0)))
+    return i_fb_0 * math.exp(exponent * (x - x_0))
 
 
 @numba.njit(cache=True)
 def _rate(x, i_in, i_leak, mem):
-    """``dx/dt`` of ``x = ln I_mem``, 1/s; ``mem = (c_mem, i_gain, i_fb_0, kappa, u_t, i_0)``."""
-    c_mem, i_gain, i_fb_0, kappa, u_t, i_0 = mem
-    i_mem = math.exp(x)
-    return kappa / (c_mem * u_t) * (i_gain * i_in / (i_gain + i_mem) - i_leak + _feedback(x, i_fb_0, kappa, i_0))
+    """``dx/dt`` of ``x = ln I_mem``, 1/s; ``mem`` from :func:`_membrane_constants`."""
+    scale, i_gain = mem[0], mem[1]
+    return scale * (i_gain * i_in / (i_gain + math.exp(x)) - i_leak + _feedback(x, mem))
 
 
 @numba.njit(cache=True)
-def _stiffness(x, i_in, mem):
-    """``|d(dx/dt)/dx|`` bound at ``x``, 1/s."""
-    c_mem, i_gain, i_fb_0, kappa, u_t, i_0 = mem
+def _rate_and_stiffness(x, i_in, i_leak, mem):
+    """``dx/dt`` (:func:`_rate`) and the bound ``|d(dx/dt)/dx|`` at ``x``, both 1/s."""
+    scale, i_gain, exponent = mem[0], mem[1], mem[3]
     i_mem = math.exp(x)
-    return kappa / (c_mem * u_t) * (
-        i_gain * i_in * i_mem / (i_gain + i_mem) ** 2 + kappa / (kappa + 1.0) * _feedback(x, i_fb_0, kappa, i_0)
-    )
+    i_fb = _feedback(x, mem)
+    drive = i_gain * i_in / (i_gain + i_mem)
+    return scale * (drive - i_leak + i_fb), scale * (drive * i_mem / (i_gain + i_mem) + exponent * i_fb)
 
 
 @numba.njit(cache=True)
@@ -340,7 +349,7 @@ def _integrate_segment(x, length, i_in, leak_fixed, ahp_start, ahp_in, x_thr, x_
     elapsed = 0.0
     ahp_now = ahp_start
     while elapsed < length:
-        k1 = _rate(x, i_in, leak_fixed + ahp_now, mem)
+        k1, stiff = _rate_and_stiffness(x, i_in, leak_fixed + ahp_now, mem)
         if x <= x_floor and k1 <= 0.0:
             # Pinned at the dark-current floor. The AHP is monotonic under constant input, so if
             # the drive is still non-positive at the end of the segment it stays pinned.
@@ -351,7 +360,6 @@ def _integrate_segment(x, length, i_in, leak_fixed, ahp_start, ahp_in, x_thr, x_
         h = remaining
         if abs(k1) * h > DX_MAX:
             h = DX_MAX / abs(k1)
-        stiff = _stiffness(x, i_in, mem)
         if stiff * h > STIFF_MAX:
             h = STIFF_MAX / stiff
         x_end, ahp_now = _rk4(x, k1, elapsed, h, i_in, leak_fixed, ahp_start, ahp_in, mem, ahp)
@@ -375,7 +383,7 @@ def _time_left(left, elapsed, ended):
 def soma_advance(
     i_mem, i_ahp, refractory_left, ahp_pulse_left, i_in, i_shunt, dt,
     c_mem, i_tau, i_gain, i_spkthr, i_reset, t_ref, i_fb_0,
-    c_ahp, i_tau_ahp, i_gain_ahp, i_w_ahp, t_pulse_ahp, kappa, u_t, i_0,
+    c_ahp, i_tau_ahp, i_gain_ahp, i_w_ahp, t_pulse_ahp, kappa, u_t, i_0, x_thr, x_reset, x_floor,
 ):
     """Advance one soma by ``dt`` under constant inputs (scalar kernel, compiled).
 
@@ -396,6 +404,9 @@ def soma_advance(
         :class:`SomaParams` fields (SI units).
     t_ref : float
         Refractory period ``SomaParams.t_ref``, s.
+    x_thr, x_reset, x_floor : float
+        ``ln i_spkthr``, ``ln i_reset`` and ``ln i_0`` (currents in A), precomputed with the
+        parameters (:func:`kernel_parameters`) rather than at every step.
 
     Returns
     -------
@@ -406,13 +417,10 @@ def soma_advance(
     first_offset : float
         Time of the first spike from the start of the step, s (NaN if none).
     """
-    mem = (c_mem, i_gain, i_fb_0, kappa, u_t, i_0)
+    mem = _membrane_constants(c_mem, i_gain, i_fb_0, kappa, u_t, x_floor)
     ahp = (i_tau_ahp, i_gain_ahp, c_ahp, kappa, u_t, i_0)
     i_in = max(i_in, 0.0)
     leak_fixed = i_tau + i_shunt
-    x_floor = math.log(i_0)
-    x_thr = math.log(i_spkthr)
-    x_reset = math.log(i_reset)
     x = math.log(max(i_mem, i_0))
     n_spikes = 0
     first_offset = np.nan
@@ -465,7 +473,8 @@ def _advance_all(i_mem, i_ahp, refractory_left, ahp_pulse_left, i_in, i_shunt, d
         out_mem[k], out_ahp[k], out_ref[k], out_pulse[k], count[k], offset[k] = soma_advance(
             i_mem[k], i_ahp[k], refractory_left[k], ahp_pulse_left[k], i_in[k], i_shunt[k], dt,
             p[0, k], p[1, k], p[2, k], p[3, k], p[4, k], p[5, k], p[6, k],
-            p[7, k], p[8, k], p[9, k], p[10, k], p[11, k], p[12, k], p[13, k], p[14, k],
+            p[7, k], p[8, k], p[9, k], p[10, k], p[11, k], p[12, k], p[13, k], p[14, k], p[15, k], p[16, k],
+            p[17, k],
         )
     return out_mem, out_ahp, out_ref, out_pulse, count, offset
 
@@ -480,16 +489,19 @@ def kernel_parameters(params, shape):
 
     Returns
     -------
-    ndarray, shape (15,) + shape
+    ndarray, shape (N_KERNEL_PARAMETERS,) + shape
         Rows ``c_mem, i_tau, i_gain, i_spkthr, i_reset, t_ref, i_fb_0, c_ahp, i_tau_ahp,
-        i_gain_ahp, i_w_ahp, t_pulse_ahp, kappa, u_t, i_0``.
+        i_gain_ahp, i_w_ahp, t_pulse_ahp, kappa, u_t, i_0``, then ``ln i_spkthr, ln i_reset,
+        ln i_0`` (the threshold, reset and floor of ``x = ln I_mem``).
     """
     values = (
         params.c_mem, params.i_tau, params.i_gain, params.i_spkthr, params.i_reset, params.t_ref,
         params.i_fb_0, params.c_ahp, params.i_tau_ahp, params.i_gain_ahp, params.i_w_ahp,
         params.t_pulse_ahp, params.kappa, params.u_t, params.i_0,
     )
-    return np.stack([np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values])
+    rows = [np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values]
+    rows += [np.log(rows[3]), np.log(rows[4]), np.log(rows[14])]
+    return np.stack(rows)
 
 
 def step(state, i_syn, i_shunt, params, dt, noise=None):
@@ -521,7 +533,7 @@ def step(state, i_syn, i_shunt, params, dt, noise=None):
     if noise is not None:
         i_in = i_in + np.asarray(noise, dtype=float)
     arrays = [flat(a, shape) for a in (state.i_mem, state.i_ahp, state.refractory_left, state.ahp_pulse_left, i_in, i_shunt)]
-    p = np.ascontiguousarray(kernel_parameters(params, shape).reshape(15, -1))
+    p = np.ascontiguousarray(kernel_parameters(params, shape).reshape(N_KERNEL_PARAMETERS, -1))
     i_mem, i_ahp, ref, pulse, count, offset = _advance_all(*arrays, float(dt), p)
     new = SomaState(i_mem.reshape(shape), i_ahp.reshape(shape), ref.reshape(shape), pulse.reshape(shape))
     u_t = np.broadcast_to(np.asarray(params.u_t, dtype=float), shape)

@@ -41,10 +41,11 @@ import math
 import os
 
 import numba
+import numpy as np
 
 from mixsig.circuits import homeostasis, stp
 from mixsig.circuits.dpi import step_element
-from mixsig.circuits.soma import soma_advance
+from mixsig.circuits.soma import N_KERNEL_PARAMETERS, kernel_parameters, soma_advance
 from mixsig.constants import Q_E
 
 N_TYPES = 4
@@ -53,8 +54,6 @@ N_TYPES = 4
 N_DPI_PARAMS = 7
 """Rows of the DPI parameter table: t_pulse, i_tau, i_gain, c_syn, kappa, u_t, i_0."""
 
-N_SOMA_PARAMS = 15
-"""Rows of :func:`mixsig.circuits.soma.kernel_parameters`."""
 
 N_EXCITATORY = 2
 """Synapse types ``0 .. N_EXCITATORY - 1`` (AMPA, NMDA) are excitatory: homeostasis scales their weights."""
@@ -67,9 +66,63 @@ PARALLEL_MIN_NEURONS = 512
 """Smallest number of simulated neurons (all instances) for which :func:`run_steps` uses threads."""
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
-    # The OpenMP layer spin-waits at every barrier; on a machine whose cores are shared this makes
-    # a per-step parallel loop many times slower than a serial one. The work-queue layer sleeps.
-    numba.config.THREADING_LAYER = "workqueue"
+    # One parallel region per step (10^4 per simulated second): the OpenMP layer starts them
+    # cheaply (1.6-1.8x over one thread on ref1024, 2 cores), the work-queue layer does not (about
+    # 1x). Passive waiting keeps OpenMP's idle threads from spinning on cores that other processes
+    # need (with a busy process beside it, active waiting made the threaded run 1.8x slower than
+    # one thread; passive is on par). The work-queue layer remains the fallback.
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    numba.config.THREADING_LAYER = "default"
+    numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
+
+
+DPI_ROWS = ("t_pulse", "i_tau", "i_gain", "c_syn", "kappa", "u_t", "i_0")
+"""Columns of the DPI parameter table (:class:`mixsig.circuits.dpi.DPIParams` fields)."""
+
+
+def parameter_tables(dpis, soma_params, shape):
+    """Neuron-major parameter tables of :func:`advance_neurons`.
+
+    Parameters
+    ----------
+    dpis : sequence of 4 DPIParams
+        AMPA, NMDA, GABA and SHUNT parameters (floats or arrays broadcastable to ``shape``).
+    soma_params : SomaParams
+    shape : tuple of int
+        ``(instance, neuron)``; the tables have ``m = instance * neuron`` rows.
+
+    Returns
+    -------
+    syn_par : ndarray, shape (m, 4, 7)
+        Columns :data:`DPI_ROWS`.
+    soma_par : ndarray, shape (m, 18)
+        Columns in :func:`mixsig.circuits.soma.kernel_parameters` order.
+    """
+    syn_par = np.stack([np.stack([np.broadcast_to(np.asarray(getattr(p, r), dtype=float), shape).reshape(-1)
+                                  for r in DPI_ROWS], axis=-1) for p in dpis], axis=1)
+    soma_par = kernel_parameters(soma_params, shape).reshape(N_KERNEL_PARAMETERS, -1).T
+    return np.ascontiguousarray(syn_par), np.ascontiguousarray(soma_par)
+
+
+def resting_state(syn_par, soma_par):
+    """Resting state for the tables of :func:`parameter_tables`.
+
+    Every DPI at its dark current ``i_0`` with no pulse on; every soma at ``i_reset``, not
+    refractory, its AHP at ``i_0`` (at 0 when ``i_w_ahp = 0``: adaptation off), as
+    :func:`mixsig.circuits.soma.initial_state`.
+
+    Returns
+    -------
+    syn : ndarray, shape (m, 4, 3)
+    soma : ndarray, shape (m, 4)
+    """
+    m = syn_par.shape[0]
+    syn = np.zeros((m, N_TYPES, 3))
+    syn[:, :, 0] = syn_par[:, :, DPI_ROWS.index("i_0")]
+    soma = np.zeros((m, 4))
+    soma[:, 0] = soma_par[:, 4]
+    soma[:, 1] = np.where(soma_par[:, 10] > 0, soma_par[:, 14], 0.0)
+    return syn, soma
 
 
 @numba.njit(cache=True)
@@ -78,7 +131,7 @@ def _idle_mean(i_0, dt):
     return i_0 * dt / dt
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _advance_one(j, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset):
     """Advance neuron ``j`` (four DPIs, then the soma) by one step; see :func:`advance_neurons`.
 
@@ -88,34 +141,34 @@ def _advance_one(j, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, sy
     """
     noisy = z.shape[0] > 0
     flicker = z.shape[0] > N_TYPES + 1
-    i_mem = soma[0, j]
+    state, weight, mean = syn[j], i_w[j], syn_mean[j]
     for k in range(N_TYPES):
-        i_0 = syn_par[k, 6, j]
-        if not noisy and i_w[k, j] <= 0.0 and syn[2, k, j] <= 0.0 and syn[0, k, j] <= i_0:
-            syn[0, k, j] = i_0
-            syn_mean[k, j] = _idle_mean(i_0, dt)
+        q, d = syn_par[j, k], state[k]
+        i_0 = q[6]
+        if not noisy and weight[k] <= 0.0 and d[2] <= 0.0 and d[0] <= i_0:
+            d[0] = i_0
+            mean[k] = _idle_mean(i_0, dt)
             continue
         noise = 0.0
         if noisy:
-            noise = math.sqrt(Q_E * syn[0, k, j] / dt) * z[k, j]
+            noise = math.sqrt(Q_E * d[0] / dt) * z[k, j]
             if flicker:
-                noise += syn[0, k, j] * z[N_TYPES + 1 + k, j]
-        syn[0, k, j], syn[1, k, j], syn[2, k, j], syn_mean[k, j] = step_element(
-            syn[0, k, j], syn[1, k, j], syn[2, k, j], i_w[k, j], noise, dt,
-            syn_par[k, 0, j], syn_par[k, 1, j], syn_par[k, 2, j], syn_par[k, 3, j],
-            syn_par[k, 4, j], syn_par[k, 5, j], i_0,
-        )
-    i_syn = syn_mean[0, j] + syn_mean[1, j] / (1.0 + nmda_thr[j] / i_mem) - syn_mean[2, j]
+                noise += d[0] * z[N_TYPES + 1 + k, j]
+        d[0], d[1], d[2], mean[k] = step_element(
+            d[0], d[1], d[2], weight[k], noise, dt, q[0], q[1], q[2], q[3], q[4], q[5], i_0)
+    p, m = soma_par[j], soma[j]
+    i_mem = m[0]
+    i_syn = mean[0] + mean[1] / (1.0 + nmda_thr[j] / i_mem) - mean[2]
     i_in = i_dc[j] + i_syn
     if noisy:
-        i_noisy = max(i_in, 0.0) + soma_par[1, j]
+        i_noisy = max(i_in, 0.0) + p[1]
         i_in += math.sqrt(Q_E * i_noisy / dt) * z[N_TYPES, j]
         if flicker:
             i_in += i_noisy * z[2 * N_TYPES + 1, j]
-    p = soma_par[:, j]
-    soma[0, j], soma[1, j], soma[2, j], soma[3, j], count[j], offset[j] = soma_advance(
-        i_mem, soma[1, j], soma[2, j], soma[3, j], i_in, syn_mean[3, j], dt,
-        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14],
+    m[0], m[1], m[2], m[3], count[j], offset[j] = soma_advance(
+        i_mem, m[1], m[2], m[3], i_in, mean[3], dt,
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15],
+        p[16], p[17],
     )
 
 
@@ -125,16 +178,19 @@ def advance_neurons(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, sy
 
     Neurons are independent within a step, so they are spread over numba's threads
     (``numba.set_num_threads``); each neuron's arithmetic is the same whatever the thread, so the
-    result is bit-identical for any number of threads.
+    result is bit-identical for any number of threads. The state and parameter tables are
+    neuron-major (first axis ``m``): the values one neuron needs lie together in memory, which
+    keeps the per-neuron loop in cache (a parameter-major layout made it 1.5x slower).
 
     Parameters
     ----------
-    syn : ndarray, shape (3, 4, m)
-        DPI state: output current (A), pulse current (A), pulse time left (s); updated in place.
-    soma : ndarray, shape (4, m)
+    syn : ndarray, shape (m, 4, 3)
+        State of each DPI type: output current (A), pulse current (A), pulse time left (s);
+        updated in place.
+    soma : ndarray, shape (m, 4)
         Soma state: ``i_mem`` (A), ``i_ahp`` (A), refractory time left (s), AHP pulse time left
         (s); updated in place.
-    i_w : ndarray, shape (4, m)
+    i_w : ndarray, shape (m, 4)
         Summed weight current of the pulses of each type that start in this step, A.
     z : ndarray, shape (10, m), (5, m) or (0, m)
         Rows 0-4: standard normal draws for the shot noise of the four DPIs and the soma (zeros
@@ -142,29 +198,29 @@ def advance_neurons(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, sy
         currents (the noise current is ``I`` times them). An empty first axis switches noise off.
     dt : float
         Step, s.
-    syn_par : ndarray, shape (4, 7, m)
-        DPI parameters per type (rows ``t_pulse, i_tau, i_gain, c_syn, kappa, u_t, i_0``).
+    syn_par : ndarray, shape (m, 4, 7)
+        DPI parameters per type (``t_pulse, i_tau, i_gain, c_syn, kappa, u_t, i_0``).
     nmda_thr : ndarray, shape (m,)
         NMDA gate threshold current, A.
-    soma_par : ndarray, shape (15, m)
+    soma_par : ndarray, shape (m, 18)
         Soma parameters in :func:`mixsig.circuits.soma.kernel_parameters` order.
     i_dc : ndarray, shape (m,)
         DC input current, A.
-    syn_mean : ndarray, shape (4, m)
+    syn_mean : ndarray, shape (m, 4)
         Output: step-averaged current of each DPI, A.
     count : ndarray of int64, shape (m,)
         Output: spikes emitted in the step.
     offset : ndarray, shape (m,)
         Output: time of the first spike from the start of the step, s (NaN if none).
     """
-    for j in numba.prange(syn.shape[2]):
+    for j in numba.prange(syn.shape[0]):
         _advance_one(j, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
 
 
 @numba.njit(cache=True)
 def advance_neurons_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset):
     """:func:`advance_neurons` on one thread (same arguments, same results bit for bit)."""
-    for j in range(syn.shape[2]):
+    for j in range(syn.shape[0]):
         _advance_one(j, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
 
 
@@ -191,7 +247,7 @@ def deliver(keys, counts, instance, cam_ptr, cam_neuron, cam_type, weight, n_neu
         Weight current of each CAM row on each instance, A.
     n_neurons : int
         Simulated neurons per instance.
-    i_w : ndarray, shape (4, instances * n_neurons)
+    i_w : ndarray, shape (instances * n_neurons, 4)
         Weight currents of the step, A; updated in place.
     t : float
         Arrival time (start of the step), s.
@@ -230,9 +286,9 @@ def deliver(keys, counts, instance, cam_ptr, cam_neuron, cam_type, weight, n_neu
                     stp_state[0, kind, j], stp_state[1, kind, j], efficacy = stp.pulse_event(
                         stp_state[0, kind, j], stp_state[1, kind, j], t, counts[e], stp_par[0, kind, j],
                         stp_par[1, kind, j])
-                    i_w[kind, j] += efficacy * w
+                    i_w[j, kind] += efficacy * w
                 else:
-                    i_w[kind, j] += counts[e] * w
+                    i_w[j, kind] += counts[e] * w
 
 
 @numba.njit(cache=True)
@@ -292,7 +348,7 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
         Router deliveries of the previous step (see :func:`deliver`).
     cam_ptr, cam_neuron, cam_type, weight, n_neurons :
         CAM tables, as :func:`deliver` takes them.
-    i_w : ndarray, shape (4, m)
+    i_w : ndarray, shape (m, 4)
         Work array of the weight currents, A.
     noise : ndarray, shape (n1 - n0, 5, m) or (n1 - n0, 0, m)
         Standard normal draws of each step (see :func:`advance_neurons`).
@@ -311,7 +367,7 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
     int
         Steps run (the last one had a spike unless it equals ``n1 - n0``).
     """
-    m = i_w.shape[1]
+    m = i_w.shape[0]
     stp_on, stp_par, stp_state, gain, homeo_on, homeo_par, homeo_state, scaled = adapt
     for n in range(n0, n1):
         i_w[:, :] = 0.0

@@ -66,12 +66,20 @@ from mixsig.chip.config import DPI_FIELDS, HOMEOSTASIS_FIELDS, SOMA_FIELDS, STP_
 from mixsig.circuits.dpi import DPIParams
 from mixsig.circuits.homeostasis import HomeostasisParams
 from mixsig.circuits.stp import STPParams
-from mixsig.circuits.soma import SomaParams, kernel_parameters
+from mixsig.circuits.soma import SomaParams
 from mixsig.constants import thermal_voltage
 from mixsig.device import PURPOSE_NOISE, FlickerNoise, TemperatureProfile, instance_seed_sequence, load_device_model
 from mixsig.device.drift import factor_arrays
 from mixsig.device.mismatch import ChipShape, draw_deviations
-from mixsig.engine.kernels import HOMEOSTASIS_ROWS, N_EXCITATORY, N_TYPES, PARALLEL_MIN_NEURONS, run_steps
+from mixsig.engine.kernels import (
+    HOMEOSTASIS_ROWS,
+    N_EXCITATORY,
+    N_TYPES,
+    PARALLEL_MIN_NEURONS,
+    parameter_tables,
+    resting_state,
+    run_steps,
+)
 from mixsig.errors import ConfigError, Problem, raise_if_any
 from mixsig.experiment import TRACEABLE
 
@@ -268,12 +276,7 @@ class Simulation:
             raise ConfigError([Problem(self.experiment.source, "biases", None, str(error))],
                               f"parameters of {self.experiment.source}") from None
         self.values, self.soma_params, self.temperature = values, soma, temperature
-        self.soma_par = np.ascontiguousarray(kernel_parameters(soma, shape).reshape(-1, self.size))
-        rows = ("t_pulse", "i_tau", "i_gain", "c_syn", "kappa", "u_t", "i_0")
-        self.syn_par = np.ascontiguousarray(np.stack([
-            np.stack([np.broadcast_to(np.asarray(getattr(p, r), dtype=float), shape).reshape(-1) for r in rows])
-            for p in dpis
-        ]))
+        self.syn_par, self.soma_par = parameter_tables(dpis, soma, shape)
         self._set_adaptation_parameters(values, depression, scaling)
         self.nmda_thr = values["nmda.i_nmda_thr"].reshape(-1)
         self.i_dc_base = values["soma.i_dc"].reshape(-1)
@@ -339,13 +342,9 @@ class Simulation:
         return self._i_dc_value
 
     def _init_state(self):
-        self.syn = np.zeros((3, N_TYPES, self.size))
-        self.syn[0] = self.syn_par[:, 6, :]
-        self.soma = np.zeros((4, self.size))
-        self.soma[0] = self.soma_par[4]
-        self.soma[1] = np.where(self.soma_par[10] > 0, self.soma_par[14], 0.0)
-        self.i_w = np.zeros((N_TYPES, self.size))
-        self.syn_mean = np.zeros((N_TYPES, self.size))
+        self.syn, self.soma = resting_state(self.syn_par, self.soma_par)
+        self.i_w = np.zeros((self.size, N_TYPES))
+        self.syn_mean = np.zeros((self.size, N_TYPES))
         self.count = np.zeros(self.size, dtype=np.int64)
         self.offset = np.zeros(self.size)
         # Adaptation state: resource pools (x = 1, last update at t = 0) per type and neuron;
@@ -598,16 +597,16 @@ class Simulation:
     def _sample(self, t):
         soma, syn = self.soma, self.syn
         state = {
-            "i_mem": soma[0],
-            "i_ahp": soma[1],
-            "i_ampa": syn[0, 0],
-            "i_nmda": syn[0, 1],
-            "i_gaba": syn[0, 2],
-            "i_shunt": syn[0, 3],
+            "i_mem": soma[:, 0],
+            "i_ahp": soma[:, 1],
+            "i_ampa": syn[:, 0, 0],
+            "i_nmda": syn[:, 1, 0],
+            "i_gaba": syn[:, 2, 0],
+            "i_shunt": syn[:, 3, 0],
         }
         for name, samples in self.trace_samples.items():
             if name == "v_mem":
-                value = (self.soma_par[13] / self.soma_par[12]) * np.log(soma[0] / self.soma_par[14])
+                value = (self.soma_par[:, 13] / self.soma_par[:, 12]) * np.log(soma[:, 0] / self.soma_par[:, 14])
             else:
                 value = state[name]
             samples.append(value[self.recorded_columns])

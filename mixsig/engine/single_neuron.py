@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mixsig.circuits import soma, synapses
-from mixsig.engine.kernels import N_TYPES, advance_neurons
+from mixsig.engine.kernels import N_TYPES, advance_neurons, parameter_tables, resting_state
 from mixsig.engine.stimuli import bin_times, poisson_times
 from mixsig.errors import ConfigError, Problem, raise_if_any
 
@@ -157,24 +157,18 @@ def simulate(job, input_times):
     n_steps = int(round(job.duration / job.dt))
     copies = len(input_times)
     arrivals = np.stack([bin_times(times, job.dt, n_steps) for times in input_times], axis=1).astype(float)
-    rows = ("t_pulse", "i_tau", "i_gain", "c_syn", "kappa", "u_t", "i_0")
-    syn_par = np.array([[np.full(copies, float(getattr(p, r))) for r in rows] for p in job.synapse.by_type()])
-    soma_par = np.ascontiguousarray(soma.kernel_parameters(job.neuron, (copies,)))
+    syn_par, soma_par = parameter_tables(job.synapse.by_type(), job.neuron, (copies,))
     nmda_thr = np.full(copies, float(job.synapse.i_nmda_thr))
     i_dc = np.full(copies, float(job.neuron.i_dc))
-    syn = np.zeros((3, N_TYPES, copies))
-    syn[0] = syn_par[:, 6, :]
-    neuron = np.zeros((4, copies))
-    neuron[0] = soma_par[4]
-    neuron[1] = np.where(soma_par[10] > 0, soma_par[14], 0.0)
-    i_w, syn_mean = np.zeros((N_TYPES, copies)), np.zeros((N_TYPES, copies))
+    syn, neuron = resting_state(syn_par, soma_par)
+    i_w, syn_mean = np.zeros((copies, N_TYPES)), np.zeros((copies, N_TYPES))
     count, offset, no_noise = np.zeros(copies, dtype=np.int64), np.zeros(copies), np.zeros((0, copies))
     charge = np.zeros(copies)
     steps, which, offsets = [], [], []
     for n in range(n_steps):
-        i_w[0] = arrivals[n] * job.i_w
+        i_w[:, 0] = arrivals[n] * job.i_w
         advance_neurons(syn, neuron, i_w, no_noise, job.dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
-        charge += syn_mean[0] * job.dt
+        charge += syn_mean[:, 0] * job.dt
         fired = np.flatnonzero(count)
         if fired.size:
             steps.append(np.full(fired.size, n))
