@@ -200,6 +200,44 @@ class SramTable(typing.NamedTuple):
     tag: np.ndarray
 
 
+@numba.njit(cache=True)
+def unsorted(values):
+    """Whether a 1-D array is not in ascending order (a linear pass)."""
+    for k in range(1, values.shape[0]):
+        if values[k] < values[k - 1]:
+            return True
+    return False
+
+
+@numba.njit(cache=True)
+def _expand(spike_time, spike_source, src, order, dst_chip, core_mask, tag, n_cores, neurons_per_core):
+    """Fields of the events of :func:`events_from_spikes`; ``src`` ascending, ``order[k]`` the table
+    entry at sorted position ``k`` (an empty ``order`` means the identity)."""
+    first = np.searchsorted(src, spike_source, side="left")
+    last = np.searchsorted(src, spike_source, side="right")
+    n = int((last - first).sum())
+    time = np.empty(n)
+    ints = np.empty((6, n), dtype=np.int64)
+    per_chip = n_cores * neurons_per_core
+    e = 0
+    for k in range(spike_source.shape[0]):
+        source = spike_source[k]
+        for position in range(first[k], last[k]):
+            entry = order[position] if order.shape[0] else position
+            time[e] = spike_time[k]
+            ints[0, e] = source
+            ints[1, e] = source // per_chip
+            ints[2, e] = (source // neurons_per_core) % n_cores
+            ints[3, e] = dst_chip[entry]
+            ints[4, e] = core_mask[entry]
+            ints[5, e] = tag[entry]
+            e += 1
+    if unsorted(time):
+        by_time = np.argsort(time, kind="mergesort")  # stable
+        time, ints = time[by_time], ints[:, by_time]
+    return time, ints
+
+
 def events_from_spikes(spike_time, spike_source, sram, n_cores, neurons_per_core):
     """Expand spikes into address events, one per SRAM destination of the spiking source.
 
@@ -212,7 +250,8 @@ def events_from_spikes(spike_time, spike_source, sram, n_cores, neurons_per_core
     spike_source : array_like of int, shape (k,)
         Global id of the spiking neuron.
     sram : SramTable
-        SRAM entries (several entries per source are its several destinations).
+        SRAM entries (several entries per source are its several destinations). A table stored
+        sorted by source (as the engine keeps it) is expanded without sorting it.
     n_cores, neurons_per_core : int
         Chip geometry used to split global ids into (chip, core).
 
@@ -221,20 +260,16 @@ def events_from_spikes(spike_time, spike_source, sram, n_cores, neurons_per_core
     EventBatch
         Events sorted by time (stable: ties keep spike order, then SRAM entry order).
     """
-    spike_time = np.asarray(spike_time, dtype=np.float64).reshape(-1)
-    spike_source = np.asarray(spike_source, dtype=np.int64).reshape(-1)
-    order = np.argsort(sram.src, kind="stable")
-    src_sorted = np.asarray(sram.src, dtype=np.int64)[order]
-    first = np.searchsorted(src_sorted, spike_source, side="left")
-    count = np.searchsorted(src_sorted, spike_source, side="right") - first
-    spike_of_event = np.repeat(np.arange(spike_source.size), count)
-    offset = np.arange(spike_of_event.size) - np.repeat(np.cumsum(count) - count, count)
-    entry = order[np.repeat(first, count) + offset]
-    source = spike_source[spike_of_event]
-    per_chip = n_cores * neurons_per_core
-    batch = make_batch(spike_time[spike_of_event], source, source // per_chip, (source // neurons_per_core) % n_cores,
-                       np.asarray(sram.dst_chip)[entry], np.asarray(sram.core_mask)[entry], np.asarray(sram.tag)[entry])
-    return batch.take(np.argsort(batch.time, kind="stable"))
+    spike_time = np.ascontiguousarray(spike_time, dtype=np.float64).reshape(-1)
+    spike_source = np.ascontiguousarray(spike_source, dtype=np.int64).reshape(-1)
+    src = np.ascontiguousarray(sram.src, dtype=np.int64)
+    order = np.zeros(0, dtype=np.int64)
+    if unsorted(src):
+        order = np.argsort(src, kind="stable")
+        src = src[order]
+    fields = (np.ascontiguousarray(field, dtype=np.int64) for field in (sram.dst_chip, sram.core_mask, sram.tag))
+    time, ints = _expand(spike_time, spike_source, src, order, *fields, int(n_cores), int(neurons_per_core))
+    return EventBatch(time, *ints)
 
 
 class Deliveries(typing.NamedTuple):

@@ -74,7 +74,7 @@ import typing
 import numba
 import numpy as np
 
-from mixsig.aer.events import MAX_HOP, Deliveries, EventBatch, empty_batch, validate_batch
+from mixsig.aer.events import MAX_HOP, Deliveries, EventBatch, empty_batch, unsorted, validate_batch
 from mixsig.errors import ConfigError, Problem
 from mixsig.params import parameter
 
@@ -882,14 +882,6 @@ def _split(array, sizes):
     return [array[end - size:end] for size, end in zip(sizes, ends)]
 
 
-@numba.njit(cache=True)
-def _unsorted(time):
-    for k in range(1, time.shape[0]):
-        if time[k] < time[k - 1]:
-            return True
-    return False
-
-
 
 def _link_tables(levels_by_link, kinds, chips, indices):
     """Per-link parameter arrays and an empty FIFO ring for links with the given levels."""
@@ -1176,7 +1168,7 @@ class Router:
             merged, merged_ids = self._pending, self._pending_event
         else:
             merged, merged_ids = events, event_ids
-        if merged.size > 1 and _unsorted(merged.time):
+        if merged.size > 1 and unsorted(merged.time):
             order = np.argsort(merged.time, kind="stable")
             merged, merged_ids = merged.take(order), merged_ids[order]
         self._until = max(self._until, until)

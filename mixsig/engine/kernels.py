@@ -391,3 +391,40 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
             if count[j] > 0:
                 return n - n0 + 1
     return n1 - n0
+
+
+@numba.njit(cache=True)
+def delivery_keys(event, dst_chip, dst_core, tag, n_chips, n_cores, n_tags, delivered):
+    """CAM keys and owning instances of the router's deliveries; counts delivered events.
+
+    The engine's router sees instance ``i`` of chip ``c`` as board chip ``i * n_chips + c``.
+
+    Parameters
+    ----------
+    event, dst_chip, dst_core, tag : ndarray of int64, shape (p,)
+        :class:`mixsig.aer.events.Deliveries` fields.
+    n_chips, n_cores, n_tags : int
+        Chips per instance, cores per chip, tags per core.
+    delivered : ndarray of int64, shape (instances,)
+        Events delivered per instance (an event broadcast to several cores counts once); updated
+        in place.
+
+    Returns
+    -------
+    keys : ndarray of int64, shape (p,)
+        CAM key ``(chip * n_cores + core) * n_tags + tag`` of each delivery.
+    owner : ndarray of int64, shape (p,)
+        Instance receiving each delivery.
+    """
+    p = event.shape[0]
+    keys = np.empty(p, dtype=np.int64)
+    owner = np.empty(p, dtype=np.int64)
+    for d in range(p):
+        owner[d] = dst_chip[d] // n_chips
+        keys[d] = ((dst_chip[d] % n_chips) * n_cores + dst_core[d]) * n_tags + tag[d]
+    by_event = np.argsort(event, kind="mergesort")
+    for r in range(p):
+        d = by_event[r]
+        if r == 0 or event[d] != event[by_event[r - 1]]:
+            delivered[owner[d]] += 1
+    return keys, owner

@@ -76,6 +76,7 @@ from mixsig.engine.kernels import (
     N_EXCITATORY,
     N_TYPES,
     PARALLEL_MIN_NEURONS,
+    delivery_keys,
     parameter_tables,
     resting_state,
     run_steps,
@@ -570,13 +571,9 @@ class Simulation:
         if events.size:
             self.emitted += np.bincount(events.src_chip // self.board.n_chips, minlength=self.n_instances)
         out = self.router.feed(events, until=until)
-        chip = out.dst_chip % self.board.n_chips
-        owner = out.dst_chip // self.board.n_chips
-        keys = (chip * self.chip.n_cores + out.dst_core) * self.chip.n_tags + out.tag
-        if out.size:
-            first = np.unique(out.event, return_index=True)[1]
-            self.delivered += np.bincount(owner[first], minlength=self.n_instances)
-        self.pending = (keys.astype(np.int64), np.ones(out.size), owner.astype(np.int64))
+        keys, owner = delivery_keys(out.event, out.dst_chip, out.dst_core, out.tag, self.board.n_chips,
+                                    self.chip.n_cores, self.chip.n_tags, self.delivered)
+        self.pending = (keys, np.ones(out.size), owner)
 
     def _record(self, fired, times):
         """Append spikes to the record: two growing arrays (16 bytes a spike, capacity doubled as needed)."""
