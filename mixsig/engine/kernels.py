@@ -51,9 +51,8 @@ from mixsig.constants import Q_E
 N_TYPES = 4
 """Synapse types per neuron (AMPA, NMDA, GABA, SHUNT)."""
 
-N_DPI_PARAMS = 7
-"""Rows of the DPI parameter table: t_pulse, i_tau, i_gain, c_syn, kappa, u_t, i_0."""
-
+DPI_ROWS = ("t_pulse", "i_tau", "i_gain", "c_syn", "kappa", "u_t", "i_0")
+"""Columns of the DPI parameter table (:class:`mixsig.circuits.dpi.DPIParams` fields)."""
 
 N_EXCITATORY = 2
 """Synapse types ``0 .. N_EXCITATORY - 1`` (AMPA, NMDA) are excitatory: homeostasis scales their weights."""
@@ -74,10 +73,6 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     numba.config.THREADING_LAYER = "default"
     numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
-
-
-DPI_ROWS = ("t_pulse", "i_tau", "i_gain", "c_syn", "kappa", "u_t", "i_0")
-"""Columns of the DPI parameter table (:class:`mixsig.circuits.dpi.DPIParams` fields)."""
 
 
 def parameter_tables(dpis, soma_params, shape):
@@ -131,7 +126,7 @@ def _idle_mean(i_0, dt):
     return i_0 * dt / dt
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _advance_one(j, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset):
     """Advance neuron ``j`` (four DPIs, then the soma) by one step; see :func:`advance_neurons`.
 
