@@ -7,8 +7,9 @@ generic 180 nm calibration with mismatch and ageing drift, spikes only). Figures
 * ``X.neuron_steps_per_s``          1024 neurons x 10,000 steps / wall time of ``advance(1.0)``
   (compilation excluded: the kernels are compiled, and cached on disk, by a warm-up step);
 * ``X.baseline_neuron_steps_per_s`` the same simulation, same command, run the way the engine ran
-  before issue 8: one Python-driven step at a time, one thread (``max_steps_per_call = 1``,
-  ``parallel = False``), over ``BASELINE_DURATION``;
+  before issue 8: one Python-driven step at a time, one thread, routing in Python
+  (``max_steps_per_call = 1``, ``parallel = False``, ``compiled_routing = False``), over
+  ``BASELINE_DURATION``;
 * ``X.speedup``                     ratio of the two;
 * ``X.mean_rate_hz``                mean firing rate (the workload is tuned to 10-40 Hz);
 * ``X.share_<part>``                where the time goes (cProfile over ``PROFILE_DURATION``):
@@ -50,7 +51,7 @@ def measure(noise, name):
     figures[f"{name}.neuron_steps_per_s"] = _throughput(simulation, DURATION)
     figures[f"{name}.mean_rate_hz"] = workloads.mean_rate(simulation)
     baseline = _ready(noise)
-    baseline.parallel, baseline.max_steps_per_call = False, 1
+    baseline.parallel, baseline.max_steps_per_call, baseline.compiled_routing = False, 1, False
     figures[f"{name}.baseline_neuron_steps_per_s"] = _throughput(baseline, BASELINE_DURATION)
     fast = _ready(noise)
     figures[f"{name}.same_duration_neuron_steps_per_s"] = _throughput(fast, BASELINE_DURATION)

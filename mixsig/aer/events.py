@@ -210,9 +210,14 @@ def unsorted(values):
 
 
 @numba.njit(cache=True)
-def _expand(spike_time, spike_source, src, order, dst_chip, core_mask, tag, n_cores, neurons_per_core):
-    """Fields of the events of :func:`events_from_spikes`; ``src`` ascending, ``order[k]`` the table
-    entry at sorted position ``k`` (an empty ``order`` means the identity)."""
+def expand_spikes(spike_time, spike_source, src, order, dst_chip, core_mask, tag, n_cores, neurons_per_core):
+    """:func:`events_from_spikes` on arrays, compiled.
+
+    ``src`` is the SRAM table's source column in ascending order and ``order[k]`` the table entry
+    at sorted position ``k`` (an empty ``order``: the table is stored sorted). Returns the events'
+    times (ascending, stable) and their ``(6, n)`` integer fields ``source, src_chip, src_core,
+    dst_chip, core_mask, tag``.
+    """
     first = np.searchsorted(src, spike_source, side="left")
     last = np.searchsorted(src, spike_source, side="right")
     n = int((last - first).sum())
@@ -268,7 +273,7 @@ def events_from_spikes(spike_time, spike_source, sram, n_cores, neurons_per_core
         order = np.argsort(src, kind="stable")
         src = src[order]
     fields = (np.ascontiguousarray(field, dtype=np.int64) for field in (sram.dst_chip, sram.core_mask, sram.tag))
-    time, ints = _expand(spike_time, spike_source, src, order, *fields, int(n_cores), int(neurons_per_core))
+    time, ints = expand_spikes(spike_time, spike_source, src, order, *fields, int(n_cores), int(neurons_per_core))
     return EventBatch(time, *ints)
 
 

@@ -863,6 +863,65 @@ def _single_link(arrival, link_f, link_i, ring, busy, start, departure, status):
 # ---------------------------------------------------------------------------------------------
 # Python interface
 
+@numba.njit(cache=True)
+def feed_compiled(state, until, time, first_event, ints):
+    """:meth:`Router.feed` of one time-sorted batch in compiled code (the engine's per-step call).
+
+    Applies when no fed event waits for emission, tracing is off and the router has at least
+    ``len(time) + 1`` free slots (:meth:`Router.compiled_state` says whether it does, and
+    :meth:`Router.account_compiled` must be told what was fed). The routing is the exact event
+    loop :meth:`Router.feed` runs, so the results are the same bit for bit.
+
+    Parameters
+    ----------
+    state : tuple
+        From :meth:`Router.compiled_state`.
+    until : float
+        Horizon, s (not before the previous one).
+    time : ndarray of float64, shape (n,)
+        Emission times of the new events, ascending, ``>=`` the previous horizon.
+    first_event : int
+        Router-wide number of the first new event (the events fed so far).
+    ints : ndarray of int64, shape (6, n)
+        ``source, src_chip, src_core, dst_chip, core_mask, tag`` of the new events.
+
+    Returns
+    -------
+    event, tag, dst_chip, dst_core : ndarray of int64, shape (p,)
+        The deliveries made before ``until`` (see :class:`mixsig.aer.events.Deliveries`).
+    """
+    link_f, link_i, ring, busy, counts, stats, slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, nx, n_cores = state
+    n_new = time.shape[0]
+    n_out = n_cores * scal[_HEAP_SIZE]
+    for e in range(n_new):
+        mask = ints[4, e]
+        while mask:
+            n_out += mask & 1
+            mask >>= 1
+    out_i = np.empty((5, n_out), dtype=np.int64)
+    out_f = np.empty((2, n_out))
+    scal[_N_OUT] = 0
+    scal[_N_TRACE] = 0
+    events = np.arange(first_event, first_event + n_new)
+    _route(until, time, events, ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], nx, n_cores, link_f, link_i,
+           ring, busy, counts, stats, slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, out_i[0], out_i[1],
+           out_i[2], out_i[3], out_i[4], out_f[0], out_f[1], np.zeros((0, 2), dtype=np.int64), np.zeros((0, 3)))
+    made = scal[_N_OUT]
+    return out_i[0, :made], out_i[2, :made], out_i[3, :made], out_i[4, :made]
+
+
+@numba.njit(cache=True)
+def compiled_in_flight(state):
+    """Events inside the router, from its :meth:`Router.compiled_state` arrays."""
+    return state[12][_HEAP_SIZE]
+
+
+@numba.njit(cache=True)
+def compiled_free_slots(state):
+    """Free event slots of the router, from its :meth:`Router.compiled_state` arrays."""
+    return state[12][_FREE_TOP]
+
+
 LINK_PASS_MIN_EVENTS = 64
 """Calls with at least this many events to move (new before the horizon plus in transit) try the
 link-by-link pass first; smaller ones, and every call of a ``trace=True`` router (whose trace is in
@@ -1250,6 +1309,42 @@ class Router:
         if size <= SCRATCH_KEPT:
             self._scratch_arrays[dtype] = array
         return array
+
+    def compiled_state(self, free_slots):
+        """Whether :func:`feed_compiled` can take over, and the arrays it works on.
+
+        Parameters
+        ----------
+        free_slots : int
+            Free event slots to make sure of first (the largest batch the caller will feed
+            between two calls of this method, plus one).
+
+        Returns
+        -------
+        usable : bool
+            False while events wait for emission or tracing is on (then use :meth:`feed`).
+        state : tuple
+            The arrays, for :func:`feed_compiled`.
+        """
+        usable = not (self._pending.size or self._scal[_TRACE_ON])
+        if usable:
+            self._ensure_capacity(int(self._scal[_HEAP_SIZE]) + int(free_slots))
+        return usable, (self._link_f, self._link_i, self._ring, self._busy, self._counts, self._stats, self._slot_f,
+                self._slot_i, self._free, self._heap_t, self._heap_event, self._heap_slot, self._scal, self.nx,
+                self.n_cores)
+
+    def account_compiled(self, n_events, until):
+        """Record what the :func:`feed_compiled` calls since :meth:`compiled_state` did.
+
+        Parameters
+        ----------
+        n_events : int
+            Events they fed.
+        until : float
+            Their last horizon, s.
+        """
+        self._emitted += int(n_events)
+        self._until = max(self._until, float(until))
 
     def _keep_pending(self, merged, merged_ids, consumed):
         """Keep the events from ``consumed`` on (not yet emitted) for the next call."""

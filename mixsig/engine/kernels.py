@@ -43,6 +43,8 @@ import os
 import numba
 import numpy as np
 
+from mixsig.aer.events import expand_spikes
+from mixsig.aer.router import compiled_free_slots, compiled_in_flight, feed_compiled
 from mixsig.circuits import homeostasis, stp
 from mixsig.circuits.dpi import step_element
 from mixsig.circuits.soma import N_KERNEL_PARAMETERS, kernel_parameters, soma_advance
@@ -317,18 +319,68 @@ def scale_gains(count, offset, dt, homeo_on, homeo_par, homeo_state, gain):
 
 
 @numba.njit(cache=True)
+def _record_and_route(n, dt, count, offset, n_neurons, routing):
+    """Record the spikes of step ``n`` and route them (and the events in flight) in compiled code.
+
+    ``routing`` is :func:`run_steps`'s tuple. Returns ``(done, keys, counts, owner)``: the
+    deliveries of the step for the next one (see :func:`deliver`); ``done`` is False, with
+    nothing changed, when the spike record or the router's free slots are too small (the caller
+    then records and routes in Python).
+    """
+    (_, state, sram_src, sram_dst, sram_mask, sram_tag, neurons, n_board, n_chips, n_cores, neurons_per_core, n_tags,
+     emitted, delivered, spike_index, spike_time, totals, horizon) = routing
+    m = count.shape[0]
+    n_fired = 0
+    for j in range(m):
+        if count[j] > 0:
+            n_fired += 1
+    empty = np.zeros(0, dtype=np.int64)
+    if n_fired == 0 and compiled_in_flight(state) == 0:
+        return True, empty, np.zeros(0), empty
+    if totals[0] + n_fired > spike_index.shape[0]:
+        return False, empty, np.zeros(0), empty
+    fired = np.empty(n_fired, dtype=np.int64)
+    times = np.empty(n_fired)
+    sources = np.empty(n_fired, dtype=np.int64)
+    k = 0
+    for j in range(m):
+        if count[j] > 0:
+            fired[k] = j
+            times[k] = n * dt + offset[j]
+            sources[k] = (j // n_neurons) * n_board + neurons[j % n_neurons]
+            k += 1
+    time, ints = expand_spikes(times, sources, sram_src, empty, sram_dst, sram_mask, sram_tag, n_cores,
+                               neurons_per_core)
+    if compiled_free_slots(state) < time.shape[0] + 1:
+        return False, empty, np.zeros(0), empty
+    spike_index[totals[0]:totals[0] + n_fired] = fired
+    spike_time[totals[0]:totals[0] + n_fired] = times
+    totals[0] += n_fired
+    for e in range(time.shape[0]):
+        emitted[ints[1, e] // n_chips] += 1
+    until = (n + 1) * dt
+    event, tag, dst_chip, dst_core = feed_compiled(state, until, time, totals[1], ints)
+    totals[1] += time.shape[0]
+    horizon[0] = until
+    keys, owner = delivery_keys(event, dst_chip, dst_core, tag, n_chips, n_cores, n_tags, delivered)
+    return True, keys, np.ones(keys.shape[0]), owner
+
+
+@numba.njit(cache=True)
 def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_instance, pending_keys, pending_counts,
               pending_instance, cam_ptr, cam_neuron, cam_type, weight, n_neurons, i_w, noise, syn, soma, dt,
-              syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset, parallel, adapt):
-    """Run steps ``n0, n0 + 1, ...`` up to ``n1`` (excluded), stopping after the first step with a spike.
+              syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset, parallel, adapt, routing):
+    """Run steps ``n0, n0 + 1, ...`` up to ``n1`` (excluded).
 
     Each step does what :class:`mixsig.engine.simulation.Simulation` documents: it clears
     ``i_w``, adds the weight currents of the input arrivals of the step (:func:`deliver`, every
-    instance) and, in the first step only, of the router deliveries ``pending_*``; then advances
-    every neuron (:func:`advance_neurons`, threaded when ``parallel``) and, when homeostasis is on,
-    the gains (:func:`scale_gains`). The caller routes the spikes
-    of the last step and calls again; it must also stop ``n1`` at every step whose router output,
-    parameters, DC input or trace sampling it has to handle itself.
+    instance) and of the router deliveries of the previous step; then advances every neuron
+    (:func:`advance_neurons`, threaded when ``parallel``) and, when homeostasis is on, the gains
+    (:func:`scale_gains`). With compiled routing on (``routing[0]``) the spikes of a step are
+    then recorded and routed here (:func:`_record_and_route`) and the loop goes on; otherwise,
+    or when that cannot be done, the loop stops after the first step with a spike and the caller
+    records and routes it. The caller must stop ``n1`` at every step whose parameters, DC input,
+    stimulus block, noise or trace sampling it has to handle itself.
 
     Parameters
     ----------
@@ -356,14 +408,27 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
         ``(stp_on, stp_par, stp_state, gain, homeo_on, homeo_par, homeo_state, scaled)``: the
         arrays of :func:`deliver` and :func:`scale_gains` (state updated in place) and whether
         any neuron has homeostasis on.
+    routing : tuple
+        ``(on, router_state, sram_src, sram_dst_chip, sram_core_mask, sram_tag, neurons, n_board,
+        n_chips, n_cores, neurons_per_core, n_tags, emitted, delivered, spike_index, spike_time,
+        totals, horizon)``: whether to route here; the router's arrays
+        (:meth:`mixsig.aer.router.Router.compiled_state`); the SRAM table sorted by source; the
+        board index of each simulated neuron; the geometry; the per-instance event counters; the
+        spike record buffers; ``totals = [spikes recorded, events fed to the router]`` and
+        ``horizon = [last routing horizon, s]``, updated in place.
 
     Returns
     -------
-    int
-        Steps run (the last one had a spike unless it equals ``n1 - n0``).
+    steps : int
+        Steps run.
+    routed : bool
+        Whether the spikes of the last step were recorded and routed here.
+    pending_keys, pending_counts, pending_instance : ndarray
+        The router deliveries for the next step (when ``routed``).
     """
     m = i_w.shape[0]
     stp_on, stp_par, stp_state, gain, homeo_on, homeo_par, homeo_state, scaled = adapt
+    compiled_routing = routing[0]
     for n in range(n0, n1):
         i_w[:, :] = 0.0
         k = n - block_start
@@ -372,7 +437,7 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
         if b > a:
             deliver(input_keys[a:b], input_counts[a:b], input_instance[a:b], cam_ptr, cam_neuron, cam_type, weight,
                     n_neurons, i_w, t, stp_on, stp_par, stp_state, gain, scaled)
-        if n == n0 and pending_keys.shape[0] > 0:
+        if pending_keys.shape[0] > 0:
             deliver(pending_keys, pending_counts, pending_instance, cam_ptr, cam_neuron, cam_type, weight,
                     n_neurons, i_w, t, stp_on, stp_par, stp_state, gain, scaled)
         z = noise[n - n0]
@@ -382,10 +447,19 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
             advance_neurons_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
         if scaled:
             scale_gains(count, offset, dt, homeo_on, homeo_par, homeo_state, gain)
+        if compiled_routing:
+            done, pending_keys, pending_counts, pending_instance = _record_and_route(n, dt, count, offset, n_neurons,
+                                                                                     routing)
+            if not done:
+                return n - n0 + 1, False, pending_keys, pending_counts, pending_instance
+            continue
         for j in range(m):
             if count[j] > 0:
-                return n - n0 + 1
-    return n1 - n0
+                return n - n0 + 1, False, pending_keys, pending_counts, pending_instance
+        pending_keys = pending_keys[:0]
+        pending_counts = pending_counts[:0]
+        pending_instance = pending_instance[:0]
+    return n1 - n0, compiled_routing, pending_keys, pending_counts, pending_instance
 
 
 @numba.njit(cache=True)

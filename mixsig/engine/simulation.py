@@ -33,12 +33,16 @@ engine adds at most one step of delay to the router's latency. Chip instances ar
 chips; the router handles them together as disjoint rows of one board (no route crosses between
 instances), so each instance's traffic is exactly what it would be alone.
 
-How the loop is driven (performance, issue 8): the work of steps 1-2 runs in compiled code
+How the loop is driven (performance, issue 8): steps 1-3 run in compiled code
 (:func:`mixsig.engine.kernels.run_steps`), which advances as many consecutive steps as it can in
-one call: it stops after the first step in which a neuron spikes (its events must go through the
-router before the next step), and before any step at which Python work is due (drift update,
-change of a DC input, new stimulus block, trace sample, refill of the pre-drawn noise, or a router
-that still holds events in flight and may deliver during any step). Shot-noise normals are drawn
+one call, recording each step's spikes and routing them with the router's own event loop
+(:func:`mixsig.aer.router.feed_compiled`, the loop :meth:`~mixsig.aer.router.Router.feed` runs,
+so the results are the same bit for bit). It stops before any step at which Python work is due
+(drift update, change of a DC input, new stimulus block, trace sample, refill of the pre-drawn
+noise), and after a step whose spikes outgrow the spike record or the router's free slots, which
+Python then records and routes (``Router.feed``). With ``Simulation.compiled_routing = False``
+every step with a spike, or with events in flight, returns to Python for that (the path the
+tests compare against). Shot-noise normals are drawn
 ahead, per instance, in blocks of steps: a generator's stream does not depend on how its draws are
 grouped, so the values are those a per-step draw gives. Within a step the neurons may be spread
 over numba's threads (``Simulation.parallel``); each neuron's arithmetic is unchanged, so neither
@@ -104,6 +108,9 @@ NOISE_STEPS = 256
 
 NOISE_BYTES = 32 * 2**20
 """Largest buffer of pre-drawn shot-noise normals, bytes."""
+
+ROUTER_FREE_SLOTS = 1 << 12
+"""Free router event slots kept ready for the compiled routing (more events in one step fall back to Python)."""
 
 SYNAPSE_BLOCKS = ("ampa", "nmda", "gaba", "shunt")
 """Bias blocks of the four DPI types, in CAM ``syn_type`` order."""
@@ -437,6 +444,7 @@ class Simulation:
         self.emitted = np.zeros(self.n_instances, dtype=np.int64)
         self.delivered = np.zeros(self.n_instances, dtype=np.int64)
         self.pending = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64))
+        self.compiled_routing = True  # record and route spikes inside the compiled step loop
 
     def _init_records(self):
         record, exp = self.experiment.record, self.experiment
@@ -494,7 +502,7 @@ class Simulation:
         later = self.dc_switches[self.dc_switches > n]
         if later.size:
             limit = min(limit, int(later[0]))
-        if self.routed and self.router.in_flight > 0:
+        if self.routed and not self.compiled_routing and self.router.in_flight > 0:
             limit = n + 1  # the router may deliver during any step: hand it every step
         if self.noisy:
             limit = min(limit, n + self.noise.shape[0] - self.noise_used)
@@ -514,22 +522,41 @@ class Simulation:
         limit = self._limit(n, end)
         noise = self.noise[self.noise_used:] if self.noisy else self.no_noise
         pending_keys, pending_counts, pending_instance = self.pending
-        done = run_steps(n, limit, block * self.block_steps, ptr, keys, counts, everyone, pending_keys,
-                         pending_counts, pending_instance, self.compiled.cam_ptr, self.cam_local,
-                         self.compiled.cam_syn_type, self.weight, self.n, self.i_w, noise, self.syn, self.soma,
-                         dt, self.syn_par, self.nmda_thr, self.soma_par, self._i_dc(n), self.syn_mean, self.count,
-                         self.offset, self.parallel, self._adapt())
+        routing = self._routing()
+        done, handled, *pending = run_steps(
+            n, limit, block * self.block_steps, ptr, keys, counts, everyone, pending_keys, pending_counts,
+            pending_instance, self.compiled.cam_ptr, self.cam_local, self.compiled.cam_syn_type, self.weight, self.n,
+            self.i_w, noise, self.syn, self.soma, dt, self.syn_par, self.nmda_thr, self.soma_par, self._i_dc(n),
+            self.syn_mean, self.count, self.offset, self.parallel, self._adapt(), routing)
         if self.noisy:
             self.noise_used += done
         last = n + done - 1
-        fired = np.flatnonzero(self.count)
-        times = last * dt + self.offset[fired]
-        if fired.size:
-            self._record(fired, times)
-        self._route(fired, times, (last + 1) * dt)
+        if routing[0]:
+            totals, horizon = routing[-2], routing[-1]
+            self.n_spikes = int(totals[0])
+            if totals[1] > self.router.emitted:
+                self.router.account_compiled(totals[1] - self.router.emitted, horizon[0])
+        if handled:
+            self.pending = tuple(pending)
+        else:
+            fired = np.flatnonzero(self.count)
+            times = last * dt + self.offset[fired]
+            if fired.size:
+                self._record(fired, times)
+            self._route(fired, times, (last + 1) * dt)
         if (last + 1) % self.stride == 0 and self.trace_samples:
             self._sample((last + 1) * dt)
         return done
+
+    def _routing(self):
+        """The routing tuple of :func:`mixsig.engine.kernels.run_steps` (compiled routing on when
+        the network routes events and the router can hand its arrays over)."""
+        usable, state = self.router.compiled_state(ROUTER_FREE_SLOTS)
+        on = bool(self.routed and self.compiled_routing and usable)
+        chip = self.chip
+        return (on, state, *self.sram, self.neurons, self.n_board, self.board.n_chips, chip.n_cores,
+                chip.neurons_per_core, chip.n_tags, self.emitted, self.delivered, self._spike_index, self._spike_time,
+                np.array([self.n_spikes, self.router.emitted], dtype=np.int64), np.array([-np.inf]))
 
     def _adapt(self):
         """The adaptation arrays as :func:`mixsig.engine.kernels.run_steps` takes them."""
