@@ -231,20 +231,20 @@ class Simulation:
             self.profile = TemperatureProfile([p[0] for p in temperature], [p[1] for p in temperature])
         else:
             self.profile = TemperatureProfile.constant(temperature)
-        # Nominal values of the simulated neurons (per-core biases) and of the used synapse slots.
+        # Nominal values of the simulated neurons (per-core biases) and of the synapses, in CAM row order.
         self.nominal = {name: np.asarray(values)[self.core_of[self.neurons]] for name, values in chip.biases.items()}
-        slots, self.cam_slot = np.unique(compiled.cam_synapse, return_inverse=True)
-        self.nominal["synapse.i_w"] = compiled.cam_weight[np.unique(self.cam_slot, return_index=True)[1]]
+        self.nominal["synapse.i_w"] = compiled.cam_weight
         self.mismatch = None  # name -> (native deviations of the simulated devices, attrs), and the draw's attrs
         if self.model is not None:
             shape = ChipShape(chip.n_cores, chip.neurons_per_core, chip.cam_per_neuron, self.board.n_chips)
             _, drawn, attrs = draw_deviations(self.model, shape, self.instances, exp.seed)
-            used = {"neuron": self.neurons, "synapse": slots}
+            used = {"neuron": self.neurons, "synapse": compiled.cam_synapse}
             self.mismatch = ({name: (values[:, used[level]], var_attrs) for name, (level, values, var_attrs) in drawn.items()},
                              attrs)
         ageing = self.model is not None and (self.model.ageing.rate != 0 or self.model.ageing.spread != 0)
         self.drifting = self.profile.times.size > 1 or ageing
         self.drift_steps = max(1, int(round(DRIFT_INTERVAL / exp.dt)))
+        self.stp_par = None  # adaptation tables not built yet
         self._set_parameters(0.0)
         self.initial_values = self.values
         t_ref = self.soma_params.t_ref
@@ -273,7 +273,7 @@ class Simulation:
             values[name] = np.array(value, dtype=float)
         weight = np.broadcast_to(self.compiled.cam_weight, (self.n_instances, self.compiled.cam_weight.size))
         if "synapse.i_w" in scale:
-            weight = weight * scale["synapse.i_w"][0][:, self.cam_slot]
+            weight = weight * scale["synapse.i_w"][0]
         self.weight = np.ascontiguousarray(weight, dtype=float)
         try:
             soma = SomaParams(u_t=u_t, **{f: values[f"soma.{f}"] for f in SOMA_FIELDS})
@@ -297,11 +297,15 @@ class Simulation:
         def flat(value):
             return np.broadcast_to(np.asarray(value, dtype=float), shape).reshape(-1)
 
-        self.stp_on = np.stack([values[f"stp.enable_{b}"].reshape(-1) > 0.5 for b in SYNAPSE_BLOCKS])
+        stp_on = np.stack([values[f"stp.enable_{b}"].reshape(-1) > 0.5 for b in SYNAPSE_BLOCKS])
+        homeo_on = values["homeostasis.enable"].reshape(-1) > 0.5
+        if self.stp_par is not None and not (stp_on.any() or homeo_on.any() or self.stp_on.any() or self.scaled):
+            return  # both blocks off, before and now: no kernel reads the tables (drift updates skip them)
+        self.stp_on = stp_on
         pools = [flat(depression.tau_rec), flat(depression.u_se)]
         self.stp_par = np.ascontiguousarray(np.stack([np.stack([row] * N_TYPES) for row in pools]))
-        self.homeo_on = values["homeostasis.enable"].reshape(-1) > 0.5
-        self.scaled = bool(self.homeo_on.any())
+        self.homeo_on = homeo_on
+        self.scaled = bool(homeo_on.any())
         # The gain multiplies every excitatory weight of a neuron; its clamp keeps the largest of
         # them within the bias generator's range (the geometric mean of the range where a neuron
         # has no excitatory synapse, so the clamp is then symmetric and inert).
