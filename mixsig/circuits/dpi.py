@@ -211,12 +211,12 @@ def dpi_advance(i, i_in, duration, i_tau, i_gain, c, kappa, u_t, i_0):
         return i, 0.0
     if i_in < 0.0:
         i_in = 0.0
+    if i_in == 0.0 and i <= i_0:
+        return i_0, i_0 * duration  # at the floor with no input: stays there
     tau = c * u_t / (kappa * i_tau)
     s = duration / tau
     if i_in == 0.0:
         # Exact reduction to tau dI/dt = -I.
-        if i <= i_0:
-            return i_0, i_0 * duration
         decayed = -math.expm1(-s)
         if i * (1.0 - decayed) > i_0:
             return i * (1.0 - decayed), tau * i * decayed
