@@ -21,9 +21,9 @@ from benchmarks import _workloads as workloads
 from mixsig.engine.simulation import Simulation
 
 SIZES = ((1, 1), (2, 1), (2, 2), (4, 4))
-BOARD_DURATION = 0.03
+BOARD_DURATION = 0.1
 WARMUP = 0.08
-WINDOWS = 3
+WINDOWS = 5
 
 
 def _mesh_offered(simulation):
