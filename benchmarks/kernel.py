@@ -4,8 +4,8 @@ Figures (ns per neuron-step, one thread, best of ``REPEATS``):
 
 * ``kernel.neuron_ns``  :func:`mixsig.engine.kernels.advance_neurons_serial` (four DPIs and the soma),
   from ``SNAPSHOTS`` states of a running ref1024 network, with the weight currents of their step;
-* ``kernel.dpis_ns``    the four DPIs alone (:func:`mixsig.circuits.dpi.step_element`), same inputs;
-* ``kernel.soma_ns``    the soma alone (:func:`mixsig.circuits.soma.soma_advance`) with the input
+* ``kernel.dpis_ns``    the four DPIs alone (:func:`mixsig.engine.kernels.advance_dpis`), same inputs;
+* ``kernel.soma_ns``    the soma alone (:func:`mixsig.engine.kernels.advance_soma`) with the input
   current its DPIs give in the next step without new pulses;
 * ``kernel.rk4_substeps_per_step``  mean number of RK4 sub-steps of the soma per step (counted in
   Python on the same states with the kernel's own functions).
@@ -18,8 +18,7 @@ import numpy as np
 
 from benchmarks import _workloads as workloads
 from mixsig.circuits import soma as soma_module
-from mixsig.circuits.dpi import step_element
-from mixsig.engine.kernels import advance_neurons_serial
+from mixsig.engine.kernels import advance_dpis, advance_neurons_serial, advance_soma
 from mixsig.engine.simulation import Simulation
 
 SNAPSHOTS = 20
@@ -28,23 +27,16 @@ REPEATS = 30
 
 @numba.njit(cache=True)
 def _dpis(syn, i_w, dt, syn_par, syn_mean):
+    no_noise = np.zeros((0, syn.shape[0]))
     for j in range(syn.shape[0]):
-        for k in range(syn.shape[1]):
-            q, d = syn_par[j, k], syn[j, k]
-            if i_w[j, k] <= 0.0 and d[2] <= 0.0 and d[0] <= q[6]:
-                syn_mean[j, k] = q[6]
-                continue
-            d[0], d[1], d[2], syn_mean[j, k] = step_element(d[0], d[1], d[2], i_w[j, k], 0.0, dt, q[0], q[1], q[2],
-                                                            q[3], q[4], q[5], q[6])
+        advance_dpis(j, syn, i_w, no_noise, dt, syn_par, syn_mean)
 
 
 @numba.njit(cache=True)
 def _somas(soma, i_in, i_shunt, dt, par, count, offset):
+    no_noise = np.zeros((0, soma.shape[0]))
     for j in range(soma.shape[0]):
-        s, q = soma[j], par[j]
-        s[0], s[1], s[2], s[3], count[j], offset[j] = soma_module.soma_advance(
-            s[0], s[1], s[2], s[3], i_in[j], i_shunt[j], dt, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8],
-            q[9], q[10], q[11], q[12], q[13], q[14], q[15], q[16], q[17])
+        advance_soma(j, soma, i_in[j], i_shunt[j], no_noise, dt, par, count, offset)
 
 
 def _best(function, per):
@@ -58,22 +50,31 @@ def _best(function, per):
 
 
 def _rk4_substeps(simulation, states, inputs):
-    """Mean RK4 sub-steps per soma step: the kernel's functions, run in Python with a counter."""
-    calls = [0]
-    rk4, segment = soma_module._rk4, soma_module._integrate_segment
+    """Mean RK4 sub-steps per soma step: the kernel's functions, run in Python with a counter
+    (the RK4 maps evaluated while locating a threshold crossing are not sub-steps)."""
+    calls, counting = [0], [True]
+    rk4, segment, crossing = soma_module._rk4, soma_module._integrate_segment, soma_module._crossing
 
     def counted(*args):
-        calls[0] += 1
-        return rk4(*args)
+        calls[0] += counting[0]
+        return rk4.py_func(*args)
 
-    soma_module._rk4, soma_module._integrate_segment = counted, segment.py_func
+    def crossing_uncounted(*args):
+        counting[0] = False
+        try:
+            return crossing.py_func(*args)
+        finally:
+            counting[0] = True
+
+    soma_module._rk4, soma_module._integrate_segment, soma_module._crossing = (
+        counted, segment.py_func, crossing_uncounted)
     try:
         for (_, soma, _, _), (i_in, i_shunt) in zip(states, inputs):
             for j in range(soma.shape[0]):
                 soma_module.soma_advance.py_func(*soma[j], i_in[j], i_shunt[j], simulation.experiment.dt,
                                                  *simulation.soma_par[j])
     finally:
-        soma_module._rk4, soma_module._integrate_segment = rk4, segment
+        soma_module._rk4, soma_module._integrate_segment, soma_module._crossing = rk4, segment, crossing
     return calls[0] / (len(states) * simulation.size)
 
 

@@ -129,8 +129,8 @@ def _idle_mean(i_0, dt):
 
 
 @numba.njit(cache=True)
-def _advance_one(j, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset):
-    """Advance neuron ``j`` (four DPIs, then the soma) by one step; see :func:`advance_neurons`.
+def advance_dpis(j, syn, i_w, z, dt, syn_par, syn_mean):
+    """Advance the four DPIs of neuron ``j`` by one step (arguments as :func:`advance_neurons`).
 
     Exact fast path: a DPI at its floor (``I <= i_0``) with no pulse on, none starting and no
     noise stays at ``i_0`` with step average ``i_0``; :func:`step_element` would compute the same
@@ -153,20 +153,32 @@ def _advance_one(j, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, sy
                 noise += d[0] * z[N_TYPES + 1 + k, j]
         d[0], d[1], d[2], mean[k] = step_element(
             d[0], d[1], d[2], weight[k], noise, dt, q[0], q[1], q[2], q[3], q[4], q[5], i_0)
+
+
+@numba.njit(cache=True)
+def advance_soma(j, soma, i_in, i_shunt, z, dt, soma_par, count, offset):
+    """Advance the soma of neuron ``j`` by one step from its noise-free input current ``i_in`` (A)
+    and shunt current ``i_shunt`` (A), adding its input noise (other arguments as :func:`advance_neurons`)."""
     p, m = soma_par[j], soma[j]
-    i_mem = m[0]
-    i_syn = mean[0] + mean[1] / (1.0 + nmda_thr[j] / i_mem) - mean[2]
-    i_in = i_dc[j] + i_syn
-    if noisy:
+    if z.shape[0] > 0:
         i_noisy = max(i_in, 0.0) + p[1]
         i_in += math.sqrt(Q_E * i_noisy / dt) * z[N_TYPES, j]
-        if flicker:
+        if z.shape[0] > N_TYPES + 1:
             i_in += i_noisy * z[2 * N_TYPES + 1, j]
     m[0], m[1], m[2], m[3], count[j], offset[j] = soma_advance(
-        i_mem, m[1], m[2], m[3], i_in, mean[3], dt,
+        m[0], m[1], m[2], m[3], i_in, i_shunt, dt,
         p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15],
         p[16], p[17],
     )
+
+
+@numba.njit(cache=True)
+def _advance_one(j, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset):
+    """Advance neuron ``j`` (four DPIs, then the soma) by one step; see :func:`advance_neurons`."""
+    advance_dpis(j, syn, i_w, z, dt, syn_par, syn_mean)
+    mean = syn_mean[j]
+    i_syn = mean[0] + mean[1] / (1.0 + nmda_thr[j] / soma[j, 0]) - mean[2]
+    advance_soma(j, soma, i_dc[j] + i_syn, mean[3], z, dt, soma_par, count, offset)
 
 
 @numba.njit(cache=True, parallel=True)
