@@ -121,7 +121,7 @@ DEFAULT_DT = 1e-4
 DX_MAX = 0.05
 """Largest change of ``ln I_mem`` in one Runge-Kutta sub-step."""
 
-STIFF_MAX = 0.25
+STIFF_MAX = 0.1
 """Largest ``h |d(dx/dt)/dx|`` in one Runge-Kutta sub-step."""
 
 CROSS_TOL = 1e-12
