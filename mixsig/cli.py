@@ -9,6 +9,7 @@ import pathlib
 import shlex
 import sys
 
+from mixsig import __version__
 from mixsig.errors import ConfigError, Problem
 
 
@@ -27,10 +28,11 @@ def _run(args, argv):
     if changes:
         experiment = experiment.replace(**changes)
         experiment.check()
-    if args.workers is not None or args.scheduler is not None:
+    if args.workers is not None or args.scheduler is not None or args.shard_dir is not None:
         from mixsig.ensemble import run_ensemble
 
-        ds = run_ensemble(experiment, workers=args.workers, scheduler=args.scheduler, command=_command_line(argv))
+        ds = run_ensemble(experiment, workers=args.workers, scheduler=args.scheduler, shard_dir=args.shard_dir,
+                          command=_command_line(argv))
     else:
         ds = run(experiment, command=_command_line(argv))
     to_netcdf(ds, args.output)
@@ -144,6 +146,7 @@ def _study(args, argv):
 def build_parser():
     """The argument parser of the ``mixsig`` command."""
     parser = argparse.ArgumentParser(prog="mixsig", description="Emulator of mixed-signal neuromorphic processors.")
+    parser.add_argument("--version", action="version", version=f"mixsig {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser(
@@ -162,6 +165,9 @@ def build_parser():
     run.add_argument("--scheduler", metavar="ADDRESS",
                      help="run the shards on a dask.distributed scheduler (tcp://host:port), or "
                           "'local' for a LocalCluster; needs dask[distributed]")
+    run.add_argument("--shard-dir", metavar="DIR",
+                     help="write each shard to a netCDF file in DIR (kept; on a cluster a directory every "
+                          "worker can write) instead of returning it to this process through dask/the pool")
     run.set_defaults(handler=_run)
 
     inspect = commands.add_parser("inspect", help="summarise a dataset")

@@ -6,8 +6,11 @@ trains are shared and drawn per stimulus block from the root seed), so a run of 
 
 1. :func:`shard_instances` splits the instances into contiguous, balanced shards;
 2. each shard runs :func:`run_shard` in a worker: ``Simulation(experiment, instances=shard)``,
-   then writes its own ``mixsig-1`` netCDF file (:func:`mixsig.io.to_netcdf`, atomic);
-3. :func:`mixsig.io.combine` (``mixsig combine``) merges the shard files into one dataset.
+   whose ``mixsig-1`` dataset comes back to the client through the executor's future (pickled
+   in memory: no file system is shared between client and workers), or, with ``shard_dir``
+   (``mixsig run --shard-dir DIR``), is written there as a netCDF file (atomic) whose path comes
+   back, for ensembles too large for the client's memory;
+3. :func:`mixsig.io.combine` (``mixsig combine``) merges the shards into one dataset.
 
 The combined dataset equals the one a single process running every instance produces, bit for
 bit, up to the per-file attributes ``creation_time`` and ``history``
@@ -20,25 +23,27 @@ on-disk cache; a worker uses ``threads`` numba threads, default 1, so that ``wor
 fill ``workers`` cores). Any :class:`concurrent.futures.Executor` can be passed instead. With a
 ``dask.distributed`` :class:`~distributed.Client` (``client=``; ``mixsig run --scheduler
 ADDRESS``; ``scheduler="local"`` starts a :class:`~distributed.LocalCluster` of ``workers``
-single-threaded worker processes) each shard is one task (``client.submit(run_shard, ...)``).
+single-threaded worker processes and prints its dashboard address) each shard is one task
+(``client.submit(run_shard, ...)``). One progress bar counts the finished shards.
 
 Scaling to a cluster needs no code change: create the client from any dask deployment, e.g.
 ``dask_jobqueue.SLURMCluster(...)`` then ``Client(cluster)``, or
 ``dask_kubernetes.KubeCluster(...)``, or a running scheduler's address (``mixsig run
---scheduler tcp://host:8786``). The workers must have mixsig installed (same version) and the
-shard directory must be a path every worker can write and the client can read (a shared file
-system); dask is an optional dependency (``pip install "dask[distributed]"``).
+--scheduler tcp://host:8786``); docs/howto.md has a worked example. The workers must have
+mixsig installed (same version); only a ``shard_dir`` needs a file system shared by the workers
+and the client. dask is an optional dependency (``pip install "mixsig[dask]"``).
 """
 
 import concurrent.futures
 import multiprocessing
 import os
-import shutil
+import sys
 import tempfile
 
 import numpy as np
 
 from mixsig.errors import ConfigError, Problem
+from mixsig.progress import progress_bar
 
 
 def shard_instances(instances, n_shards):
@@ -83,16 +88,16 @@ def shard_path(directory, index, instances):
     return os.path.join(os.fspath(directory), f"shard-{index:04d}-instances-{instances[0]}-{instances[-1]}.nc")
 
 
-def run_shard(experiment, instances, path, command="mixsig.ensemble", threads=1):
-    """Simulate one shard of instances and write its dataset to ``path`` (the worker task).
+def run_shard(experiment, instances, path=None, command="mixsig.ensemble", threads=1):
+    """Simulate one shard of instances (the worker task).
 
     Parameters
     ----------
     experiment : mixsig.experiment.Experiment
     instances : sequence of int
         Instance indices of the shard.
-    path : str
-        netCDF file to write (atomically).
+    path : str, optional
+        netCDF file to write (atomically). Default: return the dataset itself.
     command : str
         Recorded in the dataset's history.
     threads : int or None
@@ -100,8 +105,8 @@ def run_shard(experiment, instances, path, command="mixsig.ensemble", threads=1)
 
     Returns
     -------
-    str
-        ``path``.
+    xarray.Dataset or str
+        The shard's dataset (in memory), or ``path`` when given.
     """
     from mixsig.engine.simulation import run
     from mixsig.io import to_netcdf
@@ -111,11 +116,26 @@ def run_shard(experiment, instances, path, command="mixsig.ensemble", threads=1)
 
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     ds = run(experiment, instances=np.asarray(instances, dtype=np.int64), progress=False, command=command)
+    if path is None:
+        return ds
     to_netcdf(ds, path)
     return os.fspath(path)
 
 
-def _check(experiment, workers, shards, scheduler, client, executor):
+def _writable_problem(directory):
+    """A Problem if ``directory`` cannot be created or written (checked by writing a probe file)."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".mixsig-probe-"):
+            pass
+    except OSError as error:
+        return Problem("<ensemble>", "shard_dir", os.fspath(directory),
+                       f"a directory this process can create and write ({error.strerror}); "
+                       "on a cluster, one every worker can write too")
+    return None
+
+
+def _check(experiment, workers, shards, scheduler, client, executor, shard_dir):
     problems = []
     if workers is not None and (not isinstance(workers, (int, np.integer)) or workers < 1):
         problems.append(Problem("<ensemble>", "workers", workers, "an integer >= 1"))
@@ -125,28 +145,52 @@ def _check(experiment, workers, shards, scheduler, client, executor):
         problems.append(Problem("<ensemble>", "scheduler/client/executor", "several", "at most one of them"))
     if experiment.instances < 1:
         problems.append(Problem(experiment.source, "instances", experiment.instances, "an integer >= 1"))
+    if shard_dir is not None:
+        problem = _writable_problem(shard_dir)
+        if problem is not None:
+            problems.append(problem)
     if problems:
         raise ConfigError(problems, "ensemble options")
 
 
 def _dask_client(scheduler, workers):
-    """A dask.distributed client: a LocalCluster for ``"local"``, else a connection to ``scheduler``."""
+    """A dask.distributed client: a LocalCluster for ``"local"`` (dashboard address printed), else a
+    connection to ``scheduler``."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
         raise ConfigError([Problem("<ensemble>", "scheduler", scheduler,
-                                   'dask.distributed installed (pip install "dask[distributed]")')],
+                                   'dask.distributed installed (pip install "mixsig[dask]")')],
                           "ensemble options") from None
     if scheduler == "local":
-        cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        return Client(cluster), cluster
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address="127.0.0.1:0")
+        client = Client(cluster)
+        if cluster.dashboard_link:
+            print(f"dask dashboard: {cluster.dashboard_link}", file=sys.stderr)
+        return client, cluster
     return Client(scheduler), None
 
 
+def _gather(futures, completed, show):
+    """Results of ``futures`` in submission order, with one progress bar over them."""
+    bar = progress_bar(len(futures), "shard", desc="mixsig ensemble", show=show)
+    order = {id(future): index for index, future in enumerate(futures)}
+    results = [None] * len(futures)
+    try:
+        for future in completed(futures):
+            results[order[id(future)]] = future.result()
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return results
+
+
 def run_ensemble(experiment, workers=None, shards=None, scheduler=None, client=None, executor=None,
-                 directory=None, command="mixsig.ensemble", threads=1):
-    """Run an experiment's instances in shards on other processes and combine the shard files.
+                 shard_dir=None, command="mixsig.ensemble", threads=1, progress=None):
+    """Run an experiment's instances in shards on other processes and combine the shards.
 
     Parameters
     ----------
@@ -163,13 +207,16 @@ def run_ensemble(experiment, workers=None, shards=None, scheduler=None, client=N
         A dask client to submit the shards to (not closed here).
     executor : concurrent.futures.Executor, optional
         Any executor to run :func:`run_shard` on (not shut down here).
-    directory : str, optional
-        Where the shard files are written and kept (a shared file system for a cluster).
-        Default: a temporary directory, removed after combining.
+    shard_dir : str, optional
+        Write each shard's dataset to a file in this directory (kept) instead of returning it
+        through the future; checked for write access first. On a cluster it must be a directory
+        every worker can write and the client can read.
     command : str
         History text of the shards and the combined dataset.
     threads : int or None
         numba threads per shard task (default 1: one core per worker process).
+    progress : bool, optional
+        One progress bar over the shards (default: on a terminal or in a Jupyter kernel).
 
     Returns
     -------
@@ -179,24 +226,22 @@ def run_ensemble(experiment, workers=None, shards=None, scheduler=None, client=N
     """
     from mixsig.io import combine
 
-    _check(experiment, workers, shards, scheduler, client, executor)
+    _check(experiment, workers, shards, scheduler, client, executor, shard_dir)
     workers = workers or os.cpu_count() or 1
-    owned_client = cluster = None
-    if scheduler is not None:
-        client, cluster = _dask_client(scheduler, workers)
-        owned_client = client
-    if shards is None:
-        shards = sum(client.nthreads().values()) if client is not None else workers
-    parts = shard_instances(experiment.instances, shards)
-    folder = tempfile.mkdtemp(prefix="mixsig-shards-") if directory is None else os.fspath(directory)
-    os.makedirs(folder, exist_ok=True)
-    paths = [shard_path(folder, i, part) for i, part in enumerate(parts)]
-    owned_executor = None
+    owned_client = cluster = owned_executor = None
     try:
+        if scheduler is not None:
+            client, cluster = _dask_client(scheduler, workers)
+            owned_client = client
+        if shards is None:
+            shards = sum(client.nthreads().values()) if client is not None else workers
+        parts = shard_instances(experiment.instances, shards)
+        paths = [None] * len(parts) if shard_dir is None else [shard_path(shard_dir, i, part) for i, part in enumerate(parts)]
         if client is not None:
+            from distributed import as_completed
+
             futures = [client.submit(run_shard, experiment, part, path, command, threads, pure=False)
                        for part, path in zip(parts, paths)]
-            done = client.gather(futures)
         else:
             if executor is None:
                 context = multiprocessing.get_context("spawn")
@@ -204,8 +249,8 @@ def run_ensemble(experiment, workers=None, shards=None, scheduler=None, client=N
                     max_workers=min(workers, len(parts)), mp_context=context)
             futures = [executor.submit(run_shard, experiment, part, path, command, threads)
                        for part, path in zip(parts, paths)]
-            done = [future.result() for future in futures]
-        combined = combine(done, command=command)
+            as_completed = concurrent.futures.as_completed
+        combined = combine(_gather(futures, as_completed, progress), command=command)
         combined.load()
         return combined
     finally:
@@ -215,5 +260,3 @@ def run_ensemble(experiment, workers=None, shards=None, scheduler=None, client=N
             owned_client.close()
         if cluster is not None:
             cluster.close()
-        if directory is None:
-            shutil.rmtree(folder, ignore_errors=True)

@@ -1,6 +1,11 @@
 """Ensembles: sharding, process pools and dask clusters give the single-process dataset bit for bit."""
 
 import concurrent.futures
+import os
+import subprocess
+import sys
+import time
+import tempfile
 
 import numpy as np
 import pytest
@@ -56,7 +61,7 @@ def test_shards_partition_the_instances_in_order():
 
 
 def test_process_pool_ensemble_equals_the_single_process_run(single, tmp_path):
-    combined = run_ensemble(EXPERIMENT, workers=2, shards=3, directory=tmp_path)
+    combined = run_ensemble(EXPERIMENT, workers=2, shards=3, shard_dir=tmp_path)
     xr.testing.assert_identical(_strip(combined), _strip(single))
     files = sorted(tmp_path.glob("shard-*.nc"))
     assert len(files) == 3  # each shard wrote its own file, kept in the given directory
@@ -66,10 +71,27 @@ def test_process_pool_ensemble_equals_the_single_process_run(single, tmp_path):
     xr.testing.assert_identical(_strip(combine(files)), _strip(single))
 
 
-def test_any_executor_can_run_the_shards(single):
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
-        combined = run_ensemble(EXPERIMENT, shards=2, executor=executor, threads=None)
+def test_any_executor_can_run_the_shards_and_they_come_back_in_memory(single, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # nothing may be written anywhere by default
+    tempfile.tempdir = None
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
+            combined = run_ensemble(EXPERIMENT, shards=2, executor=executor, threads=None, progress=True)
+    finally:
+        tempfile.tempdir = None
     xr.testing.assert_identical(_strip(combined), _strip(single))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unwritable_shard_dir_is_reported_before_any_work(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError) as error:
+        run_ensemble(EXPERIMENT, executor=object(), shard_dir=blocker / "shards")
+    assert "shard_dir" in str(error.value) and "writ" in str(error.value)
+    assert main(["run", "--instances", "2", "--duration", "0.01", "--shard-dir", str(blocker / "x"),
+                 "-o", str(tmp_path / "o.nc")]) == 2
+    assert not (tmp_path / "o.nc").exists()
 
 
 def test_a_shard_file_is_the_subset_run(single, tmp_path):
@@ -110,12 +132,12 @@ def test_dask_local_cluster_end_to_end(single, tmp_path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        combined = run_ensemble(EXPERIMENT, client=client, directory=tmp_path)
+        combined = run_ensemble(EXPERIMENT, client=client, shard_dir=tmp_path)
         assert len(list(tmp_path.glob("shard-*.nc"))) == 2  # one shard per worker thread
     xr.testing.assert_identical(_strip(combined), _strip(single))
 
 
-def test_cli_scheduler_local_starts_a_local_cluster(tmp_path):
+def test_cli_scheduler_local_starts_a_local_cluster(tmp_path, capsys):
     pytest.importorskip("distributed")
     experiment = tmp_path / "exp.toml"
     experiment.write_text(
@@ -125,7 +147,54 @@ def test_cli_scheduler_local_starts_a_local_cluster(tmp_path):
     one, many = tmp_path / "one.nc", tmp_path / "many.nc"
     assert main(["run", str(experiment), "-o", str(one)]) == 0
     assert main(["run", str(experiment), "-o", str(many), "--scheduler", "local", "--workers", "2"]) == 0
+    assert "dask dashboard: http://127.0.0.1:" in capsys.readouterr().err
     with open_dataset(one) as a, open_dataset(many) as b:
         assert a["spike_time"].size > 0
         np.testing.assert_array_equal(a["spike_time"].values, b["spike_time"].values)
         np.testing.assert_array_equal(a["spike_instance"].values, b["spike_instance"].values)
+
+
+def _start(command, env, log):
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def test_real_scheduler_and_two_worker_processes_without_a_shared_tmp(single, tmp_path):
+    """A ``dask scheduler`` and two ``dask worker`` processes on loopback, each with its own TMPDIR:
+    the shards come back through dask, the combined dataset equals the one-process run."""
+    distributed = pytest.importorskip("distributed")
+    scheduler_file = tmp_path / "scheduler.json"
+    processes, logs = [], []
+    try:
+        log = open(tmp_path / "scheduler.log", "w")
+        logs.append(log)
+        processes.append(_start([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                 "--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+                                os.environ.copy(), log))
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            assert processes[0].poll() is None, (tmp_path / "scheduler.log").read_text()
+            time.sleep(0.2)
+        for index in range(2):
+            folder = tmp_path / f"worker{index}"
+            folder.mkdir()
+            env = dict(os.environ, TMPDIR=str(folder))  # not the client's temporary directory
+            log = open(tmp_path / f"worker{index}.log", "w")
+            logs.append(log)
+            processes.append(_start([sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file",
+                                     str(scheduler_file), "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
+                                     "--local-directory", str(folder), "--host", "127.0.0.1"], env, log))
+        with distributed.Client(scheduler_file=str(scheduler_file), timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
+            assert len({info["local_directory"] for info in client.scheduler_info()["workers"].values()}) == 2
+            combined = run_ensemble(EXPERIMENT, client=client, shards=3)
+    finally:
+        for process in processes[::-1]:
+            process.terminate()
+        for process in processes[::-1]:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in logs:
+            log.close()
+    xr.testing.assert_identical(_strip(combined), _strip(single))

@@ -87,6 +87,7 @@ from mixsig.engine.kernels import (
 )
 from mixsig.errors import ConfigError, Problem, raise_if_any
 from mixsig.experiment import TRACEABLE
+from mixsig.progress import progress_bar
 
 DRIFT_INTERVAL = 1e-2
 """Interval at which drifting parameters (temperature profile, ageing) are re-evaluated, s."""
@@ -476,16 +477,11 @@ class Simulation:
         duration : float
             s.
         progress : bool, optional
-            Show a tqdm progress bar (default: when stderr is a terminal).
+            Show a tqdm progress bar (default: on a terminal or in a Jupyter kernel).
         """
         dt = self.experiment.dt
         n_steps = int(round(duration / dt))
-        show = sys.stderr.isatty() if progress is None else progress
-        bar = None
-        if show and n_steps >= 1000:
-            from tqdm import tqdm
-
-            bar = tqdm(total=n_steps, unit="step", desc="mixsig", file=sys.stderr, leave=False)
+        bar = progress_bar(n_steps, "step", show=progress) if n_steps >= 1000 else None
         n, end = self.step_index, self.step_index + n_steps
         while n < end:
             done = self._run(n, end)
@@ -759,7 +755,7 @@ def run(experiment, instances=None, progress=None, command="mixsig.run"):
     instances : sequence of int, optional
         Instance indices (default all ``experiment.instances``).
     progress : bool, optional
-        tqdm progress bar (default: when stderr is a terminal).
+        tqdm progress bar (default: on a terminal or in a Jupyter kernel).
     command : str
         Recorded in the dataset's history.
 
