@@ -23,7 +23,12 @@ def _run(args, argv):
     from mixsig.io import to_netcdf
     from mixsig.summary import summarize
 
-    experiment = default_experiment() if args.experiment is None else load_experiment(args.experiment)
+    if args.from_dataset is not None:
+        experiment = _recorded_experiment(args)
+    elif args.experiment is None:
+        experiment = default_experiment()
+    else:
+        experiment = load_experiment(args.experiment)
     changes = {k: v for k, v in (("instances", args.instances), ("seed", args.seed), ("duration", args.duration)) if v is not None}
     if changes:
         experiment = experiment.replace(**changes)
@@ -38,6 +43,19 @@ def _run(args, argv):
     to_netcdf(ds, args.output)
     print(summarize(ds, path=args.output))
     return 0
+
+
+def _recorded_experiment(args):
+    """The experiment recorded in the dataset named by ``--from-dataset``."""
+    from mixsig.io import open_dataset
+    from mixsig.io.provenance import experiment_from_dataset
+
+    if args.experiment is not None:
+        raise ConfigError([Problem("<command line>", "--from-dataset", args.from_dataset,
+                                   f"either an experiment file ({args.experiment}) or --from-dataset, not both")],
+                          "run options")
+    with open_dataset(args.from_dataset) as ds:
+        return experiment_from_dataset(ds, source=args.from_dataset)
 
 
 def _inspect(args, argv):
@@ -156,6 +174,9 @@ def build_parser():
     )
     run.add_argument("experiment", nargs="?", help="experiment TOML file (default: embedded experiment)")
     run.add_argument("-o", "--output", default="mixsig-run.nc", help="output file (default mixsig-run.nc)")
+    run.add_argument("--from-dataset", metavar="FILE",
+                     help="re-run the experiment recorded in a mixsig dataset (bit for bit, when the "
+                          "chip config, calibration and mixsig version are the recorded ones)")
     run.add_argument("--instances", type=int, help="number of chip instances")
     run.add_argument("--seed", type=int, help="root seed")
     run.add_argument("--duration", type=float, help="simulated time, s")

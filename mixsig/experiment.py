@@ -136,6 +136,51 @@ class Experiment:
         """
         return dataclasses.replace(self, **changes)
 
+    def to_dict(self):
+        """The experiment as the tables of an experiment file (inverse of :func:`experiment_from_dict`).
+
+        Every setting is written, defaults included, so the tables describe the run completely:
+        ``experiment_from_dict(exp.to_dict())`` simulates exactly what ``exp`` simulates. Tuples
+        and numpy values become lists and Python numbers; the ``file`` of an ``aedat`` input
+        becomes an absolute path (relative paths are resolved as :func:`load_experiment` does).
+
+        Returns
+        -------
+        dict
+            Plain TOML-able values (``mixsig.tomlwrite.dumps`` writes them).
+        """
+        data = {
+            "duration": self.duration, "dt": self.dt, "instances": self.instances, "seed": self.seed,
+            "chip": self.chip, "board": self.board, "device_model": self.device_model, "noise": self.noise,
+            "temperature": self.temperature,
+            "biases": [{**({} if core is None else {"core": core}), name: value} for core, name, value in self.biases],
+        }
+        network = _plain(self.network)
+        for table in (network.get("inputs") or {}).values():
+            if isinstance(table, dict) and table.get("kind") == "aedat" and isinstance(table.get("file"), str):
+                table["file"] = str(_aedat_path(self, table["file"]).absolute())
+        data.update(network)
+        defaults = DCStep(amplitude=0.0)
+        data["dc"] = [{field.name: getattr(step, field.name) for field in dataclasses.fields(DCStep)
+                       if field.name == "amplitude" or getattr(step, field.name) != getattr(defaults, field.name)}
+                      for step in self.dc]
+        data["record"] = dataclasses.asdict(self.record)
+        return {key: value for key, value in _plain(data).items() if value != []}
+
+    def to_toml(self):
+        """The experiment as experiment-file text; :func:`load_experiment` reads it back.
+
+        This is what a dataset records as ``experiment_toml``: the effective experiment, after
+        any change made in code or on the command line (``--instances``, ``--seed``, ...).
+
+        Returns
+        -------
+        str
+        """
+        from mixsig.tomlwrite import dumps
+
+        return dumps(self.to_dict(), comment="mixsig experiment: every setting of the run (docs/experiments.md)")
+
     def check(self):
         """Raise :class:`ConfigError` listing every problem of the experiment."""
         self.build_network()
@@ -180,6 +225,23 @@ def _network(exp):
     return network, problems
 
 
+def _plain(value):
+    """``value`` with tuples and arrays as lists and numpy scalars as Python numbers (copied)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(item) for item in value]
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _aedat_path(exp, file):
+    """Path of an ``aedat`` input file: relative paths are relative to the experiment file."""
+    path = pathlib.Path(file)
+    if not path.is_absolute() and exp.source.endswith(".toml"):
+        path = pathlib.Path(exp.source).parent / path
+    return path
+
+
 def _spike_array(exp, name, table, problems):
     """Turn a ``regular`` or ``aedat`` input table into a ``spike_array`` one, in place."""
     kind = table.get("kind")
@@ -211,9 +273,7 @@ def _spike_array(exp, name, table, problems):
     if not isinstance(file, str):
         problems.append(Problem(exp.source, f"{key}.file", file, "the path of an AEDAT 2.0 file"))
         return
-    path = pathlib.Path(file)
-    if not path.is_absolute() and exp.source.endswith(".toml"):
-        path = pathlib.Path(exp.source).parent / path
+    path = _aedat_path(exp, file)
     try:
         addresses, stamps, _ = read_aedat(path)
     except OSError as error:

@@ -40,6 +40,7 @@ from mixsig.chip.config import SYN_TYPES, ChipConfig, chip_from_dict
 from mixsig.chip.topology import Board
 from mixsig.errors import Problem, raise_if_any
 from mixsig.files import atomic_write
+from mixsig.tomlwrite import toml_value
 
 RULES = ("all_to_all", "one_to_one", "probability", "pairs")
 """Connection rules."""
@@ -641,31 +642,14 @@ class CompiledNetwork:
         return xr.Dataset(variables, attrs=self._header())
 
 
-def _toml_value(value):
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        if np.isnan(value):
-            return "nan"
-        if np.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    return "[" + ", ".join(_toml_value(item) for item in value) + "]"
-
-
 def _to_toml(compiled):
     lines = ["# Compiled mixsig network (CAM / SRAM / tag tables); reload with mixsig.chip.load_compiled.",
              "[mapping]"]
-    lines += [f"{key} = {_toml_value(value)}" for key, value in compiled._header().items()]
+    lines += [f"{key} = {toml_value(value)}" for key, value in compiled._header().items()]
     lines.append("[arrays]")
-    lines += [f"{name} = {_toml_value(getattr(compiled, name).tolist())}" for name in _ARRAYS]
+    lines += [f"{name} = {toml_value(getattr(compiled, name).tolist())}" for name in _ARRAYS]
     lines.append("[strings]")
-    lines += [f"{name} = {_toml_value(list(getattr(compiled, name)))}" for name in _STRINGS]
+    lines += [f"{name} = {toml_value(list(getattr(compiled, name)))}" for name in _STRINGS]
     return "\n".join(lines) + "\n"
 
 

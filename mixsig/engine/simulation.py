@@ -55,7 +55,6 @@ advanced at once, bit for bit.
 """
 
 import dataclasses
-import hashlib
 import math
 import sys
 import types
@@ -115,8 +114,6 @@ ROUTER_FREE_SLOTS = 1 << 12
 
 SYNAPSE_BLOCKS = ("ampa", "nmda", "gaba", "shunt")
 """Bias blocks of the four DPI types, in CAM ``syn_type`` order."""
-
-NO_CALIBRATION_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 def _with_biases(chip, overrides, source):
@@ -701,6 +698,7 @@ class Simulation:
             What produced the data, for the ``history`` attribute.
         """
         from mixsig.io import build_dataset
+        from mixsig.io.provenance import run_provenance
 
         exp, chip = self.experiment, self.chip
         spike_instances, spike_neurons, spike_times = self.spikes()
@@ -721,12 +719,7 @@ class Simulation:
                 "units": "1", "long_name": "homeostatic gain of the excitatory weights at the end of the run"})
         model = self.model
         provenance = {
-            "experiment_toml": exp.text,
-            "chip_toml": chip.toml_text,
-            "calibration_file": "none" if model is None else model.source,
-            "calibration_sha256": NO_CALIBRATION_SHA256 if model is None else model.sha256,
-            "seed": int(exp.seed),
-            "dt": float(exp.dt),
+            **run_provenance(exp, chip, model),
             "command": command,
             "title": f"mixsig {__version__} run of {exp.source}",
             "duration": float(self.step_index * exp.dt),

@@ -73,8 +73,8 @@ GLOBAL_ATTRIBUTES = {
 # Provenance keys that build_dataset requires; the other global attributes it sets itself.
 PROVENANCE_KEYS = ("experiment_toml", "chip_toml", "calibration_file", "calibration_sha256", "seed", "dt")
 SET_BY_BUILD = ("Conventions", "mixsig_version", "creation_time")
-# Attributes that legitimately differ between shards of one run.
-PER_FILE_ATTRIBUTES = ("creation_time", "history")
+# Attributes that legitimately differ between shards of one run (workers may run on other machines).
+PER_FILE_ATTRIBUTES = ("creation_time", "history", "platform")
 
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 _RESERVED = set(COORDINATES) | set(SPIKE_ARRAYS) | {"spike"}
