@@ -89,10 +89,12 @@ def _combine(args, argv):
 
 
 def _validate(args, argv):
-    from mixsig.validate import validate
+    from mixsig.validate import default_directory, validate
 
+    if args.dir is None:
+        args.dir = default_directory()
     if not pathlib.Path(args.dir).is_dir():
-        raise ConfigError([Problem(args.dir, "(directory)", None, "the validation/ folder of a mixsig checkout")],
+        raise ConfigError([Problem(args.dir, "(directory)", None, "a folder of validation scripts (default: the scripts installed with mixsig)")],
                           "validation directory")
     return validate(args.dir, args.report, include_slow=not args.quick)
 
@@ -208,7 +210,7 @@ def build_parser():
     validate = commands.add_parser(
         "validate", help="run every validation script, print the table, write a markdown report",
     )
-    validate.add_argument("--dir", default="validation", help="folder of the scripts (default ./validation)")
+    validate.add_argument("--dir", help="folder of the scripts (default: the scripts installed with mixsig)")
     validate.add_argument("--report", default="validation-report.md", help="report file (default validation-report.md)")
     validate.add_argument("--quick", action="store_true", help="skip the scripts marked slow")
     validate.set_defaults(handler=_validate)

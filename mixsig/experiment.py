@@ -30,6 +30,10 @@ TRACEABLE = {
 }
 """Quantities that can be recorded as traces: name -> (units, long_name)."""
 
+MAX_MISMATCH_SCALE = 2.0
+"""Largest ``mismatch_scale``: twice the calibrated spread (beyond it the lognormal tails leave the
+subthreshold regime the device models describe)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class DCStep:
@@ -93,6 +97,16 @@ class Experiment:
         noise-free chips.
     noise : bool
         Temporal noise on the subthreshold currents, when the device model switches it on.
+    mismatch : bool
+        Device mismatch drawn from the device model (false: nominal devices; temperature
+        dependence, drift and noise stay as set).
+    mismatch_scale : float
+        Factor (0 to 2) on every mismatch deviation of the device model, i.e. on every sigma of
+        the calibration: 0 gives nominal devices, 1 the calibrated spread. The instances keep
+        their draws, so a sweep of the scale shows the same devices more or less mismatched.
+    drift : bool
+        Ageing drift of the device thresholds from the device model (false: no ageing; an
+        explicit temperature profile still applies).
     temperature : float or tuple of (float, float)
         Die temperature, K, or a piecewise-linear profile of ``(time s, temperature K)`` points.
     biases : tuple of (int or None, str, float)
@@ -114,6 +128,9 @@ class Experiment:
     board: tuple = (1, 1)
     device_model: str = "generic_180nm"
     noise: bool = True
+    mismatch: bool = True
+    mismatch_scale: float = 1.0
+    drift: bool = True
     temperature: object = 300.0
     biases: tuple = ()
     network: dict = dataclasses.field(default_factory=dict)
@@ -295,7 +312,8 @@ def _spike_array(exp, name, table, problems):
 
 _TOP_KEYS = {
     "duration": float, "dt": float, "instances": int, "seed": int, "chip": str, "board": list,
-    "device_model": str, "noise": bool, "temperature": (float, list), "biases": list,
+    "device_model": str, "noise": bool, "mismatch": bool, "mismatch_scale": float, "drift": bool,
+    "temperature": (float, list), "biases": list,
     "populations": dict, "inputs": dict, "connections": list, "dc": list, "record": dict,
 }
 _DC_KEYS = {"amplitude": float, "start": float, "stop": float, "population": str, "core": int, "neurons": list}
@@ -385,7 +403,8 @@ def experiment_from_dict(data, source="<experiment>", text=""):
     """
     problems = []
     top = _fields(data, _TOP_KEYS, source, "", problems)
-    kwargs = {k: v for k, v in top.items() if k in ("duration", "dt", "instances", "seed", "chip", "device_model", "noise")}
+    kwargs = {k: v for k, v in top.items() if k in ("duration", "dt", "instances", "seed", "chip", "device_model", "noise",
+                                                    "mismatch", "mismatch_scale", "drift")}
     if "board" in top:
         kwargs["board"] = tuple(top["board"])
     if "temperature" in top:
@@ -455,6 +474,8 @@ def _problems(exp):
     need(0 < exp.dt <= exp.duration, "dt", exp.dt, "0 < dt <= duration (s)")
     need(exp.instances >= 1, "instances", exp.instances, "an integer >= 1")
     need(exp.seed >= 0, "seed", exp.seed, "an integer >= 0")
+    need(_type_ok(exp.mismatch_scale, float) and 0 <= exp.mismatch_scale <= MAX_MISMATCH_SCALE, "mismatch_scale",
+         exp.mismatch_scale, f"a factor from 0 (nominal devices) to {MAX_MISMATCH_SCALE:g} on every mismatch sigma")
     need(len(exp.board) == 2 and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in exp.board),
          "board", list(exp.board), "[nx, ny] with integers >= 1")
     if isinstance(exp.temperature, tuple):

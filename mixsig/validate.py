@@ -7,6 +7,7 @@ Each script in ``validation/`` compares literature or closed-form results with t
 
 import contextlib
 import datetime
+import importlib.resources
 import importlib.util
 import io
 import pathlib
@@ -19,14 +20,33 @@ from mixsig.checks import collecting
 from mixsig.files import atomic_write
 
 
+def default_directory():
+    """The validation scripts shipped with mixsig.
+
+    The installed package ``mixsig.validation`` (``validation/`` of the source tree, mapped by
+    ``setup.cfg``); in a source checkout used without installing (``PYTHONPATH``), the tree's
+    ``validation/`` folder beside the package.
+
+    Returns
+    -------
+    pathlib.Path or importlib.resources.abc.Traversable
+    """
+    if importlib.util.find_spec("mixsig.validation") is not None:
+        return importlib.resources.files("mixsig.validation")
+    return pathlib.Path(__file__).resolve().parents[1] / "validation"
+
+
 def scripts(directory):
     """The validation scripts of ``directory`` and whether each is marked slow (``SLOW = True``).
+
+    Files whose names start with ``_`` (``__init__.py``) are not scripts.
 
     Returns
     -------
     list of (pathlib.Path, bool)
     """
-    return [(path, "SLOW = True" in path.read_text()) for path in sorted(pathlib.Path(directory).glob("*.py"))]
+    paths = sorted(path for path in pathlib.Path(directory).glob("*.py") if not path.name.startswith("_"))
+    return [(path, "SLOW = True" in path.read_text()) for path in paths]
 
 
 def load_script(path):

@@ -34,4 +34,4 @@ def test_a_miss_or_a_crash_fails_and_is_reported(tmp_path, capsys):
 
 def test_missing_directory_is_a_user_error(tmp_path, capsys):
     assert main(["validate", "--dir", str(tmp_path / "nowhere")]) == 2
-    assert "validation/ folder" in capsys.readouterr().err
+    assert "folder of validation scripts" in capsys.readouterr().err

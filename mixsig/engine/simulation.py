@@ -233,13 +233,15 @@ class Simulation:
         self.nominal = {name: np.asarray(values)[self.core_of[self.neurons]] for name, values in chip.biases.items()}
         self.nominal["synapse.i_w"] = compiled.cam_weight
         self.mismatch = None  # name -> (native deviations of the simulated devices, attrs), and the draw's attrs
+        self.mismatch_scale = float(exp.mismatch_scale) if exp.mismatch and self.model is not None else 0.0
         if self.model is not None:
             shape = ChipShape(chip.n_cores, chip.neurons_per_core, chip.cam_per_neuron, self.board.n_chips)
             _, drawn, attrs = draw_deviations(self.model, shape, self.instances, exp.seed)
             used = {"neuron": self.neurons, "synapse": compiled.cam_synapse}
-            self.mismatch = ({name: (values[:, used[level]], var_attrs) for name, (level, values, var_attrs) in drawn.items()},
-                             attrs)
-        ageing = self.model is not None and (self.model.ageing.rate != 0 or self.model.ageing.spread != 0)
+            self.mismatch = ({name: (self._switched(values[:, used[level]], var_attrs), var_attrs)
+                              for name, (level, values, var_attrs) in drawn.items()}, attrs)
+        ageing = (self.model is not None and exp.drift
+                  and (self.model.ageing.rate != 0 or self.model.ageing.spread != 0))
         self.drifting = self.profile.times.size > 1 or ageing
         self.drift_steps = max(1, int(round(DRIFT_INTERVAL / exp.dt)))
         self.stp_par = None  # adaptation tables not built yet
@@ -251,6 +253,14 @@ class Simulation:
                                        f"a step below the shortest refractory period ({np.min(t_ref):.3g} s)")],
                               f"experiment {exp.source}")
         self._init_dc()
+
+    def _switched(self, deviation, attrs):
+        """A drawn deviation after the experiment's switches: mismatch deviations (the variables
+        with a ``source``) times the effective ``mismatch_scale`` (0 with ``mismatch = false``),
+        ageing rates (the others) zero with ``drift = false``."""
+        if "source" in attrs:
+            return deviation * self.mismatch_scale
+        return deviation if self.experiment.drift else np.zeros_like(deviation)
 
     def _set_parameters(self, t):
         """Evaluate every per-instance parameter at simulation time ``t`` (s)."""
@@ -727,6 +737,8 @@ class Simulation:
             "board": f"{self.board.nx} x {self.board.ny}",
             "device_model": "none" if model is None else model.name,
             "noise": self.noisy,
+            "mismatch_scale": self.mismatch_scale,
+            "drift": bool(self.model is not None and exp.drift),
         }
         return build_dataset(
             instances=self.instances, seeds=np.array(seeds, dtype=np.uint64), neurons=self.neurons,
