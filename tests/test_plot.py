@@ -1,6 +1,8 @@
 """Tests of mixsig.plot: every figure function returns Axes with unit-carrying labels and the given data."""
 
 import re
+import subprocess
+import sys
 
 import matplotlib
 
@@ -128,3 +130,58 @@ def test_write_png_leaves_no_file_when_drawing_fails(tmp_path):
     with pytest.raises(RuntimeError):
         plot.write_png(broken, str(tmp_path / "x.png"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_function_draws_on_a_new_figure_without_ax():
+    ds = _dataset()
+    for draw in (plot.raster, plot.rate_histograms, lambda d: plot.trace(d, "i_mem")):
+        ax = draw(ds)
+        assert isinstance(ax, matplotlib.axes.Axes) and ax.figure is not None
+        plt.close(ax.figure)
+
+
+def test_write_png_leaves_the_backend_alone(tmp_path):
+    code = ("import matplotlib; matplotlib.use('svg'); from mixsig import plot; "
+            f"plot.write_png(lambda ax: ax.plot([0, 1]), {str(tmp_path / 'x.png')!r}); "
+            "import sys; sys.exit(0 if matplotlib.get_backend() == 'svg' else 1)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    assert (tmp_path / "x.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_raster_colours_and_labels_groups_and_titles_name_the_instance(ax):
+    ds = _dataset()
+    plot.raster(ds, ax, instance=1)
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["core 0", "core 1"]
+    assert len({line.get_color() for line in ax.get_lines()}) == 2
+    assert "instance 1" in ax.get_title()
+    with_population = ds.assign_coords(population=("neuron", ["exc", "exc", "inh"]))
+    fig, ax2 = plt.subplots()
+    plot.raster(with_population, ax2)
+    assert [text.get_text() for text in ax2.get_legend().get_texts()] == ["population exc", "population inh"]
+    plt.close(fig)
+    fig, ax3 = plt.subplots()
+    plot.trace(ds, "i_mem", ax3, instance=1)
+    assert ax3.get_yscale() == "log" and "instance 1" in ax3.get_title()  # a current: log axis
+    plt.close(fig)
+    fig, ax4 = plt.subplots()
+    plot.rate_histograms(ds, ax4)
+    assert "instances 0-1" in ax4.get_title()
+    plt.close(fig)
+
+
+def test_fi_band_is_clipped_at_zero_hz(ax):
+    results = xr.Dataset(
+        {"fi_rate_mean": (("device_model", "temperature", "i_in"), [[[1.0, 10.0, 50.0]]]),
+         "fi_rate_std": (("device_model", "temperature", "i_in"), [[[4.0, 12.0, 5.0]]])},
+        coords={"device_model": ["m"], "temperature": [300.0], "i_in": [1e-10, 1e-9, 1e-8]})
+    plot.fi_curves(results, ax)
+    band = ax.collections[0].get_paths()[0].vertices
+    assert band[:, 1].min() == 0.0 and band[:, 1].max() == 55.0
+
+
+def test_reference_lines_stay_inside_the_data_limits(ax):
+    flat = xr.Dataset({"cv_within": ("n_pop", [0.1, 0.1]), "cv_pooled": ("n_pop", [0.12, 0.11]), "cv_shared": 0.1},
+                      coords={"n_pop": [1, 1024]})
+    plot.cv_vs_population_size(flat, ax)
+    bottom, top = ax.get_ylim()
+    assert 0.05 < bottom < 0.1 and 0.12 < top < 0.2  # the ideal slope reaches 0.1/32 but does not widen the axes
