@@ -18,6 +18,7 @@ from importlib import resources
 import numpy as np
 
 from mixsig.errors import ConfigError, Problem, raise_if_any
+from mixsig.reprs import Summary
 
 TRACEABLE = {
     "i_mem": ("A", "membrane current"),
@@ -76,8 +77,8 @@ class Record:
     parameters: bool = True
 
 
-@dataclasses.dataclass(frozen=True)
-class Experiment:
+@dataclasses.dataclass(frozen=True, repr=False)
+class Experiment(Summary):
     """A complete simulation request.
 
     Attributes
@@ -197,6 +198,24 @@ class Experiment:
         from mixsig.tomlwrite import dumps
 
         return dumps(self.to_dict(), comment="mixsig experiment: every setting of the run (docs/experiments.md)")
+
+    def _summary(self):
+        tables = self.network
+        populations = ", ".join(f"{name} ({table.get('size', '?')})" if isinstance(table, dict) else name
+                                for name, table in (tables.get("populations") or {}).items())
+        switches = [name for name, on in (("mismatch", self.mismatch), ("drift", self.drift), ("noise", self.noise)) if on]
+        return f"mixsig Experiment {self.source}", [
+            ("chip", f"{self.chip}, board {self.board[0]} x {self.board[1]}"),
+            ("instances", f"{self.instances} (seed {self.seed})"),
+            ("duration", f"{self.duration:g} s, dt {self.dt:g} s"),
+            ("device model", f"{self.device_model}, {', '.join(switches) or 'no mismatch, drift or noise'}"
+                             + (f", mismatch x {self.mismatch_scale:g}" if self.mismatch_scale != 1 else "")),
+            ("temperature", f"{self.temperature:g} K" if not isinstance(self.temperature, tuple) else "profile"),
+            ("populations", populations or "none"),
+            ("inputs, connections", f"{len(tables.get('inputs') or {})}, {len(tables.get('connections') or [])}"),
+            ("biases, dc steps", f"{len(self.biases)}, {len(self.dc)}"),
+            ("traces", ", ".join(self.record.traces) or "none"),
+        ]
 
     def check(self):
         """Raise :class:`ConfigError` listing every problem of the experiment."""

@@ -43,6 +43,7 @@ from mixsig.circuits.stp import STPParams
 from mixsig.circuits.synapses import SynapseParams
 from mixsig.errors import Problem, raise_if_any
 from mixsig.params import attributes, names
+from mixsig.reprs import Summary
 
 SYN_TYPES = ("ampa", "nmda", "gaba", "shunt")
 """Synapse (dendrite) types in CAM order: ``syn_type`` 0..3."""
@@ -214,8 +215,8 @@ class RouterLevel:
         return LinkParams(**values)
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class ChipConfig:
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class ChipConfig(Summary):
     """A validated, immutable chip configuration (see ``docs/chip_configs.md``).
 
     Attributes
@@ -256,6 +257,16 @@ class ChipConfig:
     bias_settings: types.MappingProxyType
     source: str
     toml_text: str
+
+    def _summary(self):
+        return f"mixsig ChipConfig {self.name}", [
+            ("cores", f"{self.n_cores} x {self.neurons_per_core} neurons"),
+            ("per neuron", f"{self.cam_per_neuron} CAM, {self.sram_per_neuron} SRAM entries, {self.n_tags} tags"),
+            ("weights", f"{self.weight_bits} bits ({self.weight_scheme})"),
+            ("router levels", ", ".join(self.router)),
+            ("device model", self.device_model),
+            ("source", pathlib.Path(self.source).name),
+        ]
 
     def __eq__(self, other):
         if not isinstance(other, ChipConfig):

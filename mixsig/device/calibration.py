@@ -41,6 +41,7 @@ import numpy as np
 from mixsig.constants import KAPPA_N, KAPPA_P, T_NOMINAL, thermal_voltage
 from mixsig.errors import Problem, raise_if_any
 from mixsig.files import atomic_write
+from mixsig.reprs import Summary
 
 PROCESS_FIELDS = frozenset({"kappa", "u_t", "i_0"})
 """Circuit fields set by the process and temperature, not sampled per device."""
@@ -211,8 +212,8 @@ class BiasTable:
     fine_max: int
 
 
-@dataclasses.dataclass(frozen=True)
-class DeviceModel:
+@dataclasses.dataclass(frozen=True, repr=False)
+class DeviceModel(Summary):
     """A validated, frozen calibration file.
 
     Attributes
@@ -253,6 +254,18 @@ class DeviceModel:
     noise: NoiseSettings
     parameters: types.MappingProxyType
     bias_generator: types.MappingProxyType
+
+    def _summary(self):
+        noise = [name for name in ("shot", "flicker") if getattr(self.noise, name)]
+        return f"mixsig DeviceModel {self.name}", [
+            ("technology", self.technology),
+            ("Pelgrom", f"A_VT {self.a_vt * 1e9:g} mV um, A_C {self.a_c * 1e8:g} % um"),
+            ("kappa", f"n {self.kappa_n:g}, p {self.kappa_p:g}"),
+            ("parameters", f"{len(self.parameters)} with mismatch statistics"),
+            ("noise", ", ".join(noise) or "off"),
+            ("ageing", f"{self.ageing.rate * 1e3:g} mV per decade"),
+            ("source", f"{pathlib.Path(self.source).name} (sha256 {self.sha256[:12]})"),
+        ]
 
 
 class _Reader:
