@@ -33,6 +33,10 @@ def _run(args, argv):
     if changes:
         experiment = experiment.replace(**changes)
         experiment.check()
+    if args.set:
+        from mixsig.settings import apply_settings
+
+        experiment = apply_settings(experiment, args.set, source="--set")
     if args.workers is not None or args.scheduler is not None or args.shard_dir is not None:
         from mixsig.ensemble import run_ensemble
 
@@ -105,6 +109,15 @@ def _neuron(args, argv):
     job = SingleNeuronJob(rate=args.rate, duration=args.duration, seed=args.seed, trains=args.trains)
     print(run_single_neuron(job).summary())
     return 0
+
+
+def _setting(text):
+    from mixsig.settings import parse_setting
+
+    try:
+        return parse_setting(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error))
 
 
 def _floats(text):
@@ -182,6 +195,11 @@ def build_parser():
     run.add_argument("--instances", type=int, help="number of chip instances")
     run.add_argument("--seed", type=int, help="root seed")
     run.add_argument("--duration", type=float, help="simulated time, s")
+    run.add_argument("--set", action="append", type=_setting, metavar="KEY=VALUE",
+                     help="override a setting of the experiment (repeatable): a dotted key of the file "
+                          "(duration, record.interval, populations.exc.size), device.<key> "
+                          "(device.temperature=310, device.mismatch_scale=0.5) or a chip bias on every "
+                          "core (soma.i_tau=5e-12); validated like the file")
     run.add_argument("--workers", type=int,
                      help="run the instances in shards on N worker processes and combine them "
                           "(with --scheduler local: the LocalCluster's workers)")

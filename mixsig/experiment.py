@@ -170,6 +170,7 @@ class Experiment(Summary):
         data = {
             "duration": self.duration, "dt": self.dt, "instances": self.instances, "seed": self.seed,
             "chip": self.chip, "board": self.board, "device_model": self.device_model, "noise": self.noise,
+            "mismatch": self.mismatch, "mismatch_scale": self.mismatch_scale, "drift": self.drift,
             "temperature": self.temperature,
             "biases": [{**({} if core is None else {"core": core}), name: value} for core, name, value in self.biases],
         }
@@ -335,6 +336,8 @@ _TOP_KEYS = {
     "temperature": (float, list), "biases": list,
     "populations": dict, "inputs": dict, "connections": list, "dc": list, "record": dict,
 }
+TOP_KEYS = frozenset(_TOP_KEYS)
+"""Top-level keys of an experiment file."""
 _DC_KEYS = {"amplitude": float, "start": float, "stop": float, "population": str, "core": int, "neurons": list}
 _RECORD_KEYS = {"traces": list, "neurons": list, "interval": float, "router": bool, "parameters": bool}
 
