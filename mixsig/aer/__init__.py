@@ -5,6 +5,7 @@
 * :mod:`mixsig.aer.aedat`   AEDAT 2.0 (jAER) read/write and 32-bit address words.
 """
 
+import mixsig.kernel_cache  # noqa: F401  (numba cache keyed on the package's sources; before any kernel)
 from mixsig.aer.aedat import decode_address, encode_address, read_aedat, read_spikes, write_aedat, write_spikes
 from mixsig.aer.events import Deliveries, EventBatch, SramTable, events_from_spikes, make_batch
 from mixsig.aer.router import DEFAULT_LEVELS, LinkParams, LinkStats, Router, fifo_departures

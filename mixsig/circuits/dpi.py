@@ -245,7 +245,7 @@ def dpi_advance(i, i_in, duration, i_tau, i_gain, c, kappa, u_t, i_0):
                 start = lo if lo > 0.0 else 0.5 * hi
             if not start > 0.0:
                 start = 0.5 * hi
-        delta = _solve_log_ratio(s, i, a, i_gain, lo, hi, start, True)
+        delta = _solve_log_ratio(s, i, a, i_gain, lo, hi, start, a > i)  # a > i here: a bool, not a literal
         z = _z_of(delta, i, a)
         if z >= 1.0:
             delta = hi
@@ -266,7 +266,7 @@ def dpi_advance(i, i_in, duration, i_tau, i_gain, c, kappa, u_t, i_0):
     start = math.log1p(ratio) if ratio > -1.0 else lo
     if start < lo:
         start = lo
-    delta = _solve_log_ratio(s, i, a, i_gain, lo, 0.0, start, False)
+    delta = _solve_log_ratio(s, i, a, i_gain, lo, 0.0, start, a > i)
     z = _z_of(delta, i, a)
     if z >= 1.0:
         delta = lo

@@ -77,6 +77,18 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
 
 
+def kernel_array(value, dtype=np.float64):
+    """``value`` as the kernels take every array: C-contiguous, aligned, writable, of ``dtype``.
+
+    numba compiles (and caches) one specialisation per argument type, and the type of an array
+    includes its layout and whether it is read-only. A read-only or broadcast view (the weight
+    table of a single nominal instance is one) would make a second specialisation of the kernel;
+    a cached second specialisation of a function calling a ``parallel=True`` kernel crashed
+    (segmentation fault) when a fresh process loaded it. Copies only what does not qualify.
+    """
+    return np.require(value, dtype, ("C_CONTIGUOUS", "ALIGNED", "WRITEABLE"))
+
+
 def parameter_tables(dpis, soma_params, shape):
     """Neuron-major parameter tables of :func:`advance_neurons`.
 
@@ -98,7 +110,7 @@ def parameter_tables(dpis, soma_params, shape):
     syn_par = np.stack([np.stack([np.broadcast_to(np.asarray(getattr(p, r), dtype=float), shape).reshape(-1)
                                   for r in DPI_ROWS], axis=-1) for p in dpis], axis=1)
     soma_par = kernel_parameters(soma_params, shape).reshape(N_KERNEL_PARAMETERS, -1).T
-    return np.ascontiguousarray(syn_par), np.ascontiguousarray(soma_par)
+    return kernel_array(syn_par), kernel_array(soma_par)
 
 
 def resting_state(syn_par, soma_par):
@@ -223,7 +235,8 @@ def advance_neurons(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, sy
         Output: time of the first spike from the start of the step, s (NaN if none).
     """
     for j in numba.prange(syn.shape[0]):
-        _advance_one(j, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
+        # prange counts in uint64; the cast keeps one specialisation of _advance_one (int64, as the serial loop).
+        _advance_one(np.int64(j), syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
 
 
 @numba.njit(cache=True)

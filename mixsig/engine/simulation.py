@@ -80,6 +80,7 @@ from mixsig.engine.kernels import (
     N_TYPES,
     PARALLEL_MIN_NEURONS,
     delivery_keys,
+    kernel_array,
     parameter_tables,
     resting_state,
     run_steps,
@@ -282,7 +283,7 @@ class Simulation:
         weight = np.broadcast_to(self.compiled.cam_weight, (self.n_instances, self.compiled.cam_weight.size))
         if "synapse.i_w" in scale:
             weight = weight * scale["synapse.i_w"][0]
-        self.weight = np.ascontiguousarray(weight, dtype=float)
+        self.weight = kernel_array(weight)
         try:
             soma = SomaParams(u_t=u_t, **{f: values[f"soma.{f}"] for f in SOMA_FIELDS})
             dpis = [DPIParams(u_t=u_t, **{f: values[f"{b}.{f}"] for f in DPI_FIELDS}) for b in SYNAPSE_BLOCKS]
@@ -294,8 +295,8 @@ class Simulation:
         self.values, self.soma_params, self.temperature = values, soma, temperature
         self.syn_par, self.soma_par = parameter_tables(dpis, soma, shape)
         self._set_adaptation_parameters(values, depression, scaling)
-        self.nmda_thr = values["nmda.i_nmda_thr"].reshape(-1)
-        self.i_dc_base = values["soma.i_dc"].reshape(-1)
+        self.nmda_thr = kernel_array(values["nmda.i_nmda_thr"].reshape(-1))
+        self.i_dc_base = kernel_array(values["soma.i_dc"].reshape(-1))
         self._i_dc_value = None  # re-evaluate the DC input with the new (drifted) base
 
     def _set_adaptation_parameters(self, values, depression, scaling):
@@ -311,7 +312,7 @@ class Simulation:
             return  # both blocks off, before and now: no kernel reads the tables (drift updates skip them)
         self.stp_on = stp_on
         pools = [flat(depression.tau_rec), flat(depression.u_se)]
-        self.stp_par = np.ascontiguousarray(np.stack([np.stack([row] * N_TYPES) for row in pools]))
+        self.stp_par = kernel_array(np.stack([np.stack([row] * N_TYPES) for row in pools]))
         self.homeo_on = homeo_on
         self.scaled = bool(homeo_on.any())
         # The gain multiplies every excitatory weight of a neuron; its clamp keeps the largest of
@@ -323,7 +324,7 @@ class Simulation:
             i_g0[:, neurons] = np.maximum.reduceat(self.weight[:, rows], starts, axis=1)
         i_g0 = np.where(i_g0 > 0, i_g0, np.sqrt(flat(scaling.i_g_min) * flat(scaling.i_g_max)).reshape(shape))
         rows = [i_g0.reshape(-1)] + [flat(getattr(scaling, name)) for name in HOMEOSTASIS_ROWS[1:]]
-        self.homeo_par = np.ascontiguousarray(np.stack(rows))
+        self.homeo_par = kernel_array(np.stack(rows))
         self.homeostasis_params = scaling
 
     def _init_dc(self):
@@ -432,7 +433,7 @@ class Simulation:
         event_key = self.input_keys[first + within]
         pairs, count = np.unique(np.stack([event_step, event_key]), axis=1, return_counts=True)
         ptr = np.searchsorted(pairs[0], start + np.arange(self.block_steps + 1))
-        keys = np.ascontiguousarray(pairs[1])
+        keys = kernel_array(pairs[1], np.int64)
         return block, ptr, keys, count.astype(float), np.full(keys.size, -1, dtype=np.int64)
 
     def _init_router(self):
@@ -449,7 +450,7 @@ class Simulation:
         # Stored sorted by source (stably, so each source keeps its entry order): the expansion of
         # spikes into events sorts by source on every call, which is then a linear pass.
         order = np.argsort(table[0], kind="stable")
-        self.sram = SramTable(*(np.ascontiguousarray(column[order]) for column in table))
+        self.sram = SramTable(*(kernel_array(column[order], np.int64) for column in table))
         self.routed = bool(rows.any())
         levels = {name: level.link_params() for name, level in chip.router.items()}
         self.router = Router(board.nx, board.ny * self.n_instances, chip.n_cores, levels, max_hop=chip.max_hop)

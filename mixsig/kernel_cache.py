@@ -1,0 +1,94 @@
+"""numba's on-disk cache of mixsig's compiled kernels, keyed on the package's sources.
+
+numba (``cache=True``) stores each compiled function beside its module (``__pycache__``, or the
+user-wide cache directory when that is not writable, or ``NUMBA_CACHE_DIR``) and reuses it while
+the stamp of *that function's own file* is unchanged. A kernel inlines the functions it calls
+from other files, so after an edit of a callee only (say ``circuits/dpi.py``) numba would keep
+running the caller's stale machine code. Here every mixsig kernel's stamp is instead the SHA-256
+of all of the package's Python sources (:func:`source_hash`): any change to the package,
+including constants that compiled code freezes in, invalidates every cached kernel, and stale
+code can never run. Where the cache lives is numba's choice, unchanged.
+
+The locator is registered with numba once, when this module is first imported; the subpackages
+holding kernels (``circuits``, ``aer``, ``engine``) import it before any of their modules
+decorates a function, because numba picks a function's locator when it is decorated. It answers
+only for files inside the package; every other function keeps numba's own locators.
+"""
+
+import functools
+import hashlib
+import pathlib
+
+from numba.core import caching
+
+PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
+"""The directory of the mixsig package whose sources key the cache."""
+
+
+@functools.lru_cache(maxsize=None)
+def source_hash():
+    """SHA-256 (hex) of the package's Python sources, computed once per process.
+
+    Every ``*.py`` file under :data:`PACKAGE_DIR`, in sorted order of its relative path, hashed
+    with that path, so that renaming or moving code changes the hash too.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _numba_class(name):
+    """A class of ``numba.core.caching`` by its public name (numba >= 0.61) or private one (older)."""
+    return getattr(caching, name, None) or getattr(caching, "_" + name)
+
+
+class PackageSourceLocator(_numba_class("CacheLocator")):
+    """Cache locator of the package's kernels: numba's location, :func:`source_hash` as stamp.
+
+    Wraps the locator numba would have chosen (user-provided directory, in-tree ``__pycache__``
+    or user-wide directory, in numba's order) and replaces only its source stamp.
+    """
+
+    _bases = tuple(_numba_class(name) for name in
+                   ("UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator"))
+
+    def __init__(self, base):
+        self._base = base
+
+    def ensure_cache_path(self):
+        self._base.ensure_cache_path()
+
+    def get_cache_path(self):
+        return self._base.get_cache_path()
+
+    def get_disambiguator(self):
+        return self._base.get_disambiguator()
+
+    def get_source_stamp(self):
+        return source_hash()
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        try:
+            inside = pathlib.Path(py_file).resolve().is_relative_to(PACKAGE_DIR)
+        except OSError:
+            return None
+        if not inside:
+            return None
+        for base in cls._bases:
+            locator = base.from_function(py_func, py_file)
+            if locator is not None:
+                return cls(locator)
+        return None
+
+
+def register():
+    """Put :class:`PackageSourceLocator` first in numba's locator list (once; idempotent)."""
+    locators = caching.CacheImpl._locator_classes
+    if PackageSourceLocator not in locators:
+        locators.insert(0, PackageSourceLocator)
+
+
+register()

@@ -1,0 +1,86 @@
+"""Compiled kernels: one specialisation each, no crash from the on-disk cache, no stale code.
+
+Each scenario runs in fresh Python processes (``tests/kernel_probe.py``) with its own numba cache
+directory, because what failed was a fresh process loading what an earlier one had cached
+(issue 16): a single nominal instance (``device_model = "none"``, ``instances = 1``) made a second,
+read-only specialisation of the step loop that segfaulted when a later process loaded it, and an
+edit of a callee (``circuits/dpi.py``) left the caller's cached machine code running the old
+physics.
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mixsig
+from mixsig.engine.kernels import kernel_array
+
+PROBE = pathlib.Path(__file__).with_name("kernel_probe.py")
+PACKAGE = pathlib.Path(mixsig.__file__).resolve().parent
+
+GENERIC = {"mixsig.aer.events.unsorted": 2}
+"""Dispatchers generic by design, with their number of specialisations: the sortedness check
+serves event times (float64) and SRAM source ids (int64)."""
+
+
+def _probe(args, cache_dir, pythonpath=None):
+    """Run ``kernel_probe.py args`` in a fresh process with numba cache ``cache_dir``; its JSON output."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    proc = subprocess.run([sys.executable, str(PROBE), *args], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, f"kernel_probe {args} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_kernel_array_copies_read_only_and_broadcast_views_only():
+    weights = np.arange(6.0)
+    view = np.broadcast_to(weights, (1, 6))  # a single instance's weight table: read-only, C-contiguous
+    out = kernel_array(view)
+    assert out.flags.writeable and out.flags.c_contiguous and out.dtype == np.float64
+    assert not np.shares_memory(out, weights)
+    ready = np.zeros((3, 4))
+    assert kernel_array(ready) is ready
+    assert kernel_array(np.arange(3), np.int64).dtype == np.int64
+    assert kernel_array(np.zeros((4, 3)).T).flags.c_contiguous
+
+
+def test_one_specialisation_per_kernel_and_the_crash_sequence(tmp_path):
+    """Every representative run compiles each kernel once; fresh nominal single-instance runs
+    then load the populated cache and finish (they segfaulted, issue 16)."""
+    from kernel_probe import RUNS
+
+    cache = tmp_path / "numba-cache"
+    first = _probe(sorted(RUNS), cache)
+    many = {name: count for name, count in first["signatures"].items() if count > GENERIC.get(name, 1)}
+    assert not many, f"kernels compiled more than once: {many}"
+    assert first["signatures"]["mixsig.engine.kernels.run_steps"] == 1
+    assert set(first["locators"].values()) == {"PackageSourceLocator"}, first["locators"]
+    assert first["spikes"]["nominal"] > 0 and first["spikes"]["mismatch"] > 0
+    for runs in (["nominal_parallel"], ["nominal"], ["nominal", "mismatch"]):
+        later = _probe(runs, cache)
+        assert later["spikes"] == {name: first["spikes"][name] for name in runs}
+
+
+def test_editing_a_callee_invalidates_the_cached_caller(tmp_path):
+    """Edit ``circuits/dpi.py`` (called by ``engine/kernels.py``) in a copy of the package: the
+    cached kernels must give the edited physics, as a fresh cache does."""
+    root = tmp_path / "copy"
+    shutil.copytree(PACKAGE, root / "mixsig", ignore=shutil.ignore_patterns("__pycache__"))
+    cache = tmp_path / "numba-cache"
+    before = _probe(["dpi"], cache, pythonpath=root)["i_syn"]
+    dpi = root / "mixsig" / "circuits" / "dpi.py"
+    line = "    tau = c * u_t / (kappa * i_tau)\n"
+    source = dpi.read_text()
+    assert line in source
+    dpi.write_text(source.replace(line, "    tau = 2.0 * c * u_t / (kappa * i_tau)\n", 1))
+    after = _probe(["dpi"], cache, pythonpath=root)["i_syn"]
+    fresh = _probe(["dpi"], tmp_path / "fresh-cache", pythonpath=root)["i_syn"]
+    assert after == fresh
+    assert after != pytest.approx(before, rel=1e-3, abs=0.0)
