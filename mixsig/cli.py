@@ -37,11 +37,24 @@ def _run(args, argv):
         from mixsig.settings import apply_settings
 
         experiment = apply_settings(experiment, args.set, source="--set")
+    backend = None
     if args.workers is not None or args.scheduler is not None or args.shard_dir is not None:
+        backend = {"workers": args.workers, "scheduler": args.scheduler, "shard_dir": args.shard_dir}
+    if args.sweep:
+        from mixsig.io.conditions import condition_dataset
+        from mixsig.sweep import run_sweep
+
+        ds = run_sweep(experiment, args.sweep, backend=backend, command=_command_line(argv))
+        to_netcdf(ds, args.output)
+        for index in range(ds.sizes["condition"]):
+            settings = ", ".join(f"{key} = {ds[key].values[index]}" for key, _ in args.sweep)
+            print(f"condition {index}: {settings}")
+            print(summarize(condition_dataset(ds, index), path=args.output))
+        return 0
+    if backend is not None:
         from mixsig.ensemble import run_ensemble
 
-        ds = run_ensemble(experiment, workers=args.workers, scheduler=args.scheduler, shard_dir=args.shard_dir,
-                          command=_command_line(argv))
+        ds = run_ensemble(experiment, command=_command_line(argv), **backend)
     else:
         ds = run(experiment, command=_command_line(argv))
     to_netcdf(ds, args.output)
@@ -116,6 +129,15 @@ def _setting(text):
 
     try:
         return parse_setting(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error))
+
+
+def _sweep(text):
+    from mixsig.settings import parse_sweep
+
+    try:
+        return parse_sweep(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error))
 
@@ -200,6 +222,9 @@ def build_parser():
                           "(duration, record.interval, populations.exc.size), device.<key> "
                           "(device.temperature=310, device.mismatch_scale=0.5) or a chip bias on every "
                           "core (soma.i_tau=5e-12); validated like the file")
+    run.add_argument("--sweep", action="append", type=_sweep, metavar="KEY=V1,V2,...",
+                     help="run the experiment once per value (repeatable: every combination) into one "
+                          "dataset with a condition dimension; keys as for --set")
     run.add_argument("--workers", type=int,
                      help="run the instances in shards on N worker processes and combine them "
                           "(with --scheduler local: the LocalCluster's workers)")

@@ -224,9 +224,32 @@ def run_ensemble(experiment, workers=None, shards=None, scheduler=None, client=N
         The combined ``mixsig-1`` dataset, equal to ``mixsig.run(experiment)``'s up to
         ``creation_time`` and ``history``.
     """
+    return run_ensembles([experiment], workers, shards, scheduler, client, executor, shard_dir, command, threads,
+                         progress)[0]
+
+
+def run_ensembles(experiments, workers=None, shards=None, scheduler=None, client=None, executor=None,
+                  shard_dir=None, command="mixsig.ensemble", threads=1, progress=None):
+    """:func:`run_ensemble` of several experiments (the conditions of a sweep) as one batch of
+    tasks: every shard of every experiment is submitted at once, under one progress bar.
+
+    Parameters
+    ----------
+    experiments : sequence of mixsig.experiment.Experiment
+        Shard files of experiment ``k`` in ``shard_dir`` are named ``condition-<k>-shard-...``
+        when there are several.
+    workers, shards, scheduler, client, executor, shard_dir, command, threads, progress
+        As in :func:`run_ensemble`; ``shards`` is per experiment.
+
+    Returns
+    -------
+    list of xarray.Dataset
+        The combined dataset of each experiment, in order.
+    """
     from mixsig.io import combine
 
-    _check(experiment, workers, shards, scheduler, client, executor, shard_dir)
+    for experiment in experiments:
+        _check(experiment, workers, shards, scheduler, client, executor, shard_dir)
     workers = workers or os.cpu_count() or 1
     owned_client = cluster = owned_executor = None
     try:
@@ -235,23 +258,33 @@ def run_ensemble(experiment, workers=None, shards=None, scheduler=None, client=N
             owned_client = client
         if shards is None:
             shards = sum(client.nthreads().values()) if client is not None else workers
-        parts = shard_instances(experiment.instances, shards)
-        paths = [None] * len(parts) if shard_dir is None else [shard_path(shard_dir, i, part) for i, part in enumerate(parts)]
+        tasks = []  # (experiment index, experiment, instances, path)
+        for k, experiment in enumerate(experiments):
+            for i, part in enumerate(shard_instances(experiment.instances, shards)):
+                path = None
+                if shard_dir is not None:
+                    path = shard_path(shard_dir, i, part)
+                    if len(experiments) > 1:
+                        path = os.path.join(os.path.dirname(path), f"condition-{k:04d}-{os.path.basename(path)}")
+                tasks.append((k, experiment, part, path))
         if client is not None:
             from distributed import as_completed
 
             futures = [client.submit(run_shard, experiment, part, path, command, threads, pure=False)
-                       for part, path in zip(parts, paths)]
+                       for _, experiment, part, path in tasks]
         else:
             if executor is None:
                 context = multiprocessing.get_context("spawn")
                 owned_executor = executor = concurrent.futures.ProcessPoolExecutor(
-                    max_workers=min(workers, len(parts)), mp_context=context)
+                    max_workers=min(workers, len(tasks)), mp_context=context)
             futures = [executor.submit(run_shard, experiment, part, path, command, threads)
-                       for part, path in zip(parts, paths)]
+                       for _, experiment, part, path in tasks]
             as_completed = concurrent.futures.as_completed
-        combined = combine(_gather(futures, as_completed, progress), command=command)
-        combined.load()
+        results = _gather(futures, as_completed, progress)
+        combined = []
+        for k in range(len(experiments)):
+            ds = combine([result for (owner, *_), result in zip(tasks, results) if owner == k], command=command)
+            combined.append(ds.load())
         return combined
     finally:
         if owned_executor is not None:

@@ -404,6 +404,10 @@ def dataset_problems(ds, source="<dataset>"):
     list of mixsig.errors.Problem
         Empty when ``ds`` obeys the schema.
     """
+    if "condition" in ds.dims:  # a sweep: each condition a mixsig-1 dataset (mixsig.io.conditions)
+        from mixsig.io.conditions import condition_problems
+
+        return condition_problems(ds, source, dataset_problems)
     coordinate_problems = _coordinate_problems(ds, source)
     spike_problems = _spike_variable_problems(ds, source)
     problems = _global_problems(ds, source) + coordinate_problems + spike_problems + _data_variable_problems(ds, source)
