@@ -110,6 +110,11 @@ class Experiment(Summary):
         explicit temperature profile still applies).
     temperature : float or tuple of (float, float)
         Die temperature, K, or a piecewise-linear profile of ``(time s, temperature K)`` points.
+    corner : str
+        Process corner of the device model (``"tt"``, ``"ss"``, ``"ff"``, ... as the model
+        defines them) or ``"mc"`` (each instance draws its global process shifts).
+    age_at_start : float or None
+        Device stress age at ``t = 0``, s; ``None`` takes the device model's (an aged chip).
     biases : tuple of (int or None, str, float)
         Overrides of the chip's per-core biases ``(core, "<block>.<field>", value)``;
         core ``None`` sets every core.
@@ -133,6 +138,8 @@ class Experiment(Summary):
     mismatch_scale: float = 1.0
     drift: bool = True
     temperature: object = 300.0
+    corner: str = "tt"
+    age_at_start: object = None
     biases: tuple = ()
     network: dict = dataclasses.field(default_factory=dict)
     dc: tuple = ()
@@ -171,7 +178,8 @@ class Experiment(Summary):
             "duration": self.duration, "dt": self.dt, "instances": self.instances, "seed": self.seed,
             "chip": self.chip, "board": self.board, "device_model": self.device_model, "noise": self.noise,
             "mismatch": self.mismatch, "mismatch_scale": self.mismatch_scale, "drift": self.drift,
-            "temperature": self.temperature,
+            "temperature": self.temperature, "corner": self.corner,
+            **({} if self.age_at_start is None else {"age_at_start": self.age_at_start}),
             "biases": [{**({} if core is None else {"core": core}), name: value} for core, name, value in self.biases],
         }
         network = _plain(self.network)
@@ -333,7 +341,7 @@ def _spike_array(exp, name, table, problems):
 _TOP_KEYS = {
     "duration": float, "dt": float, "instances": int, "seed": int, "chip": str, "board": list,
     "device_model": str, "noise": bool, "mismatch": bool, "mismatch_scale": float, "drift": bool,
-    "temperature": (float, list), "biases": list,
+    "temperature": (float, list), "biases": list, "corner": str, "age_at_start": float,
     "populations": dict, "inputs": dict, "connections": list, "dc": list, "record": dict,
 }
 TOP_KEYS = frozenset(_TOP_KEYS)
@@ -426,7 +434,7 @@ def experiment_from_dict(data, source="<experiment>", text=""):
     problems = []
     top = _fields(data, _TOP_KEYS, source, "", problems)
     kwargs = {k: v for k, v in top.items() if k in ("duration", "dt", "instances", "seed", "chip", "device_model", "noise",
-                                                    "mismatch", "mismatch_scale", "drift")}
+                                                    "mismatch", "mismatch_scale", "drift", "corner", "age_at_start")}
     if "board" in top:
         kwargs["board"] = tuple(top["board"])
     if "temperature" in top:
@@ -511,6 +519,7 @@ def _problems(exp):
             need(all(p[1] > 0 for p in points), "temperature", points, "temperatures > 0 K")
     else:
         need(exp.temperature > 0, "temperature", exp.temperature, "a temperature > 0 K")
+    need(exp.age_at_start is None or exp.age_at_start >= 0, "age_at_start", exp.age_at_start, "a stress age >= 0 s")
     for i, step in enumerate(exp.dc):
         targets = bool(step.population) + (step.core >= 0) + bool(step.neurons)
         need(targets == 1, f"dc[{i}]", dataclasses.asdict(step), "exactly one of population, core or neurons")

@@ -109,7 +109,7 @@ def test_unknown_name():
 
 DEFECTS = [
     ("unknown top-level key", ("[model]", 'extra = 1\n[model]'),
-     "extra = 1: expected one of the keys ageing, bias_generator, model, noise, parameters, tables, technology, temperature"),
+     "extra = 1: expected one of the keys ageing, bias_generator, corners, gradient, model, noise, parameters, reference, tables, technology, temperature"),
     ("missing key", ("a_vt = 5.0e-9\n", ""), "technology.a_vt = None: expected a number > 0 (V m)"),
     ("wrong type", ("a_vt = 5.0e-9", 'a_vt = "5 mV um"'), "technology.a_vt = '5 mV um': expected a number > 0 (V m)"),
     ("non-positive spread", ("core = 0.05", "core = -0.05"), "parameters.soma.i_tau.spread.core = -0.05: expected a number > 0 (CV)"),
@@ -117,10 +117,10 @@ DEFECTS = [
     ("unknown parameter", ('"soma.i_tau"', '"soma.i_foo"'),
      "parameters.soma.i_foo = {'source': 'bias', 'distribution': 'pelgrom', 'transistor': 'n', 'w': 1e-06, 'l': 1e-06, "
      "'spread': {'core': 0.05}}: expected a parameter <block>.<field> of soma, ampa, nmda, gaba, shunt, synapse, homeostasis, stp"),
-    ("bad choice", ('source = "bias"', 'source = "resistor"'), "parameters.soma.i_tau.source = 'resistor': expected one of 'bias', 'capacitor', 'threshold'"),
+    ("bad choice", ('source = "bias"', 'source = "resistor"'), "parameters.soma.i_tau.source = 'resistor': expected one of 'bias', 'capacitor', 'threshold', 'pulse'"),
     ("level not shared", ("core = 0.05", "synapse = 0.05"), "parameters.soma.i_tau.spread.synapse = 0.05: expected one of the shared levels chip, core"),
     ("unknown parameter key", ("w = 1.0e-6", "w = 1.0e-6\nwidth = 2"),
-     "parameters.soma.i_tau.width = 2: expected one of the keys cv, distribution, kappa, l, source, spread, table, transistor, w"),
+     "parameters.soma.i_tau.width = 2: expected one of the keys c_l, c_w, cv, distribution, kappa, l, reference, source, spread, table, transistor, w"),
     ("non-boolean switch", ("shot = true", "shot = 1"), "noise.shot = 1: expected true or false"),
     ("negative ageing spread", ("spread = 0.3e-3", "spread = -0.3e-3"), "ageing.spread = -0.0003: expected a number >= 0 (V per decade)"),
     ("bias table not increasing", ("560.0e-12]", "60.0e-12]"), "bias_generator.n.i_max = [7e-11, 6e-11]: expected values increasing with coarse"),

@@ -1,6 +1,9 @@
 """Hierarchical mismatch: neuron-level spread averages out over a population, the core-level term sets a floor.
 
-For the generic_180nm leak bias soma.i_tau, ln(I/I_nom) = kappa (dVT_chip + dVT_core + dVT_neuron) / Ut.
+For the generic_180nm leak bias soma.i_tau, ln(I/I_nom) = r_chip + r_core + kappa (dVT_core + dVT_neuron) / Ut:
+the chip's master reference r_chip and the core's bias-generator factor r_core (common to every bias
+current) plus the bias's own per-core DAC error and the device term, so s_chip = std(r_chip) and
+s_core^2 = std(r_core)^2 + (kappa std(dVT_core) / Ut)^2.
 The mean of ln(I/I_nom) over a population of N neurons of one core has standard deviation
 sqrt(s_chip^2 + s_core^2 + s_neuron^2 / N): it falls as 1/sqrt(N) while the neuron term dominates
 and then stalls at the floor sqrt(s_chip^2 + s_core^2) of the shared bias-generator error.
@@ -23,7 +26,8 @@ def main():
     model = load_device_model("generic_180nm")
     stats = model.parameters["soma.i_tau"]
     scale = stats.kappa / thermal_voltage(model.temperature.t_nominal)
-    s_chip, s_core, s_neuron = (scale * stats.sigma[level] for level in ("chip", "core", "neuron"))
+    s_chip, s_neuron = model.common.reference_chip, scale * stats.sigma["neuron"]
+    s_core = math.hypot(model.common.reference_core, scale * stats.sigma["core"])
     mm = sample_mismatch(model, n_cores=N_CORES, neurons_per_core=PER_CORE, synapses_per_neuron=0, instances=N_INSTANCES, seed=7)
     ln_ratio = scale * mm["soma.i_tau"].values.reshape(N_INSTANCES, N_CORES, PER_CORE)
     tolerance = 4 * math.sqrt(1 / (2 * N_INSTANCES * N_CORES))  # relative standard error of a std, 4 sigma

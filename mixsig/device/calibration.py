@@ -13,11 +13,20 @@ Each parameter ``<block>.<field>`` is described by its *native deviation* ``x`` 
   ``I = I_nom * exp(kappa * dVT / Ut(T))`` (lognormal).
 - ``source = "capacitor"``: ``x = ln(C / C_nom)`` (dimensionless), so ``C = C_nom * exp(x)``.
 - ``source = "threshold"`` (a voltage): ``x = dV`` (V), additive.
+- ``source = "pulse"`` (a pulse-extender width ``t = V_th C / I``): ``x = ln(t / t_nom)``, the
+  sum of the capacitor's ``ln C`` and minus the current's ``kappa dVT / Ut``.
+
+Common factors (not per parameter): a per-chip master reference and per-core bias-generator
+factors shared by every bias current of the chip or core (``[reference]``, CVs), an optional
+linear intra-die threshold gradient (``[gradient]``), and process corners (``[corners.NAME]``:
+global threshold shifts per polarity, a factor of the reference current and of the capacitors).
 
 Device-level spread (``distribution``):
 
 - ``"pelgrom"``: ``sigma(dVT) = A_VT / sqrt(2 W L)`` for a single device (the pair value
-  ``A_VT / sqrt(W L)`` divided by ``sqrt(2)``); for capacitors ``sigma(ln C) = A_C / sqrt(W L)``.
+  ``A_VT / sqrt(W L)`` divided by ``sqrt(2)``); for capacitors ``sigma(ln C) = A_C / sqrt(W L)``;
+  for a pulse width ``sigma(ln t)^2 = (kappa A_VT / (Ut sqrt(2 W L)))^2 + (A_C / sqrt(c_w c_l))^2``
+  (current-source transistor ``w x l``, capacitor ``c_w x c_l``).
 - ``"cv"``: a direct coefficient of variation, converted exactly for a lognormal,
   ``sigma_ln = sqrt(ln(1 + CV^2))``, then ``sigma(dVT) = sigma_ln * Ut(T_nom) / kappa``.
 - ``"empirical"``: an inverse-CDF table ``(cdf, value)`` in the netCDF file, ``value`` being
@@ -73,7 +82,12 @@ BLOCK_FIELDS = _block_fields()
 LEVELS = ("chip", "core", "neuron", "synapse")
 """Hierarchy levels of mismatch, coarsest first."""
 
-SOURCES = ("bias", "capacitor", "threshold")
+SOURCES = ("bias", "capacitor", "threshold", "pulse")
+REFERENCED = ("bias", "pulse")
+"""Sources that take the chip's master-reference and core bias-generator factors by default."""
+CORNER_KEYS = ("dvt_n", "dvt_p", "i_ref", "c")
+MONTE_CARLO_CORNER = "mc"
+"""Corner name that draws each instance's global process shifts (see :class:`Corner`)."""
 DISTRIBUTIONS = ("pelgrom", "cv", "empirical")
 BIAS_MODES = ("fixed_current", "fixed_gate")
 
@@ -118,6 +132,11 @@ class ParameterStatistics:
         For an empirical distribution the device level is absent and ``table`` is used.
     table : EmpiricalTable or None
         Device-level table for ``"empirical"``, values already in the native variable.
+    reference : bool
+        The device follows the chip's master reference and its core's bias generator (biases and
+        pulse widths, unless the file says ``reference = false``).
+    transistor : str or None
+        ``"n"`` or ``"p"`` (biases, thresholds, pulse widths): which corner shift applies.
     """
 
     name: str
@@ -127,6 +146,52 @@ class ParameterStatistics:
     kappa: float
     sigma: types.MappingProxyType
     table: EmpiricalTable = None
+    reference: bool = False
+    transistor: str = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Corner:
+    """A process corner: global (die-to-die) shifts shared by every device of a chip.
+
+    Attributes
+    ----------
+    dvt_n, dvt_p : float
+        Threshold shift of every n- / p-channel device, V (positive: slow). It moves threshold
+        (voltage) parameters always, and bias currents and pulse widths only in bias mode
+        ``"fixed_gate"`` (a bias generator that copies a reference current compensates a global
+        threshold shift).
+    i_ref : float
+        Factor of the chip's master reference current (1 at ``"tt"``): multiplies every bias
+        current that follows the reference and divides those pulse widths.
+    c : float
+        Factor of every capacitor (and pulse width).
+    """
+
+    dvt_n: float = 0.0
+    dvt_p: float = 0.0
+    i_ref: float = 1.0
+    c: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class CommonFactors:
+    """Factors shared by many devices: master reference, core bias generators, die gradient.
+
+    Attributes
+    ----------
+    reference_chip : float
+        Standard deviation of ``ln`` of the chip's master reference current (from its CV).
+    reference_core : float
+        Standard deviation of ``ln`` of each core's bias-generator factor (from its CV).
+    gradient_vt : float
+        Standard deviation of each component (x, y) of the linear intra-die threshold gradient,
+        V per die width (0: no gradient).
+    """
+
+    reference_chip: float = 0.0
+    reference_core: float = 0.0
+    gradient_vt: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,11 +230,15 @@ class Ageing:
         Device-to-device standard deviation of that rate, V.
     tau : float
         Onset time of the log-time law, s.
+    age_at_start : float
+        Stress time the devices have at the start of a simulation, s (default one year: a chip
+        already aged, whose in-run drift is negligible unless a younger age is asked for).
     """
 
     rate: float
     spread: float
     tau: float
+    age_at_start: float = 3.15576e7
 
 
 @dataclasses.dataclass(frozen=True)
@@ -236,6 +305,9 @@ class DeviceModel(Summary):
     noise : NoiseSettings
     parameters : mapping of str to ParameterStatistics
     bias_generator : mapping of str to BiasTable (keys ``"n"``, ``"p"``), possibly empty
+    common : CommonFactors
+    corners : mapping of str to Corner
+        Always holds ``"tt"`` (all shifts zero unless the file defines it).
     """
 
     name: str
@@ -254,6 +326,13 @@ class DeviceModel(Summary):
     noise: NoiseSettings
     parameters: types.MappingProxyType
     bias_generator: types.MappingProxyType
+    common: CommonFactors = CommonFactors()
+    corners: types.MappingProxyType = dataclasses.field(default_factory=lambda: types.MappingProxyType({"tt": Corner()}))
+
+    def corner_names(self):
+        """Names accepted by a simulation's ``corner``: the file's corners and ``"mc"`` when possible."""
+        names = sorted(self.corners)
+        return names + [MONTE_CARLO_CORNER] if {"ss", "ff"} <= set(self.corners) else names
 
     def _summary(self):
         noise = [name for name in ("shot", "flicker") if getattr(self.noise, name)]
@@ -417,7 +496,8 @@ def parse_device_model(data, source, raw=b"", resource=None):
     """
     problems = []
     r = _Reader(source, problems)
-    r.unknown(data, "", {"model", "technology", "temperature", "ageing", "noise", "bias_generator", "tables", "parameters"})
+    r.unknown(data, "", {"model", "technology", "temperature", "ageing", "noise", "bias_generator", "tables", "parameters",
+                         "reference", "gradient", "corners"})
 
     model = r.table(data, "model") or {}
     r.unknown(model, "model.", {"name", "description", "technology"})
@@ -442,11 +522,13 @@ def parse_device_model(data, source, raw=b"", resource=None):
     )
 
     age = r.table(data, "ageing") or {}
-    r.unknown(age, "ageing.", {"rate", "spread", "tau"})
+    r.unknown(age, "ageing.", {"rate", "spread", "tau", "age_at_start"})
     ageing = Ageing(
         rate=r.number(age, "ageing.", "rate", "a number (V per decade)"),
         spread=r.number(age, "ageing.", "spread", "a number >= 0 (V per decade)", lambda v: v >= 0),
         tau=r.number(age, "ageing.", "tau", POSITIVE + " (s)", _positive),
+        age_at_start=r.number(age, "ageing.", "age_at_start", "a number >= 0 (s)", lambda v: v >= 0,
+                              default=Ageing.age_at_start),
     )
 
     noise_table = r.table(data, "noise") or {}
@@ -463,6 +545,8 @@ def parse_device_model(data, source, raw=b"", resource=None):
 
     bias_generator = _parse_bias_generator(r, data)
     tables, tables_sha256 = _parse_tables(r, data, resource)
+    common = _parse_common(r, data)
+    corners = _parse_corners(r, data)
 
     parameters = {}
     params_table = r.table(data, "parameters") or {}
@@ -491,7 +575,44 @@ def parse_device_model(data, source, raw=b"", resource=None):
         noise=noise,
         parameters=types.MappingProxyType(parameters),
         bias_generator=types.MappingProxyType(bias_generator),
+        common=common,
+        corners=types.MappingProxyType(corners),
     )
+
+
+def _parse_common(r, data):
+    """``[reference]`` (CVs of the chip and core common factors) and ``[gradient]`` (V per die width)."""
+    reference = r.table(data, "reference", required=False) or {}
+    r.unknown(reference, "reference.", {"chip", "core"})
+    gradient = r.table(data, "gradient", required=False) or {}
+    r.unknown(gradient, "gradient.", {"vt"})
+    cv = {level: r.number(reference, "reference.", level, "a number >= 0 (CV)", lambda v: v >= 0, default=0.0)
+          for level in ("chip", "core")}
+    return CommonFactors(
+        reference_chip=_lognormal_sigma(cv["chip"]),
+        reference_core=_lognormal_sigma(cv["core"]),
+        gradient_vt=r.number(gradient, "gradient.", "vt", "a number >= 0 (V per die width)", lambda v: v >= 0, default=0.0),
+    )
+
+
+def _parse_corners(r, data):
+    """``[corners.NAME]`` tables; ``"tt"`` is implicit (no shift) unless defined."""
+    corners = {"tt": Corner()}
+    table = r.table(data, "corners", required=False) or {}
+    for name, entry in table.items():
+        prefix = f"corners.{name}."
+        if name == MONTE_CARLO_CORNER or not isinstance(entry, dict):
+            expected = f"a table of {', '.join(CORNER_KEYS)} (the name {MONTE_CARLO_CORNER!r} is reserved)"
+            r.problem(f"corners.{name}", entry, expected)
+            continue
+        r.unknown(entry, prefix, set(CORNER_KEYS))
+        corners[name] = Corner(
+            dvt_n=r.number(entry, prefix, "dvt_n", "a number (V)", default=0.0),
+            dvt_p=r.number(entry, prefix, "dvt_p", "a number (V)", default=0.0),
+            i_ref=r.number(entry, prefix, "i_ref", POSITIVE + " (factor of the reference current)", _positive, default=1.0),
+            c=r.number(entry, prefix, "c", POSITIVE + " (factor of the capacitors)", _positive, default=1.0),
+        )
+    return corners
 
 
 def _parse_bias_generator(r, data):
@@ -657,22 +778,35 @@ def _parse_parameter(r, pname, entry, tech, tables):
     if not isinstance(entry, dict):
         r.problem(f"parameters.{pname}", entry, "a table")
         return None
-    r.unknown(entry, prefix, {"source", "distribution", "transistor", "kappa", "w", "l", "cv", "table", "spread"})
+    r.unknown(entry, prefix, {"source", "distribution", "transistor", "kappa", "w", "l", "c_w", "c_l", "cv", "table", "spread",
+                              "reference"})
     start = len(r.problems)
     level = "synapse" if block == "synapse" else "neuron"
     source = r.choice(entry, prefix, "source", SOURCES)
     distribution = r.choice(entry, prefix, "distribution", DISTRIBUTIONS)
     kappa = 1.0
-    if source in ("bias", "threshold"):
+    transistor = None
+    if source in ("bias", "threshold", "pulse"):
         transistor = r.choice(entry, prefix, "transistor", ("n", "p"))
         default_kappa = tech["kappa_p"] if transistor == "p" else tech["kappa_n"]
         kappa = r.number(entry, prefix, "kappa", "a number in (0, 1]", lambda v: 0 < v <= 1, default=default_kappa)
-    elif source == "capacitor" and ("transistor" in entry or "kappa" in entry):
-        key = "transistor" if "transistor" in entry else "kappa"
-        r.problem(prefix + key, entry[key], "no such key for a capacitor")
+    for key in ("transistor", "kappa") if source == "capacitor" else ():
+        if key in entry:
+            r.problem(prefix + key, entry[key], "no such key for a capacitor")
+    if "reference" in entry and source not in REFERENCED:
+        r.problem(prefix + "reference", entry["reference"], "no such key for a capacitor or a threshold")
+    for key in ("c_w", "c_l") if source != "pulse" or distribution != "pelgrom" else ():
+        if key in entry:
+            r.problem(prefix + key, entry[key], "no such key (capacitor geometry is for a 'pulse' with 'pelgrom')")
+    reference = source in REFERENCED
+    if "reference" in entry and source in REFERENCED:
+        if not isinstance(entry["reference"], bool):
+            r.problem(prefix + "reference", entry["reference"], "true or false (the current follows the chip's bias reference)")
+        else:
+            reference = entry["reference"]
     # scale from ln(X/X_nom) to the native variable
     ut = thermal_voltage(tech["t_nominal"] or T_NOMINAL)
-    to_native = {"bias": ut / kappa, "capacitor": 1.0, "threshold": 1.0}.get(source, 1.0)
+    to_native = {"bias": ut / kappa}.get(source, 1.0)
 
     sigma = {}
     table = None
@@ -684,6 +818,9 @@ def _parse_parameter(r, pname, entry, tech, tables):
                 if not tech["a_c"]:
                     r.problem("technology.a_c", None, f"a number > 0 (m), needed by {prefix}distribution = 'pelgrom'")
                 sigma[level] = tech["a_c"] / math.sqrt(w * length)
+            elif source == "pulse":
+                current = kappa * (tech["a_vt"] or 0.0) / (ut * math.sqrt(2.0 * w * length))
+                sigma[level] = math.hypot(current, _capacitor_sigma(r, entry, prefix, tech))
             else:
                 sigma[level] = (tech["a_vt"] or 0.0) / math.sqrt(2.0 * w * length)
     elif distribution == "cv":
@@ -725,4 +862,17 @@ def _parse_parameter(r, pname, entry, tech, tables):
         kappa=kappa,
         sigma=types.MappingProxyType(sigma),
         table=table,
+        reference=reference,
+        transistor=transistor,
     )
+
+
+def _capacitor_sigma(r, entry, prefix, tech):
+    """``sigma(ln C)`` of a pulse extender's capacitor ``c_w x c_l`` (0 when not given)."""
+    if "c_w" not in entry and "c_l" not in entry:
+        return 0.0
+    c_w = r.number(entry, prefix, "c_w", POSITIVE + " (capacitor width, m)", _positive)
+    c_l = r.number(entry, prefix, "c_l", POSITIVE + " (capacitor length, m)", _positive)
+    if not tech["a_c"]:
+        r.problem("technology.a_c", None, f"a number > 0 (m), needed by {prefix}c_w")
+    return (tech["a_c"] or 0.0) / math.sqrt(c_w * c_l) if c_w and c_l else 0.0

@@ -19,6 +19,9 @@ For a bias current with sampled offset ``dVT`` (see :mod:`mixsig.device.mismatch
   (the temperature dependence of ``I_spec`` itself, through mobility, is neglected).
 
 Capacitors: ``C / C_nom = exp(x)``, no temperature or ageing dependence.
+Pulse widths (``t = V_th C / I`` of a pulse extender): ``t / t_nom = exp(x + kappa dVT_age(t) / Ut(T))``
+(ageing lowers the extender's current and lengthens the pulse); the extender current is taken as
+temperature-stable in both bias modes.
 Thresholds (voltages): additive offset ``dV + dVT/dT (T - T0) + dVT_age(t)`` (V).
 """
 
@@ -127,7 +130,7 @@ def factors(mismatch, temperature=None, age=0.0, nominal=None, names=None):
     return xr.Dataset(out, coords=mismatch.coords, attrs={**mismatch.attrs, "temperature": temperature, "age": float(age)})
 
 
-def factor_arrays(deviations, attrs, temperature=None, age=0.0, nominal=None, names=None):
+def factor_arrays(deviations, attrs, temperature=None, age=0.0, nominal=None, names=None, age_origin=0.0):
     """:func:`factors` on plain arrays (the engine's per-chunk path, no xarray objects).
 
     Parameters
@@ -140,6 +143,11 @@ def factor_arrays(deviations, attrs, temperature=None, age=0.0, nominal=None, na
         The dataset's attributes (temperature and ageing laws, bias mode).
     temperature, age, nominal, names :
         As in :func:`factors`.
+    age_origin : float
+        Age at which the deviations describe the devices, s: the ageing shift counts from there,
+        ``rate (log10(1 + age / tau) - log10(1 + age_origin / tau))``. A simulation passes its
+        ``age_at_start``, so that the sampled statistics (and the biases) are those of the chip as
+        it is at the start of the run, and only the ageing during the run moves them.
 
     Returns
     -------
@@ -159,7 +167,11 @@ def factor_arrays(deviations, attrs, temperature=None, age=0.0, nominal=None, na
         if source == "capacitor":
             out[name] = np.exp(deviation), "1"
             continue
-        aged = ageing_shift(deviations[f"{name}.ageing_rate"][0], age, attrs["ageing_tau"])
+        rate = deviations[f"{name}.ageing_rate"][0]
+        aged = ageing_shift(rate, age, attrs["ageing_tau"]) - ageing_shift(rate, age_origin, attrs["ageing_tau"])
+        if source == "pulse":
+            out[name] = np.exp(deviation + var_attrs["kappa"] * aged / ut), "1"
+            continue
         if source == "threshold":
             out[name] = deviation + dvt_temperature + aged, "V"
             continue
@@ -168,7 +180,8 @@ def factor_arrays(deviations, attrs, temperature=None, age=0.0, nominal=None, na
         if attrs["bias_mode"] == "fixed_gate":
             if nominal is None or name not in nominal:
                 raise KeyError(f"bias mode 'fixed_gate' needs the nominal current of {name} (nominal={{'{name}': ...}})")
-            overdrive = np.log(np.asarray(nominal[name], dtype=float) / attrs["i_spec"])
+            current = np.asarray(nominal[name], dtype=float)  # a switched-off (zero) bias keeps factor 1
+            overdrive = np.log(np.where(current > 0, current, attrs["i_spec"]) / attrs["i_spec"])
             exponent = exponent + overdrive * (ut0 / ut - 1.0) - kappa * dvt_temperature / ut
         out[name] = np.exp(exponent), "1"
     return out

@@ -15,6 +15,18 @@ For a bias current ``x`` is a threshold offset ``dVT`` (V) and the current is
 ``I = I_nom exp(kappa dVT / Ut(T))`` (lognormal: ``ln I`` is sampled, never ``I``), see
 :func:`mixsig.device.drift.factors`.
 
+On top of these per-parameter terms come factors shared by *every* device of a kind
+(:func:`common_deviations`): the chip's master reference current, which feeds every bias DAC of
+the chip, and each core's bias generator (one ``ln`` factor each, common to every bias current
+and dividing every pulse width of the chip or core, so it cancels in ratios such as
+``I_gain / I_tau`` or in the charge ``I_w t_pulse`` of a pulse, and not in ``tau = C Ut / (kappa
+I_tau)``); an optional linear intra-die threshold gradient (neurons placed on the die, cores on
+a near-square grid and neurons on a near-square grid inside each core); and the process corner
+(``"tt"``, ``"ss"``, ``"ff"``... from the file, or ``"mc"``: each instance draws its global shifts
+from normals whose mean and 3-sigma half-width are the mid-point and half-difference of the
+``"ss"`` and ``"ff"`` corners). A common ``ln`` factor ``r`` enters a bias current's native
+deviation as ``r Ut(T_nom) / kappa``.
+
 Indices: neuron ``n = (chip * n_cores + core) * neurons_per_core + k``; synapse
 ``s = n * synapses_per_neuron + j``; global core index ``chip * n_cores + core``.
 
@@ -24,11 +36,13 @@ many instances are drawn at once, in which order, or which other parameters the 
 """
 
 import dataclasses
+import math
 import zlib
 
 import numpy as np
 
-from mixsig.device.calibration import LEVELS
+from mixsig.constants import thermal_voltage
+from mixsig.device.calibration import CORNER_KEYS, LEVELS, MONTE_CARLO_CORNER, Corner
 
 PURPOSE_MISMATCH = 0
 """``spawn_key`` purpose index of mismatch draws (``SeedSequence(seed).spawn(n)[i].spawn(k)[purpose]``)."""
@@ -121,6 +135,109 @@ class ChipShape:
         }
 
 
+def die_positions(shape):
+    """Position of each neuron on its die, in die widths from the die centre.
+
+    Cores sit on a near-square grid (``ceil(sqrt(n_cores))`` columns), neurons on a near-square
+    grid inside their core, each at the centre of its cell.
+
+    Parameters
+    ----------
+    shape : ChipShape
+
+    Returns
+    -------
+    x, y : ndarray, shape (neuron,)
+        Coordinates in ``[-0.5, 0.5]``.
+    """
+    core_cols = math.ceil(math.sqrt(shape.n_cores))
+    core_rows = math.ceil(shape.n_cores / core_cols)
+    cols = math.ceil(math.sqrt(shape.neurons_per_core))
+    rows = math.ceil(shape.neurons_per_core / cols)
+    index = np.arange(shape.n_neurons)
+    k, core = index % shape.neurons_per_core, (index // shape.neurons_per_core) % shape.n_cores
+    x = (core % core_cols + (k % cols + 0.5) / cols) / core_cols - 0.5
+    y = (core // core_cols + (k // cols + 0.5) / rows) / core_rows - 0.5
+    return x, y
+
+
+def instance_corner(model, corner, seed, instance):
+    """The process corner of one instance.
+
+    Parameters
+    ----------
+    model : mixsig.device.calibration.DeviceModel
+    corner : str
+        A corner of the model, or ``"mc"`` (a draw per instance, see the module docstring).
+    seed, instance : int
+
+    Returns
+    -------
+    mixsig.device.calibration.Corner
+    """
+    if corner != MONTE_CARLO_CORNER:
+        return model.corners[corner]
+    slow, fast = model.corners["ss"], model.corners["ff"]
+    z = np.random.default_rng(instance_seed_sequence(seed, instance, PURPOSE_MISMATCH, _name_key("corner"))).standard_normal(4)
+    values = {}
+    for key, zk in zip(CORNER_KEYS, z):
+        a, b = getattr(slow, key), getattr(fast, key)
+        if key in ("i_ref", "c"):
+            values[key] = math.exp((math.log(a) + math.log(b)) / 2 + (math.log(a) - math.log(b)) / 6 * zk)
+        else:
+            values[key] = (a + b) / 2 + (a - b) / 6 * zk
+    return Corner(**values)
+
+
+def common_deviations(model, shape, seed, instance):
+    """Deviations shared by many devices of one instance.
+
+    Parameters
+    ----------
+    model : mixsig.device.calibration.DeviceModel
+    shape : ChipShape
+    seed, instance : int
+
+    Returns
+    -------
+    reference : ndarray, shape (neuron,)
+        ``ln`` of the factor of every referenced bias current of each neuron (chip master
+        reference plus core bias generator).
+    gradient : ndarray, shape (neuron,)
+        Threshold shift of the neuron's devices from the die gradient, V.
+    """
+    common, key = model.common, _name_key("reference")
+    reference = np.zeros(shape.n_neurons)
+    for number, (level, sigma, index) in enumerate((("chip", common.reference_chip, shape.chip_of_neuron()),
+                                                    ("core", common.reference_core, shape.core_of_neuron()))):
+        if sigma > 0:
+            rng = np.random.default_rng(instance_seed_sequence(seed, instance, PURPOSE_MISMATCH, key, number))
+            reference += sigma * rng.standard_normal(shape.level_sizes()[level])[index]
+    gradient = np.zeros(shape.n_neurons)
+    if common.gradient_vt > 0:
+        rng = np.random.default_rng(instance_seed_sequence(seed, instance, PURPOSE_MISMATCH, _name_key("gradient")))
+        slope = common.gradient_vt * rng.standard_normal((shape.n_chips, 2))[shape.chip_of_neuron()]
+        x, y = die_positions(shape)
+        gradient = slope[:, 0] * x + slope[:, 1] * y
+    return reference, gradient
+
+
+def _shared_shift(stats, model, corner, reference, gradient):
+    """Native deviation that the common factors and the corner add to one parameter's devices."""
+    ut0 = thermal_voltage(model.temperature.t_nominal)
+    if stats.source == "capacitor":
+        return np.full_like(reference, math.log(corner.c))
+    dvt = gradient + (corner.dvt_p if stats.transistor == "p" else corner.dvt_n)
+    if stats.source == "threshold":
+        return dvt
+    fixed_gate = model.temperature.bias == "fixed_gate"
+    ln_current = (reference + math.log(corner.i_ref)) * stats.reference
+    ln_current = ln_current - stats.kappa * (gradient + (dvt - gradient) * fixed_gate) / ut0
+    if stats.source == "bias":
+        return ln_current * ut0 / stats.kappa
+    return math.log(corner.c) - ln_current
+
+
 def _name_key(name):
     return zlib.crc32(name.encode("utf-8"))
 
@@ -164,13 +281,14 @@ def _ageing_rate(model, stats, shape, seed, instance):
 
 
 _NATIVE = {
+    "pulse": ("1", "log relative deviation ln(t/t_nom) of"),
     "bias": ("V", "threshold-voltage offset (gate-overdrive deviation) of"),
     "capacitor": ("1", "log relative deviation ln(C/C_nom) of"),
     "threshold": ("V", "voltage offset of"),
 }
 
 
-def sample_mismatch(model, n_cores, neurons_per_core, synapses_per_neuron, n_chips=1, instances=1, seed=0):
+def sample_mismatch(model, n_cores, neurons_per_core, synapses_per_neuron, n_chips=1, instances=1, seed=0, corner="tt"):
     """Draw every parameter of a device model for a set of chip instances.
 
     Parameters
@@ -182,6 +300,8 @@ def sample_mismatch(model, n_cores, neurons_per_core, synapses_per_neuron, n_chi
         Number of instances (indices ``0 .. n-1``) or explicit instance indices.
     seed : int
         User seed.
+    corner : str
+        Process corner: a name of ``model.corners`` or ``"mc"`` (see ``model.corner_names()``).
 
     Returns
     -------
@@ -197,7 +317,7 @@ def sample_mismatch(model, n_cores, neurons_per_core, synapses_per_neuron, n_chi
     import xarray as xr
 
     shape = ChipShape(n_cores, neurons_per_core, synapses_per_neuron, n_chips)
-    instance_ids, variables, attrs = draw_deviations(model, shape, instances, seed)
+    instance_ids, variables, attrs = draw_deviations(model, shape, instances, seed, corner)
     dims = {"neuron": ("instance", "neuron"), "synapse": ("instance", "synapse")}
     variables = {name: xr.Variable(dims[level], values, var_attrs) for name, (level, values, var_attrs) in variables.items()}
     coords = {
@@ -211,7 +331,7 @@ def sample_mismatch(model, n_cores, neurons_per_core, synapses_per_neuron, n_chi
     return xr.Dataset(variables, coords=coords, attrs=attrs)
 
 
-def draw_deviations(model, shape, instances, seed):
+def draw_deviations(model, shape, instances, seed, corner="tt", scale=1.0):
     """The draws of :func:`sample_mismatch` as plain arrays (no xarray objects).
 
     Parameters
@@ -222,6 +342,11 @@ def draw_deviations(model, shape, instances, seed):
         Number of instances (indices ``0 .. n-1``) or explicit instance indices.
     seed : int
         User seed.
+    corner : str
+        Process corner (see :func:`sample_mismatch`).
+    scale : float
+        Factor on every mismatch deviation (device levels, shared levels, common reference and
+        gradient); the corner's global shift is not mismatch and is not scaled.
 
     Returns
     -------
@@ -237,12 +362,22 @@ def draw_deviations(model, shape, instances, seed):
     if instance_ids.ndim != 1 or (instance_ids.size and (not np.issubdtype(instance_ids.dtype, np.integer) or instance_ids.min() < 0)):
         raise ValueError(f"instances must be a count or a 1-D sequence of integers >= 0, got {instances!r}")
     instance_ids = instance_ids.astype(np.int64)
+    if corner not in model.corner_names():
+        raise ValueError(f"corner {corner!r}: expected one of {', '.join(model.corner_names())}")
+    corners = [instance_corner(model, corner, seed, i) for i in instance_ids]
+    common = [common_deviations(model, shape, seed, i) for i in instance_ids]
+    synapse_neuron = shape.neuron_of_synapse()
     variables = {}
     for name, stats in model.parameters.items():
         if stats.level == "synapse" and shape.synapses_per_neuron == 0:
             continue
         units, what = _NATIVE[stats.source]
-        values = np.stack([_device_deviation(stats, shape, seed, i) for i in instance_ids]) if len(instance_ids) else np.zeros((0, shape.level_sizes()[stats.level]))
+        values = np.zeros((len(instance_ids), shape.level_sizes()[stats.level]))
+        for row, i in enumerate(instance_ids):
+            shared = _shared_shift(stats, model, Corner(), *common[row])
+            global_shift = _shared_shift(stats, model, corners[row], np.zeros(1), np.zeros(1))
+            shared = shared[synapse_neuron] if stats.level == "synapse" else shared
+            values[row] = scale * (_device_deviation(stats, shape, seed, i) + shared) + global_shift
         attrs = {
             "units": units,
             "long_name": f"{what} {name}",
@@ -252,7 +387,7 @@ def draw_deviations(model, shape, instances, seed):
             "distribution": stats.distribution,
         }
         variables[name] = (stats.level, values, attrs)
-        if stats.source in ("bias", "threshold"):
+        if stats.source != "capacitor":
             rates = np.stack([_ageing_rate(model, stats, shape, seed, i) for i in instance_ids]) if len(instance_ids) else values.copy()
             variables[f"{name}.ageing_rate"] = (
                 stats.level, rates, {"units": "V", "long_name": f"threshold shift per decade of stress time of {name}"})
@@ -270,5 +405,7 @@ def draw_deviations(model, shape, instances, seed):
         "bias_mode": temperature.bias,
         "i_spec": temperature.i_spec,
         "ageing_tau": model.ageing.tau,
+        "age_at_start": model.ageing.age_at_start,
+        "corner": corner,
     }
     return instance_ids, variables, attrs

@@ -237,12 +237,18 @@ class Simulation:
         self.mismatch_scale = float(exp.mismatch_scale) if exp.mismatch and self.model is not None else 0.0
         if self.model is not None:
             shape = ChipShape(chip.n_cores, chip.neurons_per_core, chip.cam_per_neuron, self.board.n_chips)
-            _, drawn, attrs = draw_deviations(self.model, shape, self.instances, exp.seed)
+            if exp.corner not in self.model.corner_names():
+                raise ConfigError([Problem(exp.source, "corner", exp.corner, "one of the corners of device model "
+                                           f"{self.model.name}: {', '.join(self.model.corner_names())}")],
+                                  f"experiment {exp.source}")
+            _, drawn, attrs = draw_deviations(self.model, shape, self.instances, exp.seed, exp.corner, self.mismatch_scale)
             used = {"neuron": self.neurons, "synapse": compiled.cam_synapse}
             self.mismatch = ({name: (self._switched(values[:, used[level]], var_attrs), var_attrs)
                               for name, (level, values, var_attrs) in drawn.items()}, attrs)
         ageing = (self.model is not None and exp.drift
                   and (self.model.ageing.rate != 0 or self.model.ageing.spread != 0))
+        self.age_at_start = 0.0 if self.model is None else (
+            self.model.ageing.age_at_start if exp.age_at_start is None else exp.age_at_start)
         self.drifting = self.profile.times.size > 1 or ageing
         self.drift_steps = max(1, int(round(DRIFT_INTERVAL / exp.dt)))
         self.stp_par = None  # adaptation tables not built yet
@@ -256,11 +262,11 @@ class Simulation:
         self._init_dc()
 
     def _switched(self, deviation, attrs):
-        """A drawn deviation after the experiment's switches: mismatch deviations (the variables
-        with a ``source``) times the effective ``mismatch_scale`` (0 with ``mismatch = false``),
-        ageing rates (the others) zero with ``drift = false``."""
+        """A drawn deviation after the experiment's drift switch: ageing rates (the variables without
+        a ``source``) zero with ``drift = false``. (The effective ``mismatch_scale``, 0 with
+        ``mismatch = false``, is applied by the draw, which leaves the process corner unscaled.)"""
         if "source" in attrs:
-            return deviation * self.mismatch_scale
+            return deviation
         return deviation if self.experiment.drift else np.zeros_like(deviation)
 
     def _set_parameters(self, t):
@@ -270,7 +276,8 @@ class Simulation:
         u_t = thermal_voltage(temperature)
         scale = {}
         if self.mismatch is not None:
-            scale = factor_arrays(*self.mismatch, temperature, t, nominal=self.nominal)
+            scale = factor_arrays(*self.mismatch, temperature, self.age_at_start + t, nominal=self.nominal,
+                                  age_origin=self.age_at_start)
         values = {}
         for name, nominal in self.nominal.items():
             if name.startswith("synapse."):
