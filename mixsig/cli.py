@@ -160,6 +160,9 @@ def _study(args, argv):
     if args.encoding is not None and args.kind != "population":
         raise ConfigError([Problem("<command line>", "--encoding", args.encoding, "an option of the population study only")],
                           "study options")
+    if (args.drive is not None or args.bias_mode is not None) and args.kind != "characterize":
+        raise ConfigError([Problem("<command line>", "--drive/--bias-mode", None, "options of the characterize study only")],
+                          "study options")
     common = {k: v for k, v in (("instances", args.instances), ("seed", args.seed), ("sizes", args.sizes)) if v is not None}
     if args.kind == "homeostasis":
         from mixsig.studies.homeostasis import homeostasis as study
@@ -179,7 +182,8 @@ def _study(args, argv):
         from mixsig.studies.characterize import characterize as study
 
         extra = {"device_models": tuple(args.device_model) if args.device_model else None,
-                 "temperatures": args.temperatures, "duration": args.duration, "enob_convention": args.enob_convention}
+                 "temperatures": args.temperatures, "duration": args.duration, "enob_convention": args.enob_convention,
+                 "drive": args.drive, "bias_modes": tuple(args.bias_mode) if args.bias_mode else None}
     else:
         from mixsig.studies.population import population as study
 
@@ -275,6 +279,12 @@ def build_parser():
     study.add_argument("--temperatures", type=_floats, help="temperatures in K, comma-separated (characterize)")
     study.add_argument("--duration", type=float, help="run duration (characterize) or counting window (population), s")
     study.add_argument("--enob-convention", choices=("levels", "quantizer"), help="ENOB convention (characterize)")
+    study.add_argument("--drive", choices=("bias", "exact"),
+                       help="f-I drive of the characterize study: per-core DC biases as on the chip (default) "
+                            "or idealised exact DC steps")
+    study.add_argument("--bias-mode", action="append", choices=("fixed_current", "fixed_gate", "calibrated"),
+                       help="bias mode every device model is run at (repeat for several; characterize; "
+                            "default fixed_current and fixed_gate)")
     study.add_argument("--encoding", choices=("nef", "linear"),
                        help="input encoding of the population study: nef (random intercepts and gains, default) "
                             "or linear (heterogeneity from the silicon only)")

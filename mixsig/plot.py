@@ -213,8 +213,8 @@ def fi_curves(results, ax=None):
     Parameters
     ----------
     results : xarray.Dataset
-        With ``fi_rate_mean`` and ``fi_rate_std`` (device_model, temperature, i_in) [Hz] and
-        coordinate ``i_in`` [A].
+        With ``fi_rate_mean`` and ``fi_rate_std`` [Hz] over ``fi_drive`` and any condition dims
+        (device model, bias mode, temperature), and the coordinate ``i_in`` [A] on ``fi_drive``.
     ax : matplotlib.axes.Axes, optional
 
     Returns
@@ -223,17 +223,19 @@ def fi_curves(results, ax=None):
     """
     ax = _axes(ax)
     current = results["i_in"].values * 1e9
-    for model in results["device_model"].values:
-        for temp in results["temperature"].values:
-            r = results.sel(device_model=model, temperature=temp)
-            mean, std = r["fi_rate_mean"].values, r["fi_rate_std"].values
-            line, = ax.plot(current, mean, "o-", label=f"{model}, {temp:g} K")
-            ax.fill_between(current, np.maximum(mean - std, 0.0), mean + std, color=line.get_color(), alpha=0.2)
+    mean = results["fi_rate_mean"]
+    dims = [d for d in mean.dims if d != "fi_drive"]
+    for index in np.ndindex(*(mean.sizes[d] for d in dims)):
+        r = results[["fi_rate_mean", "fi_rate_std"]].isel(dict(zip(dims, index)))
+        label = ", ".join(f"{r[d].values:g} K" if d == "temperature" else str(r[d].values) for d in dims)
+        mean_k, std_k = r["fi_rate_mean"].values, r["fi_rate_std"].values
+        line, = ax.plot(current, mean_k, "o-", label=label)
+        ax.fill_between(current, np.maximum(mean_k - std_k, 0.0), mean_k + std_k, color=line.get_color(), alpha=0.2)
     ax.set_xscale("log")
-    ax.set_xlabel("injected current (nA)")
+    ax.set_xlabel(f"{results['i_in'].attrs.get('long_name', 'injected current')} (nA)")
     ax.set_ylabel("firing rate (Hz)")
     ax.set_title("f-I curves, mean +- 1 s.d. over neurons and instances")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="x-small")
     return ax
 
 
@@ -349,9 +351,9 @@ def decoding_error(results, ax=None):
     ----------
     results : xarray.Dataset
         Population study results: ``rmse`` (condition, n_pop) and ``rmse_static`` (condition,
-        n_pop) in stimulus units, and optionally ``rmse_noise`` (condition, n_pop) and ``crb`` /
-        ``rmse_ml`` (n_pop). The ideal slope is drawn through the largest population, where the
-        noise term dominates.
+        n_pop) in stimulus units, and optionally ``rmse_noise`` and ``linear_threshold``
+        (condition, n_pop) and ``rmse_ml`` (n_pop). The ideal slope is drawn through the largest
+        population, where the noise term dominates.
     ax : matplotlib.axes.Axes, optional
 
     Returns
@@ -366,15 +368,17 @@ def decoding_error(results, ax=None):
         ax.plot(n, r["rmse_static"].values, "s--", color=line.get_color(), label=f"{condition}: static (noise-free) error")
         if "rmse_noise" in r:
             ax.plot(n, r["rmse_noise"].values, "x:", color=line.get_color(), label=f"{condition}: noise part")
+        if "linear_threshold" in r:
+            ax.plot(n, r["linear_threshold"].values, "d-.", color=line.get_color(), lw=0.8,
+                    label=f"{condition}: 1/sqrt(linear Fisher information) at one x")
     if "rmse_ml" in results:
         ax.plot(n, results["rmse_ml"].values, "^-", color="k", label="ML decoder (mismatched)")
-        ax.plot(n, results["crb"].values, "k:", label="Poisson Cramer-Rao bound 1/sqrt(J)")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     last = results["rmse"].values[0, -1]
     _keep_limits(ax, lambda: ax.plot(n, last * np.sqrt(n[-1] / n), color="0.5", lw=0.8, label="ideal slope -1/2"))
-    # the axis follows the decoders' errors; a bound that is infinite or far above them (no neuron
-    # of a small sub-population with a slope at some level) runs off the top
+    # the axis follows the decoders' errors; a threshold far above them (a small sub-population
+    # with almost no information at that x) runs off the top
     shown = np.concatenate([results[k].values.ravel() for k in ("rmse", "rmse_static", "rmse_noise") if k in results])
     shown = shown[np.isfinite(shown) & (shown > 0)]
     if shown.size:

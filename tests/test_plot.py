@@ -58,15 +58,19 @@ def test_ttfs_histogram(ax):
 
 
 def test_fi_curves(ax):
+    dims = ("device_model", "bias_mode", "temperature", "fi_drive")
     results = xr.Dataset(
-        {"fi_rate_mean": (("device_model", "temperature", "i_in"), [[[0.0, 10.0, 50.0]]]),
-         "fi_rate_std": (("device_model", "temperature", "i_in"), [[[0.0, 1.0, 5.0]]])},
-        coords={"device_model": ["m"], "temperature": [300.0], "i_in": [1e-10, 1e-9, 1e-8]})
+        {"fi_rate_mean": (dims, [[[[0.0, 10.0, 50.0]], [[0.0, 12.0, 60.0]]]]),
+         "fi_rate_std": (dims, [[[[0.0, 1.0, 5.0]], [[0.0, 1.0, 5.0]]]])},
+        coords={"device_model": ["m"], "bias_mode": ["fixed_current", "fixed_gate"], "temperature": [300.0],
+                "fi_drive": [1.0, 10.0, 100.0], "i_in": ("fi_drive", [1e-10, 1e-9, 1e-8], {"long_name": "DC bias"})})
     plot.fi_curves(results, ax)
     _labelled(ax)
-    line = ax.get_lines()[0]
-    np.testing.assert_allclose(line.get_xdata(), [0.1, 1.0, 10.0])
-    np.testing.assert_allclose(line.get_ydata(), [0.0, 10.0, 50.0])
+    lines = ax.get_lines()
+    np.testing.assert_allclose(lines[0].get_xdata(), [0.1, 1.0, 10.0])
+    np.testing.assert_allclose(lines[0].get_ydata(), [0.0, 10.0, 50.0])
+    np.testing.assert_allclose(lines[1].get_ydata(), [0.0, 12.0, 60.0])
+    assert lines[1].get_label() == "m, fixed_gate, 300 K" and ax.get_xlabel() == "DC bias (nA)"
 
 
 def test_cv_and_enob_versus_n_draw_data_and_ideal_slope(ax):
@@ -99,7 +103,8 @@ def test_tuning_curves_and_decoding_error(ax):
         {"rmse": (("condition", "n_pop"), [[0.4, 0.28, 0.2], [0.5, 0.4, 0.3]], {"units": "1"}),
          "rmse_static": (("condition", "n_pop"), [[0.1, 0.05, 0.02], [0.2, 0.2, 0.2]]),
          "rmse_noise": (("condition", "n_pop"), [[0.3, 0.25, 0.19], [0.3, 0.3, 0.2]]),
-         "rmse_ml": ("n_pop", [0.3, 0.2, 0.15]), "crb": ("n_pop", [0.25, 0.18, 0.13])},
+         "linear_threshold": (("condition", "n_pop"), [[0.25, 0.18, 0.13], [0.3, 0.2, 0.15]]),
+         "rmse_ml": ("n_pop", [0.3, 0.2, 0.15])},
         coords={"condition": ["mismatch", "nominal"], "n_pop": n})
     plot.decoding_error(results, ax2)
     _labelled(ax2)

@@ -1,4 +1,4 @@
-"""Population decoding: NEF RMSE versus N (1/sqrt(N)) and ML error versus the Cramer-Rao bound.
+"""Population decoding: NEF RMSE versus N (1/sqrt(N)), ML error versus the Cramer-Rao bound, linear Fisher information.
 
 Closed forms (physics reference section 7.2, E2 and E3).
 
@@ -13,6 +13,13 @@ E3 (Dayan & Abbott 2001, ch. 3): Gaussian tuning curves ``f_a(s) = b + g_a exp(-
 with known gain and width mismatch, Poisson counts in ``T``: the Fisher information is
 ``J(s) = T sum_a f_a'(s)^2 / f_a(s)`` (analytic derivative below) and the ML estimator's RMSE
 approaches ``1/sqrt(J(s))`` for N >= 32.
+
+Linear Fisher information (Kanitscheider, Coen-Cagli, Kohn & Pouget 2015, PLoS Comput Biol
+11:e1004218, eq. 2): correlated Gaussian responses of N = 32 neurons with a known
+``I = f'^T Sigma^-1 f'``, T = 64 trials per stimulus: the bias-corrected estimator averaged over
+300 synthetic experiments matches ``I`` within 3 % (3.5 standard errors); the naive plug-in
+estimate is biased upward by the factor ``(2T-2)/(2T-N-3)`` = 1.35 and the term ``2N/(T dx^2)``
+(printed, not checked).
 """
 
 import sys
@@ -57,7 +64,7 @@ def nef_rmse(n, rng, window=0.1, populations=8, samples=200, tests=500):
 
 
 def ml_versus_crb(n, rng, window=0.5, stimuli=(-0.5, 0.0, 0.5), trials=3000, baseline=1.0):
-    from mixsig.analysis.coding import fisher_information, ml_decode
+    from mixsig.analysis.coding import ml_decode, poisson_fisher_information
 
     centres = np.linspace(-2.0, 2.0, n)
     gain = 50.0 * np.exp(0.2 * rng.standard_normal(n))
@@ -72,11 +79,30 @@ def ml_versus_crb(n, rng, window=0.5, stimuli=(-0.5, 0.0, 0.5), trials=3000, bas
     ratios = []
     for s in stimuli:
         f, slope = curves([s])
-        crb = 1.0 / np.sqrt(fisher_information(f, slope, window)[0])
+        crb = 1.0 / np.sqrt(poisson_fisher_information(f, slope, window)[0])
         counts = rng.poisson(f[0] * window, size=(trials, n))
         estimate = ml_decode(counts, grid, grid_rates, window)
         ratios.append(np.sqrt(np.mean((estimate - s) ** 2)) / crb)
     return float(np.mean(ratios))
+
+
+def linear_fisher_ratio(rng, n=32, trials=64, delta=0.5, experiments=300):
+    """Mean bias-corrected and naive linear Fisher information over true I, correlated Gaussian responses."""
+    from mixsig.analysis.coding import linear_fisher_information
+
+    std = rng.uniform(1.0, 3.0, n)
+    corr = 0.2 * np.ones((n, n)) + 0.8 * np.eye(n)
+    sigma = corr * np.outer(std, std)
+    slope = rng.uniform(-4.0, 4.0, n)
+    truth = slope @ np.linalg.solve(sigma, slope)
+    chol = np.linalg.cholesky(sigma)
+    out = np.zeros(2)
+    for _ in range(experiments):
+        minus = -slope * delta / 2 + rng.standard_normal((trials, n)) @ chol.T
+        plus = slope * delta / 2 + rng.standard_normal((trials, n)) @ chol.T
+        fi = linear_fisher_information(minus, plus, delta)
+        out += fi["bias_corrected"], fi["naive"]
+    return out / experiments / truth
 
 
 def main():
@@ -90,7 +116,11 @@ def main():
     for n in (32, 64, 128):
         checks.append(Check(f"ML RMSE / Cramer-Rao bound, N = {n}", "1/sqrt(J), J = T sum f'^2/f", 1.0,
                             ml_versus_crb(n, rng), 0.10))
-    return report("Population decoding: 1/sqrt(N) and Cramer-Rao bound", checks)
+    corrected, naive = linear_fisher_ratio(rng)
+    print(f"naive (uncorrected) linear Fisher information / true: {naive:.3f}")
+    checks.append(Check("linear Fisher information, bias-corrected / true (N = 32, T = 64, Gaussian)",
+                        "Kanitscheider et al. 2015 eq. 2", 1.0, corrected, 0.03))
+    return report("Population decoding: 1/sqrt(N), Cramer-Rao bound, linear Fisher information", checks)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,25 @@ window ``T`` neuron ``a`` emits ``n_a ~ Poisson(T f_a(x))`` spikes.
 
       J(x) = T sum_a f_a'(x)^2 / f_a(x)
 
-  and the Cramer-Rao bound on the RMSE of an unbiased estimator is ``1 / sqrt(J(x))``.
+  and the Cramer-Rao bound on the RMSE of an unbiased estimator is ``1 / sqrt(J(x))``. It is a
+  bound only for Poisson neurons: neurons more regular than Poisson carry more information.
+* Linear Fisher information of measured responses (Kanitscheider, Coen-Cagli, Kohn & Pouget
+  2015, PLoS Comput Biol 11:e1004218, eq. 2 and eq. 19): responses ``r`` (any units, e.g.
+  counts) to two stimuli ``x0 -+ dx/2``, ``T`` independent trials each, ``N`` neurons; ``mu_+-``
+  the sample means, ``S`` the average of the two sample covariances (``ddof = 1``)::
+
+      I_naive = f'^T S^-1 f',    f' = (mu_+ - mu_-) / dx
+      I_bc    = I_naive (2T - N - 3) / (2T - 2) - 2N / (T dx^2)
+      var(I_bc) = 2 I_bc^2 / (2T - N - 5) [1 + 4 (2T - 3) / (T I_bc dx^2) + 4 N (2T - 3) / (T I_bc dx^2)^2]
+
+  ``I_bc`` is unbiased for Gaussian responses (``I_naive`` overestimates: the inverse of a
+  sample covariance is biased upward and the noise of the mean difference adds ``2N/(T dx^2)``).
+  ``I = f'^T Sigma^-1 f'`` is the information available to the best locally unbiased *linear*
+  decoder, whose variance is ``1/I``; it equals the full Fisher information for Gaussian
+  responses with a stimulus-independent covariance and is a lower bound on it otherwise. It
+  uses the measured covariance, so it holds for sub- or super-Poisson, correlated neurons.
+  (Formulas as implemented in the MET Analysis Kit ``maklinfin.m``, which cites equations 2 and
+  19 of the paper; the paper's abstract was read, its methods section was not.)
 * Maximum-likelihood decoding: ``x_ML = argmax_x sum_a [n_a ln(T f_a(x)) - T f_a(x)]``,
   evaluated on a grid and refined by a parabola through the best grid point and its neighbours.
 
@@ -148,7 +166,7 @@ def rmse(estimate, target, axis=None):
     return np.sqrt(np.mean((np.asarray(estimate, dtype=float) - np.asarray(target, dtype=float)) ** 2, axis=axis))
 
 
-def fisher_information(rates, slopes, window):
+def poisson_fisher_information(rates, slopes, window):
     """Fisher information of independent Poisson counts, ``J = T sum_a f_a'^2 / f_a``.
 
     Parameters
@@ -163,7 +181,8 @@ def fisher_information(rates, slopes, window):
     Returns
     -------
     ndarray, shape (...)
-        ``J``, per squared stimulus unit; ``1/sqrt(J)`` is the Cramer-Rao bound on the RMSE.
+        ``J``, per squared stimulus unit; ``1/sqrt(J)`` is the Cramer-Rao bound on the RMSE of
+        Poisson neurons with these tuning curves (not of more regular neurons).
     """
     rates = np.asarray(rates, dtype=float)
     if np.any(rates <= 0):
@@ -228,3 +247,43 @@ def interpolate_curves(x, curves, grid):
 
     spline = PchipInterpolator(np.asarray(x, dtype=float), np.asarray(curves, dtype=float), axis=0)
     return spline(grid), spline.derivative()(grid)
+
+
+def linear_fisher_information(responses_minus, responses_plus, delta):
+    """Bias-corrected linear Fisher information from trials at two nearby stimuli (Kanitscheider et al. 2015).
+
+    Parameters
+    ----------
+    responses_minus, responses_plus : ndarray, shape (T, N)
+        Responses (e.g. spike counts) of ``N`` neurons in ``T`` independent trials at the stimuli
+        ``x0 - delta/2`` and ``x0 + delta/2``; ``T >= (N + 5) / 2``.
+    delta : float
+        Stimulus difference ``dx`` (> 0), stimulus units.
+
+    Returns
+    -------
+    dict of float
+        ``bias_corrected`` (``I_bc``), ``naive`` (``I_naive``) and ``variance`` (the sampling
+        variance of ``I_bc``, eq. 19), per squared stimulus unit; see the module docstring.
+        ``1/sqrt(I)`` is the discrimination threshold (d' = 1) of the optimal linear decoder.
+    """
+    minus = np.asarray(responses_minus, dtype=float)
+    plus = np.asarray(responses_plus, dtype=float)
+    problems = []
+    if minus.ndim != 2 or minus.shape != plus.shape:
+        problems.append(Problem("<analysis>", "responses", (minus.shape, plus.shape), "two (trials, neurons) arrays of one shape"))
+    elif 2 * minus.shape[0] < minus.shape[1] + 5:
+        problems.append(Problem("<analysis>", "responses", minus.shape, "at least (N + 5) / 2 trials per stimulus for N neurons"))
+    if not (np.isfinite(delta) and delta > 0):
+        problems.append(Problem("<analysis>", "delta", delta, "a stimulus difference > 0"))
+    if problems:
+        raise ConfigError(problems, "linear Fisher information")
+    trials, n = minus.shape
+    slope = (plus.mean(axis=0) - minus.mean(axis=0)) / delta
+    covariance = 0.5 * (np.atleast_2d(np.cov(minus, rowvar=False)) + np.atleast_2d(np.cov(plus, rowvar=False)))
+    naive = float(slope @ np.linalg.pinv(covariance, hermitian=True) @ slope)
+    corrected = np.float64(naive * (2 * trials - n - 3) / (2 * trials - 2) - 2 * n / (trials * delta ** 2))
+    scale = trials * corrected * delta ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        variance = 2 * corrected ** 2 / (2 * trials - n - 5) * (1 + 4 * (2 * trials - 3) / scale + 4 * n * (2 * trials - 3) / scale ** 2)
+    return {"bias_corrected": float(corrected), "naive": naive, "variance": float(variance)}

@@ -30,9 +30,18 @@ ENOB conventions (:data:`ENOB_CONVENTIONS`; default :data:`DEFAULT_ENOB` = ``"le
 * ``levels``: ``ENOB = log2(1 / CV)``, the number of bits of ``1/CV`` distinguishable levels;
 * ``quantizer``: ``ENOB = log2(1 / (sqrt(12) CV))``, the ideal uniform quantizer whose rms error
   ``LSB / sqrt(12)`` equals ``CV`` times the full scale;
-* ``sinad``: ``ENOB = (SINAD - 1.76 dB) / 6.02 dB`` for a time-varying (or swept) signal and its
-  estimate, ``SINAD = 10 log10(P_signal / P_error)``, ``P_signal`` the variance of the signal and
-  ``P_error`` the mean squared error (IEEE 1241; 1.76 dB is the full-scale sine's crest term).
+* ``sinad``: ``ENOB = (SINAD - 1.76 dB) / 6.02 dB`` for a full-scale *sine* and its estimate,
+  ``SINAD = 10 log10(P_signal / P_error)``, ``P_signal`` the variance of the signal and
+  ``P_error`` the mean squared error (IEEE 1241). The 1.76 dB is ``10 log10(3/2)``, the ratio of
+  a full-scale sine's power ``range^2/8`` to that of a uniform signal ``range^2/12``: it belongs
+  to sine-wave tests only;
+* ``uniform``: ``ENOB = log2(range / (RMSE sqrt(12)))`` for a signal spread uniformly over
+  ``range`` (a stimulus swept over its range): the ideal ``n``-bit quantizer of such a signal
+  has ``RMSE = LSB / sqrt(12) = range / (2^n sqrt(12))``.
+
+The ``levels`` and ``quantizer`` ENOBs of a CV are a *fixed-pattern spread at one operating
+point* (how far apart the devices of a population sit for one input), not the resolution of a
+signal: that needs a signal swept over its range and its estimate (``uniform`` or ``sinad``).
 """
 
 import numpy as np
@@ -40,7 +49,7 @@ import xarray as xr
 
 from mixsig.errors import ConfigError, Problem
 
-ENOB_CONVENTIONS = ("levels", "quantizer", "sinad")
+ENOB_CONVENTIONS = ("levels", "quantizer", "sinad", "uniform")
 """Names of the ENOB conventions."""
 
 DEFAULT_ENOB = "levels"
@@ -112,6 +121,9 @@ def interval_counts(ds, starts, stops):
     starts, stops = np.asarray(starts, dtype=float), np.asarray(stops, dtype=float)
     edges = np.empty(2 * starts.size)
     edges[0::2], edges[1::2] = starts, stops
+    if np.any(np.diff(edges) < 0):  # e.g. a stop one rounding error after the next start
+        raise ConfigError([Problem("<analysis>", "intervals", int(np.argmax(np.diff(edges) < 0)) // 2,
+                                   "increasing, non-overlapping intervals (a shared edge must be the same number)")], "counting intervals")
     if edges.size > 2 and np.any(np.diff(edges) == 0):  # adjacent intervals: merge the shared edge
         edges = np.unique(edges)
         return window_counts(ds, edges).values[:, :, np.searchsorted(edges, starts)]
@@ -279,9 +291,9 @@ def enob_from_cv(cv_values, convention=DEFAULT_ENOB):
         ENOB, bit (an xarray result carries the attribute ``enob_convention``).
     """
     check_convention(convention)
-    if convention == "sinad":
+    if convention not in ("levels", "quantizer"):
         raise ConfigError([Problem("<analysis>", "enob_convention", convention,
-                                   "'levels' or 'quantizer' (SINAD needs a signal: enob_sinad)")], "ENOB convention")
+                                   f"'levels' or 'quantizer' ({convention} needs a signal: enob_{convention})")], "ENOB convention")
     scale = 1.0 if convention == "levels" else np.sqrt(12.0)
     with np.errstate(divide="ignore"):
         out = -np.log2(scale * cv_values)  # CV = 0 (nominal chips): infinitely many bits
@@ -323,6 +335,31 @@ def enob_sinad(signal, estimate, axis=None):
         ENOB, bit; the input shape without ``axis``.
     """
     return (sinad_db(signal, estimate, axis) - 1.76) / 6.02
+
+
+def enob_uniform(signal, estimate, full_range, axis=None):
+    """ENOB ``log2(range / (RMSE sqrt(12)))`` of an estimate of a signal spread uniformly over ``range``.
+
+    The ideal ``n``-bit quantizer of a uniformly distributed signal has an rms error
+    ``LSB / sqrt(12)`` with ``LSB = range / 2^n``; inverting gives this ENOB. Equivalent to
+    ``SINAD / 6.02 dB`` for a uniform signal (no 1.76 dB sine term).
+
+    Parameters
+    ----------
+    signal, estimate : array_like, same shape
+        True signal and its estimate, same units.
+    full_range : float
+        Span of the signal (e.g. 2 for a stimulus on [-1, 1]), units of ``signal``.
+    axis : int, optional
+        Axis of the samples (default: all).
+
+    Returns
+    -------
+    float or ndarray
+        ENOB, bit; the input shape without ``axis``.
+    """
+    error = np.asarray(estimate, dtype=float) - np.asarray(signal, dtype=float)
+    return np.log2(float(full_range) / (np.sqrt(12.0 * np.mean(error ** 2, axis=axis))))
 
 
 def _finite_neurons(values):

@@ -1,11 +1,14 @@
 """Ready-made studies: each runs the engine, analyses the runs and writes datasets, results and figures.
 
 * :func:`~mixsig.studies.characterize.characterize`: TTFS, f-I, CV and ENOB versus population
-  size, device model and temperature (``mixsig study characterize``);
+  size, device model, bias mode and temperature, driven through the per-core DC bias
+  (``mixsig study characterize``);
 * :func:`~mixsig.studies.population.population`: population coding of a scalar, decoding error
-  versus N, Fisher information and ML decoding (``mixsig study population``);
+  versus N, bias-corrected linear Fisher information and ML decoding (``mixsig study population``);
 * :func:`~mixsig.studies.homeostasis.homeostasis`: homeostatic synaptic scaling of a mismatched
-  population, rate CV over time and convergence time versus ``tau_h`` (``mixsig study homeostasis``).
+  population, rate CV over time and convergence time versus ``tau_h`` (``mixsig study homeostasis``);
+* :mod:`~mixsig.studies.operating_point`: the measured rheobase of a chip (drive levels are
+  stated relative to it) and a device model at a chosen bias mode.
 """
 
 from mixsig.studies.homeostasis import HomeostasisSettings

@@ -1,4 +1,4 @@
-"""Population coding of a scalar on the emulated chip: decoding error versus N, Fisher information.
+"""Population coding of a scalar on the emulated chip: decoding error versus N, linear Fisher information.
 
 Protocol (physics reference section 7.2, E2 and E3)
 ---------------------------------------------------
@@ -29,7 +29,13 @@ shorter pause leaves a memory of the previous stimulus that is common to every n
 encoder sign and so does not average out with N (measured: with 0.1 s the population residual
 correlates with the previous stimulus at r = 0.16-0.42, with 0.25 s at 0.10-0.15, within the
 +-0.14 standard error of 54 trials). A DC bias
-``i_dc`` keeps every neuron firing tonically. The encoding parameters and the input trains
+``i_dc`` keeps every neuron firing tonically.
+
+After these trials, ``fisher_trials`` counting windows at each of the two stimuli
+``fisher_point -+ fisher_delta/2`` measure the linear Fisher information: blocks of
+``fisher_block`` consecutive windows of ``window`` seconds, each block after its own ``settle``,
+alternating between the two stimuli (so a slow drift of the chip cannot masquerade as a
+stimulus effect). The counts of a window are one trial. The encoding parameters and the input trains
 are drawn from the stimulus seed (``SeedSequence(seed, spawn_key=(PURPOSE_STIMULUS,))``) and
 shared by every instance and condition (paired comparison). Two conditions are run:
 ``mismatch`` (the device model) and ``nominal`` (``device_model = "none"``: identical, noise-free
@@ -48,12 +54,17 @@ repeats, :func:`mixsig.analysis.coding.tuning_curves`):
   decoded noise variance ``sum_a d_a^2 sigma_a^2`` falls as ``1/N``); ``rmse_static``: in-sample
   error of decoding the mean tuning curves (distortion and regularisation bias, falling about as
   ``1/N`` for a diverse basis); ``enob``: SINAD-based ENOB of the single-trial estimates
-  (convention ``sinad``);
+  (convention ``uniform``: ``log2(range / (RMSE sqrt(12)))`` with ``range = 2``; the stimulus
+  levels are spread evenly over the range, not a sine);
 * ML decoding of the held-out counts with the measured curves (PCHIP-interpolated) under a
-  Poisson likelihood, and the Poisson Cramer-Rao bound ``1/sqrt(J)``, ``J = T sum_a f_a'^2 / f_a``
-  at the interior stimulus levels. For the sub-Poisson emulated neurons this ``J`` underestimates
-  the information, so the ML error may fall below it; the bound is exact for Poisson neurons
-  (validation/population_decoding.py);
+  Poisson likelihood (``rmse_ml``, at the interior stimulus levels);
+* linear Fisher information at ``fisher_point``, bias-corrected (Kanitscheider et al. 2015,
+  :func:`mixsig.analysis.coding.linear_fisher_information`) from the *measured* covariance of
+  the counts, for random sub-populations of each size: ``fisher_linear`` and its
+  ``linear_threshold = 1/sqrt(I)``, the discrimination threshold (d' = 1) and the RMSE of the
+  best locally unbiased linear read-out of one window. It needs no Poisson assumption (the
+  emulated neurons are far more regular than Poisson, so the Poisson information ``T sum
+  f'^2/f`` of the tuning curves is not a bound for them);
 * reliability: decoders of all neurons trained on one instance and applied to another.
 """
 
@@ -63,16 +74,16 @@ import numpy as np
 import xarray as xr
 
 from mixsig.analysis.coding import (
-    decode, fisher_information, interpolate_curves, ml_decode, nef_decoders, trial_rates,
+    decode, interpolate_curves, linear_fisher_information, ml_decode, nef_decoders, trial_rates,
 )
-from mixsig.analysis.stats import enob_sinad, loglog_slope
+from mixsig.analysis.stats import enob_uniform, interval_counts, loglog_slope
 from mixsig.errors import raise_if_any
 from mixsig.studies.output import (
     StudyResult, is_int, is_positive, is_sequence_of, settings_dict, settings_problems, write_outputs,
 )
 
 CONDITIONS = ("mismatch", "nominal")
-SUMS = ("sq", "sq_noise", "sq_static", "sq_ml", "inv_j", "n", "n_static", "n_ml", "n_j")  # accumulated over subsets and folds
+SUMS = ("sq", "sq_noise", "sq_static", "sq_ml", "n", "n_static", "n_ml")  # accumulated over subsets and folds
 ENCODINGS = ("nef", "linear")
 
 
@@ -130,6 +141,15 @@ class PopulationSettings:
         Temporal noise of the device model.
     grid : int
         Points of the ML decoder's stimulus grid.
+    fisher_point : float
+        Stimulus ``x0`` at which the linear Fisher information is measured.
+    fisher_delta : float
+        Difference ``dx`` of the two stimuli ``x0 -+ dx/2`` (both within [-1, 1]).
+    fisher_trials : int
+        Counting windows per stimulus (trials of the Fisher estimate; at least
+        ``(max(sizes) + 5) / 2``).
+    fisher_block : int
+        Consecutive windows per block (a divisor of ``fisher_trials``).
     """
 
     device_model: str = "generic_180nm"
@@ -152,6 +172,10 @@ class PopulationSettings:
     chip: str = "dynapse2"
     noise: bool = True
     grid: int = 801
+    fisher_point: float = 0.0
+    fisher_delta: float = 0.25
+    fisher_trials: int = 96
+    fisher_block: int = 16
 
     def check(self):
         """Raise :class:`~mixsig.errors.ConfigError` listing every invalid setting."""
@@ -175,6 +199,12 @@ class PopulationSettings:
             "seed": (lambda v: is_int(v, 0), "an integer >= 0"),
             "noise": (lambda v: isinstance(v, bool), "true or false"),
             "grid": (lambda v: is_int(v, 11), "an integer >= 11"),
+            "fisher_point": (lambda v: isinstance(v, (int, float)) and -1.0 < v < 1.0, "a stimulus in (-1, 1)"),
+            "fisher_delta": (lambda v: is_positive(v) and abs(self.fisher_point) + v / 2 <= 1.0,
+                             "a difference > 0 with fisher_point -+ fisher_delta/2 within [-1, 1]"),
+            "fisher_trials": (lambda v: is_int(v, 3) and 2 * v >= max(self.sizes) + 5,
+                              "an integer >= (max(sizes) + 5) / 2 (bias-corrected linear Fisher information)"),
+            "fisher_block": (lambda v: is_int(v, 1) and self.fisher_trials % v == 0, "an integer >= 1 dividing fisher_trials"),
         }
         raise_if_any(settings_problems(self, rules, "<population>"), "population settings")
 
@@ -203,8 +233,36 @@ def trial_schedule(settings):
     rng = np.random.default_rng(np.random.SeedSequence(settings.seed, spawn_key=(PURPOSE_STIMULUS,)))
     stimulus = rng.permutation(np.repeat(settings.stimulus_values, settings.repeats))
     length = settings.settle + settings.window
-    starts = np.arange(stimulus.size) * length + settings.settle
+    onsets = np.concatenate([[0.0], np.cumsum(np.full(stimulus.size - 1, length))])  # onset + length: the next onset, exactly
+    starts = onsets + settings.settle
     return stimulus, starts, starts + settings.window, rng
+
+
+def fisher_schedule(settings, start):
+    """Blocks and counting windows of the linear-Fisher-information part of the protocol.
+
+    Parameters
+    ----------
+    settings : PopulationSettings
+    start : float
+        Time at which the first block starts (the end of the tuning trials), s.
+
+    Returns
+    -------
+    blocks : tuple of ndarray, shape (blocks,)
+        ``(onset, length, stimulus)`` of every block: s, s, 1.
+    windows : tuple of ndarray, shape (2 * fisher_trials,)
+        ``(stimulus, starts, stops)`` of every counting window.
+    """
+    n_blocks = 2 * settings.fisher_trials // settings.fisher_block
+    stimulus = settings.fisher_point + np.where(np.arange(n_blocks) % 2 == 0, -0.5, 0.5) * settings.fisher_delta
+    edges = np.empty((n_blocks, settings.fisher_block + 1))
+    onset = np.empty(n_blocks)
+    for b in range(n_blocks):  # each block starts at the previous one's last edge: shared edges are the same number
+        onset[b] = start if b == 0 else edges[b - 1, -1]
+        edges[b] = onset[b] + settings.settle + np.arange(settings.fisher_block + 1) * settings.window
+    windows = (np.repeat(stimulus, settings.fisher_block), edges[:, :-1].ravel(), edges[:, 1:].ravel())
+    return (onset, edges[:, -1] - onset, stimulus), windows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -276,6 +334,8 @@ def draw_encoding(settings, rng):
 def input_trains(settings):
     """Poisson input spike times of every channel, the trial schedule and the encoding.
 
+    The trains cover the tuning trials and then the blocks of :func:`fisher_schedule`.
+
     Parameters
     ----------
     settings : PopulationSettings
@@ -290,12 +350,13 @@ def input_trains(settings):
     """
     stimulus, starts, stops, rng = trial_schedule(settings)
     encoding = draw_encoding(settings, rng)
-    onsets = starts - settings.settle
-    length = settings.settle + settings.window
+    blocks, _ = fisher_schedule(settings, stops[-1])
+    onsets = np.concatenate([starts - settings.settle, blocks[0]])
+    lengths = np.concatenate([np.full(stimulus.size, settings.settle + settings.window), blocks[1]])
     trains = []
-    for rates in encoding.rates(stimulus):
-        counts = rng.poisson(rates * length)
-        times = np.concatenate([t0 + np.sort(rng.uniform(0.0, length, n)) for t0, n in zip(onsets, counts)])
+    for rates in encoding.rates(np.concatenate([stimulus, blocks[2]])):
+        counts = rng.poisson(rates * lengths)
+        times = np.concatenate([t0 + np.sort(rng.uniform(0.0, length, n)) for t0, length, n in zip(onsets, lengths, counts)])
         trains.append(times.tolist())
     return trains, (stimulus, starts, stops), encoding
 
@@ -357,7 +418,7 @@ def decoding_errors(rates, stimulus, settings, rng):
     Returns
     -------
     dict of ndarray, shape (sizes,)
-        Sums of squared errors and counts: ``sq``, ``sq_noise``, ``sq_static``, ``sq_ml``, ``inv_j``, ``n``,
+        Sums of squared errors and counts: ``sq``, ``sq_noise``, ``sq_static``, ``sq_ml``, ``n``,
         ``n_ml``, ``n_static``, plus the stacked single-trial ``x`` and ``x_hat`` per size.
     """
     values = settings.stimulus_values
@@ -393,17 +454,12 @@ def decoding_errors(rates, stimulus, settings, rng):
                 out["n"][k] += test.sum()
                 out["x"][k].append(stimulus[test])
                 out["x_hat"][k].append(x_hat)
-                grid_rates, grid_slopes = interpolate_curves(values, np.maximum(curves, floor), grid)
+                grid_rates, _ = interpolate_curves(values, np.maximum(curves, floor), grid)
                 grid_rates = np.maximum(grid_rates, floor)
                 counts = np.rint(rates[idx][:, test & interior].T * settings.window)
                 x_ml = ml_decode(counts, grid, grid_rates, settings.window)
                 out["sq_ml"][k] += np.sum((x_ml - stimulus[test & interior]) ** 2)
                 out["n_ml"][k] += counts.shape[0]
-                at = np.searchsorted(grid, stimulus[test & interior])
-                j = fisher_information(grid_rates[at], grid_slopes[at], settings.window)
-                with np.errstate(divide="ignore"):
-                    out["inv_j"][k] += np.sum(1.0 / j)  # inf where no neuron's curve has a slope
-                out["n_j"][k] += j.size
     return out
 
 
@@ -421,6 +477,35 @@ def _transfer(rates, stimulus, settings):
     return out
 
 
+def fisher_versus_size(counts, stimulus, settings, rng):
+    """Bias-corrected and naive linear Fisher information of random sub-populations of each size.
+
+    Parameters
+    ----------
+    counts : ndarray, shape (instance, neuron, window)
+        Spike counts of the Fisher windows.
+    stimulus : ndarray, shape (window,)
+        Stimulus of each window (the two values of :func:`fisher_schedule`).
+    settings : PopulationSettings
+    rng : numpy.random.Generator
+        Draws the sub-populations.
+
+    Returns
+    -------
+    bias_corrected, naive : ndarray, shape (sizes,)
+        Means over ``subsets`` sub-populations and the instances, per squared stimulus unit.
+    """
+    low = stimulus < settings.fisher_point
+    out = np.zeros((2, len(settings.sizes)))
+    for k, size in enumerate(settings.sizes):
+        for instance in counts:
+            for _ in range(settings.subsets):
+                idx = rng.choice(instance.shape[0], size, replace=False)
+                fi = linear_fisher_information(instance[idx][:, low].T, instance[idx][:, ~low].T, settings.fisher_delta)
+                out[:, k] += fi["bias_corrected"], fi["naive"]
+    return out / (counts.shape[0] * settings.subsets)
+
+
 def _analyse(ds, schedule, settings):
     stimulus, starts, stops = schedule
     rates = trial_rates(ds, stimulus, starts, stops).values  # (instance, neuron, trial)
@@ -428,15 +513,18 @@ def _analyse(ds, schedule, settings):
     parts = [decoding_errors(rates[i], stimulus, settings, rng) for i in range(rates.shape[0])]
     total = {k: sum(p[k] for p in parts) for k in SUMS}
     enob = np.array([
-        enob_sinad(np.concatenate([x for p in parts for x in p["x"][k]]), np.concatenate([x for p in parts for x in p["x_hat"][k]]))
+        enob_uniform(np.concatenate([x for p in parts for x in p["x"][k]]), np.concatenate([x for p in parts for x in p["x_hat"][k]]), 2.0)
         for k in range(len(settings.sizes))
     ])
+    _, (fisher_stimulus, fisher_starts, fisher_stops) = fisher_schedule(settings, stops[-1])
+    fisher = fisher_versus_size(interval_counts(ds, fisher_starts, fisher_stops), fisher_stimulus, settings, rng)
     return {
         "rmse": np.sqrt(total["sq"] / total["n"]),
         "rmse_noise": np.sqrt(total["sq_noise"] / total["n"]),
         "rmse_static": np.sqrt(total["sq_static"] / total["n_static"]),
         "rmse_ml": np.sqrt(total["sq_ml"] / total["n_ml"]),
-        "crb": np.sqrt(total["inv_j"] / total["n_j"]),
+        "fisher_linear": fisher[0],
+        "fisher_linear_naive": fisher[1],
         "enob": enob,
         "transfer": _transfer(rates, stimulus, settings),
         "curves": np.stack([_curves(rates[i], stimulus, settings.stimulus_values, np.arange(stimulus.size))[0].T
@@ -462,11 +550,18 @@ def _results(settings, analyses, ds_mismatch, encoding):
             "rmse_noise": (("condition", "n_pop"), stack("rmse_noise"),
                            attrs("1", "noise part of the single-trial RMSE: spread of the estimates about the decoded mean curves")),
             "rmse_static": (("condition", "n_pop"), stack("rmse_static"), attrs("1", "RMSE of decoding the mean tuning curves (static distortion)")),
-            "enob": (("condition", "n_pop"), stack("enob"), attrs("bit", "ENOB of the single-trial linear estimates", enob_convention="sinad")),
+            "enob": (("condition", "n_pop"), stack("enob"),
+                     attrs("bit", "ENOB log2(range/(RMSE sqrt(12))) of the single-trial linear estimates", enob_convention="uniform")),
+            "fisher_linear": (("condition", "n_pop"), stack("fisher_linear"),
+                              attrs("1", f"bias-corrected linear Fisher information of one {settings.window:g} s window at x = {settings.fisher_point:g}",
+                                    method="Kanitscheider et al. 2015 PLoS Comput Biol 11:e1004218, eq. 2")),
+            "fisher_linear_naive": (("condition", "n_pop"), stack("fisher_linear_naive"),
+                                    attrs("1", "linear Fisher information f'^T S^-1 f' without bias correction")),
+            "linear_threshold": (("condition", "n_pop"), 1.0 / np.sqrt(np.where(stack("fisher_linear") > 0, stack("fisher_linear"), np.nan)),
+                                 attrs("1", "1/sqrt(linear Fisher information): RMSE of the best locally unbiased linear read-out of one window")),
             "rmse_slope": (("condition",), slopes, attrs("1", "log-log slope of the RMSE versus N (-0.5 once noise dominates)")),
             "rmse_noise_slope": (("condition",), noise_slopes, attrs("1", "log-log slope of the noise part of the RMSE versus N (ideal -0.5)")),
             "rmse_ml": (("n_pop",), a["rmse_ml"], attrs("1", "RMSE of the ML decoder at the interior stimulus levels (mismatch)")),
-            "crb": (("n_pop",), a["crb"], attrs("1", "Cramer-Rao bound sqrt(mean 1/J) at the interior levels (mismatch)")),
             "transfer_rmse": (("train_instance", "test_instance"), a["transfer"],
                               attrs("1", "RMSE of all-neuron decoders trained on one instance, applied to another")),
             "tuning_curve": (("instance", "neuron", "stimulus"), a["curves"], attrs("Hz", "tuning curve (mean rate), mismatch condition")),
@@ -484,20 +579,22 @@ def _results(settings, analyses, ds_mismatch, encoding):
             "neuron": ("neuron", ds_mismatch["neuron"].values, attrs("1", "neuron id")),
             "stimulus": ("stimulus", settings.stimulus_values, attrs("1", "normalised stimulus x")),
         },
-        attrs={"title": "mixsig population-coding study", "enob_convention": "sinad", "device_model": settings.device_model,
+        attrs={"title": "mixsig population-coding study", "enob_convention": "uniform", "fisher_point": float(settings.fisher_point), "device_model": settings.device_model,
                "window": float(settings.window), "seed": int(settings.seed), "encoding": settings.encoding},
     )
 
 
 def _summary(settings, results):
-    out = {"study": "population", "settings": settings_dict(settings), "enob_convention": "sinad",
+    out = {"study": "population", "settings": settings_dict(settings), "enob_convention": "uniform",
            "n_pop": results["n_pop"].values.tolist()}
     for c in CONDITIONS:
         r = results.sel(condition=c)
         out[c] = {"rmse": r["rmse"].values.tolist(), "rmse_noise": r["rmse_noise"].values.tolist(),
                   "rmse_static": r["rmse_static"].values.tolist(), "enob_bit": r["enob"].values.tolist(),
-                  "rmse_slope": float(r["rmse_slope"]), "rmse_noise_slope": float(r["rmse_noise_slope"])}
-    out["mismatch"].update(rmse_ml=results["rmse_ml"].values.tolist(), crb=results["crb"].values.tolist(),
+                  "rmse_slope": float(r["rmse_slope"]), "rmse_noise_slope": float(r["rmse_noise_slope"]),
+                  "fisher_linear": r["fisher_linear"].values.tolist(), "fisher_linear_naive": r["fisher_linear_naive"].values.tolist(),
+                  "linear_threshold": r["linear_threshold"].values.tolist()}
+    out["mismatch"].update(rmse_ml=results["rmse_ml"].values.tolist(),
                            transfer_rmse=results["transfer_rmse"].values.tolist())
     return out
 
@@ -529,7 +626,7 @@ def population(settings=None, output=None, **changes):
     settings = dataclasses.replace(settings or PopulationSettings(), **changes)
     settings.check()
     trains, schedule, encoding = input_trains(settings)
-    duration = float(schedule[2][-1])
+    duration = float(fisher_schedule(settings, schedule[2][-1])[1][2][-1])
     datasets, analyses = {}, {}
     for condition, model, instances in (("mismatch", settings.device_model, settings.instances), ("nominal", "none", 1)):
         ds = run(experiment(settings, model, instances, trains, duration), command=f"mixsig study population ({condition})")
