@@ -8,7 +8,7 @@ directly with xarray and the analysis library: NEF decoders trained on one chip'
 applied to its own curves and to another chip's, show that mismatch makes decoders
 chip-specific.
 
-    python docs/examples/population_coding.py           # study defaults (64 neurons, 2 chips, ~30 s)
+    python docs/examples/population_coding.py           # study defaults (64 neurons, 2 chips, ~1-2 min)
     python docs/examples/population_coding.py --quick   # 16 neurons, short trials (~5 s)
 """
 import argparse
@@ -18,7 +18,8 @@ import sys
 from mixsig import analysis, plot
 from mixsig.studies.population import PopulationSettings, population
 
-QUICK = dict(neurons=16, sizes=(4, 8, 16), subsets=4, levels=5, repeats=3, window=0.03, settle=0.03, grid=201)
+QUICK = dict(neurons=16, sizes=(4, 8, 16), subsets=4, levels=5, repeats=3, window=0.03, settle=0.03, grid=201,
+             fisher_trials=16, fisher_block=8)
 
 
 def main(argv=None):
@@ -33,6 +34,7 @@ def main(argv=None):
     result = population(settings, output=out / "population")       # datasets, results, figures
     res = result.results
     print(res["rmse"].sel(condition="mismatch").to_pandas().rename("single-trial RMSE vs N"))
+    print(res["linear_threshold"].sel(condition="mismatch").to_pandas().rename("1/sqrt(linear Fisher information) vs N"))
 
     # Tuning curves (instance, neuron, stimulus), Hz: decoders of chip 0 on chips 0 and 1.
     curves = res["tuning_curve"]
