@@ -213,8 +213,9 @@ def fi_curves(results, ax=None):
     Parameters
     ----------
     results : xarray.Dataset
-        With ``fi_rate_mean`` and ``fi_rate_std`` [Hz] over ``fi_drive`` and any condition dims
-        (device model, bias mode, temperature), and the coordinate ``i_in`` [A] on ``fi_drive``.
+        With ``fi_rate_mean`` and ``fi_rate_std`` [Hz] over the dimension of the coordinate
+        ``i_in`` [A] (``fi_drive`` in the characterisation study) and any condition dims (device
+        model, bias mode, temperature), one curve per condition.
     ax : matplotlib.axes.Axes, optional
 
     Returns
@@ -224,7 +225,7 @@ def fi_curves(results, ax=None):
     ax = _axes(ax)
     current = results["i_in"].values * 1e9
     mean = results["fi_rate_mean"]
-    dims = [d for d in mean.dims if d != "fi_drive"]
+    dims = [d for d in mean.dims if d not in results["i_in"].dims]
     for index in np.ndindex(*(mean.sizes[d] for d in dims)):
         r = results[["fi_rate_mean", "fi_rate_std"]].isel(dict(zip(dims, index)))
         label = ", ".join(f"{r[d].values:g} K" if d == "temperature" else str(r[d].values) for d in dims)
