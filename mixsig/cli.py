@@ -29,7 +29,8 @@ def _run(args, argv):
         experiment = default_experiment()
     else:
         experiment = load_experiment(args.experiment)
-    changes = {k: v for k, v in (("instances", args.instances), ("seed", args.seed), ("duration", args.duration)) if v is not None}
+    changes = {k: v for k, v in (("instances", args.instances), ("seed", args.seed), ("duration", args.duration),
+                                 ("integrator", args.integrator)) if v is not None}
     if changes:
         experiment = experiment.replace(**changes)
         experiment.check()
@@ -204,6 +205,8 @@ def _study(args, argv):
 
 def build_parser():
     """The argument parser of the ``mixsig`` command."""
+    from mixsig.experiment import INTEGRATORS
+
     parser = argparse.ArgumentParser(prog="mixsig", description="Emulator of mixed-signal neuromorphic processors.")
     parser.add_argument("--version", action="version", version=f"mixsig {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -229,6 +232,8 @@ def build_parser():
     run.add_argument("--sweep", action="append", type=_sweep, metavar="KEY=V1,V2,...",
                      help="run the experiment once per value (repeatable: every combination) into one "
                           "dataset with a condition dimension; keys as for --set")
+    run.add_argument("--integrator", choices=INTEGRATORS,
+                     help="fast (fixed-step scheme) or exact (reference) integrator (default: the experiment's)")
     run.add_argument("--workers", type=int,
                      help="run the instances in shards on N worker processes and combine them "
                           "(with --scheduler local: the LocalCluster's workers)")

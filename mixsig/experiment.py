@@ -35,6 +35,9 @@ MAX_MISMATCH_SCALE = 2.0
 """Largest ``mismatch_scale``: twice the calibrated spread (beyond it the lognormal tails leave the
 subthreshold regime the device models describe)."""
 
+INTEGRATORS = ("fast", "exact")
+"""Values of :attr:`Experiment.integrator` (the kernels of :mod:`mixsig.engine.protocol`)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class DCStep:
@@ -108,6 +111,10 @@ class Experiment(Summary):
     drift : bool
         Ageing drift of the device thresholds from the device model (false: no ageing; an
         explicit temperature profile still applies).
+    integrator : str
+        ``"fast"`` (fixed-step scheme of the same equations, :mod:`mixsig.engine.fast`) or
+        ``"exact"`` (the reference: closed-form DPI pulses and adaptive RK4 soma); see
+        ``docs/experiments.md``, "Integrators".
     temperature : float or tuple of (float, float)
         Die temperature, K, or a piecewise-linear profile of ``(time s, temperature K)`` points.
     corner : str
@@ -137,6 +144,7 @@ class Experiment(Summary):
     mismatch: bool = True
     mismatch_scale: float = 1.0
     drift: bool = True
+    integrator: str = "exact"
     temperature: object = 300.0
     corner: str = "tt"
     age_at_start: object = None
@@ -340,7 +348,7 @@ def _spike_array(exp, name, table, problems):
 
 _TOP_KEYS = {
     "duration": float, "dt": float, "instances": int, "seed": int, "chip": str, "board": list,
-    "device_model": str, "noise": bool, "mismatch": bool, "mismatch_scale": float, "drift": bool,
+    "device_model": str, "noise": bool, "mismatch": bool, "mismatch_scale": float, "drift": bool, "integrator": str,
     "temperature": (float, list), "biases": list, "corner": str, "age_at_start": float,
     "populations": dict, "inputs": dict, "connections": list, "dc": list, "record": dict,
 }
@@ -434,7 +442,7 @@ def experiment_from_dict(data, source="<experiment>", text=""):
     problems = []
     top = _fields(data, _TOP_KEYS, source, "", problems)
     kwargs = {k: v for k, v in top.items() if k in ("duration", "dt", "instances", "seed", "chip", "device_model", "noise",
-                                                    "mismatch", "mismatch_scale", "drift", "corner", "age_at_start")}
+                                                    "mismatch", "mismatch_scale", "drift", "corner", "age_at_start", "integrator")}
     if "board" in top:
         kwargs["board"] = tuple(top["board"])
     if "temperature" in top:
@@ -502,6 +510,7 @@ def _problems(exp):
 
     need(exp.duration > 0, "duration", exp.duration, "a duration > 0 s")
     need(0 < exp.dt <= exp.duration, "dt", exp.dt, "0 < dt <= duration (s)")
+    need(exp.integrator in INTEGRATORS, "integrator", exp.integrator, f"one of {', '.join(map(repr, INTEGRATORS))}")
     need(exp.instances >= 1, "instances", exp.instances, "an integer >= 1")
     need(exp.seed >= 0, "seed", exp.seed, "an integer >= 0")
     need(_type_ok(exp.mismatch_scale, float) and 0 <= exp.mismatch_scale <= MAX_MISMATCH_SCALE, "mismatch_scale",

@@ -39,7 +39,8 @@ def summarize(ds, path=None):
     lines = [
         f"mixsig {attrs['mixsig_version']}: {attrs.get('chip_name', '?')} board {attrs.get('board', '?')}, "
         f"{ds.sizes['instance']} instance(s) x {ds.sizes['neuron']} neurons, {attrs['duration']:g} s at "
-        f"dt = {attrs['dt'] * 1e6:g} us, seed {attrs['seed']}, device model {attrs.get('device_model', '?')}",
+        f"dt = {attrs['dt'] * 1e6:g} us, seed {attrs['seed']}, device model {attrs.get('device_model', '?')}, "
+        f"integrator {attrs.get('integrator', 'exact')}",
         f"  spikes          {ds.sizes['spike']}",
         "  core   neurons   mean rate (Hz)   CV across neurons   CV across instances",
     ]

@@ -49,6 +49,7 @@ from mixsig.circuits import homeostasis, stp
 from mixsig.circuits.dpi import step_element
 from mixsig.circuits.soma import N_KERNEL_PARAMETERS, kernel_parameters, soma_advance
 from mixsig.constants import Q_E
+from mixsig.engine import fast
 
 N_TYPES = 4
 """Synapse types per neuron (AMPA, NMDA, GABA, SHUNT)."""
@@ -62,6 +63,9 @@ N_EXCITATORY = 2
 HOMEOSTASIS_ROWS = ("i_g0", "r_target", "tau_r", "c_h", "i_leak", "i_g_min", "i_g_max", "time_scale", "kappa", "u_t")
 """Rows of the homeostasis parameter table: the current that sets the gain clamp, then
 :class:`mixsig.circuits.homeostasis.HomeostasisParams` fields in :func:`~mixsig.circuits.homeostasis.step_element` order."""
+
+EXACT_CODE, FAST_CODE = 0, 1
+"""Dispatch codes of the neuron kernels in :func:`run_steps` (:mod:`mixsig.engine.protocol`)."""
 
 PARALLEL_MIN_NEURONS = 512
 """Smallest number of simulated neurons (all instances) for which :func:`run_steps` uses threads."""
@@ -394,7 +398,7 @@ def _record_and_route(n, dt, count, offset, n_neurons, routing):
 @numba.njit(cache=True)
 def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_instance, pending_keys, pending_counts,
               pending_instance, cam_ptr, cam_neuron, cam_type, weight, n_neurons, i_w, noise, syn, soma, dt,
-              syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset, parallel, adapt, routing):
+              syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset, parallel, integrator, adapt, routing):
     """Run steps ``n0, n0 + 1, ...`` up to ``n1`` (excluded).
 
     Each step does what :class:`mixsig.engine.simulation.Simulation` documents: it clears
@@ -429,6 +433,10 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
         the last step's spikes.
     parallel : bool
         Use :func:`advance_neurons` (threads) rather than :func:`advance_neurons_serial`.
+    integrator : int
+        :data:`EXACT_CODE` (:func:`advance_neurons`) or :data:`FAST_CODE`
+        (:func:`mixsig.engine.fast.advance`); the state and table arguments are in that kernel's
+        layout (:mod:`mixsig.engine.protocol`), ``syn_mean`` is its work array.
     adapt : tuple
         ``(stp_on, stp_par, stp_state, gain, homeo_on, homeo_par, homeo_state, scaled)``: the
         arrays of :func:`deliver` and :func:`scale_gains` (state updated in place) and whether
@@ -466,7 +474,12 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
             deliver(pending_keys, pending_counts, pending_instance, cam_ptr, cam_neuron, cam_type, weight,
                     n_neurons, i_w, t, stp_on, stp_par, stp_state, gain, scaled)
         z = noise[n - n0]
-        if parallel:
+        if integrator == FAST_CODE:
+            if parallel:
+                fast.advance(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
+            else:
+                fast.advance_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
+        elif parallel:
             advance_neurons(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
         else:
             advance_neurons_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)

@@ -81,10 +81,9 @@ from mixsig.engine.kernels import (
     PARALLEL_MIN_NEURONS,
     delivery_keys,
     kernel_array,
-    parameter_tables,
-    resting_state,
     run_steps,
 )
+from mixsig.engine.protocol import KERNELS
 from mixsig.errors import ConfigError, Problem, raise_if_any
 from mixsig.experiment import TRACEABLE
 from mixsig.progress import progress_bar
@@ -196,6 +195,7 @@ class Simulation:
         if self.neurons.size == 0:
             raise ConfigError([Problem(exp.source, "populations", None, "at least one population")], f"experiment {exp.source}")
         self.model = None if exp.device_model == "none" else load_device_model(exp.device_model)
+        self.kernel = KERNELS[exp.integrator]
         self._init_geometry()
         self._init_parameters()
         self._init_state()
@@ -300,7 +300,7 @@ class Simulation:
             raise ConfigError([Problem(self.experiment.source, "biases", None, str(error))],
                               f"parameters of {self.experiment.source}") from None
         self.values, self.soma_params, self.temperature = values, soma, temperature
-        self.syn_par, self.soma_par = parameter_tables(dpis, soma, shape)
+        self.syn_par, self.soma_par = self.kernel.tables(dpis, soma, shape, self.experiment.dt)
         self._set_adaptation_parameters(values, depression, scaling)
         self.nmda_thr = kernel_array(values["nmda.i_nmda_thr"].reshape(-1))
         self.i_dc_base = kernel_array(values["soma.i_dc"].reshape(-1))
@@ -370,9 +370,9 @@ class Simulation:
         return self._i_dc_value
 
     def _init_state(self):
-        self.syn, self.soma = resting_state(self.syn_par, self.soma_par)
+        self.syn, self.soma = self.kernel.resting_state(self.syn_par, self.soma_par)
         self.i_w = np.zeros((self.size, N_TYPES))
-        self.syn_mean = np.zeros((self.size, N_TYPES))
+        self.syn_mean = np.zeros(self.kernel.work_shape(self.size))
         self.count = np.zeros(self.size, dtype=np.int64)
         self.offset = np.zeros(self.size)
         # Adaptation state: resource pools (x = 1, last update at t = 0) per type and neuron;
@@ -542,7 +542,7 @@ class Simulation:
             n, limit, block * self.block_steps, ptr, keys, counts, everyone, pending_keys, pending_counts,
             pending_instance, self.compiled.cam_ptr, self.cam_local, self.compiled.cam_syn_type, self.weight, self.n,
             self.i_w, noise, self.syn, self.soma, dt, self.syn_par, self.nmda_thr, self.soma_par, self._i_dc(n),
-            self.syn_mean, self.count, self.offset, self.parallel, self._adapt(), routing)
+            self.syn_mean, self.count, self.offset, self.parallel, self.kernel.code, self._adapt(), routing)
         if self.noisy:
             self.noise_used += done
         last = n + done - 1
@@ -634,20 +634,8 @@ class Simulation:
         return self._spike_index.nbytes + self._spike_time.nbytes
 
     def _sample(self, t):
-        soma, syn = self.soma, self.syn
-        state = {
-            "i_mem": soma[:, 0],
-            "i_ahp": soma[:, 1],
-            "i_ampa": syn[:, 0, 0],
-            "i_nmda": syn[:, 1, 0],
-            "i_gaba": syn[:, 2, 0],
-            "i_shunt": syn[:, 3, 0],
-        }
         for name, samples in self.trace_samples.items():
-            if name == "v_mem":
-                value = (self.soma_par[:, 13] / self.soma_par[:, 12]) * np.log(soma[:, 0] / self.soma_par[:, 14])
-            else:
-                value = state[name]
+            value = self.kernel.observe(name, self.syn, self.soma, self.soma_par)
             samples.append(value[self.recorded_columns])
         self.trace_times.append(t)
 
@@ -747,6 +735,7 @@ class Simulation:
             "noise": self.noisy,
             "mismatch_scale": self.mismatch_scale,
             "drift": bool(self.model is not None and exp.drift),
+            "integrator": exp.integrator,
         }
         return build_dataset(
             instances=self.instances, seeds=np.array(seeds, dtype=np.uint64), neurons=self.neurons,

@@ -1,0 +1,100 @@
+"""The neuron-kernel protocol: what a neuron model hands the engine (STYLE.md pattern 2).
+
+The engine (:class:`mixsig.engine.simulation.Simulation`, :func:`mixsig.engine.kernels.run_steps`)
+never reads a model's columns or rows by number: it asks the model's :class:`NeuronKernel`. An
+implementation follows these rules.
+
+1. **Parameter tables.** ``tables(dpis, soma, shape, dt) -> (syn_par, soma_par)`` builds float64,
+   C-contiguous tables for ``m = instance * neuron`` neurons from the circuits' params dataclasses
+   (:class:`~mixsig.circuits.dpi.DPIParams` x 4, :class:`~mixsig.circuits.soma.SomaParams`); their
+   rows or columns are named by ``parameter_rows``. The engine rebuilds them whenever drift moves a
+   parameter, so anything derived from parameters and ``dt`` (propagators such as
+   ``exp(-dt/tau)``) belongs here, not in the step.
+2. **Resting state.** ``resting_state(syn_par, soma_par) -> (syn, soma)``: the state of a neuron at
+   rest, float64 arrays the kernel owns the layout of (named by ``state_rows``).
+3. **Advance.** ``advance(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, work, count,
+   offset)`` advances every neuron by one step in place; ``advance_serial`` the same on one
+   thread. Inputs: ``i_w`` (m, 4) summed weight currents of the pulses starting in the step (A),
+   ``z`` (rows, m) standard normal draws (or relative flicker fluctuations) in the rows
+   documented by :func:`mixsig.engine.kernels.advance_neurons` (an empty first axis: no noise),
+   ``nmda_thr`` and ``i_dc`` (m,) currents (A). ``work`` has ``work_shape(m)`` and is scratch.
+   Neurons are independent within a step: results must not depend on the number of threads.
+   No random draws, no I/O.
+4. **Spike outputs.** ``count`` (m,) int64: spikes in the step; ``offset`` (m,): time of the first
+   spike from the step's start (s, NaN if none).
+5. **Observation.** ``observe(name, syn, soma, soma_par) -> (m,)`` returns a traceable quantity
+   (:data:`mixsig.experiment.TRACEABLE`: ``i_mem``, ``v_mem``, ``i_ahp``, ``i_ampa``, ...).
+6. **Dispatch.** ``code`` is the kernel's index in :func:`mixsig.engine.kernels.run_steps`'s
+   dispatch: adding a kernel adds one branch there and one entry in :data:`KERNELS`.
+"""
+
+import dataclasses
+import typing
+
+import numpy as np
+
+from mixsig.engine import fast, kernels
+
+TRACE_TYPES = ("i_ampa", "i_nmda", "i_gaba", "i_shunt")
+"""Traceable DPI output currents, in synapse-type order."""
+
+
+@dataclasses.dataclass(frozen=True)
+class NeuronKernel:
+    """One neuron model's kernel (rules in the module docstring).
+
+    Attributes
+    ----------
+    name : str
+        Value of the experiment's ``integrator`` that selects it.
+    code : int
+        Dispatch index in :func:`mixsig.engine.kernels.run_steps`.
+    tables, resting_state, observe, work_shape : callable
+        Rules 1, 2, 5 and 3.
+    parameter_rows, state_rows : tuple of str
+        Names of the soma table's and soma state's rows (or columns).
+    """
+
+    name: str
+    code: int
+    tables: typing.Callable
+    resting_state: typing.Callable
+    observe: typing.Callable
+    work_shape: typing.Callable
+    parameter_rows: tuple
+    state_rows: tuple
+
+
+SOMA_COLUMNS = ("c_mem", "i_tau", "i_gain", "i_spkthr", "i_reset", "t_ref", "i_fb_0", "c_ahp", "i_tau_ahp",
+                "i_gain_ahp", "i_w_ahp", "t_pulse_ahp", "kappa", "u_t", "i_0", "x_thr", "x_reset", "x_floor")
+"""Columns of the exact kernel's soma table (:func:`mixsig.circuits.soma.kernel_parameters` order)."""
+
+
+def _exact_observe(name, syn, soma, soma_par):
+    if name == "i_mem":
+        return soma[:, 0].copy()
+    if name == "i_ahp":
+        return soma[:, 1].copy()
+    if name == "v_mem":
+        col = SOMA_COLUMNS.index
+        return (soma_par[:, col("u_t")] / soma_par[:, col("kappa")]) * np.log(soma[:, 0] / soma_par[:, col("i_0")])
+    return syn[:, TRACE_TYPES.index(name), 0].copy()
+
+
+EXACT = NeuronKernel(
+    name="exact", code=kernels.EXACT_CODE,
+    tables=lambda dpis, soma, shape, dt: kernels.parameter_tables(dpis, soma, shape),
+    resting_state=kernels.resting_state, observe=_exact_observe,
+    work_shape=lambda m: (m, kernels.N_TYPES), parameter_rows=SOMA_COLUMNS,
+    state_rows=("i_mem", "i_ahp", "refractory_left", "ahp_pulse_left"),
+)
+"""The exact integrator (:mod:`mixsig.engine.kernels`): neuron-major tables and state."""
+
+FAST = NeuronKernel(
+    name="fast", code=kernels.FAST_CODE, tables=fast.tables, resting_state=fast.resting_state,
+    observe=fast.observe, work_shape=fast.work_shape, parameter_rows=fast.SOMA_ROWS, state_rows=fast.STATE_ROWS,
+)
+"""The fast integrator (:mod:`mixsig.engine.fast`): structure-of-arrays tables and state."""
+
+KERNELS = {kernel.name: kernel for kernel in (EXACT, FAST)}
+"""Kernels by the experiment's ``integrator`` name."""

@@ -1,0 +1,130 @@
+"""The fast integrator (mixsig.engine.fast) against closed forms, solve_ivp and the exact kernel."""
+
+import numpy as np
+import pytest
+
+from mixsig.circuits import soma
+from mixsig.circuits.dpi import DPIParams, step_element
+from mixsig.engine import fast
+from mixsig.engine.simulation import Simulation
+from mixsig.errors import ConfigError
+from mixsig.experiment import Experiment, Record, experiment_from_dict
+
+DT = 1e-4
+SILENT_DPI = DPIParams(i_0=1e-30)  # DPIs at a negligible floor: the soma sees only i_dc
+
+
+def _soma_spike_times(params, inputs, duration, dt):
+    """Spike times of somata under constant DC inputs, from the fast kernel itself."""
+    m = inputs.size
+    syn_par, soma_par = fast.tables([SILENT_DPI] * 4, params, (1, m), dt)
+    syn, state = fast.resting_state(syn_par, soma_par)
+    work, count, offset = np.zeros(fast.work_shape(m)), np.zeros(m, dtype=np.int64), np.zeros(m)
+    times = [[] for _ in range(m)]
+    for n in range(int(round(duration / dt))):
+        fast.advance_serial(syn, state, np.zeros((m, 4)), np.zeros((0, m)), dt, syn_par, np.full(m, 1e-11), soma_par,
+                            inputs, work, count, offset)
+        for j in np.flatnonzero(count):
+            times[j].append(n * dt + offset[j])
+    return [np.array(t) for t in times]
+
+
+@pytest.mark.parametrize("w", [-40.0, -3.0, 0.0, 0.5, 1.0, 7.0, 1e3, 1e6])
+def test_invert_solves_the_y_relation(w):
+    for guess in (-50.0, 0.0, 50.0):
+        v = fast.invert(w, guess)
+        assert abs(np.exp(v) + v - w) <= 1e-12 * max(1.0, abs(w))
+
+
+def test_dpi_without_pulse_decays_exactly():
+    params = DPIParams()
+    syn_par, soma_par = fast.tables([params] * 4, soma.SomaParams(), (1, 1), DT)
+    syn, state = fast.resting_state(syn_par, soma_par)
+    syn[0] = 2e-9
+    work = np.zeros(fast.work_shape(1))
+    fast.advance_serial(syn, state, np.zeros((1, 4)), np.zeros((0, 1)), DT, syn_par, np.ones(1), soma_par,
+                        np.zeros(1), work, np.zeros(1, dtype=np.int64), np.zeros(1))
+    decay = np.exp(-DT / params.tau)
+    np.testing.assert_allclose(syn[0, :, 0], 2e-9 * decay, rtol=1e-14)
+    np.testing.assert_allclose(work[:4, 0], 2e-9 * params.tau * (1 - decay) / DT, rtol=1e-14)
+
+
+@pytest.mark.parametrize("i_w", [1e-9, 5e-9, 1e-7])
+@pytest.mark.parametrize("i_start", [0.5e-12, 1e-10, 1e-9, 1e-8, 1e-7])
+def test_dpi_pulse_step_close_to_exact(i_w, i_start):
+    """Rule 2 (Euler in y, Simpson charge) within 2e-4 of the exact pulse solution (DYNAP-SE2 AMPA)."""
+    c, i_tau, i_gain, t_pulse, kappa, u_t, i_0 = 2.45e-11, 8.98e-11, 8.98e-9, 1e-5, 0.7, 0.0258, 0.5e-12
+    tau = c * u_t / (kappa * i_tau)
+    exact_end, _, _, exact_mean = step_element(i_start, 0.0, 0.0, i_w, 0.0, DT, t_pulse, i_tau, i_gain, c, kappa,
+                                               u_t, i_0)
+    end, charge = fast.pulse_step(i_start, i_w, t_pulse, DT, np.exp(-(DT - t_pulse) / tau), tau, i_gain / i_tau,
+                                  i_gain, i_tau, c, kappa, u_t, i_0)
+    assert end == pytest.approx(exact_end, rel=2e-4)
+    assert charge / DT == pytest.approx(exact_mean, rel=2e-4)
+
+
+def test_soma_rates_match_solve_ivp_and_converge():
+    """Constant inputs, feedback and adaptation on: spike times within 2e-4 s at 100 us, error falling > 2.5x from dt to dt/2."""
+    inputs = np.array([1e-9, 5e-9, 30e-9, 200e-9])
+    params = soma.SomaParams(i_w_ahp=0.5e-6)
+    duration = 0.3
+    errors = []
+    for dt in (DT, DT / 2):
+        trains = _soma_spike_times(params, inputs, duration, dt)
+        worst = 0.0
+        for i_in, times in zip(inputs, trains):
+            reference, _ = soma.reference_spike_times(params, float(i_in), duration)
+            assert times.size == reference.size
+            worst = max(worst, np.max(np.abs(times - reference)))
+        errors.append(worst)
+    assert errors[0] < 2e-4
+    assert errors[1] < errors[0] / 2.5
+
+
+def _experiment(integrator, **changes):
+    tables = {
+        "populations": {"a": {"size": 64, "core": [0, 1]}},
+        "inputs": {"drive": {"size": 16, "kind": "poisson", "rate": 200.0}},
+        "connections": [
+            {"pre": "drive", "post": "a", "rule": "all_to_all", "syn_type": "ampa", "weight_mask": 12},
+            {"pre": "a", "post": "a", "rule": "probability", "p": 0.1, "syn_type": "gaba", "weight_mask": 1},
+        ],
+    }
+    return Experiment(duration=0.2, instances=2, seed=3, integrator=integrator, network=tables, noise=True,
+                      record=Record(traces=("i_mem", "v_mem", "i_ampa"), neurons=(0, 5), interval=1e-3),
+                      **changes)
+
+
+def test_fast_engine_independent_of_threads_and_chunks():
+    one = Simulation(_experiment("fast"))
+    one.parallel = False
+    one.advance(0.2, progress=False)
+    other = Simulation(_experiment("fast"))
+    other.parallel = True
+    for _ in range(4):
+        other.advance(0.05, progress=False)
+    assert one.spikes()[2].size > 0
+    for a, b in zip(one.spikes(), other.spikes()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fast_engine_close_to_exact_and_records_integrator():
+    datasets = {name: Simulation(_experiment(name)) for name in ("fast", "exact")}
+    for simulation in datasets.values():
+        simulation.advance(0.2, progress=False)
+    datasets = {name: simulation.dataset() for name, simulation in datasets.items()}
+    fast_ds, exact_ds = datasets["fast"], datasets["exact"]
+    assert fast_ds.attrs["integrator"] == "fast" and exact_ds.attrs["integrator"] == "exact"
+    assert fast_ds.sizes["spike"] == pytest.approx(exact_ds.sizes["spike"], rel=0.03)
+    for name in ("i_mem", "v_mem", "i_ampa"):
+        assert fast_ds[name].shape == exact_ds[name].shape
+        assert np.all(np.isfinite(fast_ds[name].values))
+    # Same read-out of the same membrane: equal (to the scheme's error) until spike times drift apart.
+    early = slice(0, 50)
+    np.testing.assert_allclose(fast_ds["v_mem"].values[..., early], exact_ds["v_mem"].values[..., early], atol=1e-3)
+    np.testing.assert_allclose(fast_ds["i_ampa"].values[..., early], exact_ds["i_ampa"].values[..., early], rtol=1e-3)
+
+
+def test_unknown_integrator_is_a_config_error():
+    with pytest.raises(ConfigError, match="integrator"):
+        experiment_from_dict({"integrator": "rk45"}, source="x.toml")
