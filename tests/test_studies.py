@@ -15,7 +15,8 @@ from mixsig.studies.population import PopulationSettings, fisher_schedule, input
 TINY_CH = dict(chip="tiny", neurons=4, sizes=(1, 2), fi_drive=(20.0, 200.0), fi_neurons=2, instances=3,
                device_models=("generic_180nm",), temperatures=(300.0, 320.0), duration=0.06, trace_neurons=2, partitions=4,
                rheobase_window=0.2)
-TINY_POP = dict(chip="tiny", neurons=4, sizes=(2, 4), subsets=2, levels=3, repeats=3, window=0.03, settle=0.02, instances=2)
+TINY_POP = dict(chip="tiny", neurons=4, sizes=(2, 4), subsets=2, levels=3, repeats=3, window=0.03, settle=0.02, instances=2,
+                rheobase_window=0.2)
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +171,9 @@ def test_population_tuning_curves_and_outputs(pop):
                 assert float(result.results["tuning_curve"].sel(instance=i, neuron=n, stimulus=x)) == pytest.approx(expected)
     r = result.results
     assert r["rmse"].dims == ("condition", "n_pop") and np.all(np.isfinite(r["rmse"].values))
+    i_dc = ds["soma__i_dc"].values  # the population's DC bias: dc_drive x the measured rheobase, mismatched
+    assert r.attrs["i_dc"] == pytest.approx(100.0 * r.attrs["rheobase"])
+    assert np.all(np.abs(np.log(i_dc / r.attrs["i_dc"])) < np.log(2.0)) and np.unique(i_dc).size == i_dc.size
     assert r["enob"].attrs["enob_convention"] == "uniform"
     for name in ("population-tuning.png", "population-decoding.png", "population-results.nc", "population-summary.json",
                  "population-mismatch.nc", "population-nominal.nc"):

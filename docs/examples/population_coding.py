@@ -19,7 +19,7 @@ from mixsig import analysis, plot
 from mixsig.studies.population import PopulationSettings, population
 
 QUICK = dict(neurons=16, sizes=(4, 8, 16), subsets=4, levels=5, repeats=3, window=0.03, settle=0.03, grid=201,
-             fisher_trials=16, fisher_block=8)
+             fisher_trials=16, fisher_block=8, rheobase_window=0.2)
 
 
 def main(argv=None):

@@ -29,7 +29,9 @@ shorter pause leaves a memory of the previous stimulus that is common to every n
 encoder sign and so does not average out with N (measured: with 0.1 s the population residual
 correlates with the previous stimulus at r = 0.16-0.42, with 0.25 s at 0.10-0.15, within the
 +-0.14 standard error of 54 trials). A DC bias
-``i_dc`` keeps every neuron firing tonically.
+``soma.i_dc = dc_drive x rheobase`` (the chip's rheobase measured on its nominal neurons,
+:func:`mixsig.studies.operating_point.measure_rheobase`, so the drive keeps its meaning when the
+chip's operating point changes) keeps every neuron firing tonically.
 
 After these trials, ``fisher_trials`` counting windows at each of the two stimuli
 ``fisher_point -+ fisher_delta/2`` measure the linear Fisher information: blocks of
@@ -78,6 +80,7 @@ from mixsig.analysis.coding import (
 )
 from mixsig.analysis.stats import enob_uniform, interval_counts, loglog_slope
 from mixsig.errors import raise_if_any
+from mixsig.studies.operating_point import measure_rheobase
 from mixsig.studies.output import (
     StudyResult, is_int, is_positive, is_sequence_of, settings_dict, settings_problems, write_outputs,
 )
@@ -130,8 +133,11 @@ class PopulationSettings:
         Input rate at the preferred end of the range, Hz.
     weight : float
         AMPA weight current of the input connection (the chip's highest weight bit), A.
-    i_dc : float
-        DC bias of the population (``soma.i_dc``, mismatched like the chip's), A.
+    dc_drive : float
+        DC bias of the population (``soma.i_dc``, mismatched like the chip's) in multiples of
+        the measured rheobase (1; 0 switches it off).
+    rheobase_window : float
+        Observation time of the rheobase measurement, s.
     dt : float
         Engine step, s.
     seed : int
@@ -166,7 +172,8 @@ class PopulationSettings:
     settle: float = 0.25
     rate_max: float = 300.0
     weight: float = 1e-7
-    i_dc: float = 1e-9
+    dc_drive: float = 100.0
+    rheobase_window: float = 1.0
     dt: float = 2e-4
     seed: int = 0
     chip: str = "dynapse2"
@@ -194,7 +201,8 @@ class PopulationSettings:
             "settle": (lambda v: v == 0 or is_positive(v), "a time >= 0 s"),
             "rate_max": (is_positive, "a rate > 0 Hz"),
             "weight": (is_positive, "a current > 0 A"),
-            "i_dc": (lambda v: v == 0 or is_positive(v), "a current >= 0 A"),
+            "dc_drive": (lambda v: v == 0 or is_positive(v), "a multiple of the rheobase >= 0"),
+            "rheobase_window": (lambda v: is_positive(v) and v > self.dt, "a time > dt"),
             "dt": (lambda v: is_positive(v) and v < self.window, "a step > 0 s, shorter than window"),
             "seed": (lambda v: is_int(v, 0), "an integer >= 0"),
             "noise": (lambda v: isinstance(v, bool), "true or false"),
@@ -361,7 +369,7 @@ def input_trains(settings):
     return trains, (stimulus, starts, stops), encoding
 
 
-def experiment(settings, device_model, instances, trains, duration):
+def experiment(settings, device_model, instances, trains, duration, i_dc):
     """The :class:`~mixsig.experiment.Experiment` of one condition.
 
     Parameters
@@ -375,6 +383,8 @@ def experiment(settings, device_model, instances, trains, duration):
         Input spike times per channel, s (:func:`input_trains`).
     duration : float
         Simulated time, s.
+    i_dc : float
+        DC bias of core 0, A.
 
     Returns
     -------
@@ -387,7 +397,7 @@ def experiment(settings, device_model, instances, trains, duration):
     return Experiment(
         duration=duration, dt=settings.dt, instances=instances, seed=settings.seed, chip=settings.chip,
         device_model=device_model, noise=settings.noise,
-        biases=((None, f"synapse.i_w_{bit}", float(settings.weight)), (0, "soma.i_dc", float(settings.i_dc))),
+        biases=((None, f"synapse.i_w_{bit}", float(settings.weight)), (0, "soma.i_dc", float(i_dc))),
         network={
             "populations": {"pop": {"size": settings.neurons, "core": 0}},
             "inputs": {"stim": {"size": settings.neurons, "kind": "spike_array", "spike_times": trains}},
@@ -625,14 +635,17 @@ def population(settings=None, output=None, **changes):
 
     settings = dataclasses.replace(settings or PopulationSettings(), **changes)
     settings.check()
+    rheobase = measure_rheobase(settings.chip, settings.rheobase_window, settings.dt)
     trains, schedule, encoding = input_trains(settings)
     duration = float(fisher_schedule(settings, schedule[2][-1])[1][2][-1])
     datasets, analyses = {}, {}
     for condition, model, instances in (("mismatch", settings.device_model, settings.instances), ("nominal", "none", 1)):
-        ds = run(experiment(settings, model, instances, trains, duration), command=f"mixsig study population ({condition})")
+        ds = run(experiment(settings, model, instances, trains, duration, settings.dc_drive * rheobase),
+                 command=f"mixsig study population ({condition})")
         datasets[f"population-{condition}"] = ds
         analyses[condition] = _analyse(ds, schedule, settings)
     results = _results(settings, analyses, datasets["population-mismatch"], encoding)
+    results.attrs.update(rheobase=rheobase, i_dc=float(settings.dc_drive * rheobase))
     result = StudyResult(results=results, datasets=datasets, summary=_summary(settings, results))
     if output is not None:
         from mixsig import plot
