@@ -28,6 +28,7 @@ _EXPORTS = {
     "open_dataset": "mixsig.io",
     "to_netcdf": "mixsig.io",
     "combine": "mixsig.io",
+    "select": "mixsig.io",
 }
 
 __all__ = ["__version__", *_EXPORTS]

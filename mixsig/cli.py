@@ -65,34 +65,34 @@ def _run(args, argv):
 
 def _recorded_experiment(args):
     """The experiment recorded in the dataset named by ``--from-dataset``."""
-    from mixsig.io import open_dataset
+    from mixsig.io import load_dataset
     from mixsig.io.provenance import experiment_from_dataset
 
     if args.experiment is not None:
         raise ConfigError([Problem("<command line>", "--from-dataset", args.from_dataset,
                                    f"either an experiment file ({args.experiment}) or --from-dataset, not both")],
                           "run options")
-    with open_dataset(args.from_dataset) as ds:
-        return experiment_from_dataset(ds, source=args.from_dataset)
+    return experiment_from_dataset(load_dataset(args.from_dataset), source=args.from_dataset)
 
 
 def _inspect(args, argv):
-    from mixsig.io import open_dataset
+    from mixsig.io import load_dataset
     from mixsig.summary import summarize
 
-    with open_dataset(args.file) as ds:
-        print(summarize(ds.load(), path=args.file))
+    print(summarize(load_dataset(args.file), path=args.file))
     return 0
 
 
 def _plot(args, argv):
-    from mixsig.io import open_dataset
+    from mixsig.io import load_dataset
     from mixsig.plot import save_figures
 
     stem = args.prefix or args.file.rsplit(".nc", 1)[0]
-    with open_dataset(args.file) as ds:
-        for path in save_figures(ds.load(), stem):
-            print(f"wrote {path}")
+    paths = save_figures(load_dataset(args.file), stem)
+    for path in paths:
+        print(f"wrote {path}")
+    if not paths:
+        print(f"{args.file}: no instances or no neurons, nothing to plot")
     return 0
 
 

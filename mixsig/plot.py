@@ -10,6 +10,7 @@ never widen the axes set by the data.
 import numpy as np
 
 from mixsig.files import atomic_write
+from mixsig.io.schema import is_trace, population_names
 from mixsig.summary import firing_rates
 
 
@@ -43,7 +44,8 @@ def instances_text(ids):
 def _neuron_groups(ds):
     """(label, neuron ids) of each population (``population(neuron)`` coordinate) or else core."""
     if "population" in ds.coords and ds["population"].dims == ("neuron",):
-        labels, kind = ds["population"].values, "population"
+        names = population_names(ds["population"])
+        labels, kind = np.array([names.get(code, code) for code in ds["population"].values.tolist()]), "population"
     else:
         labels, kind = ds["core"].values, "core"
     neurons = ds["neuron"].values
@@ -169,12 +171,16 @@ def save_figures(ds, stem):
     Returns
     -------
     list of str
-        Files written.
+        Files written: none for a dataset of zero instances, no rate histograms without a
+        ``duration`` attribute, no trace figures without trace samples.
     """
-    traces = [name for name, var in ds.data_vars.items() if var.dims == ("instance", "neuron_rec", "time")]
-    figures = [("raster", lambda ax: raster(ds, ax)), ("rates", lambda ax: rate_histograms(ds, ax))] + [
-        (name, lambda ax, name=name: trace(ds, name, ax)) for name in traces
-    ]
+    if not (ds.sizes["instance"] and ds.sizes["neuron"]):
+        return []
+    traces = [name for name, var in ds.data_vars.items() if is_trace(name, var) and var.size]
+    figures = [("raster", lambda ax: raster(ds, ax))]
+    if "duration" in ds.attrs or "time_window" in ds.attrs:
+        figures.append(("rates", lambda ax: rate_histograms(ds, ax)))
+    figures += [(name, lambda ax, name=name: trace(ds, name, ax)) for name in traces]
     return [write_png(draw, f"{stem}-{suffix}.png") for suffix, draw in figures]
 
 

@@ -207,7 +207,7 @@ def test_netcdf_round_trip_is_exact_and_readable(whole, tmp_path):
     with netCDF4.Dataset(path) as raw:
         assert raw.variables["spike_time"].units == "s"
         assert raw.variables["i_mem"].units == "A"
-        assert raw.getncattr("Conventions") == "mixsig-1"
+        assert raw.getncattr("Conventions") == "CF-1.8 mixsig-1"
 
 
 def test_bad_experiment_lists_every_problem():

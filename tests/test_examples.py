@@ -40,5 +40,5 @@ def test_example_quick(script, tmp_path):
         assert path.is_file() and path.stat().st_size > 0, f"{script} did not write {name}"
     if script == "first_experiment.py":
         with xr.open_dataset(out / "first_experiment.nc") as ds:
-            assert ds.attrs["Conventions"] == "mixsig-1"
+            assert ds.attrs["Conventions"] == "CF-1.8 mixsig-1"
             assert ds.sizes["instance"] == 2 and float(ds.attrs["duration"]) == pytest.approx(0.1)

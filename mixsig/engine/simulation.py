@@ -745,7 +745,18 @@ class Simulation:
             recorded_neurons=self.recorded if traces else (), trace_times=self.trace_times if traces else (),
             parameters=parameters,
             router_statistics=self.router_statistics() if exp.record.router else None,
+            populations=self.populations(),
         )
+
+    def populations(self):
+        """Neuron ids of each population of the network, in the network's order.
+
+        Returns
+        -------
+        dict of str to ndarray of int64
+        """
+        compiled, ptr = self.compiled, self.compiled.population_ptr
+        return {name: compiled.population_neuron[ptr[k]:ptr[k + 1]] for k, name in enumerate(compiled.population_name)}
 
 
 def run(experiment, instances=None, progress=None, command="mixsig.run"):

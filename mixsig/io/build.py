@@ -9,15 +9,17 @@ import xarray as xr
 from mixsig import __version__
 from mixsig.errors import ConfigError, Problem
 from mixsig.io.schema import (
-    BOOL_ATTRIBUTES,
     CONVENTIONS,
     COORDINATES,
+    FEATURE_TYPE,
     GLOBAL_ATTRIBUTES,
+    POPULATION,
     PROVENANCE_KEYS,
     ROUTER_DIMS,
     ROUTER_PREFIX,
     SPIKE_ARRAYS,
     check_dataset,
+    flag_word,
     is_parameter_name,
     is_variable_name,
     parameter_variable,
@@ -76,7 +78,7 @@ def _add_variable(problems, source, key, name, entry, dims, sizes, orders, data_
 
     Dims not yet in ``sizes`` (e.g. a router level) take their size from the first array.
     """
-    array, attrs = np.asarray(entry[0]), dict(entry[1])
+    array, attrs = np.asarray(entry[0]), storable(entry[1])
     if array.ndim != len(dims) or any(sizes.setdefault(dim, n) != n for dim, n in zip(dims, array.shape)):
         expected = tuple(sizes.get(dim, "any") for dim in dims)
         problems.append(Problem(source, f"{key}.shape", array.shape, f"{expected} for dims {dims}"))
@@ -87,12 +89,43 @@ def _add_variable(problems, source, key, name, entry, dims, sizes, orders, data_
     data_vars[name] = (dims, array, attrs)
 
 
+def storable(attrs):
+    """Attributes with booleans as int8 0/1 (netCDF has no boolean type; 0/1 reads back unchanged)."""
+    return {key: np.int8(value) if isinstance(value, (bool, np.bool_)) else value for key, value in dict(attrs).items()}
+
+
 def _unpack(problems, source, key, entry, size):
     """Split a mapping entry ``(array, ...)`` of ``size`` items, or record a problem."""
     if not (isinstance(entry, tuple) and len(entry) == size):
         problems.append(Problem(source, key, type(entry).__name__, f"a tuple of {size} items"))
         return None
     return entry
+
+
+def _attribute_array(values):
+    """A 1-D attribute as netCDF gives it back: arrays of one value become that value."""
+    return values[0] if values.size == 1 else values
+
+
+def _population_codes(problems, source, populations, neurons):
+    """Code (position in ``populations``) of each neuron, or None without populations."""
+    if populations is None or neurons is None:
+        return None
+    codes = np.full(len(neurons), -1, dtype=np.int64)
+    position = {int(n): k for k, n in enumerate(neurons)}
+    for code, (name, members) in enumerate(dict(populations).items()):
+        members = np.atleast_1d(np.asarray(members))
+        unknown = [m for m in members.tolist() if m not in position]
+        if members.dtype.kind not in "iu" or members.ndim != 1 or unknown:
+            problems.append(Problem(source, f"populations.{name}", shorten(members), "ids listed in neurons"))
+            continue
+        rows = [position[m] for m in members.tolist()]
+        if np.any(codes[rows] >= 0):
+            problems.append(Problem(source, f"populations.{name}", shorten(members), "neurons of no other population"))
+        codes[rows] = code
+    if np.any(codes < 0):
+        problems.append(Problem(source, "populations", shorten(neurons[codes < 0]), "every neuron in a population"))
+    return codes
 
 
 def _data_variables(problems, source, traces, parameters, router_statistics, sizes, orders):
@@ -133,7 +166,7 @@ def _global_attributes(problems, source, provenance, creation_time):
     problems += [Problem(source, f"provenance.{key}", None, "a value") for key in missing]
     extra = {key: value for key, value in provenance.items() if key not in PROVENANCE_KEYS + ("history", "command")}
     for key, value in extra.items():
-        if key in GLOBAL_ATTRIBUTES or key == BOOL_ATTRIBUTES or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", key):
+        if key in GLOBAL_ATTRIBUTES or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", key):
             problems.append(
                 Problem(source, f"provenance.{key}", shorten(value), "an identifier that mixsig does not set itself")
             )
@@ -146,13 +179,14 @@ def _global_attributes(problems, source, provenance, creation_time):
     line = f"{created} mixsig {__version__}: {provenance.get('command', 'build_dataset')}"
     return {
         "Conventions": CONVENTIONS,
+        "featureType": FEATURE_TYPE,
         "mixsig_version": __version__,
         **{key: provenance[key] for key in PROVENANCE_KEYS},
         "seed": np.uint64(seed) if GLOBAL_ATTRIBUTES["seed"][0](seed) else seed,
         "dt": float(dt) if isinstance(dt, (int, float, np.integer, np.floating)) and not isinstance(dt, bool) else dt,
         "creation_time": created,
         "history": line + ("\n" + provenance["history"] if provenance.get("history") else ""),
-        **extra,
+        **storable(extra),
     }
 
 
@@ -172,6 +206,7 @@ def build_dataset(
     trace_times=(),
     parameters=None,
     router_statistics=None,
+    populations=None,
     creation_time=None,
 ):
     """Assemble a ``mixsig-1`` dataset from plain arrays.
@@ -217,6 +252,11 @@ def build_dataset(
         Per-instance statistics have ``"instance"`` as first dim; descriptors shared by all
         instances (e.g. each link's level, as CF ``flag_values``) have no ``instance`` dim.
         Stored as ``router__<name>`` with ``router_statistic``.
+    populations : mapping str -> array of int, optional
+        Population name -> its neuron ids; every neuron in exactly one population. Stored as the
+        coordinate ``population(neuron)``: code ``k`` for the k-th population, named by the CF
+        attributes ``flag_values`` and ``flag_meanings`` (names with characters outside
+        ``[A-Za-z0-9_.+@-]`` have them replaced by ``_``).
     creation_time : datetime.datetime, optional
         Timezone-aware creation time (default: now).
 
@@ -255,6 +295,7 @@ def build_dataset(
     orders = {dim: np.argsort(ids[key]) for dim, key in id_keys.items()}
     data_vars = _data_variables(problems, source, traces, parameters, router_statistics, sizes, orders)
     attrs = _global_attributes(problems, source, provenance, creation_time)
+    codes = _population_codes(problems, source, populations, ids["neurons"])
     if problems:
         raise ConfigError(problems, "dataset inputs")
 
@@ -270,6 +311,12 @@ def build_dataset(
         "time": trace_times,
         "neuron_rec": ids["recorded_neurons"][orders["neuron_rec"]].astype(np.int64),
     }
+    if codes is not None:
+        words = [flag_word(str(name)) for name in populations]
+        words = [word if words.count(word) == 1 else f"{word}_{k}" for k, word in enumerate(words)]
+        coords[POPULATION] = ("neuron", codes[orders["neuron"]], {
+            "units": "1", "long_name": "population of the neuron",
+            "flag_values": _attribute_array(np.arange(len(words), dtype=np.int64)), "flag_meanings": " ".join(words)})
     counts = spike_counts(spike_neurons, spike_instances, neuron_ids, instance_ids)
     ds = xr.Dataset(
         {

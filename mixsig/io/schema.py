@@ -14,17 +14,20 @@ import numpy as np
 from mixsig.errors import ConfigError, Problem
 
 
-CONVENTIONS = "mixsig-1"
+CONVENTIONS = "CF-1.8 mixsig-1"
 """Value of the ``Conventions`` global attribute of every mixsig dataset."""
+
+LEGACY_CONVENTIONS = "mixsig-1"
+"""``Conventions`` of files written before CF: :func:`mixsig.io.open_dataset` upgrades them."""
+
+FEATURE_TYPE = "timeSeries"
+"""CF ``featureType``: the spikes of each (instance, neuron) are a time series of events."""
 
 PARAMETER_SEPARATOR = "__"
 """Replaces the ``.`` of a namespaced parameter name in its netCDF variable name."""
 
 ROUTER_PREFIX = "router" + PARAMETER_SEPARATOR
 """Prefix of the variable names of router statistics."""
-
-BOOL_ATTRIBUTES = "mixsig_bool_attributes"
-"""Bookkeeping attribute (on disk only) listing the attributes stored as int8 booleans."""
 
 SPIKE_VARIABLES = ("spike_time", "spike_neuron", "spike_instance")
 
@@ -39,17 +42,21 @@ COORDINATES = {
     "neuron_rec": (("neuron_rec",), np.dtype("int64"), "1", "id of a neuron whose state is recorded"),
 }
 
+POPULATION = "population"
+"""Optional coordinate ``population(neuron)``: integer codes named by CF ``flag_values`` / ``flag_meanings``."""
+
 # Fixed data variables: name -> (dims, dtype, units, long_name).
 SPIKE_ARRAYS = {
     "spike_time": (("spike",), np.dtype("float64"), "s", "spike time"),
     "spike_neuron": (("spike",), np.dtype("int64"), "1", "neuron that spiked"),
     "spike_instance": (("spike",), np.dtype("int64"), "1", "instance in which the neuron spiked"),
-    "spike_count": (("instance", "neuron"), np.dtype("int64"), "1", "number of spikes"),
+    "spike_count": (("instance", "neuron"), np.dtype("int32"), "1", "number of spikes"),
 }
 
 # Global attributes: name -> (check, expected). Each check returns True for a valid value.
 GLOBAL_ATTRIBUTES = {
     "Conventions": (lambda v: v == CONVENTIONS, repr(CONVENTIONS)),
+    "featureType": (lambda v: v == FEATURE_TYPE, repr(FEATURE_TYPE)),
     "mixsig_version": (lambda v: isinstance(v, str) and bool(v), "a non-empty version string"),
     "experiment_toml": (lambda v: isinstance(v, str), "the verbatim experiment TOML text"),
     "chip_toml": (lambda v: isinstance(v, str), "the verbatim chip TOML text"),
@@ -72,12 +79,13 @@ GLOBAL_ATTRIBUTES = {
 
 # Provenance keys that build_dataset requires; the other global attributes it sets itself.
 PROVENANCE_KEYS = ("experiment_toml", "chip_toml", "calibration_file", "calibration_sha256", "seed", "dt")
-SET_BY_BUILD = ("Conventions", "mixsig_version", "creation_time")
+SET_BY_BUILD = ("Conventions", "featureType", "mixsig_version", "creation_time")
 # Attributes that legitimately differ between shards of one run (workers may run on other machines).
 PER_FILE_ATTRIBUTES = ("creation_time", "history", "platform")
 
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
-_RESERVED = set(COORDINATES) | set(SPIKE_ARRAYS) | {"spike"}
+_RESERVED = set(COORDINATES) | set(SPIKE_ARRAYS) | {"spike", POPULATION}
+_FLAG_WORD = re.compile(r"[A-Za-z0-9_.+@-]+")
 
 
 def _parse_utc(value):
@@ -124,6 +132,9 @@ def is_variable_name(name):
     """
     return _IDENTIFIER.fullmatch(name) is not None and PARAMETER_SEPARATOR not in name and name not in _RESERVED
 
+
+TRACE_DIMS = ("instance", "neuron_rec", "time")
+"""Dims of a trace variable."""
 
 ROUTER_DIMS = "('instance', ...) for a statistic, or no 'instance' for a descriptor; never 'spike'"
 """What :func:`router_dims_ok` expects, for error messages."""
@@ -241,10 +252,10 @@ def spike_counts(neurons, instances, neuron_ids, instance_ids):
 
     Returns
     -------
-    ndarray of int64, shape (instance, neuron)
+    ndarray of int32, shape (instance, neuron)
     """
     flat = np.searchsorted(instance_ids, instances) * len(neuron_ids) + np.searchsorted(neuron_ids, neurons)
-    return np.bincount(flat, minlength=len(instance_ids) * len(neuron_ids)).astype(np.int64).reshape(
+    return np.bincount(flat, minlength=len(instance_ids) * len(neuron_ids)).astype(np.int32).reshape(
         len(instance_ids), len(neuron_ids)
     )
 
@@ -282,11 +293,8 @@ def _coordinate_problems(ds, source):
             continue
         problems += _spec_problems(source, name, ds[name].variable, dims, dtype)
         problems += _attribute_problems(source, name, ds[name].attrs)
-    problems += [
-        Problem(source, name, ds[name].dims, f"only the coordinates {', '.join(COORDINATES)}")
-        for name in ds.coords
-        if name not in COORDINATES
-    ]
+    if POPULATION in ds.coords:
+        problems += _population_problems(ds, source)
     if problems:
         return problems
     for name in ("instance", "neuron", "time", "neuron_rec"):
@@ -300,6 +308,42 @@ def _coordinate_problems(ds, source):
     missing = np.setdiff1d(ds["neuron_rec"].values, ds["neuron"].values)
     if missing.size:
         problems.append(Problem(source, "neuron_rec", shorten(missing), "ids that appear in the neuron coordinate"))
+    return problems
+
+
+def population_names(variable):
+    """Population name of each code of a ``population`` coordinate (from its CF flags).
+
+    Parameters
+    ----------
+    variable : xarray.DataArray
+        The ``population(neuron)`` coordinate.
+
+    Returns
+    -------
+    dict of int to str
+    """
+    values = np.atleast_1d(variable.attrs.get("flag_values", []))
+    meanings = str(variable.attrs.get("flag_meanings", "")).split()
+    return {int(value): name for value, name in zip(values, meanings)}
+
+
+def flag_word(name):
+    """``name`` as a CF ``flag_meanings`` word: characters outside ``[A-Za-z0-9_.+@-]`` become ``_``."""
+    return "".join(c if _FLAG_WORD.fullmatch(c) else "_" for c in name) or "_"
+
+
+def _population_problems(ds, source):
+    variable = ds[POPULATION]
+    problems = _spec_problems(source, POPULATION, variable.variable, ("neuron",), np.dtype("int64"))
+    problems += _attribute_problems(source, POPULATION, variable.attrs)
+    values = np.atleast_1d(variable.attrs.get("flag_values", []))
+    meanings = str(variable.attrs.get("flag_meanings", "")).split()
+    if values.dtype.kind not in "iu" or len(values) != len(meanings) or len(set(meanings)) != len(meanings):
+        expected = "integer flag_values and as many distinct flag_meanings words (population names)"
+        problems.append(Problem(source, f"{POPULATION}.attrs.flag_meanings", shorten(" ".join(meanings)), expected))
+    elif not problems and not np.isin(variable.values, values).all():
+        problems.append(Problem(source, POPULATION, shorten(variable.values), "codes listed in flag_values"))
     return problems
 
 
@@ -345,6 +389,14 @@ def _spike_content_problems(ds, source):
     return problems
 
 
+def _spike_total_problems(ds, source):
+    """The counts against the length of the ragged array (reads only ``spike_count``)."""
+    total = int(ds["spike_count"].sum())
+    if total != ds.sizes["spike"]:
+        return [Problem(source, "spike_count", f"{total} spikes counted", f"{ds.sizes['spike']}, the spike dimension")]
+    return []
+
+
 def _data_variable_problems(ds, source):
     problems = []
     for name, variable in ds.data_vars.items():
@@ -367,19 +419,29 @@ def _data_variable_problems(ds, source):
                 problems.append(Problem(source, f"{name}.dims", variable.dims, ROUTER_DIMS))
             if variable.dtype.kind not in "iuf":
                 problems.append(Problem(source, f"{name}.dtype", str(variable.dtype), "an integer or float dtype"))
-        elif is_variable_name(name):
-            if variable.dims != ("instance", "neuron_rec", "time"):
-                expected = "trace dims ('instance', 'neuron_rec', 'time')"
-                problems.append(Problem(source, f"{name}.dims", variable.dims, expected))
+        elif is_trace(name, variable):
             if variable.dtype not in (np.dtype("float32"), np.dtype("float64")):
                 problems.append(Problem(source, f"{name}.dtype", str(variable.dtype), "float32 or float64"))
         else:
-            problems.append(
-                Problem(source, name, variable.dims, "a spike variable, a trace, a parameter or a router statistic")
-            )
-            continue
+            continue  # a variable derived or added by the user: not part of the schema
         problems += _attribute_problems(source, name, attrs)
     return problems
+
+
+def is_trace(name, variable):
+    """Whether a data variable is a trace: a lowercase name, dims ``(instance, neuron_rec, time)``.
+
+    Parameters
+    ----------
+    name : str
+    variable : xarray.DataArray or xarray.Variable
+
+    Returns
+    -------
+    bool
+    """
+    return (isinstance(name, str) and is_variable_name(name) and variable.dims == TRACE_DIMS
+            and "parameter_name" not in variable.attrs and "router_statistic" not in variable.attrs)
 
 
 def _global_problems(ds, source):
@@ -390,7 +452,7 @@ def _global_problems(ds, source):
     ]
 
 
-def dataset_problems(ds, source="<dataset>"):
+def dataset_problems(ds, source="<dataset>", spikes=True):
     """Every violation of the ``mixsig-1`` schema in ``ds``.
 
     Parameters
@@ -398,6 +460,10 @@ def dataset_problems(ds, source="<dataset>"):
     ds : xarray.Dataset
     source : str
         Name used in the problems (file path or description).
+    spikes : bool
+        Check every spike (values, order, counts; reads the whole ragged array). False checks
+        only that the counts add up to the number of spikes, for lazily opened files (their
+        content is protected by checksums).
 
     Returns
     -------
@@ -413,11 +479,11 @@ def dataset_problems(ds, source="<dataset>"):
     problems = _global_problems(ds, source) + coordinate_problems + spike_problems + _data_variable_problems(ds, source)
     # Spike values are checked against the coordinates only when both are sound.
     if not coordinate_problems and not spike_problems:
-        problems += _spike_content_problems(ds, source)
+        problems += _spike_content_problems(ds, source) if spikes else _spike_total_problems(ds, source)
     return problems
 
 
-def check_dataset(ds, source="<dataset>"):
+def check_dataset(ds, source="<dataset>", spikes=True):
     """Check ``ds`` against the ``mixsig-1`` schema; raise one error listing every problem.
 
     Parameters
@@ -425,12 +491,14 @@ def check_dataset(ds, source="<dataset>"):
     ds : xarray.Dataset
     source : str
         Name used in the error (file path or description).
+    spikes : bool
+        Check every spike (see :func:`dataset_problems`).
 
     Raises
     ------
     mixsig.errors.ConfigError
         If any schema rule is violated (see ``docs/dataset.md``).
     """
-    problems = dataset_problems(ds, source)
+    problems = dataset_problems(ds, source, spikes)
     if problems:
         raise ConfigError(problems, "mixsig dataset")

@@ -11,8 +11,17 @@ import xarray as xr
 
 from mixsig.errors import ConfigError, Problem
 from mixsig.io.build import build_dataset
-from mixsig.io.netcdf import open_dataset
-from mixsig.io.schema import PER_FILE_ATTRIBUTES, SET_BY_BUILD, SPIKE_ARRAYS, dataset_problems, shorten
+from mixsig.io.netcdf import load_dataset
+from mixsig.io.schema import (
+    PER_FILE_ATTRIBUTES,
+    POPULATION,
+    SET_BY_BUILD,
+    SPIKE_ARRAYS,
+    dataset_problems,
+    is_trace,
+    population_names,
+    shorten,
+)
 
 
 def _attr_equal(a, b):
@@ -89,7 +98,7 @@ def combine(datasets_or_paths, command="combine"):
     Parameters
     ----------
     datasets_or_paths : sequence of xarray.Dataset or path
-        Shards, in any order; paths are opened with :func:`open_dataset`, datasets are checked
+        Shards, in any order; paths are read with :func:`load_dataset`, datasets are checked
         with :func:`check_dataset`.
     command : str
         Text of the new history line.
@@ -106,31 +115,33 @@ def combine(datasets_or_paths, command="combine"):
     items = list(datasets_or_paths)
     if not items:
         raise ConfigError([Problem("<combine>", "shards", [], "at least one dataset")], "shards")
-    opened = []
-    try:
-        shards, sources, problems = [], [], []
-        for index, item in enumerate(items):
-            if isinstance(item, xr.Dataset):
-                shards.append(item)
-                sources.append(f"<shard {index}>")
-                problems += dataset_problems(item, sources[-1])
-                continue
-            try:
-                opened.append(open_dataset(item))
-            except ConfigError as error:
-                problems += error.problems
-                continue
-            shards.append(opened[-1])
-            sources.append(os.fspath(item))
-        if problems:
-            raise ConfigError(problems, "shards")
-        problems = _compatibility_problems(shards, sources)
-        if problems:
-            raise ConfigError(problems, "shards")
-        return _merge(shards, command)
-    finally:
-        for ds in opened:
-            ds.close()
+    shards, sources, problems = [], [], []
+    for index, item in enumerate(items):
+        if isinstance(item, xr.Dataset):
+            shards.append(item)
+            sources.append(f"<shard {index}>")
+            problems += dataset_problems(item, sources[-1])
+            continue
+        try:
+            shards.append(load_dataset(item))
+        except ConfigError as error:
+            problems += error.problems
+            continue
+        sources.append(os.fspath(item))
+    if problems:
+        raise ConfigError(problems, "shards")
+    problems = _compatibility_problems(shards, sources)
+    if problems:
+        raise ConfigError(problems, "shards")
+    return _merge(shards, command)
+
+
+def _populations(ds):
+    """The ``populations`` argument of :func:`build_dataset` that gives ``ds`` its population coordinate."""
+    if POPULATION not in ds.coords:
+        return None
+    codes, neurons = ds[POPULATION].values, ds["neuron"].values
+    return {name: neurons[codes == code] for code, name in population_names(ds[POPULATION]).items()}
 
 
 def _merge(shards, command):
@@ -146,8 +157,11 @@ def _merge(shards, command):
             parameters[attrs.pop("parameter_name")] = (values, attrs)
         elif "router_statistic" in attrs:
             router[attrs.pop("router_statistic")] = (values, variable.dims, attrs)
-        else:
+        elif is_trace(name, variable):
             traces[name] = (values, attrs)
+        else:
+            raise ConfigError([Problem("<combine>", name, variable.dims, "only schema variables in shards (no derived ones)")],
+                              "shards")
     provenance = {key: value for key, value in first.attrs.items() if key not in SET_BY_BUILD}
     provenance["command"] = f"{command} of {len(shards)} shards"
     combined = build_dataset(
@@ -165,6 +179,7 @@ def _merge(shards, command):
         trace_times=first["time"].values,
         parameters=parameters,
         router_statistics=router,
+        populations=_populations(first),
     )
     combined.attrs["mixsig_version"] = first.attrs["mixsig_version"]  # the version that simulated
     return combined
