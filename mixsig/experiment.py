@@ -26,8 +26,8 @@ TRACEABLE = {
     "i_ahp": ("A", "adaptation (AHP) current"),
     "i_ampa": ("A", "AMPA synaptic current"),
     "i_nmda": ("A", "NMDA synaptic current (before membrane gating)"),
-    "i_gaba": ("A", "GABA_A synaptic current"),
-    "i_shunt": ("A", "shunting (GABA_B) synaptic current"),
+    "i_gaba": ("A", "GABA (subtractive inhibition; SE1 GABA_B) synaptic current"),
+    "i_shunt": ("A", "SHUNT (shunting inhibition; SE1 GABA_A) synaptic current"),
 }
 """Quantities that can be recorded as traces: name -> (units, long_name)."""
 

@@ -46,7 +46,14 @@ from mixsig.params import attributes, names
 from mixsig.reprs import Summary
 
 SYN_TYPES = ("ampa", "nmda", "gaba", "shunt")
-"""Synapse (dendrite) types in CAM order: ``syn_type`` 0..3."""
+"""Synapse (dendrite) types in CAM order: ``syn_type`` 0..3. ``gaba`` is the subtractive
+inhibitory DPI, ``shunt`` the shunting one (it adds to the soma leak)."""
+
+SYN_TYPE_ALIASES = {"fast_exc": "ampa", "slow_exc": "nmda", "fast_inh": "shunt", "slow_inh": "gaba",
+                    "gaba_a": "shunt", "gaba_b": "gaba"}
+"""DYNAP-SE1 names of the synapse types: FAST_EXC = AMPA, SLOW_EXC = NMDA, FAST_INH = GABA_A =
+the shunting synapse, SLOW_INH = GABA_B = the subtractive one [R: rockpool Dynapse1 synapse
+types; physics reference 4.1]."""
 
 ROUTER_LEVELS = ("core", "chip", "mesh")
 """Router levels: per-core encoder/arbiter, on-chip router between cores, inter-chip mesh (per hop)."""

@@ -36,7 +36,7 @@ import zlib
 
 import numpy as np
 
-from mixsig.chip.config import SYN_TYPES, ChipConfig, chip_from_dict
+from mixsig.chip.config import SYN_TYPE_ALIASES, SYN_TYPES, ChipConfig, chip_from_dict
 from mixsig.chip.topology import Board
 from mixsig.errors import Problem, raise_if_any
 from mixsig.files import atomic_write
@@ -152,11 +152,14 @@ def _check_size(size):
 
 
 def _syn_type_index(syn_type):
+    if isinstance(syn_type, str) and syn_type.lower() in SYN_TYPE_ALIASES:
+        syn_type = SYN_TYPE_ALIASES[syn_type.lower()]
     if isinstance(syn_type, str) and syn_type.lower() in SYN_TYPES:
         return SYN_TYPES.index(syn_type.lower())
     if isinstance(syn_type, (int, np.integer)) and not isinstance(syn_type, bool) and 0 <= syn_type < len(SYN_TYPES):
         return int(syn_type)
-    raise ValueError(f"syn_type {syn_type!r}: expected one of {list(SYN_TYPES)} or 0..{len(SYN_TYPES) - 1}")
+    raise ValueError(f"syn_type {syn_type!r}: expected one of {list(SYN_TYPES)}, an SE1 name "
+                     f"{list(SYN_TYPE_ALIASES)} or 0..{len(SYN_TYPES) - 1}")
 
 
 class Network:

@@ -37,7 +37,7 @@ consistent with the circuit only when ``I_ahp = 0``. Rockpool also subtracts ``I
 module follows the circuit equation above, which coincides with both sources when
 ``I_ahp = I_shunt = 0``.
 
-Negative net input (GABA_A stronger than excitation): the input branch of the DPI is a single
+Negative net input (subtractive GABA inhibition stronger than excitation): the input branch of the DPI is a single
 transistor that can only source current, so ``I_in`` is clipped at 0. The membrane then relaxes
 with its leak, ``dI_mem/dt = -I_mem (I_leak - I_fb) kappa/(c_mem u_t)``; extra inhibition has no
 further effect (subtractive inhibition saturates; use the shunt for divisive inhibition).

@@ -1,4 +1,7 @@
-"""The four DPI synapses of a neuron: AMPA, NMDA, GABA (GABA_A) and SHUNT (GABA_B).
+"""The four DPI synapses of a neuron: AMPA, NMDA, GABA (subtractive) and SHUNT (shunting).
+
+Names on the chips: DYNAP-SE2 calls them AMPA, NMDA, GABA, SHUNT; DYNAP-SE1 calls the shunting
+one GABA_A (FAST_INH) and the subtractive one GABA_B (SLOW_INH).
 
 As on DYNAP-SE/SE2, each neuron has one DPI per synapse type, shared by all of its CAM
 synapses of that type: every pulse addressed to the neuron with type ``k`` adds its weight
@@ -64,10 +67,10 @@ class SynapseParams:
         default_factory=dpi.DPIParams, metadata={"units": "", "long_name": "NMDA DPI parameters"}
     )
     gaba: dpi.DPIParams = dataclasses.field(
-        default_factory=dpi.DPIParams, metadata={"units": "", "long_name": "GABA_A DPI parameters"}
+        default_factory=dpi.DPIParams, metadata={"units": "", "long_name": "GABA (subtractive inhibition; SE1 GABA_B) DPI parameters"}
     )
     shunt: dpi.DPIParams = dataclasses.field(
-        default_factory=dpi.DPIParams, metadata={"units": "", "long_name": "SHUNT (GABA_B) DPI parameters"}
+        default_factory=dpi.DPIParams, metadata={"units": "", "long_name": "SHUNT (shunting inhibition; SE1 GABA_A) DPI parameters"}
     )
     i_nmda_thr: float = parameter(20.0 * I_0, "A", "membrane current at which the NMDA gate is half open")
 

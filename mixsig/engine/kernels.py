@@ -19,6 +19,15 @@ currents ``max(I_in, 0) + i_tau``, whose shot noises add). Flicker noise (``S_I 
 when the device model enables it): the engine passes relative fluctuations ``r`` from
 :class:`mixsig.device.FlickerNoise` and the kernel adds ``I r``. No random number is drawn here.
 
+Overlapping pulses (chip ``weight_scheme``): on a chip whose CAM synapses add their pulses on
+the DPI input (``"mask"``, DYNAP-SE2) the pulses that start in one step add their currents and a
+pulse arriving while another is on merges with it conserving charge
+(:func:`mixsig.circuits.dpi.step_element`). On a chip whose weight sits at the DPI input, behind
+one pulse extender per neuron and synapse type (``"per_type"``, DYNAP-SE1), the CAM matches only
+trigger that extender: pulses are OR-ed, not summed. Coincident pulses of a step then give one
+pulse of the type's weight current (:func:`deliver` keeps the largest), and a pulse arriving while
+one is on restarts it for a full ``t_pulse`` from the step's start (:func:`extend_pulses`).
+
 Adaptation (chip blocks ``stp`` and ``homeostasis``, ``docs/adaptation.md``), both off by default,
 and then not touched at all (bit-identical to a chip without them):
 
@@ -252,7 +261,7 @@ def advance_neurons_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i
 
 @numba.njit(cache=True)
 def deliver(keys, counts, instance, cam_ptr, cam_neuron, cam_type, weight, n_neurons, i_w, t, stp_on, stp_par,
-            stp_state, gain, scaled):
+            stp_state, gain, scaled, or_pulses=False):
     """Add the weight currents of arriving events to their target synapses, in place.
 
     Parameters
@@ -287,6 +296,9 @@ def deliver(keys, counts, instance, cam_ptr, cam_neuron, cam_type, weight, n_neu
         Homeostatic gain of each neuron, 1 (1 where homeostasis is off).
     scaled : bool
         Whether any neuron has homeostasis on (else ``gain`` is not read).
+    or_pulses : bool
+        Pulses OR-ed at the DPI input (DYNAP-SE1): keep the largest weight current of the step
+        instead of the sum.
 
     Notes
     -----
@@ -312,9 +324,44 @@ def deliver(keys, counts, instance, cam_ptr, cam_neuron, cam_type, weight, n_neu
                     stp_state[0, kind, j], stp_state[1, kind, j], efficacy = stp.pulse_event(
                         stp_state[0, kind, j], stp_state[1, kind, j], t, counts[e], stp_par[0, kind, j],
                         stp_par[1, kind, j])
-                    i_w[j, kind] += efficacy * w
+                    w, repeat = efficacy * w, 1.0
                 else:
-                    i_w[j, kind] += counts[e] * w
+                    repeat = counts[e]
+                if or_pulses:
+                    i_w[j, kind] = max(i_w[j, kind], w)
+                else:
+                    i_w[j, kind] += repeat * w
+
+
+@numba.njit(cache=True)
+def extend_pulses(i_w, syn, fast_layout):
+    """OR-ed pulses: a pulse starting on a DPI whose pulse is still on restarts it, in place.
+
+    For every neuron ``j`` and type ``k`` with a pulse starting in the step (``i_w[j, k] > 0``)
+    while the previous one is on, the previous pulse is cut and the new one (of the larger of the
+    two currents) lasts a full ``t_pulse`` from the step's start: the pulse is extended, not
+    summed.
+
+    Parameters
+    ----------
+    i_w : ndarray, shape (m, 4)
+        Weight currents of the pulses starting in the step, A; updated in place.
+    syn : ndarray, shape (m, 4, 3), or (3, 4, m) with ``fast_layout``
+        DPI states (output current, pulse current, pulse time left); the pulses are cut in place.
+    fast_layout : bool
+        ``syn`` in the state-row-major layout of :mod:`mixsig.engine.fast`.
+    """
+    for j in range(i_w.shape[0]):
+        for k in range(i_w.shape[1]):
+            if fast_layout:
+                if i_w[j, k] > 0.0 and syn[2, k, j] > 0.0:
+                    i_w[j, k] = max(i_w[j, k], syn[1, k, j])
+                    syn[1, k, j] = 0.0
+                    syn[2, k, j] = 0.0
+            elif i_w[j, k] > 0.0 and syn[j, k, 2] > 0.0:
+                i_w[j, k] = max(i_w[j, k], syn[j, k, 1])
+                syn[j, k, 1] = 0.0
+                syn[j, k, 2] = 0.0
 
 
 @numba.njit(cache=True)
@@ -438,9 +485,9 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
         (:func:`mixsig.engine.fast.advance`); the state and table arguments are in that kernel's
         layout (:mod:`mixsig.engine.protocol`), ``syn_mean`` is its work array.
     adapt : tuple
-        ``(stp_on, stp_par, stp_state, gain, homeo_on, homeo_par, homeo_state, scaled)``: the
-        arrays of :func:`deliver` and :func:`scale_gains` (state updated in place) and whether
-        any neuron has homeostasis on.
+        ``(stp_on, stp_par, stp_state, gain, homeo_on, homeo_par, homeo_state, scaled, or_pulses)``:
+        the arrays of :func:`deliver` and :func:`scale_gains` (state updated in place), whether
+        any neuron has homeostasis on, and whether pulses are OR-ed (:func:`extend_pulses`).
     routing : tuple
         ``(on, router_state, sram_src, sram_dst_chip, sram_core_mask, sram_tag, neurons, n_board,
         n_chips, n_cores, neurons_per_core, n_tags, emitted, delivered, spike_index, spike_time,
@@ -460,7 +507,7 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
         The router deliveries for the next step (when ``routed``).
     """
     m = i_w.shape[0]
-    stp_on, stp_par, stp_state, gain, homeo_on, homeo_par, homeo_state, scaled = adapt
+    stp_on, stp_par, stp_state, gain, homeo_on, homeo_par, homeo_state, scaled, or_pulses = adapt
     compiled_routing = routing[0]
     for n in range(n0, n1):
         i_w[:, :] = 0.0
@@ -469,10 +516,12 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
         t = n * dt
         if b > a:
             deliver(input_keys[a:b], input_counts[a:b], input_instance[a:b], cam_ptr, cam_neuron, cam_type, weight,
-                    n_neurons, i_w, t, stp_on, stp_par, stp_state, gain, scaled)
+                    n_neurons, i_w, t, stp_on, stp_par, stp_state, gain, scaled, or_pulses)
         if pending_keys.shape[0] > 0:
             deliver(pending_keys, pending_counts, pending_instance, cam_ptr, cam_neuron, cam_type, weight,
-                    n_neurons, i_w, t, stp_on, stp_par, stp_state, gain, scaled)
+                    n_neurons, i_w, t, stp_on, stp_par, stp_state, gain, scaled, or_pulses)
+        if or_pulses:
+            extend_pulses(i_w, syn, integrator == FAST_CODE)
         z = noise[n - n0]
         if integrator == FAST_CODE:
             if parallel:

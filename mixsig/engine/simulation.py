@@ -243,6 +243,10 @@ class Simulation:
                                   f"experiment {exp.source}")
             _, drawn, attrs = draw_deviations(self.model, shape, self.instances, exp.seed, exp.corner, self.mismatch_scale)
             used = {"neuron": self.neurons, "synapse": compiled.cam_synapse}
+            if chip.weight_scheme == "per_type":
+                # the weight transistor sits at the DPI input: one device per neuron and type (the
+                # draw of the neuron's synapse slot numbered by the type), shared by its CAM rows
+                used["synapse"] = compiled.cam_neuron * chip.cam_per_neuron + compiled.cam_syn_type
             self.mismatch = ({name: (self._switched(values[:, used[level]], var_attrs), var_attrs)
                               for name, (level, values, var_attrs) in drawn.items()}, attrs)
         ageing = (self.model is not None and exp.drift
@@ -576,7 +580,7 @@ class Simulation:
     def _adapt(self):
         """The adaptation arrays as :func:`mixsig.engine.kernels.run_steps` takes them."""
         return (self.stp_on, self.stp_par, self.stp_state, self.gain, self.homeo_on, self.homeo_par,
-                self.homeo_state, self.scaled)
+                self.homeo_state, self.scaled, self.chip.weight_scheme == "per_type")
 
     @property
     def homeostatic_gain(self):

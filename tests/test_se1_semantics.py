@@ -1,0 +1,73 @@
+"""DYNAP-SE1 semantics: weights at the DPI input (one device per neuron and type), OR-ed pulses."""
+
+import numpy as np
+import pytest
+
+from mixsig.engine.simulation import Simulation, run
+from mixsig.experiment import Experiment, Record
+
+DT = 1e-4
+WEIGHT = {"dynapse1": "synapse.i_w_ampa", "dynapse2": "synapse.i_w_3"}  # 20 nA: a visible PSC at any shipped bias
+
+
+def _experiment(chip, trains, t_pulse, device_model="none", mask=1, instances=1, integrator="exact"):
+    network = {
+        "populations": {"p": {"size": 2, "core": 0}},
+        "inputs": {"in": {"size": len(trains), "kind": "spike_array", "spike_times": trains}},
+        "connections": [{"pre": "in", "post": "p", "rule": "all_to_all", "syn_type": "ampa", "weight_mask": mask}],
+    }
+    return Experiment(duration=0.03, dt=DT, chip=chip, device_model=device_model, noise=False, instances=instances,
+                      integrator=integrator,
+                      network=network, biases=((None, "ampa.t_pulse", t_pulse), (None, WEIGHT[chip], 20e-9)),
+                      record=Record(traces=("i_ampa",), neurons=(0,), interval=DT, router=False))
+
+
+def _i_ampa(chip, trains, t_pulse, **kwargs):
+    return run(_experiment(chip, trains, t_pulse, **kwargs))["i_ampa"].values[0, 0]
+
+
+def test_se1_coincident_pulses_are_ored_not_summed():
+    one = _i_ampa("dynapse1", [[0.01005]], 1e-3)
+    two = _i_ampa("dynapse1", [[0.01005], [0.01005]], 1e-3)
+    assert one.max() > 2 * one[0]  # the pulse moves the synapse
+    np.testing.assert_array_equal(two, one)
+    # on DYNAP-SE2 (weights per CAM entry) the two pulses add
+    assert _i_ampa("dynapse2", [[0.01005], [0.01005]], 1e-3, mask=8).max() > \
+        1.5 * _i_ampa("dynapse2", [[0.01005]], 1e-3, mask=8).max()
+
+
+@pytest.mark.parametrize("integrator", ["exact", "fast"])
+def test_se1_overlapping_pulse_extends_the_pulse(integrator):
+    """A second pulse 0.5 ms into a 1 ms pulse: one pulse from 10.0 ms to 11.5 ms (not 2 ms of charge)."""
+    extended = _i_ampa("dynapse1", [[0.01005, 0.01055]], 1e-3, integrator=integrator)
+    single = _i_ampa("dynapse1", [[0.01005]], 1.5e-3, integrator=integrator)
+    np.testing.assert_allclose(extended, single, rtol=1e-9 if integrator == "exact" else 1e-3)
+    summed = _i_ampa("dynapse1", [[0.01005]], 2e-3, integrator=integrator)
+    assert summed.max() > extended.max() * 1.05
+
+
+def test_se1_weight_mismatch_is_per_neuron_and_type():
+    sim = Simulation(_experiment("dynapse1", [[0.01], [0.02], [0.03]], 1e-5, device_model="generic_180nm", instances=2))
+    rows = np.flatnonzero(sim.cam_local >= 0)
+    weight = sim.weight[:, rows]
+    neuron = sim.cam_local[rows]
+    for j in np.unique(neuron):
+        same = weight[:, neuron == j]
+        np.testing.assert_array_equal(same, same[:, :1].repeat(same.shape[1], axis=1))
+    assert not np.allclose(weight[:, neuron == 0][:, 0], weight[:, neuron == 1][:, 0], rtol=1e-3, atol=0)
+    # on DYNAP-SE2 every CAM entry has its own weight device
+    sim2 = Simulation(_experiment("dynapse2", [[0.01], [0.02], [0.03]], 1e-5, device_model="generic_180nm", mask=8))
+    rows2 = np.flatnonzero(sim2.cam_local == 0)
+    assert np.unique(sim2.weight[0, rows2]).size == rows2.size
+
+
+@pytest.mark.parametrize("name, expected", [("fast_inh", "shunt"), ("GABA_A", "shunt"), ("slow_inh", "gaba"),
+                                            ("gaba_b", "gaba"), ("fast_exc", "ampa"), ("slow_exc", "nmda")])
+def test_se1_synapse_names_map_to_the_circuit_roles(name, expected):
+    from mixsig.chip import Network
+    from mixsig.chip.config import SYN_TYPES
+
+    net = Network()
+    net.population("a", 2, core=0)
+    net.connect("a", "a", syn_type=name, weight_mask=1)
+    assert SYN_TYPES[net.connections[0].syn_type] == expected
