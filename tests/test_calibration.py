@@ -103,7 +103,7 @@ def test_model_is_frozen(tmp_path):
 
 
 def test_unknown_name():
-    with pytest.raises(ConfigError, match="expected a file path or a shipped device model: empirical_demo, fdsoi_22nm, generic_180nm"):
+    with pytest.raises(ConfigError, match="expected a file path or a shipped device model: dynapse1_180nm, empirical_demo, fdsoi_22nm, generic_180nm"):
         load_device_model("no_such_model")
 
 

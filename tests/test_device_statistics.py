@@ -216,3 +216,44 @@ def test_mismatch_scale_leaves_the_corner_shift():
     half = draw_deviations(model, shape, 2, 1, "ss", scale=0.5)[1]["soma.v_ref"][1]
     full = draw_deviations(model, shape, 2, 1, "ss", scale=1.0)[1]["soma.v_ref"][1]
     np.testing.assert_allclose(half - 0.04, 0.5 * (full - 0.04), rtol=1e-12, atol=1e-18)
+
+
+def test_dark_current_doubles_every_nine_kelvin():
+    from mixsig.device.drift import leakage_factor
+
+    for t in (280.0, 309.0, 340.0):
+        n_i = (t / 300.0) ** 1.5 * math.exp(-1.12 / (2 * 8.617333262e-5) * (1 / t - 1 / 300.0))
+        assert leakage_factor(t, 300.0, 0.56) == pytest.approx(n_i, rel=1e-6)
+    assert leakage_factor(309.0, 300.0, 0.56) == pytest.approx(2.0, rel=0.02)
+    assert leakage_factor(330.0, 300.0, 0.0) == 1.0
+
+
+def test_engine_scales_leakage_flicker_and_excess_noise(tmp_path):
+    from mixsig.constants import I_0
+    from mixsig.engine.simulation import Simulation
+    from mixsig.experiment import Experiment
+
+    model = tmp_path / "noisy.toml"
+    model.write_text('[model]\nname = "noisy"\nextends = "fdsoi_22nm"\n[noise]\nshot = true\nflicker = true\nexcess = 4.0\n')
+    network = {"populations": {"p": {"size": 8, "core": 0}}}
+    hot = Simulation(Experiment(duration=0.01, device_model=str(model), temperature=309.0, network=network, instances=2))
+    assert np.all(hot.soma_params.i_0 == pytest.approx(I_0 * 1.9646, rel=1e-4))
+    loaded = load_device_model(model)
+    expected = [math.sqrt(9.6e-22 / (2.66e-2 * loaded.parameters[f"{b}.i_tau"].area))
+                for b in ("ampa", "nmda", "gaba", "shunt", "soma")]
+    np.testing.assert_allclose(hot.flicker_scale[:, 0], expected, rtol=1e-12)
+    hot._draw_noise()
+    shot = hot.noise[:, :5]
+    assert np.std(shot) == pytest.approx(2.0, rel=4 / math.sqrt(2 * shot.size))
+
+
+@pytest.mark.parametrize("noise, message", [
+    ({"shot": True, "flicker": True, "excess": 0.5}, "noise.excess = 0.5"),
+    ({"shot": True, "flicker": True, "k_f": 1e-3, "k_f_area": 1e-22}, "noise.k_f = 0.001"),
+    ({"shot": True, "flicker": True, "k_f_area": 1e-22}, "technology.c_ox = None"),
+])
+def test_bad_noise_settings_are_named(noise, message):
+    data = {"model": {"name": "unit"}, "technology": {"a_vt": 5e-9}, "ageing": {"rate": 0.0, "spread": 0.0, "tau": 1.0},
+            "temperature": {"dvt_dt": -1e-3, "bias": "fixed_current"}, "noise": noise}
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        parse_device_model(data, "<test>")

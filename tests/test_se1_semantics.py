@@ -71,3 +71,42 @@ def test_se1_synapse_names_map_to_the_circuit_roles(name, expected):
     net.population("a", 2, core=0)
     net.connect("a", "a", syn_type=name, weight_mask=1)
     assert SYN_TYPES[net.connections[0].syn_type] == expected
+
+
+def test_se1_bias_generator_has_eight_coarse_levels():
+    from mixsig.chip import load_chip
+    from mixsig.device import BiasGenerator, load_device_model
+
+    model = load_device_model("dynapse1_180nm")
+    generic = load_device_model("generic_180nm")
+    assert model.parameters.keys() == generic.parameters.keys() and model.common == generic.common
+    assert load_chip("dynapse1").device_model == "dynapse1_180nm"
+    generator = BiasGenerator.from_model(model)
+    bases = [15e-12, 105e-12, 820e-12, 6.5e-9, 50e-9, 400e-9, 3.2e-6, 24e-6]  # rockpool COARSE_BASE_EXT
+    for polarity in ("n", "p"):
+        assert generator.n_coarse(polarity) == 8
+        for coarse, base in enumerate(bases):
+            assert generator.current(coarse, 255, polarity) == pytest.approx(base, rel=1e-12)
+            assert generator.current(coarse, 100, polarity) == pytest.approx(base * 100 / 255, rel=1e-12)
+    assert generator.current(0, 0) == 0.0
+    coarse, fine = generator.coarse_fine(10e-6)
+    assert (int(coarse), int(fine)) == (7, 106)
+
+
+def test_extends_merges_tables_and_rejects_cycles(tmp_path):
+    from mixsig.device import load_device_model
+    from mixsig.errors import ConfigError
+
+    child = tmp_path / "child.toml"
+    child.write_text('[model]\nname = "child"\nextends = "generic_180nm"\n[noise]\nshot = false\n'
+                     '[parameters."soma.i_tau"]\nsource = "bias"\ndistribution = "cv"\ntransistor = "n"\ncv = 0.3\n')
+    model = load_device_model(child)
+    generic = load_device_model("generic_180nm")
+    assert model.name == "child" and not model.noise.shot and model.noise.flicker == generic.noise.flicker
+    assert model.parameters["soma.i_tau"].distribution == "cv" and "core" not in model.parameters["soma.i_tau"].sigma
+    assert model.parameters["soma.i_gain"] == generic.parameters["soma.i_gain"]
+    assert "extends generic_180nm" in model.text
+    loop = tmp_path / "loop.toml"
+    loop.write_text('[model]\nname = "loop"\nextends = "loop.toml"\n')
+    with pytest.raises(ConfigError, match="model.extends"):
+        load_device_model(loop)

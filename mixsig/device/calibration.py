@@ -137,6 +137,8 @@ class ParameterStatistics:
         pulse widths, unless the file says ``reference = false``).
     transistor : str or None
         ``"n"`` or ``"p"`` (biases, thresholds, pulse widths): which corner shift applies.
+    area : float or None
+        Gate (or plate) area ``W L`` of a Pelgrom device, m^2 (flicker area law).
     """
 
     name: str
@@ -148,6 +150,7 @@ class ParameterStatistics:
     table: EmpiricalTable = None
     reference: bool = False
     transistor: str = None
+    area: float = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,12 +213,17 @@ class Temperature:
         ``I = I_spec * exp(kappa * (Vg - VT(T)) / Ut(T))``.
     i_spec : float
         Specific current (the current at ``Vg = VT``), A; used by ``"fixed_gate"``.
+    e_leak : float
+        Activation energy of the junction leakage, eV: the dark current ``i_0`` and the leakage
+        currents scale as ``(T/T0)^1.5 exp(-(e_leak / k) (1/T - 1/T0))`` (the intrinsic carrier
+        density of a generation current for ``e_leak = E_g / 2``); 0 keeps them fixed.
     """
 
     t_nominal: float
     dvt_dt: float
     bias: str
     i_spec: float
+    e_leak: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,9 +260,15 @@ class NoiseSettings:
     flicker : bool
         Flicker noise ``S_I = K_f I^2 / f``.
     k_f : float
-        Flicker coefficient (dimensionless).
+        Flicker coefficient (dimensionless), the same for every device.
     f_min, f_max : float
         Band over which the flicker spectrum is synthesised, Hz.
+    k_f_area : float
+        Flicker coefficient of the area law ``S_I / I^2 = K_F / (C_ox W L f)``, F (0: use
+        ``k_f``). ``K_F = (kappa / U_T)^2 KF`` for a gate-referred SPICE ``KF`` (V^2 F) in weak
+        inversion; each current then gets ``K_F / (C_ox W L)`` with the geometry of its device.
+    excess : float
+        Excess-noise factor on the shot noise, ``S_I = 2 q I excess`` (1: shot noise only).
     """
 
     shot: bool
@@ -262,6 +276,8 @@ class NoiseSettings:
     k_f: float
     f_min: float
     f_max: float
+    k_f_area: float = 0.0
+    excess: float = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -300,6 +316,8 @@ class DeviceModel(Summary):
     a_c : float
         Pelgrom capacitor coefficient, m (``sigma(dC/C) = A_C / sqrt(W L)``).
     kappa_n, kappa_p : float
+    c_ox : float
+        Gate-oxide capacitance per area, F/m^2 (0 when not given).
     temperature : Temperature
     ageing : Ageing
     noise : NoiseSettings
@@ -321,6 +339,7 @@ class DeviceModel(Summary):
     a_c: float
     kappa_n: float
     kappa_p: float
+    c_ox: float
     temperature: Temperature
     ageing: Ageing
     noise: NoiseSettings
@@ -328,6 +347,28 @@ class DeviceModel(Summary):
     bias_generator: types.MappingProxyType
     common: CommonFactors = CommonFactors()
     corners: types.MappingProxyType = dataclasses.field(default_factory=lambda: types.MappingProxyType({"tt": Corner()}))
+
+    def flicker_coefficient(self, name):
+        """Relative flicker coefficient of the current of parameter ``name`` (dimensionless).
+
+        ``noise.k_f_area / (c_ox W L)`` with the Pelgrom geometry of that parameter's device when
+        the file uses the area law, otherwise ``noise.k_f``.
+
+        Parameters
+        ----------
+        name : str
+            ``<block>.<field>`` of a bias current listed with ``distribution = "pelgrom"``.
+
+        Returns
+        -------
+        float
+        """
+        if not self.noise.k_f_area:
+            return self.noise.k_f
+        stats = self.parameters.get(name)
+        if stats is None or stats.area is None:
+            raise KeyError(f"noise.k_f_area needs the Pelgrom geometry (w, l) of {name} in [parameters]")
+        return self.noise.k_f_area / (self.c_ox * stats.area)
 
     def corner_names(self):
         """Names accepted by a simulation's ``corner``: the file's corners and ``"mc"`` when possible."""
@@ -464,6 +505,22 @@ def load_device_model(name_or_path):
         Listing every defect (file, key, value, expectation).
     """
     resource = resolve(name_or_path)
+    data, raw = _read_with_bases(resource, ())
+    return parse_device_model(data, str(resource), raw, resource)
+
+
+MAX_EXTENDS = 4
+"""Longest chain of ``model.extends`` a device model may use."""
+
+
+def _read_with_bases(resource, chain):
+    """Parsed TOML of a device model merged over the model it ``extends`` (recursively), and its bytes.
+
+    A file with ``[model] extends = "NAME or path"`` takes every table of that base model and
+    replaces, table by table, the keys it sets itself (``parameters`` entries are replaced whole,
+    by name; a relative path is resolved next to the file). The returned bytes are the file's
+    followed by its bases' (provenance: ``model.text`` and ``model.sha256`` cover them all).
+    """
     source = str(resource)
     try:
         raw = resource.read_bytes()
@@ -473,7 +530,23 @@ def load_device_model(name_or_path):
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise_if_any([Problem(source, "<file>", None, f"valid UTF-8 TOML ({error})")], "device model")
-    return parse_device_model(data, source, raw, resource)
+    model = data.get("model")
+    base_name = model.pop("extends", None) if isinstance(model, dict) else None
+    if base_name is None:
+        return data, raw
+    if not isinstance(base_name, str) or len(chain) >= MAX_EXTENDS or source in chain:
+        raise_if_any([Problem(source, "model.extends", base_name,
+                              f"the name or path of another device model (at most {MAX_EXTENDS} levels, no cycle)")],
+                     "device model")
+    local = resource.parent.joinpath(base_name) if hasattr(resource, "parent") and base_name.endswith(".toml") else None
+    base, base_raw = _read_with_bases(local if local is not None and local.is_file() else resolve(base_name),
+                                      chain + (source,))
+    for key, table in data.items():
+        if isinstance(table, dict) and isinstance(base.get(key), dict):
+            base[key] = {**base[key], **table}
+        else:
+            base[key] = table
+    return base, raw + b"\n# ---- extends " + base_name.encode("utf-8") + b" ----\n" + base_raw
 
 
 def parse_device_model(data, source, raw=b"", resource=None):
@@ -506,19 +579,21 @@ def parse_device_model(data, source, raw=b"", resource=None):
     technology = r.string(model, "model.", "technology", default="")
 
     tech = r.table(data, "technology") or {}
-    r.unknown(tech, "technology.", {"a_vt", "a_c", "kappa_n", "kappa_p"})
+    r.unknown(tech, "technology.", {"a_vt", "a_c", "kappa_n", "kappa_p", "c_ox"})
     a_vt = r.number(tech, "technology.", "a_vt", POSITIVE + " (V m)", _positive)
     a_c = r.number(tech, "technology.", "a_c", POSITIVE + " (m)", _positive, default=0.0)
     kappa_n = r.number(tech, "technology.", "kappa_n", "a number in (0, 1]", lambda v: 0 < v <= 1, default=KAPPA_N)
     kappa_p = r.number(tech, "technology.", "kappa_p", "a number in (0, 1]", lambda v: 0 < v <= 1, default=KAPPA_P)
+    c_ox = r.number(tech, "technology.", "c_ox", POSITIVE + " (F/m^2)", _positive, default=0.0)
 
     temp = r.table(data, "temperature") or {}
-    r.unknown(temp, "temperature.", {"t_nominal", "dvt_dt", "bias", "i_spec"})
+    r.unknown(temp, "temperature.", {"t_nominal", "dvt_dt", "bias", "i_spec", "e_leak"})
     temperature = Temperature(
         t_nominal=r.number(temp, "temperature.", "t_nominal", POSITIVE + " (K)", _positive, default=T_NOMINAL),
         dvt_dt=r.number(temp, "temperature.", "dvt_dt", "a number (V/K)"),
         bias=r.choice(temp, "temperature.", "bias", BIAS_MODES),
         i_spec=r.number(temp, "temperature.", "i_spec", POSITIVE + " (A)", _positive, default=1e-7),
+        e_leak=r.number(temp, "temperature.", "e_leak", "a number >= 0 (eV)", lambda v: v >= 0, default=0.0),
     )
 
     age = r.table(data, "ageing") or {}
@@ -532,14 +607,21 @@ def parse_device_model(data, source, raw=b"", resource=None):
     )
 
     noise_table = r.table(data, "noise") or {}
-    r.unknown(noise_table, "noise.", {"shot", "flicker", "k_f", "f_min", "f_max"})
+    r.unknown(noise_table, "noise.", {"shot", "flicker", "k_f", "f_min", "f_max", "k_f_area", "excess"})
     noise = NoiseSettings(
         shot=r.boolean(noise_table, "noise.", "shot"),
         flicker=r.boolean(noise_table, "noise.", "flicker"),
         k_f=r.number(noise_table, "noise.", "k_f", "a number >= 0", lambda v: v >= 0, default=0.0),
         f_min=r.number(noise_table, "noise.", "f_min", POSITIVE + " (Hz)", _positive, default=0.1),
         f_max=r.number(noise_table, "noise.", "f_max", POSITIVE + " (Hz)", _positive, default=1e4),
+        k_f_area=r.number(noise_table, "noise.", "k_f_area", "a number >= 0 (F)", lambda v: v >= 0, default=0.0),
+        excess=r.number(noise_table, "noise.", "excess", "a number >= 1 (factor on the shot-noise PSD)",
+                        lambda v: v >= 1, default=1.0),
     )
+    if noise.k_f_area and "k_f" in noise_table:
+        r.problem("noise.k_f", noise_table["k_f"], "no k_f beside k_f_area (one flicker law)")
+    if noise.k_f_area and not c_ox:
+        r.problem("technology.c_ox", None, "a number > 0 (F/m^2), needed by noise.k_f_area")
     if noise.f_min >= noise.f_max:
         r.problem("noise.f_max", noise.f_max, f"a number > noise.f_min = {noise.f_min}")
 
@@ -570,6 +652,7 @@ def parse_device_model(data, source, raw=b"", resource=None):
         a_c=a_c,
         kappa_n=kappa_n,
         kappa_p=kappa_p,
+        c_ox=c_ox,
         temperature=temperature,
         ageing=ageing,
         noise=noise,
@@ -635,15 +718,16 @@ def _parse_bias_generator(r, data):
             continue
         r.unknown(entry, prefix, {"i_min", "i_max"})
         arrays = {}
-        for key in ("i_min", "i_max"):
+        for key, low in (("i_min", 0.0), ("i_max", 1e-300)):
             value = entry.get(key)
             ok = (
                 isinstance(value, list)
                 and len(value) >= 1
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0 for v in value)
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= low for v in value)
             )
             if not ok:
-                r.problem(prefix + key, value, "a non-empty array of numbers > 0 (A), one per coarse value")
+                relation = ">= 0" if key == "i_min" else "> 0"
+                r.problem(prefix + key, value, f"a non-empty array of numbers {relation} (A), one per coarse value")
             else:
                 arrays[key] = np.asarray(value, dtype=float)
         if len(arrays) == 2:
@@ -810,9 +894,11 @@ def _parse_parameter(r, pname, entry, tech, tables):
 
     sigma = {}
     table = None
+    area = None
     if distribution == "pelgrom":
         w = r.number(entry, prefix, "w", POSITIVE + " (gate width, m)", _positive)
         length = r.number(entry, prefix, "l", POSITIVE + " (gate length, m)", _positive)
+        area = w * length if w and length else None
         if w and length and source:
             if source == "capacitor":
                 if not tech["a_c"]:
@@ -864,6 +950,7 @@ def _parse_parameter(r, pname, entry, tech, tables):
         table=table,
         reference=reference,
         transistor=transistor,
+        area=area,
     )
 
 

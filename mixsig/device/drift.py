@@ -23,11 +23,20 @@ Pulse widths (``t = V_th C / I`` of a pulse extender): ``t / t_nom = exp(x + kap
 (ageing lowers the extender's current and lengthens the pulse); the extender current is taken as
 temperature-stable in both bias modes.
 Thresholds (voltages): additive offset ``dV + dVT/dT (T - T0) + dVT_age(t)`` (V).
+
+Leakage (:func:`leakage_factor`): the dark current ``i_0`` that floors every subthreshold current,
+and the leakage currents of the circuits, are junction generation currents, proportional to the
+intrinsic carrier density ``n_i ~ T^1.5 exp(-E_g / (2 k T))``:
+``I(T) / I(T0) = (T/T0)^1.5 exp(-(e_leak / k) (1/T - 1/T0))`` with ``e_leak = E_g / 2 = 0.56 eV``
+for silicon, i.e. doubling every 9.0 K near 300 K (a diffusion-dominated leakage, ``~ n_i^2``,
+would double every 4.5 K).
 """
+
+import math
 
 import numpy as np
 
-from mixsig.constants import thermal_voltage
+from mixsig.constants import K_B, Q_E, thermal_voltage
 
 
 class TemperatureProfile:
@@ -75,6 +84,27 @@ class TemperatureProfile:
 
     def __repr__(self):
         return f"TemperatureProfile(times={self.times.tolist()}, temperatures={self.temperatures.tolist()})"
+
+
+def leakage_factor(temperature, t_nominal, e_leak):
+    """Factor of the dark and leakage currents at ``temperature`` relative to ``t_nominal``.
+
+    Parameters
+    ----------
+    temperature, t_nominal : float
+        Temperatures, K.
+    e_leak : float
+        Activation energy, eV (0: no temperature dependence).
+
+    Returns
+    -------
+    float
+        ``(T/T0)^1.5 exp(-(e_leak q / k) (1/T - 1/T0))``, or 1 when ``e_leak = 0``.
+    """
+    if e_leak == 0:
+        return 1.0
+    ratio = temperature / t_nominal
+    return ratio**1.5 * math.exp(-e_leak * Q_E / K_B * (1.0 / temperature - 1.0 / t_nominal))
 
 
 def ageing_shift(rate, age, tau):

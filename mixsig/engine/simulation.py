@@ -70,9 +70,9 @@ from mixsig.circuits.dpi import DPIParams
 from mixsig.circuits.homeostasis import HomeostasisParams
 from mixsig.circuits.stp import STPParams
 from mixsig.circuits.soma import SomaParams
-from mixsig.constants import thermal_voltage
+from mixsig.constants import I_0, thermal_voltage
 from mixsig.device import PURPOSE_NOISE, FlickerNoise, TemperatureProfile, instance_seed_sequence, load_device_model
-from mixsig.device.drift import factor_arrays
+from mixsig.device.drift import factor_arrays, leakage_factor
 from mixsig.device.mismatch import ChipShape, draw_deviations
 from mixsig.engine.kernels import (
     HOMEOSTASIS_ROWS,
@@ -291,13 +291,18 @@ class Simulation:
                 factor, units = scale[name]
                 value = value + factor if units == "V" else value * factor
             values[name] = np.array(value, dtype=float)
+        # dark current and leakage currents follow the junction leakage's temperature law
+        leakage = 1.0 if self.model is None else leakage_factor(temperature, self.model.temperature.t_nominal,
+                                                               self.model.temperature.e_leak)
+        values["homeostasis.i_leak"] = values["homeostasis.i_leak"] * leakage
         weight = np.broadcast_to(self.compiled.cam_weight, (self.n_instances, self.compiled.cam_weight.size))
         if "synapse.i_w" in scale:
             weight = weight * scale["synapse.i_w"][0]
         self.weight = kernel_array(weight)
         try:
-            soma = SomaParams(u_t=u_t, **{f: values[f"soma.{f}"] for f in SOMA_FIELDS})
-            dpis = [DPIParams(u_t=u_t, **{f: values[f"{b}.{f}"] for f in DPI_FIELDS}) for b in SYNAPSE_BLOCKS]
+            soma = SomaParams(u_t=u_t, i_0=I_0 * leakage, **{f: values[f"soma.{f}"] for f in SOMA_FIELDS})
+            dpis = [DPIParams(u_t=u_t, i_0=I_0 * leakage, **{f: values[f"{b}.{f}"] for f in DPI_FIELDS})
+                    for b in SYNAPSE_BLOCKS]
             depression = STPParams(**{f: values[f"stp.{f}"] for f in STP_FIELDS})
             scaling = HomeostasisParams(u_t=u_t, **{f: values[f"homeostasis.{f}"] for f in HOMEOSTASIS_FIELDS})
         except ValueError as error:
@@ -400,7 +405,13 @@ class Simulation:
             for i in self.instances:
                 rng = np.random.default_rng(instance_seed_sequence(exp.seed, i, PURPOSE_NOISE, FLICKER_STREAM))
                 self.flicker_rngs.append(rng)
-                self.flicker_sources.append(FlickerNoise(settings.k_f, settings.f_min, settings.f_max, (N_TYPES + 1, self.n), rng))
+                self.flicker_sources.append(FlickerNoise(1.0, settings.f_min, settings.f_max, (N_TYPES + 1, self.n), rng))
+            # relative PSD coefficient of each noisy current: the leak device of each DPI and of the soma
+            coefficients = [self.model.flicker_coefficient(f"{block}.i_tau") if settings.k_f_area else settings.k_f
+                            for block in (*SYNAPSE_BLOCKS, "soma")]
+            self.flicker_scale = np.sqrt(coefficients)[:, None]
+        # excess noise: S_I = 2 q I excess (the normals are scaled once, so the stream is unchanged)
+        self.shot_scale = 1.0 if settings is None else math.sqrt(settings.excess)
         rows = (N_TYPES + 1) * (2 if self.flicker else 1)
         self.parallel = self.size >= PARALLEL_MIN_NEURONS
         self.max_steps_per_call = sys.maxsize
@@ -598,10 +609,12 @@ class Simulation:
         for i, rng in enumerate(self.noise_rngs):
             if self.shot:
                 self.noise[:, :N_TYPES + 1, i * n:(i + 1) * n] = rng.standard_normal((steps, N_TYPES + 1, n))
+                if self.shot_scale != 1.0:
+                    self.noise[:, :N_TYPES + 1, i * n:(i + 1) * n] *= self.shot_scale
             if self.flicker:
                 source, frng = self.flicker_sources[i], self.flicker_rngs[i]
                 for step in range(steps):
-                    self.noise[step, N_TYPES + 1:, i * n:(i + 1) * n] = source.step(1.0, dt, frng)
+                    self.noise[step, N_TYPES + 1:, i * n:(i + 1) * n] = source.step(1.0, dt, frng) * self.flicker_scale
         self.noise_used = 0
 
     def _route(self, fired, times, until):
