@@ -1,7 +1,7 @@
 """Every code block of the documentation that is meant to run runs as written.
 
 * ``python`` blocks of a page run in order, in one namespace per page, in a scratch directory that
-  holds the files the pages name (``my.toml``, ``first.nc``, ``mixsig-run.nc``, ``shard0.nc``,
+  holds the files the pages name (``my.toml``, ``first.nc``, ``mixsig-run.nc`` = ``run.nc``, ``shard0.nc``,
   ``shard1.nc``: short runs of the documented experiments; ``my_chip.toml``: the DYNAP-SE2 config);
 * ``toml`` blocks parse; ``bash`` blocks: every ``mixsig ...`` line parses with the ``mixsig``
   command's own argument parser (an option that does not exist fails);
@@ -51,8 +51,9 @@ def scratch(tmp_path_factory):
     (folder / "my.toml").write_text(re.sub(r"^duration = .*$", "duration = 0.05", text, count=1, flags=re.M))
     exp = mixsig.load_experiment(folder / "my.toml").replace(instances=2)
     mixsig.to_netcdf(mixsig.run(exp, progress=False), folder / "first.nc")
-    default = mixsig.default_experiment().replace(instances=2, duration=0.05)
+    default = mixsig.default_experiment().replace(instances=4, duration=0.05)
     mixsig.to_netcdf(mixsig.run(default, progress=False), folder / "mixsig-run.nc")
+    shutil.copy(folder / "mixsig-run.nc", folder / "run.nc")
     for index, instances in enumerate(([0], [1])):
         run_shard(exp, instances, str(folder / f"shard{index}.nc"), threads=None)
     shutil.copy(ROOT / "chip_configs" / "dynapse2.toml", folder / "my_chip.toml")
