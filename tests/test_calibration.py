@@ -208,5 +208,7 @@ def test_documented_example_is_valid(tmp_path):
     text = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
     write_empirical_tables(tmp_path / "my_chip.nc", {"leak_current": (np.linspace(0, 1, 3), np.array([-0.1, 0.0, 0.1]))})
     model = load_device_model(write(tmp_path, text, "my_chip.toml"))
-    assert set(model.parameters) == {"ampa.i_tau", "ampa.c_syn", "synapse.i_w", "soma.i_tau"}
+    assert set(model.parameters) == {"ampa.i_tau", "ampa.c_syn", "ampa.t_pulse", "soma.i_fb_0", "synapse.i_w", "soma.i_tau"}
+    assert not model.parameters["soma.i_fb_0"].reference and model.parameters["ampa.t_pulse"].reference
+    assert model.corner_names() == ["ff", "ss", "tt", "mc"] and model.common.gradient_vt == 2e-3
     assert set(model.parameters["synapse.i_w"].sigma) == {"core", "neuron", "synapse"}
