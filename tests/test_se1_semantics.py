@@ -110,3 +110,32 @@ def test_extends_merges_tables_and_rejects_cycles(tmp_path):
     loop.write_text('[model]\nname = "loop"\nextends = "loop.toml"\n')
     with pytest.raises(ConfigError, match="model.extends"):
         load_device_model(loop)
+
+
+def test_se1_tags_are_source_addresses_and_alias_beyond_the_virtual_cores():
+    from mixsig.chip import Board, Network, compile_network, load_chip
+
+    chip = load_chip("dynapse1")
+    assert chip.tag_scheme == "source_address" and load_chip("dynapse2").tag_scheme == "free"
+    board = Board(chip, 3, 2)
+    net = Network()
+    net.population("target", 1, core=1, chip=0)
+    for c in range(6):  # neuron 0 of core 0 on every chip: six sources with one address
+        net.population(f"src{c}", 1, core=0, chip=c)
+        net.connect(f"src{c}", "target", syn_type="ampa", weight_mask=1)
+    net.population("local", 3, core=2, chip=0)
+    net.connect("local", "target", syn_type="nmda", weight_mask=1)
+    compiled = compile_network(board, net, seed=1)
+    per_core = chip.neurons_per_core
+    neuron = compiled.sram_src < board.n_neurons
+    assert np.all(compiled.sram_tag[neuron] % per_core == compiled.sram_src[neuron] % per_core)
+    local = np.isin(compiled.sram_src, compiled.population("local"))
+    # a source without competition keeps its own core in its address
+    np.testing.assert_array_equal(compiled.sram_tag[local], compiled.sram_src[local] % (chip.n_cores * per_core))
+    six = np.isin(compiled.sram_src, [compiled.population(f"src{c}")[0] for c in range(6)])
+    # virtual cores 0, 1, 3 (core 2's address 0 is the local neuron's own tag), then aliasing on tag 0
+    assert set(compiled.sram_tag[six].tolist()) == {0, 256, 768}
+    assert compiled.aliased == 1
+    free = compile_network(Board(load_chip("dynapse2"), 1, 1), Network.from_dict(
+        {"populations": {"a": {"size": 4, "core": 0}}, "connections": [{"pre": "a", "post": "a", "weight_mask": 1}]}), seed=1)
+    assert free.aliased == 0

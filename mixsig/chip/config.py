@@ -66,6 +66,12 @@ MAX_FIFO_DEPTH = 65536
 
 WEIGHT_SCHEMES = ("mask", "per_type")
 
+TAG_SCHEMES = ("free", "source_address")
+"""How CAM tags are chosen: ``"free"`` (any tag not yet used on the destination core, DYNAP-SE2)
+or ``"source_address"`` (DYNAP-SE1: the tag is the source's address ``core * neurons_per_core +
+neuron``, with the core replaceable by a virtual core per SRAM entry; sources with equal tags on
+one core alias)."""
+
 DEFAULT_DEVICE_MODEL = "generic_180nm"
 """Device model whose bias generator converts coarse/fine settings when a chip names none."""
 
@@ -231,6 +237,8 @@ class ChipConfig(Summary):
     name, description : str
     n_cores, neurons_per_core, cam_per_neuron, sram_per_neuron, n_tags, max_hop, weight_bits : int
     weight_scheme : {"mask", "per_type"}
+    tag_scheme : {"free", "source_address"}
+        How tags are allocated (:data:`TAG_SCHEMES`).
     device_model : str
         Device model (calibration file) whose bias generator converts coarse/fine settings.
     board : tuple of int
@@ -257,6 +265,7 @@ class ChipConfig(Summary):
     max_hop: int
     weight_bits: int
     weight_scheme: str
+    tag_scheme: str
     device_model: str
     board: tuple
     router: types.MappingProxyType
@@ -502,7 +511,7 @@ def _table(source, data, key, problems):
 
 def _parse_chip_section(source, chip, problems):
     """Validate ``[chip]``; return the ChipConfig structure fields (None where invalid)."""
-    chip_keys = set(_INT_KEYS) | {"name", "description", "weight_scheme", "device_model"}
+    chip_keys = set(_INT_KEYS) | {"name", "description", "weight_scheme", "device_model", "tag_scheme"}
     for key in sorted(set(chip) - chip_keys):
         problems.append(Problem(source, f"chip.{key}", chip[key], f"one of {sorted(chip_keys)}"))
     fields = {}
@@ -525,6 +534,14 @@ def _parse_chip_section(source, chip, problems):
         problems.append(Problem(source, "chip.weight_scheme", fields["weight_scheme"],
                                 f"one of {list(WEIGHT_SCHEMES)}"))
         fields["weight_scheme"] = None
+    fields["tag_scheme"] = chip.get("tag_scheme", "free")
+    if fields["tag_scheme"] not in TAG_SCHEMES:
+        problems.append(Problem(source, "chip.tag_scheme", fields["tag_scheme"], f"one of {list(TAG_SCHEMES)}"))
+        fields["tag_scheme"] = None
+    elif (fields["tag_scheme"] == "source_address" and None not in (fields["n_tags"], fields["n_cores"], fields["neurons_per_core"])
+          and fields["n_tags"] < fields["n_cores"] * fields["neurons_per_core"]):
+        problems.append(Problem(source, "chip.n_tags", fields["n_tags"],
+                                'at least n_cores * neurons_per_core (tag_scheme = "source_address")'))
     if fields["weight_scheme"] == "per_type" and fields["weight_bits"] not in (None, 1):
         problems.append(Problem(source, "chip.weight_bits", fields["weight_bits"],
                                 '1 (weight_scheme = "per_type" has 1-bit weights)'))

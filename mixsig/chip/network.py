@@ -21,7 +21,13 @@ Model of the hardware (DYNAP-SE family; see ``docs/networks.md``):
   (:meth:`mixsig.chip.config.ChipConfig.weight_currents`);
 * tags are "globally multiplexed, locally unique": within each destination core a tag
   identifies exactly one source, so different cores may reuse the same tag for different
-  sources, and one SRAM entry carries the same tag to all cores of its mask.
+  sources, and one SRAM entry carries the same tag to all cores of its mask. With the chip's
+  ``tag_scheme = "source_address"`` (DYNAP-SE1) a neuron's tag is its own address
+  ``core * neurons_per_core + n``, where the SRAM entry may replace ``core`` by a virtual core;
+  the compiler tries the neuron's own core first, then the others, for a tag free on the
+  destination cores. When none is free the tag is shared: the two sources *alias* on that core
+  (each one's events reach the CAM entries of the other, as on the chip), counted in
+  :attr:`CompiledNetwork.aliased`. Input channels (FPGA) choose any free tag.
 
 Global indices: neuron ``g = chip * neurons_per_chip + core * neurons_per_core + n``; source
 ids are neurons first (``0 .. n_neurons-1``), then input channels (``n_neurons + j``); the
@@ -534,6 +540,21 @@ class CompiledNetwork:
         return Board(self.chip, *self.board_shape)
 
     @property
+    def aliased(self):
+        """Number of (chip, core, tag) keys that more than one source sends events to.
+
+        Non-zero only on a ``tag_scheme = "source_address"`` chip whose sources could not all get
+        distinct (virtual) addresses: the sources of such a key alias, each one's events reaching
+        the CAM entries meant for the others.
+        """
+        n_cores, n_tags = self.chip.n_cores, self.chip.n_tags
+        entry, core = np.nonzero((self.sram_core_mask[:, None] >> np.arange(n_cores)) & 1)
+        key = (self.sram_dst_chip[entry] * n_cores + core) * n_tags + self.sram_tag[entry]
+        pairs = np.unique(np.stack([key, self.sram_src[entry]]), axis=1)
+        _, senders = np.unique(pairs[0], return_counts=True)
+        return int(np.sum(senders > 1))
+
+    @property
     def n_sources(self):
         """Neurons plus input channels."""
         return self.n_neurons + self.n_inputs
@@ -871,6 +892,38 @@ def _weights(board, network, syn, violations, describe):
     return masks, weights
 
 
+def _address_tags(board, groups):
+    """SRAM entries of the neuron sources of a ``"source_address"`` chip.
+
+    Each group takes the tag ``vcore * neurons_per_core + n`` of the source's address ``n`` with
+    the first virtual core ``vcore`` (own core first) free on every core of its mask, else on as
+    many of them as possible; cores left without a free one share the own-core tag (aliasing).
+
+    Returns
+    -------
+    entries : list of (src, dst_chip, core_mask, tag)
+    free : ndarray of bool, shape (n_chips, n_cores, n_tags)
+        Tags still free (for the input channels).
+    """
+    chip = board.chip
+    per_core = chip.neurons_per_core
+    free = np.ones((board.n_chips, chip.n_cores, chip.n_tags), dtype=bool)
+    entries = []
+    for src, dst, mask in sorted(g for g in groups if g[0] < board.n_neurons):
+        address, own = src % per_core, src // per_core % chip.n_cores
+        candidates = [(own + v) % chip.n_cores * per_core + address for v in range(chip.n_cores)]
+        remaining = [core for core in range(chip.n_cores) if mask >> core & 1]
+        while remaining:
+            best = max(candidates, key=lambda tag: sum(free[dst, core, tag] for core in remaining))
+            cores = [core for core in remaining if free[dst, core, best]]
+            if not cores:  # no free virtual address: the own address, shared (aliasing)
+                best, cores = candidates[0], remaining
+            free[dst, cores, best] = False
+            entries.append((src, dst, sum(1 << core for core in cores), best))
+            remaining = [core for core in remaining if core not in cores]
+    return entries, free
+
+
 def _allocate_tags(board, groups, violations, describe):
     """Give every (source, destination chip, core mask) group SRAM entries and tags.
 
@@ -884,12 +937,15 @@ def _allocate_tags(board, groups, violations, describe):
         SRAM entries; a group whose cores have no common free tag is split over several entries.
     """
     chip = board.chip
+    entries = []
     free = np.ones((board.n_chips, chip.n_cores, chip.n_tags), dtype=bool)
+    if chip.tag_scheme == "source_address":
+        entries, free = _address_tags(board, groups)
+        groups = [g for g in groups if g[0] >= board.n_neurons]
     load = np.zeros((board.n_chips, chip.n_cores), dtype=np.int64)
     for _, dst, mask in groups:
         for core in range(chip.n_cores):
             load[dst, core] += mask >> core & 1
-    entries = []
     order = sorted(groups, key=lambda g: (-bin(g[2]).count("1"), g[1], g[0]))
     reported = set()
     for src, dst, mask in order:
