@@ -42,15 +42,11 @@ def _run(args, argv):
     if args.workers is not None or args.scheduler is not None or args.shard_dir is not None:
         backend = {"workers": args.workers, "scheduler": args.scheduler, "shard_dir": args.shard_dir}
     if args.sweep:
-        from mixsig.io.conditions import condition_dataset
         from mixsig.sweep import run_sweep
 
         ds = run_sweep(experiment, args.sweep, backend=backend, command=_command_line(argv))
         to_netcdf(ds, args.output)
-        for index in range(ds.sizes["condition"]):
-            settings = ", ".join(f"{key} = {ds[key].values[index]}" for key, _ in args.sweep)
-            print(f"condition {index}: {settings}")
-            print(summarize(condition_dataset(ds, index), path=args.output))
+        print(summarize(ds, path=args.output))
         return 0
     if backend is not None:
         from mixsig.ensemble import run_ensemble

@@ -172,8 +172,14 @@ def save_figures(ds, stem):
     -------
     list of str
         Files written: none for a dataset of zero instances, no rate histograms without a
-        ``duration`` attribute, no trace figures without trace samples.
+        ``duration`` attribute, no trace figures without trace samples; for a sweep, the
+        figures of each condition as ``<stem>-condition<k>-...``.
     """
+    if "condition" in ds.dims:  # a sweep: the figures of each condition
+        from mixsig.io.conditions import condition_dataset
+
+        return [path for index in range(ds.sizes["condition"])
+                for path in save_figures(condition_dataset(ds, index), f"{stem}-condition{index}")]
     if not (ds.sizes["instance"] and ds.sizes["neuron"]):
         return []
     traces = [name for name, var in ds.data_vars.items() if is_trace(name, var) and var.size]

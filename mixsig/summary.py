@@ -2,7 +2,8 @@
 
 Any schema-valid dataset is summarised: without a ``duration`` (or ``time_window``) attribute
 the table shows spike counts instead of rates, without router statistics it leaves the router
-line out, and a dataset of zero instances gets its header only.
+line out, and a dataset of zero instances gets its header only. A sweep (``condition`` dim) is
+summarised condition by condition.
 """
 
 import numpy as np
@@ -59,6 +60,7 @@ def summarize(ds, path=None):
     Parameters
     ----------
     ds : xarray.Dataset
+        A ``mixsig-1`` dataset, or a sweep of them (``condition`` dim, :mod:`mixsig.io.conditions`).
     path : str, optional
         File the dataset was written to or read from.
 
@@ -66,6 +68,12 @@ def summarize(ds, path=None):
     -------
     str
     """
+    if "condition" in ds.dims:
+        from mixsig.io.conditions import condition_dataset, swept_coordinates
+
+        return "\n".join(
+            f"condition {index}: " + ", ".join(f"{key} = {ds[key].values[index]}" for key in swept_coordinates(ds))
+            + "\n" + summarize(condition_dataset(ds, index), path) for index in range(ds.sizes["condition"]))
     attrs = ds.attrs
     timed = _has_window(ds)
     duration = f"{attrs['duration']:g} s" if "duration" in attrs else "unknown duration"

@@ -81,3 +81,19 @@ def test_cli_sweep(tmp_path, capsys):
     assert "condition 2: soma.i_dc = 4e-09" in capsys.readouterr().out
     with open_dataset(out) as ds:
         assert ds.sizes["condition"] == 3 and ds.sizes["instance"] == 2
+
+
+def test_inspect_plot_select_and_rerun_of_a_sweep_file(swept, tmp_path, capsys):
+    import mixsig
+
+    path = tmp_path / "sweep.nc"
+    to_netcdf(swept, path)
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("condition ") == 4 and "soma.i_dc = 1e-08" in out
+    assert main(["plot", str(path), "--prefix", str(tmp_path / "fig")]) == 0
+    assert (tmp_path / "fig-condition3-raster.png").is_file()
+    with pytest.raises(ConfigError, match="condition_dataset"):
+        mixsig.select(swept, instance=0)
+    assert main(["run", "--from-dataset", str(path), "-o", str(tmp_path / "again.nc")]) == 2
+    assert "--sweep" in capsys.readouterr().err

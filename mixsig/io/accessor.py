@@ -96,6 +96,9 @@ def select(ds, instance=None, neuron=None, time=None):
         ``time_window = [start, stop]`` (s; what :meth:`MixsigAccessor.rates` divides by).
         Derived variables along these dims are subset too.
     """
+    if "condition" in ds.dims:
+        raise ConfigError([Problem("<select>", "condition", ds.sizes["condition"],
+                                   "one condition: mixsig.io.conditions.condition_dataset(ds, k) first")], "selection")
     instances, neurons = _positions(ds, "instance", instance), _positions(ds, "neuron", neuron)
     counts = ds["spike_count"].values.astype(np.int64)
     offsets = (np.cumsum(counts) - counts.ravel()).reshape(counts.shape)

@@ -24,7 +24,8 @@ from mixsig.errors import ConfigError, Problem
 SPIKE_CONDITION = "spike_condition"
 
 
-def _swept_coordinates(ds):
+def swept_coordinates(ds):
+    """Names of the swept-key coordinates of a sweep dataset (every ``(condition,)`` coordinate but ``condition``)."""
     return [name for name, coord in ds.coords.items() if coord.dims == ("condition",) and name != "condition"]
 
 
@@ -43,7 +44,7 @@ def condition_dataset(ds, index):
     xarray.Dataset
     """
     mine = np.flatnonzero(ds[SPIKE_CONDITION].values == ds["condition"].values[index])
-    return ds.isel(condition=index, spike=mine).drop_vars(["condition", SPIKE_CONDITION, *_swept_coordinates(ds)])
+    return ds.isel(condition=index, spike=mine).drop_vars(["condition", SPIKE_CONDITION, *swept_coordinates(ds)])
 
 
 def stack_conditions(datasets, settings, attributes, attrs=None):
@@ -136,7 +137,7 @@ def condition_problems(ds, source, dataset_problems):
     for name, variable in ds.variables.items():
         if "condition" in variable.dims and variable.dims[0] != "condition":
             problems.append(Problem(source, f"{name}.dims", variable.dims, "condition as the first dimension"))
-    for name in _swept_coordinates(ds):
+    for name in swept_coordinates(ds):
         for key in ("units", "long_name"):
             if not isinstance(ds[name].attrs.get(key), str):
                 problems.append(Problem(source, f"{name}.attrs.{key}", ds[name].attrs.get(key), "a non-empty string"))

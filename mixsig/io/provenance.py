@@ -101,6 +101,10 @@ def experiment_from_dataset(ds, source="<dataset>"):
     from mixsig.device import load_device_model
     from mixsig.experiment import experiment_from_dict
 
+    if "condition" in ds.dims:
+        raise ConfigError([Problem(source, "attrs.sweep", ds.attrs.get("sweep"),
+                                   "a dataset of one run (re-run a sweep with mixsig run --sweep)")],
+                          "recorded experiment")
     text = ds.attrs.get("experiment_toml", "")
     key = f"{source}:experiment_toml"
     try:
