@@ -46,6 +46,10 @@ from mixsig.errors import ConfigError, Problem
 from mixsig.progress import progress_bar
 
 
+SCHEDULER_TIMEOUT = "10s"
+"""How long :func:`run_ensemble` waits for a dask scheduler to answer."""
+
+
 def shard_instances(instances, n_shards):
     """Split instance indices into at most ``n_shards`` contiguous, non-empty shards of balanced size.
 
@@ -169,7 +173,13 @@ def _dask_client(scheduler, workers):
         if cluster.dashboard_link:
             print(f"dask dashboard: {cluster.dashboard_link}", file=sys.stderr)
         return client, cluster
-    return Client(scheduler), None
+    try:
+        return Client(scheduler, timeout=SCHEDULER_TIMEOUT), None
+    except (OSError, ValueError, TypeError) as error:  # unreachable (TimeoutError is an OSError) or malformed
+        raise ConfigError([Problem("<command line>", "--scheduler", scheduler,
+                                   f"the address of a reachable dask scheduler, tcp://host:port or 'local' "
+                                   f"(no scheduler answered within {SCHEDULER_TIMEOUT}: {type(error).__name__})")],
+                          "ensemble options") from None
 
 
 def _gather(futures, completed, show):

@@ -17,7 +17,8 @@ from importlib import resources
 
 import numpy as np
 
-from mixsig.errors import ConfigError, Problem, raise_if_any
+from mixsig import paths
+from mixsig.errors import ConfigError, Problem, is_finite, is_int, is_number, raise_if_any
 from mixsig.reprs import Summary
 
 TRACEABLE = {
@@ -290,8 +291,9 @@ def _plain(value):
 def _aedat_path(exp, file):
     """Path of an ``aedat`` input file: relative paths are relative to the experiment file."""
     path = pathlib.Path(file)
-    if not path.is_absolute() and exp.source.endswith(".toml"):
-        path = pathlib.Path(exp.source).parent / path
+    folder = paths.referring_folder(exp.source)
+    if not path.is_absolute() and folder is not None:
+        path = folder / path
     return path
 
 
@@ -306,13 +308,19 @@ def _spike_array(exp, name, table, problems):
         return  # reported by the network loader
     if kind == "regular":
         rate, phase = table.pop("rate", None), table.pop("phase", 0.0)
-        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate <= 0:
-            problems.append(Problem(exp.source, f"{key}.rate", rate, "a rate > 0 Hz"))
+        if not is_finite(rate) or rate <= 0:
+            problems.append(Problem(exp.source, f"{key}.rate", rate, "a finite rate > 0 Hz"))
             rate = None
-        if not isinstance(phase, (int, float)) or isinstance(phase, bool) or phase < 0:
-            problems.append(Problem(exp.source, f"{key}.phase", phase, "a first-spike time >= 0 s"))
+        if not is_finite(phase) or phase < 0:
+            problems.append(Problem(exp.source, f"{key}.phase", phase, "a finite first-spike time >= 0 s"))
             phase = None
-        if rate is None or phase is None:
+        spikes = 0 if rate is None or phase is None or not is_finite(exp.duration) else \
+            size * max(0.0, (exp.duration - phase) * rate)
+        if spikes > MAX_INPUT_SPIKES:
+            problems.append(Problem(exp.source, f"{key}.rate", rate,
+                                    f"at most {MAX_INPUT_SPIKES:.0e} input spikes in all (size x duration x rate "
+                                    f"= {spikes:.3g})"))
+        if spikes == 0 or spikes > MAX_INPUT_SPIKES:
             table.update(kind="spike_array", spike_times=[[] for _ in range(size)])
             return
         train = np.arange(float(phase), exp.duration, 1.0 / rate).tolist()
@@ -329,9 +337,6 @@ def _spike_array(exp, name, table, problems):
     path = _aedat_path(exp, file)
     try:
         addresses, stamps, _ = read_aedat(path)
-    except OSError as error:
-        problems.append(Problem(exp.source, f"{key}.file", file, f"a readable AEDAT 2.0 file ({error.strerror})"))
-        return
     except ConfigError as error:
         problems += error.problems
         return
@@ -411,8 +416,8 @@ def _bias_entries(entries, source, problems):
                                         'a quoted namespaced key such as "soma.i_dc" (a bare soma.i_dc is a TOML table)'))
             elif "." not in name:
                 problems.append(Problem(source, f"biases[{i}].{name}", value, 'a namespaced name such as "soma.i_dc"'))
-            elif isinstance(value, bool) or not isinstance(value, (int, float)):
-                problems.append(Problem(source, f"biases[{i}].{name}", value, "a number in SI units"))
+            elif not is_finite(value):
+                problems.append(Problem(source, f"biases[{i}].{name}", value, "a finite number in SI units"))
             else:
                 biases.append((core, name, float(value)))
     return tuple(biases)
@@ -479,15 +484,21 @@ def load_experiment(path):
     Experiment
     """
     path = pathlib.Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError([Problem(str(path), "(file)", None, f"a readable file ({error.strerror})")], "experiment")
+    text = paths.read_text(path, "experiment")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([Problem(str(path), "(syntax)", None, f"valid TOML ({error})")], "experiment")
-    return experiment_from_dict(data, source=str(path), text=text)
+    experiment = experiment_from_dict(data, source=str(path), text=text)
+    # ``chip`` and ``device_model`` paths are relative to the experiment file (shipped names win).
+    changes = {}
+    for field, package in (("chip", "chip_configs"), ("device_model", "device_models")):
+        value = getattr(experiment, field)
+        if field in data and value != "none":
+            location, is_shipped = paths.resolve(value, package, path.parent)
+            if not is_shipped:
+                changes[field] = str(location)
+    return experiment.replace(**changes) if changes else experiment
 
 
 def default_experiment():
@@ -499,6 +510,23 @@ def default_experiment():
 # ---------------------------------------------------------------------------------------------
 # Consistency checks across fields
 
+TEMPERATURE_RANGE = (200.0, 450.0)
+"""Die temperatures accepted, K [asm: the subthreshold law with ``U_T = kT/q`` and a linear
+``VT(T)`` is the model of mixsig; below ~150 K bulk CMOS leaves it (the subthreshold swing
+saturates: Beckers et al., IEEE J. Electron Devices Soc. 6, 2018), and 450 K is beyond every
+commercial and automotive range (398 K)]."""
+
+MAX_DC_AMPLITUDE = 1e-3
+"""Largest DC step accepted, A (as :data:`mixsig.chip.config.BIAS_MAXIMA`: a larger current is a
+unit mistake)."""
+
+MAX_INPUT_SPIKES = 10**8
+"""Most spikes a ``regular`` input may expand to (0.8 GB as float64 times)."""
+
+MAX_SEED = 2**64
+"""Seeds are unsigned 64-bit integers (stored as such in the dataset)."""
+
+
 
 def _problems(exp):
     src = exp.source
@@ -508,38 +536,52 @@ def _problems(exp):
         if not ok:
             problems.append(Problem(src, key, value, expected))
 
-    need(exp.duration > 0, "duration", exp.duration, "a duration > 0 s")
-    need(0 < exp.dt <= exp.duration, "dt", exp.dt, "0 < dt <= duration (s)")
+    need(is_finite(exp.duration) and exp.duration > 0, "duration", exp.duration, "a finite duration > 0 s")
+    need(is_finite(exp.dt) and 0 < exp.dt <= (exp.duration if is_finite(exp.duration) else math.inf), "dt", exp.dt,
+         "a finite step with 0 < dt <= duration (s)")
     need(exp.integrator in INTEGRATORS, "integrator", exp.integrator, f"one of {', '.join(map(repr, INTEGRATORS))}")
-    need(exp.instances >= 1, "instances", exp.instances, "an integer >= 1")
-    need(exp.seed >= 0, "seed", exp.seed, "an integer >= 0")
-    need(_type_ok(exp.mismatch_scale, float) and 0 <= exp.mismatch_scale <= MAX_MISMATCH_SCALE, "mismatch_scale",
+    need(is_int(exp.instances) and exp.instances >= 1, "instances", exp.instances, "an integer >= 1")
+    need(is_int(exp.seed) and 0 <= exp.seed < MAX_SEED, "seed", exp.seed, "an integer in [0, 2**64)")
+    board = exp.board if isinstance(exp.board, tuple) else ()
+    need(len(board) == 2 and all(is_int(n) and n >= 1 for n in board),
+         "board", exp.board, "[nx, ny] with integers >= 1")
+    need(is_finite(exp.mismatch_scale) and 0 <= exp.mismatch_scale <= MAX_MISMATCH_SCALE, "mismatch_scale",
          exp.mismatch_scale, f"a factor from 0 (nominal devices) to {MAX_MISMATCH_SCALE:g} on every mismatch sigma")
-    need(len(exp.board) == 2 and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in exp.board),
-         "board", list(exp.board), "[nx, ny] with integers >= 1")
+    low, high = TEMPERATURE_RANGE
     if isinstance(exp.temperature, tuple):
         points = exp.temperature
         pairs = len(points) >= 1 and all(
-            isinstance(p, tuple) and len(p) == 2 and all(_type_ok(v, float) for v in p) for p in points)
-        need(pairs, "temperature", points, "a number (K) or an array of [time s, temperature K] pairs")
+            isinstance(p, tuple) and len(p) == 2 and all(is_finite(v) for v in p) for p in points)
+        need(pairs, "temperature", points, "a number (K) or an array of finite [time s, temperature K] pairs")
         if pairs:
             times = [p[0] for p in points]
-            need(all(b > a for a, b in zip(times, times[1:])), "temperature", points, "strictly increasing times")
-            need(all(p[1] > 0 for p in points), "temperature", points, "temperatures > 0 K")
+            need(times[0] >= 0 and all(b > a for a, b in zip(times, times[1:])), "temperature", points,
+                 "times >= 0 s, strictly increasing")
+            need(all(low <= p[1] <= high for p in points), "temperature", points,
+                 f"temperatures in [{low:g}, {high:g}] K (the subthreshold model's range)")
     else:
-        need(exp.temperature > 0, "temperature", exp.temperature, "a temperature > 0 K")
-    need(exp.age_at_start is None or exp.age_at_start >= 0, "age_at_start", exp.age_at_start, "a stress age >= 0 s")
+        need(is_finite(exp.temperature) and low <= exp.temperature <= high, "temperature", exp.temperature,
+             f"a temperature in [{low:g}, {high:g}] K (the subthreshold model's range)")
+    need(exp.age_at_start is None or (is_finite(exp.age_at_start) and exp.age_at_start >= 0), "age_at_start",
+         exp.age_at_start, "a finite stress age >= 0 s")
     for i, step in enumerate(exp.dc):
         targets = bool(step.population) + (step.core >= 0) + bool(step.neurons)
         need(targets == 1, f"dc[{i}]", dataclasses.asdict(step), "exactly one of population, core or neurons")
-        need(step.stop > step.start >= 0, f"dc[{i}].stop", step.stop, "0 <= start < stop (s)")
+        need(is_finite(step.amplitude) and abs(step.amplitude) <= MAX_DC_AMPLITUDE, f"dc[{i}].amplitude", step.amplitude,
+             f"a finite current with |amplitude| <= {MAX_DC_AMPLITUDE:g} A (SI units)")
+        need(is_finite(step.start) and step.start >= 0, f"dc[{i}].start", step.start, "a finite time >= 0 s")
+        need(is_number(step.stop) and not math.isnan(step.stop) and (not is_finite(step.start) or step.stop > step.start),
+             f"dc[{i}].stop", step.stop, "a time > start (s), or inf")
         need(all(isinstance(n, int) and n >= 0 for n in step.neurons), f"dc[{i}].neurons", list(step.neurons),
              "global neuron indices >= 0")
     unknown = sorted(set(exp.record.traces) - set(TRACEABLE))
     need(not unknown, "record.traces", list(exp.record.traces), f"names among {sorted(TRACEABLE)}")
-    stride = exp.record.interval / exp.dt
-    need(stride >= 1 - 1e-9 and abs(stride - round(stride)) < 1e-6, "record.interval", exp.record.interval,
-         f"a multiple of dt ({exp.dt} s)")
+    if is_finite(exp.record.interval) and exp.record.interval > 0 and is_finite(exp.dt) and exp.dt > 0:
+        stride = exp.record.interval / exp.dt
+        need(stride >= 1 - 1e-9 and abs(stride - round(stride)) < 1e-6, "record.interval", exp.record.interval,
+             f"a multiple of dt ({exp.dt} s)")
+    else:
+        need(False, "record.interval", exp.record.interval, "a finite interval > 0 s, a multiple of dt")
     need(not exp.record.traces or exp.record.neurons, "record.neurons", list(exp.record.neurons),
          "the global indices of the neurons whose traces are recorded")
     return problems

@@ -156,7 +156,7 @@ def test_all_defects_reported_at_once(tmp_path):
 def test_bad_toml_syntax(tmp_path):
     path = write(tmp_path, BASE + "\n[model\n")
     (message,) = problems_of(path)
-    assert message.startswith(f"{path}: <file> = None: expected valid UTF-8 TOML (")
+    assert message.startswith(f"{path}: (syntax) = None: expected valid TOML (")
 
 
 EMPIRICAL = BASE.replace('distribution = "pelgrom"', 'distribution = "empirical"\ntable = "t"').replace(

@@ -64,7 +64,7 @@ def test_syntax_and_bias_errors_are_reported(tmp_path):
         experiment_from_dict({"biases": [{"core": -1, "i_dc": 1.0, "soma.i_tau": "fast"}],
                               "populations": {"p": {"size": 1}}})
     message = str(error.value)
-    assert "biases[0].core" in message and "namespaced" in message and "a number in SI units" in message
+    assert "biases[0].core" in message and "namespaced" in message and "a finite number in SI units" in message
     with pytest.raises(ConfigError, match="a bias of dynapse2"):
         run(experiment_from_dict({"biases": [{"soma.i_nothing": 1.0}], "populations": {"p": {"size": 1}}}))
 

@@ -21,10 +21,12 @@ Address word (mixsig layout)
 """
 
 import os
+import pathlib
 import tempfile
 
 import numpy as np
 
+from mixsig import paths
 from mixsig.errors import ConfigError, Problem
 
 MAGIC = "#!AER-DAT2.0"
@@ -148,32 +150,32 @@ def read_aedat(path):
     Raises
     ------
     mixsig.errors.ConfigError
-        Missing magic line, header line that is not ASCII, truncated last record, or
-        timestamps going backwards.
+        Missing, non-regular or too large file (:data:`mixsig.paths.MAX_AEDAT_BYTES`), missing
+        magic line, header line that is not ASCII, truncated last record, or timestamps going
+        backwards. Messages never show the file's bytes.
     """
     source = os.fspath(path)
-    with open(path, "rb") as stream:
-        data = stream.read()
+    data = paths.read_bytes(pathlib.Path(source), "AEDAT 2.0", paths.MAX_AEDAT_BYTES)
     header, position = [], 0
     while position < len(data) and data[position:position + 1] == b"#":
         end = data.find(b"\n", position)
         if end < 0:
-            raise ConfigError([Problem(source, f"header line {len(header) + 1}", data[position:position + 40],
+            raise ConfigError([Problem(source, f"header line {len(header) + 1}", f"{len(data) - position} bytes",
                                        "a header line ended by a line feed")], "AEDAT 2.0 file")
         raw = data[position:end].rstrip(b"\r")
         try:
             line = raw.decode("ascii")
-        except UnicodeDecodeError:
-            raise ConfigError([Problem(source, f"header line {len(header) + 1}", raw[:40], "an ASCII line")],
-                              "AEDAT 2.0 file") from None
+        except UnicodeDecodeError as error:
+            raise ConfigError([Problem(source, f"header line {len(header) + 1}", f"byte {error.start} of the line",
+                                       "an ASCII line")], "AEDAT 2.0 file") from None
         header.append(line)
         position = end + 1
         if line == END_OF_HEADER:
             break
     problems = []
     if not header or header[0].strip() != MAGIC:
-        problems.append(Problem(source, "header line 1", header[0] if header else data[:16],
-                                f"the magic line {MAGIC!r}"))
+        shown = f"another {len(header[0])}-character line" if header else f"{len(data)} bytes without a header"
+        problems.append(Problem(source, "header line 1", shown, f"the magic line {MAGIC!r}"))
     body = data[position:]
     if len(body) % RECORD.itemsize:
         problems.append(Problem(source, f"record {len(body) // RECORD.itemsize}",

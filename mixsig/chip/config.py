@@ -28,13 +28,14 @@ A chip config (``chip_configs/<name>.toml``, documented field by field in
 """
 
 import dataclasses
-import importlib.resources
 import math
 import pathlib
 import tomllib
 import types
 
 import numpy as np
+
+from mixsig import paths
 
 from mixsig.circuits.dpi import DPIParams
 from mixsig.circuits.homeostasis import HomeostasisParams
@@ -120,6 +121,41 @@ circuits' default parameters, so that a config written before these blocks exist
 ZERO_ALLOWED = frozenset({"soma.i_dc", "soma.i_fb_0", "soma.i_w_ahp", "soma.t_pulse_ahp", *SWITCHES})
 """Biases that may be zero (switched off), as in ``SomaParams``, and the adaptation switches; every
 other bias must be > 0."""
+
+
+BIAS_MAXIMA = {"A": 1e-3, "F": 1e-9, "V": 5.0, "s": 1e6, "Hz": 1e6, "1": 1e6}
+"""Largest accepted bias per unit (SI) [asm: about 10x above anything a mixed-signal chip of the
+DYNAP-SE family sets: bias currents up to ~100 uA, on-chip capacitors up to ~100 pF, supplies up
+to 1.8-3.3 V, time constants up to 1e5 s of homeostasis]. A larger value is a unit mistake (nA
+written as A, pF as F) and is refused instead of simulated."""
+
+
+def bias_problem(name, value, units):
+    """What a bias value is expected to be, if ``value`` is not a valid ``name`` bias.
+
+    Parameters
+    ----------
+    name : str
+        Namespaced bias name, e.g. ``"soma.i_tau"``.
+    value : object
+        The value (SI units).
+    units : str
+        Its units (a key of :data:`BIAS_MAXIMA`).
+
+    Returns
+    -------
+    str or None
+        The expectation for a problem report (with units and range), or None when valid.
+    """
+    if not _is_number(value):
+        return f"a finite number in SI units ({units})"
+    if switch_problem(name, value):
+        return switch_problem(name, value)
+    low = ">= 0" if name in ZERO_ALLOWED else "> 0"
+    maximum = BIAS_MAXIMA.get(units, math.inf)
+    if not (value >= 0 if name in ZERO_ALLOWED else value > 0) or value > maximum:
+        return f"a value {low} and <= {maximum:g} {units} (SI units)"
+    return None
 
 
 def switch_problem(name, value):
@@ -341,32 +377,16 @@ class ChipConfig(Summary):
         return np.repeat(table[:, None, :], len(SYN_TYPES), axis=1)
 
 
-def _resolve(name_or_path):
-    """Return ``(source, text)`` for a chip name (package data) or a file path."""
-    text_path = pathlib.Path(str(name_or_path))
-    if text_path.is_file():
-        return str(text_path), text_path.read_text(encoding="utf-8")
-    if text_path.suffix == ".toml" or len(text_path.parts) > 1:
-        raise_if_any([Problem(str(text_path), "<file>", None, "an existing chip config file")], "chip config")
-    resource = importlib.resources.files("chip_configs").joinpath(f"{name_or_path}.toml")
-    if not resource.is_file():
-        available = sorted(
-            entry.name[:-5] for entry in importlib.resources.files("chip_configs").iterdir()
-            if entry.name.endswith(".toml")
-        )
-        raise_if_any([Problem(str(name_or_path), "<name>", str(name_or_path),
-                              f"a chip config file or one of {available}")], "chip config")
-    return f"chip_configs/{name_or_path}.toml", resource.read_text(encoding="utf-8")
-
-
-def load_chip(name_or_path):
+def load_chip(name_or_path, relative_to=None):
     """Load and validate a chip config.
 
     Parameters
     ----------
     name_or_path : str or os.PathLike
         A chip name shipped in the ``chip_configs`` package (``"dynapse2"``, ``"dynapse1"``,
-        ``"tiny"``) or the path of a TOML file.
+        ``"tiny"``; a shipped name always means the shipped file) or the path of a TOML file.
+    relative_to : str or os.PathLike, optional
+        Folder a relative path is taken from (the referring file's; default the working directory).
 
     Returns
     -------
@@ -375,20 +395,34 @@ def load_chip(name_or_path):
     Raises
     ------
     mixsig.errors.ConfigError
-        Listing every problem of the file (unknown keys included).
+        Listing every problem of the file (unknown keys included); a missing file, one that is
+        not a regular file or one larger than :data:`mixsig.paths.MAX_TOML_BYTES`.
     """
-    source, text = _resolve(name_or_path)
+    location, is_shipped = paths.resolve(name_or_path, "chip_configs", relative_to)
+    if is_shipped:
+        source = f"chip_configs/{location.name}"
+    else:
+        source = str(location)
+        if not location.exists() and len(pathlib.Path(str(name_or_path)).parts) == 1 and location.suffix != ".toml":
+            raise_if_any([Problem(source, "(name)", str(name_or_path),
+                                  f"a chip config file or one of {paths.shipped_names('chip_configs')}")], "chip config")
+    text = paths.read_text(location, "chip config")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise_if_any([Problem(source, "<file>", None, f"valid TOML ({error})")], "chip config")
+        raise_if_any([Problem(source, "(syntax)", None, f"valid TOML ({error})")], "chip config")
     return chip_from_dict(data, source=source, toml_text=text)
 
 
 _INT_KEYS = {
-    "n_cores": 1, "neurons_per_core": 1, "cam_per_neuron": 1, "sram_per_neuron": 1,
-    "n_tags": 1, "max_hop": 0, "weight_bits": 1,
+    "n_cores": (1, 16), "neurons_per_core": (1, 65536), "cam_per_neuron": (1, 4096), "sram_per_neuron": (1, 256),
+    "n_tags": (1, 2**20), "max_hop": (0, 62), "weight_bits": (1, 16),
 }
+"""Accepted range of each structure field. ``n_cores`` and ``neurons_per_core`` are bounded by the
+AER address (4 core bits and 16 neuron bits, :mod:`mixsig.aer.aedat`), ``max_hop`` by the
+router (62 hops); the others are [asm] bounds 16-500x above the DYNAP-SE family
+(64 CAM, 4 SRAM, 2048 tags, 4 weight bits) that keep the per-chip tables small (a ``weight_bits``
+mask table has ``2**weight_bits`` rows)."""
 
 
 def _is_int(value):
@@ -484,6 +518,10 @@ def chip_from_dict(data, source="<chip>", toml_text="", biasgen=None):
     for key in sorted(set(data) - top_keys):
         problems.append(Problem(source, key, data[key], f"one of the sections {sorted(top_keys)}"))
     structure = _parse_chip_section(source, _table(source, data, "chip", problems), problems)
+    if isinstance(structure["device_model"], str):  # a relative path is relative to the chip file
+        location, is_shipped = paths.resolve(structure["device_model"], "device_models", paths.referring_folder(source))
+        if not is_shipped:
+            structure["device_model"] = str(location)
     if biasgen is None and isinstance(structure["device_model"], str) and _has_coarse_fine(data):
         try:
             biasgen = _device_biasgen(structure["device_model"])
@@ -519,13 +557,11 @@ def _parse_chip_section(source, chip, problems):
         fields[key] = chip.get(key)
         if not isinstance(fields[key], str):
             problems.append(Problem(source, f"chip.{key}", chip.get(key), "a string"))
-    for key, minimum in _INT_KEYS.items():
+    for key, (minimum, maximum) in _INT_KEYS.items():
         value = chip.get(key)
-        fields[key] = value if _is_int(value) and value >= minimum else None
+        fields[key] = value if _is_int(value) and minimum <= value <= maximum else None
         if fields[key] is None:
-            problems.append(Problem(source, f"chip.{key}", value, f"an integer >= {minimum}"))
-    if fields["max_hop"] is not None and fields["max_hop"] > 62:
-        problems.append(Problem(source, "chip.max_hop", fields["max_hop"], "an integer <= 62"))
+            problems.append(Problem(source, f"chip.{key}", value, f"an integer in [{minimum}, {maximum}]"))
     fields["device_model"] = chip.get("device_model", DEFAULT_DEVICE_MODEL)
     if not isinstance(fields["device_model"], str):
         problems.append(Problem(source, "chip.device_model", fields["device_model"], "a device model name or path"))
@@ -604,11 +640,8 @@ def _parse_biases(source, data, structure, biasgen, problems):
                 values.append(None)
                 continue
             value = _bias_value(source, key, setting, problems, biasgen)
-            bound = ">= 0" if name in ZERO_ALLOWED else "> 0"
-            if value is not None and not (value >= 0 if name in ZERO_ALLOWED else value > 0):
-                problems.append(Problem(source, key, setting, f"{bound} {units}"))
-            elif value is not None and switch_problem(name, value):
-                problems.append(Problem(source, key, setting, switch_problem(name, value)))
+            if value is not None and bias_problem(name, value, units):
+                problems.append(Problem(source, key, setting, bias_problem(name, value, units)))
             values.append(value)
             raw.append(setting)
         if missing:

@@ -38,7 +38,6 @@ parameters) are CVs for biases and capacitors and standard deviations in V for t
 
 import dataclasses
 import hashlib
-import importlib.resources
 import math
 import os
 import pathlib
@@ -48,7 +47,8 @@ import types
 import numpy as np
 
 from mixsig.constants import KAPPA_N, KAPPA_P, T_NOMINAL, thermal_voltage
-from mixsig.errors import Problem, raise_if_any
+from mixsig import paths
+from mixsig.errors import ConfigError, Problem, raise_if_any
 from mixsig.files import atomic_write
 from mixsig.reprs import Summary
 
@@ -466,34 +466,16 @@ def _positive(value):
 POSITIVE = "a number > 0"
 
 
-def resolve(name_or_path):
-    """Path of a device model given a shipped name (``"generic_180nm"``) or a file path.
-
-    Parameters
-    ----------
-    name_or_path : str or os.PathLike
-
-    Returns
-    -------
-    pathlib.Path or importlib.resources.abc.Traversable
-    """
-    text = os.fspath(name_or_path)
-    if os.sep in text or text.endswith(".toml") or os.path.exists(text):
-        return pathlib.Path(text)
-    resource = importlib.resources.files("device_models").joinpath(f"{text}.toml")
-    if not resource.is_file():
-        shipped = sorted(p.name[:-5] for p in importlib.resources.files("device_models").iterdir() if p.name.endswith(".toml"))
-        raise_if_any([Problem(text, "<name>", text, f"a file path or a shipped device model: {', '.join(shipped)}")], "device model")
-    return resource
-
-
-def load_device_model(name_or_path):
+def load_device_model(name_or_path, relative_to=None):
     """Load and validate a calibration file.
 
     Parameters
     ----------
     name_or_path : str or os.PathLike
-        A shipped model name (resolved in the ``device_models`` package) or a path to a TOML file.
+        A shipped model name (resolved in the ``device_models`` package; a shipped name always
+        means the shipped file) or a path to a TOML file.
+    relative_to : str or os.PathLike, optional
+        Folder a relative path is taken from (the referring file's; default the working directory).
 
     Returns
     -------
@@ -502,11 +484,38 @@ def load_device_model(name_or_path):
     Raises
     ------
     mixsig.errors.ConfigError
-        Listing every defect (file, key, value, expectation).
+        Listing every defect (file, key, value, expectation); a missing file, one that is not a
+        regular file or one larger than :data:`mixsig.paths.MAX_TOML_BYTES`.
     """
-    resource = resolve(name_or_path)
+    resource = resolve(name_or_path, relative_to)
     data, raw = _read_with_bases(resource, ())
     return parse_device_model(data, str(resource), raw, resource)
+
+
+def resolve(name_or_path, relative_to=None):
+    """The shipped file or the path of a device model (see :func:`mixsig.paths.resolve`).
+
+    Parameters
+    ----------
+    name_or_path : str or os.PathLike
+    relative_to : str or os.PathLike, optional
+        Folder a relative path is taken from.
+
+    Returns
+    -------
+    pathlib.Path or importlib.resources.abc.Traversable
+
+    Raises
+    ------
+    mixsig.errors.ConfigError
+        ``name_or_path`` is a bare name that is neither shipped nor an existing file.
+    """
+    resource, is_shipped = paths.resolve(name_or_path, "device_models", relative_to)
+    if not is_shipped and not resource.exists() and resource.suffix != ".toml" \
+            and len(pathlib.Path(os.fspath(name_or_path)).parts) == 1:
+        raise_if_any([Problem(str(resource), "(name)", os.fspath(name_or_path), "a file path or a shipped device model: "
+                              + ", ".join(paths.shipped_names("device_models")))], "device model")
+    return resource
 
 
 MAX_EXTENDS = 4
@@ -518,18 +527,18 @@ def _read_with_bases(resource, chain):
 
     A file with ``[model] extends = "NAME or path"`` takes every table of that base model and
     replaces, table by table, the keys it sets itself (``parameters`` entries are replaced whole,
-    by name; a relative path is resolved next to the file). The returned bytes are the file's
-    followed by its bases' (provenance: ``model.text`` and ``model.sha256`` cover them all).
+    by name; a shipped name means the shipped model, a relative path is resolved next to the
+    file). The returned bytes are the file's followed by its bases' (provenance: ``model.text``
+    and ``model.sha256`` cover them all).
     """
     source = str(resource)
-    try:
-        raw = resource.read_bytes()
-    except OSError as error:
-        raise_if_any([Problem(source, "<file>", None, f"a readable file ({error.strerror})")], "device model")
+    raw = paths.read_bytes(resource, "device model", paths.MAX_TOML_BYTES)
     try:
         data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise_if_any([Problem(source, "<file>", None, f"valid UTF-8 TOML ({error})")], "device model")
+    except UnicodeDecodeError as error:
+        raise_if_any([Problem(source, "(encoding)", f"byte offset {error.start}", "a UTF-8 text file")], "device model")
+    except tomllib.TOMLDecodeError as error:
+        raise_if_any([Problem(source, "(syntax)", None, f"valid TOML ({error})")], "device model")
     model = data.get("model")
     base_name = model.pop("extends", None) if isinstance(model, dict) else None
     if base_name is None:
@@ -538,9 +547,7 @@ def _read_with_bases(resource, chain):
         raise_if_any([Problem(source, "model.extends", base_name,
                               f"the name or path of another device model (at most {MAX_EXTENDS} levels, no cycle)")],
                      "device model")
-    local = resource.parent.joinpath(base_name) if hasattr(resource, "parent") and base_name.endswith(".toml") else None
-    base, base_raw = _read_with_bases(local if local is not None and local.is_file() else resolve(base_name),
-                                      chain + (source,))
+    base, base_raw = _read_with_bases(resolve(base_name, getattr(resource, "parent", None)), chain + (source,))
     for key, table in data.items():
         if isinstance(table, dict) and isinstance(base.get(key), dict):
             base[key] = {**base[key], **table}
@@ -762,7 +769,11 @@ def _parse_tables(r, data, resource):
     if location is None or not location.is_file():
         r.problem("tables.file", file_name, "an existing netCDF file next to the TOML file")
         return {}, None
-    raw = location.read_bytes()
+    try:
+        raw = paths.read_bytes(location, "calibration tables (netCDF)", paths.MAX_TABLES_BYTES, key="tables.file")
+    except ConfigError as error:
+        r.problems.extend(error.problems)
+        return {}, None
     return read_empirical_tables(raw, f"{r.source} -> {file_name}", r.problems), hashlib.sha256(raw).hexdigest()
 
 

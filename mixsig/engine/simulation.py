@@ -65,7 +65,7 @@ from mixsig import __version__
 from mixsig.aer.events import SramTable, events_from_spikes
 from mixsig.aer.router import LEVELS, Router
 from mixsig.chip import Board, MappingError, compile_network, load_chip
-from mixsig.chip.config import DPI_FIELDS, HOMEOSTASIS_FIELDS, SOMA_FIELDS, STP_FIELDS, ZERO_ALLOWED, switch_problem
+from mixsig.chip.config import DPI_FIELDS, HOMEOSTASIS_FIELDS, SOMA_FIELDS, STP_FIELDS, bias_problem
 from mixsig.circuits.dpi import DPIParams
 from mixsig.circuits.homeostasis import HomeostasisParams
 from mixsig.circuits.stp import STPParams
@@ -74,6 +74,7 @@ from mixsig.constants import I_0, thermal_voltage
 from mixsig.device import PURPOSE_NOISE, FlickerNoise, TemperatureProfile, instance_seed_sequence, load_device_model
 from mixsig.device.drift import factor_arrays, leakage_factor
 from mixsig.device.mismatch import ChipShape, draw_deviations
+from mixsig.engine.budget import check_memory
 from mixsig.engine.kernels import (
     HOMEOSTASIS_ROWS,
     N_EXCITATORY,
@@ -125,10 +126,8 @@ def _with_biases(chip, overrides, source):
             problems.append(Problem(source, f"biases.{name}", value, f"a bias of {chip.name}: {sorted(biases)}"))
         elif core is not None and core >= chip.n_cores:
             problems.append(Problem(source, f"biases.{name}", core, f"a core index below {chip.n_cores}"))
-        elif not (value > 0 or (value == 0 and name in ZERO_ALLOWED)):
-            problems.append(Problem(source, f"biases.{name}", value, "a value > 0" + (" (or 0)" if name in ZERO_ALLOWED else "")))
-        elif switch_problem(name, value):
-            problems.append(Problem(source, f"biases.{name}", value, switch_problem(name, value)))
+        elif bias_problem(name, value, chip.bias_attributes(name)["units"]):
+            problems.append(Problem(source, f"biases.{name}", value, bias_problem(name, value, chip.bias_attributes(name)["units"])))
         else:
             biases[name][slice(None) if core is None else core] = value
     raise_if_any(problems, f"experiment {source}")
@@ -184,6 +183,7 @@ class Simulation:
         self.experiment = exp
         self.instances = np.arange(exp.instances) if instances is None else np.asarray(instances, dtype=np.int64)
         chip = _with_biases(load_chip(exp.chip), exp.biases, exp.source)
+        check_memory(exp, chip, network, self.instances.size)
         self.chip = chip
         self.board = Board(chip, *exp.board)
         try:
@@ -305,8 +305,9 @@ class Simulation:
                     for b in SYNAPSE_BLOCKS]
             depression = STPParams(**{f: values[f"stp.{f}"] for f in STP_FIELDS})
             scaling = HomeostasisParams(u_t=u_t, **{f: values[f"homeostasis.{f}"] for f in HOMEOSTASIS_FIELDS})
-        except ValueError as error:
-            raise ConfigError([Problem(self.experiment.source, "biases", None, str(error))],
+        except ValueError as error:  # a relation between fields (e.g. i_reset < i_spkthr), after mismatch at T
+            raise ConfigError([Problem(self.experiment.source, "biases (with chip defaults, mismatch and drift)",
+                                       f"at t = {t:g} s, T = {temperature:g} K", str(error))],
                               f"parameters of {self.experiment.source}") from None
         self.values, self.soma_params, self.temperature = values, soma, temperature
         self.syn_par, self.soma_par = self.kernel.tables(dpis, soma, shape, self.experiment.dt)

@@ -24,7 +24,13 @@ import numpy as np
 from mixsig.circuits import soma, synapses
 from mixsig.engine.kernels import N_TYPES, advance_neurons, parameter_tables, resting_state
 from mixsig.engine.stimuli import bin_times, poisson_times
-from mixsig.errors import ConfigError, Problem, raise_if_any
+from mixsig.errors import ConfigError, Problem, is_finite, is_int, raise_if_any
+
+MAX_TRAINS = 10**5
+"""Most copies of the neuron in one job."""
+
+MAX_INPUT_SPIKES = 10**8
+"""Most input spikes of a job, over all trains (0.8 GB as float64 times)."""
 
 
 @dataclass(frozen=True)
@@ -64,14 +70,20 @@ class SingleNeuronJob:
     def check(self):
         """Raise :class:`ConfigError` listing every out-of-range field."""
         problems = []
+        finite = {key: is_finite(getattr(self, key)) for key in ("rate", "duration", "i_w", "dt")}
+        spikes = self.rate * self.duration * self.trains if all(finite.values()) and is_int(self.trains) else 0
         for key, value, ok, expected in (
-            ("rate", self.rate, self.rate >= 0, "a rate >= 0 Hz"),
-            ("duration", self.duration, self.duration > 0, "a duration > 0 s"),
-            ("seed", self.seed, isinstance(self.seed, int) and self.seed >= 0, "an integer >= 0"),
-            ("trains", self.trains, isinstance(self.trains, int) and self.trains >= 1, "an integer >= 1"),
-            ("i_w", self.i_w, self.i_w >= 0, "a weight current >= 0 A"),
-            ("dt", self.dt, 0 < self.dt <= self.duration, "0 < dt <= duration (s)"),
-            ("dt", self.dt, self.dt < np.min(self.neuron.t_ref), "dt below the refractory period t_ref (s)"),
+            ("rate", self.rate, finite["rate"] and self.rate >= 0, "a finite rate >= 0 Hz"),
+            ("duration", self.duration, finite["duration"] and self.duration > 0, "a finite duration > 0 s"),
+            ("seed", self.seed, is_int(self.seed) and 0 <= self.seed < 2**64, "an integer in [0, 2**64)"),
+            ("trains", self.trains, is_int(self.trains) and 1 <= self.trains <= MAX_TRAINS,
+             f"an integer in [1, {MAX_TRAINS}]"),
+            ("i_w", self.i_w, finite["i_w"] and 0 <= self.i_w <= 1e-3, "a weight current in [0, 1e-3] A (SI units)"),
+            ("dt", self.dt, finite["dt"] and finite["duration"] and 0 < self.dt <= self.duration,
+             "0 < dt <= duration (s)"),
+            ("dt", self.dt, finite["dt"] and self.dt < np.min(self.neuron.t_ref), "dt below the refractory period t_ref (s)"),
+            ("rate", self.rate, spikes <= MAX_INPUT_SPIKES,
+             f"at most {MAX_INPUT_SPIKES:.0e} input spikes in all (rate x duration x trains = {spikes:.3g})"),
         ):
             if not ok:
                 problems.append(Problem("single-neuron job", key, value, expected))
