@@ -157,6 +157,14 @@ def _check(experiment, workers, shards, scheduler, client, executor, shard_dir):
         raise ConfigError(problems, "ensemble options")
 
 
+def _check_shard_memory(experiment, instances):
+    """Refuse, before any shard starts, shards of ``instances`` instances that would not fit in memory."""
+    from mixsig.chip import load_chip
+    from mixsig.engine.budget import check_memory
+
+    check_memory(experiment, load_chip(experiment.chip), experiment.build_network(), instances)
+
+
 def _dask_client(scheduler, workers):
     """A dask.distributed client: a LocalCluster for ``"local"`` (dashboard address printed), else a
     connection to ``scheduler``."""
@@ -270,6 +278,7 @@ def run_ensembles(experiments, workers=None, shards=None, scheduler=None, client
             shards = sum(client.nthreads().values()) if client is not None else workers
         tasks = []  # (experiment index, experiment, instances, path)
         for k, experiment in enumerate(experiments):
+            _check_shard_memory(experiment, -(-experiment.instances // shards))
             for i, part in enumerate(shard_instances(experiment.instances, shards)):
                 path = None
                 if shard_dir is not None:

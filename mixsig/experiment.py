@@ -260,6 +260,12 @@ def _network(exp):
     # Only the input tables are rewritten (``_spike_array``); copying them, not the whole network
     # (whose pair lists can hold 1e5 entries), keeps the experiment's tables untouched.
     tables = dict(exp.network)
+    inputs = tables.get("inputs") if isinstance(tables.get("inputs"), dict) else {}
+    oversized = [Problem(exp.source, f"inputs.{name}.size", table["size"], f"at most {MAX_INPUT_CHANNELS} channels")
+                 for name, table in inputs.items()
+                 if isinstance(table, dict) and is_int(table.get("size")) and table["size"] > MAX_INPUT_CHANNELS]
+    if oversized:  # refused before the network allocates its channels
+        return None, problems + oversized
     if isinstance(tables.get("inputs"), dict):
         tables["inputs"] = {name: dict(table) if isinstance(table, dict) else table
                             for name, table in tables["inputs"].items()}
@@ -496,7 +502,8 @@ def load_experiment(path):
         value = getattr(experiment, field)
         if field in data and value != "none":
             location, is_shipped = paths.resolve(value, package, path.parent)
-            if not is_shipped:
+            bare = len(pathlib.Path(value).parts) == 1 and not value.endswith(".toml")
+            if not is_shipped and (location.exists() or not bare):  # else: an unknown name, reported as such
                 changes[field] = str(location)
     return experiment.replace(**changes) if changes else experiment
 
@@ -519,6 +526,10 @@ commercial and automotive range (398 K)]."""
 MAX_DC_AMPLITUDE = 1e-3
 """Largest DC step accepted, A (as :data:`mixsig.chip.config.BIAS_MAXIMA`: a larger current is a
 unit mistake)."""
+
+MAX_INPUT_CHANNELS = 2**20
+"""Most channels of one input group [asm: a 640 x 480 event camera with two polarities has
+614400; a channel costs ~100 bytes before any spike]."""
 
 MAX_INPUT_SPIKES = 10**8
 """Most spikes a ``regular`` input may expand to (0.8 GB as float64 times)."""

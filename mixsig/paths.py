@@ -91,18 +91,18 @@ def resolve(name_or_path, package, relative_to=None):
 
 
 def referring_folder(source):
-    """The folder of a referring file ``source``, or None when ``source`` names no file on disk.
+    """The folder of a referring file ``source``, or None when ``source`` is no path.
 
     Parameters
     ----------
     source : str
-        A path, or a description such as ``"<experiment>"``.
+        A file path, or a description such as ``"<experiment>"``.
 
     Returns
     -------
     pathlib.Path or None
     """
-    if not source or source.startswith("<") or not os.path.isfile(source):
+    if not source or source.startswith("<"):
         return None
     return pathlib.Path(source).parent
 

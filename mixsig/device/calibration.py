@@ -801,7 +801,7 @@ def read_empirical_tables(raw, source, problems):
     try:
         dataset = netCDF4.Dataset("in-memory.nc", mode="r", memory=raw)
     except OSError as error:
-        problems.append(Problem(source, "<file>", None, f"a netCDF file ({error})"))
+        problems.append(Problem(source, "(file)", None, f"a netCDF file ({error})"))
         return {}
     tables = {}
     with dataset:

@@ -181,9 +181,9 @@ class Simulation:
         exp = experiment
         network = exp.build_network()
         self.experiment = exp
-        self.instances = np.arange(exp.instances) if instances is None else np.asarray(instances, dtype=np.int64)
         chip = _with_biases(load_chip(exp.chip), exp.biases, exp.source)
-        check_memory(exp, chip, network, self.instances.size)
+        check_memory(exp, chip, network, exp.instances if instances is None else len(instances))
+        self.instances = np.arange(exp.instances) if instances is None else np.asarray(instances, dtype=np.int64)
         self.chip = chip
         self.board = Board(chip, *exp.board)
         try:
