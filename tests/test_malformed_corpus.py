@@ -244,6 +244,7 @@ CHIP_CASES = [
     ("core_biases key not a core", {"core_biases.x": {"soma": {"i_dc": 1e-10}}}, "core_biases.x"),
     ("core bias NaN", {("core_biases", "1", "soma", "i_dc"): NAN}, "core_biases.1.soma.i_dc"),
     ("unknown section", {"wiring": {"a": 1}}, "wiring"),
+    ("core_biases not a table", {"core_biases": 1}, "core_biases"),
     ("device model for coarse/fine missing", {"chip.device_model": "missing-cal.toml",
                                               ("biases", "soma", "i_tau"): {"coarse": 1, "fine": 3, "type": "N"}},
      "chip.device_model"),

@@ -447,7 +447,8 @@ def _flatten(table, prefix=""):
 
 def _has_coarse_fine(data):
     """Whether any bias of a parsed chip config is a coarse/fine setting."""
-    tables = [data.get("biases", {})] + list((data.get("core_biases") or {}).values())
+    per_core = data.get("core_biases")
+    tables = [data.get("biases", {})] + (list(per_core.values()) if isinstance(per_core, dict) else [])
     return any(isinstance(value, dict) for table in tables if isinstance(table, dict)
                for value in _flatten(table).values())
 

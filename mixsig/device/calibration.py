@@ -465,6 +465,14 @@ def _positive(value):
 
 POSITIVE = "a number > 0"
 
+MAX_CV = 10.0
+"""Largest coefficient of variation of a mismatched quantity [asm: measured subthreshold CVs are
+below 1 (e.g. 0.1-0.5 for DYNAP bias currents); 10 leaves room for deliberate stress tests while
+keeping exp() of a few sigma finite]."""
+
+MAX_THRESHOLD_SIGMA = 1.0
+"""Largest standard deviation of a threshold voltage, V [asm: above any supply voltage]."""
+
 
 def load_device_model(name_or_path, relative_to=None):
     """Load and validate a calibration file.
@@ -949,6 +957,14 @@ def _parse_parameter(r, pname, entry, tech, tables):
         if number:
             sigma[key] = number if source == "threshold" else _lognormal_sigma(number) * to_native
 
+    for key, value in sigma.items():  # e.g. a CV of 1e154, or a 1e-30 m^2 gate
+        if source == "threshold":
+            if not (math.isfinite(value) and value <= MAX_THRESHOLD_SIGMA):
+                r.problem(f"{prefix}spread.{key}" if key != level else prefix + distribution, value,
+                          f"a threshold spread (V) of at most {MAX_THRESHOLD_SIGMA:g} V")
+        elif not (math.isfinite(value) and value / to_native <= _lognormal_sigma(MAX_CV)):
+            r.problem(f"{prefix}spread.{key}" if key != level else prefix + distribution, value / to_native,
+                      f"a spread of at most CV = {MAX_CV:g} (sigma of ln X <= {_lognormal_sigma(MAX_CV):.3g})")
     if len(r.problems) > start:
         return None
     return ParameterStatistics(
