@@ -186,12 +186,6 @@ def test_experiment_text_is_refused(tmp_path, content, key):
     _refused(lambda: load_experiment(path), tmp_path, key, "exp.toml")
 
 
-@pytest.mark.parametrize("kind", ["fifo", "folder", "sparse", "missing", "devzero"])
-def test_experiment_file_that_is_not_a_regular_file_is_refused(tmp_path, kind):
-    path = special(tmp_path, kind, "exp.toml")
-    _refused(lambda: load_experiment(path), tmp_path, "(file)", "exp.toml")
-
-
 @pytest.mark.parametrize("field, package", [("chip", "chip_configs"), ("device_model", "device_models")])
 @pytest.mark.parametrize("kind", ["fifo", "folder", "sparse", "devzero", "garbage", "badutf8"])
 def test_referenced_file_that_is_not_a_usable_file_is_refused(tmp_path, monkeypatch, field, package, kind):
@@ -257,12 +251,6 @@ def test_chip_config_is_refused(tmp_path, changes, key):
     _refused(lambda: load_chip(path), tmp_path, key, "chip.toml")
 
 
-@pytest.mark.parametrize("kind", ["fifo", "folder", "sparse", "missing", "devzero", "garbage", "badutf8"])
-def test_chip_file_that_is_not_a_usable_file_is_refused(tmp_path, kind):
-    path = special(tmp_path, kind, "chip.toml")
-    _refused(lambda: load_chip(path), tmp_path, "", "chip.toml")
-
-
 # ---------------------------------------------------------------------------------------------
 # Calibration files: (id, changes to device_models/generic_180nm.toml, key named in the problem)
 
@@ -307,12 +295,6 @@ CALIBRATION_CASES = [
 def test_calibration_file_is_refused(tmp_path, changes, key):
     path = write(tmp_path / "cal.toml", dumps(mutate(base_calibration(), changes)))
     _refused(lambda: load_device_model(path), tmp_path, key, "cal.toml")
-
-
-@pytest.mark.parametrize("kind", ["fifo", "folder", "sparse", "missing", "devzero", "garbage", "badutf8"])
-def test_calibration_file_that_is_not_a_usable_file_is_refused(tmp_path, kind):
-    path = special(tmp_path, kind, "cal.toml")
-    _refused(lambda: load_device_model(path), tmp_path, "", "cal.toml")
 
 
 def _tables(**tables):
@@ -386,10 +368,21 @@ def test_aedat_file_is_refused(tmp_path, content, key):
     _refused(lambda: read_aedat(path), tmp_path, key, "in.aedat")
 
 
-@pytest.mark.parametrize("kind", ["fifo", "folder", "sparse", "missing", "devzero"])
-def test_aedat_file_that_is_not_a_regular_file_is_refused(tmp_path, kind):
-    path = special(tmp_path, kind, "in.aedat")
-    _refused(lambda: read_aedat(path), tmp_path, "(file)", "in.aedat")
+UNUSABLE = ("fifo", "folder", "sparse", "missing", "devzero")
+FILE_CASES = [(what, loader, name, kind)
+              for what, loader, name, kinds in (
+                  ("experiment", load_experiment, "exp.toml", UNUSABLE + ("garbage", "badutf8")),
+                  ("chip", load_chip, "chip.toml", UNUSABLE + ("garbage", "badutf8")),
+                  ("calibration", load_device_model, "cal.toml", UNUSABLE + ("garbage", "badutf8")),
+                  ("aedat", read_aedat, "in.aedat", UNUSABLE))
+              for kind in kinds]
+
+
+@pytest.mark.parametrize("loader, name, kind", [case[1:] for case in FILE_CASES],
+                         ids=[f"{c[0]}-{c[3]}" for c in FILE_CASES])
+def test_file_that_is_not_a_usable_file_is_refused(tmp_path, loader, name, kind):
+    path = special(tmp_path, kind, name)
+    _refused(lambda: loader(path), tmp_path, "", name)
 
 
 AEDAT_INPUT_CASES = [

@@ -160,13 +160,7 @@ def estimate(experiment, chip, network, instances):
 def check_memory(experiment, chip, network, instances):
     """Refuse a simulation whose estimated memory exceeds :func:`memory_limit`.
 
-    Parameters
-    ----------
-    experiment : mixsig.experiment.Experiment
-    chip : mixsig.chip.ChipConfig
-    network : mixsig.chip.Network
-    instances : int
-        Instances simulated by this process.
+    The parameters are those of :func:`estimate`.
 
     Raises
     ------
