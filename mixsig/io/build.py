@@ -9,6 +9,7 @@ import xarray as xr
 from mixsig import __version__
 from mixsig.errors import ConfigError, Problem
 from mixsig.io.schema import (
+    CF_ROLE,
     CONVENTIONS,
     COORDINATES,
     FEATURE_TYPE,
@@ -331,5 +332,7 @@ def build_dataset(
     )
     for name, (_, _, units, long_name) in {**COORDINATES, **SPIKE_ARRAYS}.items():
         ds[name].attrs.update(units=units, long_name=long_name)
+    for name, role in CF_ROLE.items():
+        ds[name].attrs["cf_role"] = role
     check_dataset(ds, source)
     return ds

@@ -31,7 +31,7 @@ import xarray as xr
 
 from mixsig.errors import ConfigError, Problem
 from mixsig.files import atomic_write
-from mixsig.io.schema import CONVENTIONS, LEGACY_CONVENTIONS, SPIKE_ARRAYS, check_dataset, dataset_problems, shorten
+from mixsig.io.schema import CF_ROLE, CONVENTIONS, LEGACY_CONVENTIONS, SPIKE_ARRAYS, check_dataset, dataset_problems, shorten
 
 CHUNK_ELEMENTS = 2**18
 """Most values in one on-disk chunk (2 MiB of float64)."""
@@ -208,6 +208,8 @@ def _upgrade(ds):
         for name in str(variable.attrs.pop("mixsig_bool_attributes", "")).split():
             variable.attrs[name] = np.int8(variable.attrs[name])
     ds["spike_count"] = ds["spike_count"].astype(np.int32)
+    for name, role in CF_ROLE.items():
+        ds[name].attrs["cf_role"] = role
     ds.attrs.update(Conventions=CONVENTIONS, featureType="timeSeries")
     return ds
 

@@ -42,6 +42,9 @@ COORDINATES = {
     "neuron_rec": (("neuron_rec",), np.dtype("int64"), "1", "id of a neuron whose state is recorded"),
 }
 
+CF_ROLE = {"neuron": "timeseries_id"}
+"""CF ``cf_role`` of the coordinates that identify a spike train within an instance."""
+
 POPULATION = "population"
 """Optional coordinate ``population(neuron)``: integer codes named by CF ``flag_values`` / ``flag_meanings``."""
 
@@ -293,6 +296,8 @@ def _coordinate_problems(ds, source):
             continue
         problems += _spec_problems(source, name, ds[name].variable, dims, dtype)
         problems += _attribute_problems(source, name, ds[name].attrs)
+        if name in CF_ROLE and ds[name].attrs.get("cf_role") != CF_ROLE[name]:
+            problems.append(Problem(source, f"{name}.attrs.cf_role", ds[name].attrs.get("cf_role"), repr(CF_ROLE[name])))
     if POPULATION in ds.coords:
         problems += _population_problems(ds, source)
     if problems:
