@@ -152,16 +152,18 @@ def _rates(simulation, start, stop):
 
 def test_homeostasis_equalises_a_mismatched_population_at_the_target():
     # 16 mismatched neurons x 2 instances, one identical 2 kHz regular input (a quasi-DC drive
-    # through the AMPA DPI). tau_h = 100 s fast-forwarded 25x: effective 4 s.
+    # through the AMPA DPI). tau_h = 100 s fast-forwarded 50x: effective 2 s.
     period = 5e-4
     trains = [np.arange(0.0, 10.0, period) + period / 2]
     connections = [{"pre": "in", "post": "n", "syn_type": "ampa", "weight_mask": 8}]
     common = dict(size=16, instances=2, seed=3, device_model="generic_180nm", duration=10.0)
-    weight = ((None, "synapse.i_w_3", 6e-9),)
+    # 2 kHz x 0.5 nA x 10 us = 1.9 i_tau: above the DPI's rate threshold; AHP off (this
+    # tests the homeostatic loop alone)
+    weight = ((None, "synapse.i_w_3", 0.5e-9), (None, "soma.i_w_ahp", 0.0))
     fixed = Simulation(_experiment(trains, connections, weight, **common))
     fixed.advance(3.0)
     before = _rates(fixed, 1.0, 3.0)
-    adapted = Simulation(_experiment(trains, connections, weight + _scaling(100.0, 25.0), **common))
+    adapted = Simulation(_experiment(trains, connections, weight + _scaling(100.0, 50.0), **common))
     adapted.advance(10.0)
     after = _rates(adapted, 7.0, 10.0)
     cv_before, cv_after = before.std() / before.mean(), after.std() / after.mean()

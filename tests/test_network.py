@@ -530,11 +530,11 @@ def test_dynapse1_one_bit_weights_per_synapse_type():
     net = Network()
     net.input("s", 1, rate=1.0)
     net.population("a", 2, chip=(1, 1))
-    net.connect("s", "a", syn_type="gaba", weight=6e-11)  # nearest (only) weight: 100 I_0 = 50 pA
+    net.connect("s", "a", syn_type="gaba", weight=1.8e-9)  # nearest (only) weight: 1.5 nA
     compiled = compile_network(chip, net)  # the config's 2 x 2 board
     assert compiled.board_shape == (2, 2) and compiled.population("a").tolist() == [3 * 1024, 3 * 1024 + 1]
     assert compiled.cam_weight_mask.tolist() == [1, 1]
-    np.testing.assert_allclose(compiled.cam_weight, 50e-12, rtol=1e-15)
+    np.testing.assert_allclose(compiled.cam_weight, chip.biases["synapse.i_w_gaba"][1], rtol=1e-15)
     net = Network()
     net.input("s", 1, rate=1.0)
     net.population("a", 1)
