@@ -1,8 +1,11 @@
 """``mixsig validate``: run every validation script and write a report.
 
-Each script in ``validation/`` compares literature or closed-form results with the emulator
-(:mod:`mixsig.checks`). This module runs them in-process, collects their checks, prints one table
-(result, source, expected, measured, tolerance, pass) and writes a markdown report.
+Each script in ``validation/`` compares closed-form, literature or silicon results with the
+emulator (:mod:`mixsig.checks`). This module runs them in-process, collects their checks, prints
+one table (result, source, expected, measured, tolerance, pass) per fidelity layer and writes a
+markdown report with the same sections: scripts named ``silicon_*.py`` reproduce published
+measurements of DYNAP chips with the shipped chip configs ("against silicon"); every other script
+is a verification or literature result.
 """
 
 import contextlib
@@ -49,6 +52,11 @@ def scripts(directory):
     return [(path, "SLOW = True" in path.read_text()) for path in paths]
 
 
+LAYERS = (("verification and literature", lambda stem: not stem.startswith("silicon_")),
+          ("against silicon", lambda stem: stem.startswith("silicon_")))
+"""Report sections: a title and which script stems belong to it."""
+
+
 def load_script(path):
     """Import a validation script as a module (its ``main()`` runs the checks)."""
     spec = importlib.util.spec_from_file_location(f"validation_{path.stem}", path)
@@ -90,16 +98,36 @@ def markdown(results, elapsed):
         f"**{'All scripts passed.' if not failed else 'FAILED: ' + ', '.join(failed)}**",
         "",
     ]
-    for stem, (status, collected, seconds, error) in results.items():
-        lines += [f"## `{stem}` — {'pass' if status == 0 else 'FAIL'} ({seconds:.1f} s)", ""]
-        for title, checks in collected:
-            lines += [f"**{title}**", "", "| result | source | expected | measured | units | tolerance | pass |",
-                      "|---|---|---|---|---|---|---|"]
-            lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in _row(check)) + " |" for check in checks]
-            lines.append("")
-        if error:
-            lines += ["```", error.rstrip(), "```", ""]
+    for layer, member in LAYERS:
+        lines += [f"## {layer[0].upper()}{layer[1:]}", ""]
+        for stem in filter(member, results):
+            lines += _script_markdown(stem, *results[stem])
     return "\n".join(lines)
+
+
+def _script_markdown(stem, status, collected, seconds, error):
+    """Markdown lines of one script's section."""
+    lines = [f"### `{stem}` — {'pass' if status == 0 else 'FAIL'} ({seconds:.1f} s)", ""]
+    for title, checks in collected:
+        lines += [f"**{title}**", "", "| result | source | expected | measured | units | tolerance | pass |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in _row(check)) + " |" for check in checks]
+        lines.append("")
+    if error:
+        lines += ["```", error.rstrip(), "```", ""]
+    return lines
+
+
+def _print_script(stem, result, stream):
+    """Print one script's status line and its checks."""
+    status, collected, seconds, error = result
+    print(f"{'pass' if status == 0 else 'FAIL'}  {stem}  ({seconds:.1f} s)", file=stream)
+    for _, checks in collected:
+        for check in checks:
+            name, source, expected, measured, units, tolerance, ok = _row(check)
+            print(f"    {ok:<4} {name:<48} {expected:>12} {measured:>12} {units:<6} {tolerance:>10}  {source}", file=stream)
+    if error:
+        print("    " + error.strip().splitlines()[-1], file=stream)
 
 
 def validate(directory="validation", report="validation-report.md", include_slow=True, stream=None):
@@ -126,18 +154,12 @@ def validate(directory="validation", report="validation-report.md", include_slow
     stream = stream or sys.stdout
     start = time.perf_counter()
     results = {}
-    for path, slow in scripts(directory):
-        if slow and not include_slow:
-            continue
-        results[path.stem] = run_script(path)
-        status, collected, seconds, error = results[path.stem]
-        print(f"{'pass' if status == 0 else 'FAIL'}  {path.stem}  ({seconds:.1f} s)", file=stream)
-        for _, checks in collected:
-            for check in checks:
-                name, source, expected, measured, units, tolerance, ok = _row(check)
-                print(f"    {ok:<4} {name:<48} {expected:>12} {measured:>12} {units:<6} {tolerance:>10}  {source}", file=stream)
-        if error:
-            print("    " + error.strip().splitlines()[-1], file=stream)
+    selected = [path for path, slow in scripts(directory) if include_slow or not slow]
+    for layer, member in LAYERS:
+        print(f"== {layer} ==", file=stream)
+        for path in (path for path in selected if member(path.stem)):
+            results[path.stem] = run_script(path)
+            _print_script(path.stem, results[path.stem], stream)
     text = markdown(results, time.perf_counter() - start)
     atomic_write(report, lambda temporary: pathlib.Path(temporary).write_text(text, encoding="utf-8"))
     failed = sum(status != 0 for status, *_ in results.values())

@@ -35,3 +35,16 @@ def test_a_miss_or_a_crash_fails_and_is_reported(tmp_path, capsys):
 def test_missing_directory_is_a_user_error(tmp_path, capsys):
     assert main(["validate", "--dir", str(tmp_path / "nowhere")]) == 2
     assert "folder of validation scripts" in capsys.readouterr().err
+
+
+def test_silicon_scripts_get_their_own_section(tmp_path, capsys):
+    (tmp_path / "silicon_chip.py").write_text(PASSING.replace("closed form", "measured chip"))
+    (tmp_path / "z_closed.py").write_text(PASSING)
+    report = tmp_path / "report.md"
+    assert main(["validate", "--dir", str(tmp_path), "--report", str(report)]) == 0
+    out, text = capsys.readouterr().out, report.read_text()
+    # the closed-form script runs and is listed first although its name sorts last
+    assert out.index("== verification and literature ==") < out.index("z_closed") < out.index("== against silicon ==")
+    assert out.index("== against silicon ==") < out.index("silicon_chip")
+    assert text.index("## Verification and literature") < text.index("z_closed") < text.index("## Against silicon")
+    assert text.index("## Against silicon") < text.index("silicon_chip")

@@ -92,3 +92,25 @@ def ahp_point(soma):
     return DPIPoint(float(soma.tau_ahp),
                     float(pulse_log_gain(soma.i_w_ahp, soma.t_pulse_ahp, soma.c_ahp, soma.kappa, soma.u_t)),
                     float(rate_threshold(soma.i_w_ahp, soma.t_pulse_ahp, soma.i_tau_ahp)) if soma.i_w_ahp > 0 else np.inf)
+
+
+def decay_time_constant(times, current, floor):
+    """Time constant of an exponential decay, from a least-squares line through ``ln(current)``.
+
+    Parameters
+    ----------
+    times : ndarray, shape (n,)
+        Sample times, s.
+    current : ndarray, shape (n,)
+        Decaying current, A.
+    floor : float
+        Samples at or below this current are left out (the dark-current floor bends the decay).
+
+    Returns
+    -------
+    float
+        ``-1 / slope`` of ``ln(current)`` against ``times``, s.
+    """
+    keep = np.asarray(current) > floor
+    slope = np.polyfit(np.asarray(times)[keep], np.log(np.asarray(current)[keep]), 1)[0]
+    return float(-1.0 / slope)
