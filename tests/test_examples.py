@@ -17,6 +17,7 @@ CASES = {
     "mismatch_characterisation.py": [
         "characterisation-ttfs.png", "characterisation-cv-vs-n.png", "characterisation-enob-vs-n.png",
     ],
+    "operating_point_sensitivity.py": ["operating-point-sensitivity.json"],
     "population_coding.py": [
         "population-tuning.png", "population/population-results.nc", "population/population-summary.json",
     ],

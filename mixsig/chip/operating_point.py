@@ -114,3 +114,28 @@ def decay_time_constant(times, current, floor):
     keep = np.asarray(current) > floor
     slope = np.polyfit(np.asarray(times)[keep], np.log(np.asarray(current)[keep]), 1)[0]
     return float(-1.0 / slope)
+
+
+def log_sensitivity(measure, params, field, step=0.05):
+    """``d ln measure / d ln field`` by a central difference in ``ln field``.
+
+    Parameters
+    ----------
+    measure : callable
+        ``measure(params) -> float or ndarray`` (positive outputs, e.g. a time to first spike).
+    params : dataclass instance
+        Parameters to perturb (e.g. :class:`~mixsig.circuits.soma.SomaParams`).
+    field : str
+        Name of the perturbed field.
+    step : float
+        Relative step: the field is multiplied by ``exp(+-step)``.
+
+    Returns
+    -------
+    float or ndarray
+        One sensitivity per output of ``measure``.
+    """
+    value = getattr(params, field)
+    up = measure(dataclasses.replace(params, **{field: value * np.exp(step)}))
+    down = measure(dataclasses.replace(params, **{field: value * np.exp(-step)}))
+    return (np.log(up) - np.log(down)) / (2.0 * step)

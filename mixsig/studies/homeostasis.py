@@ -77,7 +77,7 @@ class HomeostasisSettings:
         Period of the identical regular input train, s.
     weight : float
         AMPA weight current of the input (the chip's highest weight bit), A; the default puts the
-        2 kHz train at 1.9 times the DPI's rate threshold i_tau / (i_w t_pulse) on dynapse2.
+        2 kHz train at 1.5 times the DPI's rate threshold i_tau / (i_w t_pulse) on dynapse2.
     dt : float
         Engine step, s.
     seed : int
@@ -97,7 +97,7 @@ class HomeostasisSettings:
     window: float = 1.0
     sample: float = 0.1
     input_period: float = 5e-4
-    weight: float = 0.5e-9
+    weight: float = 0.4e-9
     dt: float = 1e-4
     seed: int = 3
     chip: str = "dynapse2"
