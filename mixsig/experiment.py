@@ -175,8 +175,10 @@ class Experiment(Summary):
 
         Every setting is written, defaults included, so the tables describe the run completely:
         ``experiment_from_dict(exp.to_dict())`` simulates exactly what ``exp`` simulates. Tuples
-        and numpy values become lists and Python numbers; the ``file`` of an ``aedat`` input
-        becomes an absolute path (relative paths are resolved as :func:`load_experiment` does).
+        and numpy values become lists and Python numbers. Shipped chip and device-model names stay
+        names; a ``chip`` or ``device_model`` path and the ``file`` of an ``aedat`` input become
+        absolute paths (as resolved for this experiment), so the tables mean the same files
+        wherever they are read.
 
         Returns
         -------
@@ -191,6 +193,10 @@ class Experiment(Summary):
             **({} if self.age_at_start is None else {"age_at_start": self.age_at_start}),
             "biases": [{**({} if core is None else {"core": core}), name: value} for core, name, value in self.biases],
         }
+        for field, package in (("chip", "chip_configs"), ("device_model", "device_models")):
+            value = data[field]
+            if value != "none" and paths.shipped(value, package) is None:
+                data[field] = str(pathlib.Path(value).absolute())
         network = _plain(self.network)
         for table in (network.get("inputs") or {}).values():
             if isinstance(table, dict) and table.get("kind") == "aedat" and isinstance(table.get("file"), str):

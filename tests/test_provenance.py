@@ -71,10 +71,14 @@ def test_python_experiment_round_trips_through_load_experiment(tmp_path):
     assert loaded.network["connections"][2]["pairs"] == [[0, 1], [2, 0]]
 
 
-def test_aedat_file_is_written_as_an_absolute_path(tmp_path):
+def test_files_are_written_as_absolute_paths_and_shipped_names_as_names(tmp_path, monkeypatch):
     exp = Experiment(source=str(tmp_path / "exp.toml"), network={
         "populations": {"p": {"size": 1}}, "inputs": {"x": {"size": 1, "kind": "aedat", "file": "in.aedat"}}})
     assert exp.to_dict()["inputs"]["x"]["file"] == str(tmp_path / "in.aedat")
+    assert exp.to_dict()["chip"] == "dynapse2" and exp.to_dict()["device_model"] == "generic_180nm"
+    monkeypatch.chdir(tmp_path)
+    custom = exp.replace(chip="chips/mine.toml", device_model="cal.toml").to_dict()
+    assert custom["chip"] == str(tmp_path / "chips" / "mine.toml") and custom["device_model"] == str(tmp_path / "cal.toml")
     assert exp.network["inputs"]["x"]["file"] == "in.aedat"  # the experiment itself is untouched
 
 
