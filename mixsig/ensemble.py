@@ -43,7 +43,7 @@ import tempfile
 import numpy as np
 
 from mixsig.errors import ConfigError, Problem
-from mixsig.progress import progress_bar
+from mixsig.progress import counting
 
 
 SCHEDULER_TIMEOUT = "10s"
@@ -192,17 +192,12 @@ def _dask_client(scheduler, workers):
 
 def _gather(futures, completed, show):
     """Results of ``futures`` in submission order, with one progress bar over them."""
-    bar = progress_bar(len(futures), "shard", desc="mixsig ensemble", show=show)
     order = {id(future): index for index, future in enumerate(futures)}
     results = [None] * len(futures)
-    try:
+    with counting(len(futures), "shard", "mixsig ensemble", show) as done:
         for future in completed(futures):
             results[order[id(future)]] = future.result()
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+            done()
     return results
 
 

@@ -5,6 +5,7 @@ appears when stderr is a terminal or the code runs in a Jupyter kernel, and neve
 whose output goes to a file.
 """
 
+import contextlib
 import sys
 
 
@@ -43,3 +44,25 @@ def progress_bar(total, unit, desc="mixsig", show=None):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, leave=False)
+
+
+@contextlib.contextmanager
+def counting(total, unit, desc="mixsig", show=None):
+    """One overall bar over ``total`` items: ``with counting(n, "run") as done: ... done()``.
+
+    Parameters
+    ----------
+    total, unit, desc, show
+        As in :func:`progress_bar`.
+
+    Yields
+    ------
+    callable
+        Call it once per finished item (does nothing when the bar is not shown).
+    """
+    bar = progress_bar(total, unit, desc, show)
+    try:
+        yield (lambda: None) if bar is None else (lambda: bar.update(1))
+    finally:
+        if bar is not None:
+            bar.close()

@@ -16,7 +16,7 @@ import itertools
 import numpy as np
 
 from mixsig.errors import ConfigError, Problem
-from mixsig.progress import progress_bar
+from mixsig.progress import counting
 
 TABLE_UNITS = {
     "duration": "s", "dt": "s", "temperature": "K", "interval": "s", "rate": "Hz", "phase": "s",
@@ -133,14 +133,11 @@ def run_sweep(experiment, sweeps, backend=None, command="mixsig.sweep", progress
 
         datasets = run_ensembles(experiments, command=command, progress=progress, **backend)
     else:
-        bar = progress_bar(len(experiments), "condition", desc="mixsig sweep", show=progress)
         datasets = []
-        for condition in experiments:
-            datasets.append(run(condition, progress=False, command=command))
-            if bar is not None:
-                bar.update(1)
-        if bar is not None:
-            bar.close()
+        with counting(len(experiments), "condition", "mixsig sweep", progress) as done:
+            for condition in experiments:
+                datasets.append(run(condition, progress=False, command=command))
+                done()
     attrs = _shared_attributes(datasets)
     attrs["experiment_toml"] = experiment.to_toml()  # the experiment before the sweep's settings
     attrs["sweep"] = "; ".join(f"{key} = {', '.join(map(str, values))}" for key, values in sweeps)

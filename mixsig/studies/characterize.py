@@ -47,6 +47,7 @@ from mixsig.analysis.stats import (
     time_to_first_spike,
 )
 from mixsig.errors import ConfigError, Problem, raise_if_any
+from mixsig.progress import counting
 from mixsig.studies.operating_point import CALIBRATED, measure_rheobase, with_bias_mode
 from mixsig.studies.output import (
     StudyResult, is_int, is_positive, is_sequence_of, settings_dict, settings_problems, write_outputs,
@@ -223,11 +224,12 @@ def experiment(settings, device_model, temperature, run):
 
 
 def simulate(exp, command):
-    """Run an experiment; return its dataset and the global neuron ids of each population."""
+    """Run an experiment (no bar of its own: the study shows one); return its dataset and the
+    global neuron ids of each population."""
     from mixsig.engine.simulation import Simulation
 
     simulation = Simulation(exp)
-    simulation.advance(exp.duration)
+    simulation.advance(exp.duration, progress=False)
     members = {name: simulation.compiled.population(name) for name in exp.network["populations"]}
     return simulation.dataset(command=command), members
 
@@ -450,7 +452,8 @@ def characterize(settings=None, output=None, **changes):
     rheobase = measure_rheobase(settings.chip, settings.rheobase_window, settings.dt)
     plan = fi_plan(settings, rheobase, load_chip(settings.chip).n_cores)
     datasets, analyses = {}, {}
-    with tempfile.TemporaryDirectory() as scratch:
+    total = len(settings.device_models) * len(settings.bias_modes) * len(settings.temperatures) * len(plan)
+    with tempfile.TemporaryDirectory() as scratch, counting(total, "run", "mixsig characterize") as done:
         for i, model in enumerate(settings.device_models):
             for m, mode in enumerate(settings.bias_modes):
                 path = model if model == "none" else with_bias_mode(model, mode, output or scratch)
@@ -462,6 +465,7 @@ def characterize(settings=None, output=None, **changes):
                                                f"mixsig study characterize ({_model_label(model)}, {mode}, {temp:g} K, run {r})")
                         datasets[label if r == 0 else f"{label}-fi{r}"] = ds
                         runs.append((ds, members, entry))
+                        done()
                     analyses[(i, m, j)] = analyse_run(runs, settings)
     results = _results(settings, analyses, rheobase)
     result = StudyResult(results=results, datasets=datasets, summary=_summary(settings, results))

@@ -37,6 +37,7 @@ import xarray as xr
 
 from mixsig.analysis.stats import loglog_slope
 from mixsig.errors import raise_if_any
+from mixsig.progress import counting
 from mixsig.studies.output import (
     StudyResult, is_int, is_positive, is_sequence_of, settings_dict, settings_problems, write_outputs,
 )
@@ -301,10 +302,12 @@ def homeostasis(settings=None, output=None, **changes):
     before = window_rates(before_run, [settings.settle, settings.settle + settings.window])[0]
     datasets = {"homeostasis-before": before_run.dataset(command="mixsig study homeostasis (before)")}
     runs = []
-    for tau_h in settings.tau_h:
-        gains, times, rates, ds = _adapt(settings, tau_h)
-        datasets[f"homeostasis-tau_h-{tau_h:g}"] = ds
-        runs.append((gains, times, rates))
+    with counting(len(settings.tau_h), "run", "mixsig homeostasis") as done:
+        for tau_h in settings.tau_h:
+            gains, times, rates, ds = _adapt(settings, tau_h)
+            datasets[f"homeostasis-tau_h-{tau_h:g}"] = ds
+            runs.append((gains, times, rates))
+            done()
     results = _results(settings, before, runs, datasets["homeostasis-before"])
     result = StudyResult(results=results, datasets=datasets, summary=_summary(settings, results))
     if output is not None:

@@ -80,6 +80,7 @@ from mixsig.analysis.coding import (
 )
 from mixsig.analysis.stats import enob_uniform, interval_counts, loglog_slope
 from mixsig.errors import raise_if_any
+from mixsig.progress import counting
 from mixsig.studies.operating_point import measure_rheobase
 from mixsig.studies.output import (
     StudyResult, is_int, is_positive, is_sequence_of, settings_dict, settings_problems, write_outputs,
@@ -639,11 +640,13 @@ def population(settings=None, output=None, **changes):
     trains, schedule, encoding = input_trains(settings)
     duration = float(fisher_schedule(settings, schedule[2][-1])[1][2][-1])
     datasets, analyses = {}, {}
-    for condition, model, instances in (("mismatch", settings.device_model, settings.instances), ("nominal", "none", 1)):
-        ds = run(experiment(settings, model, instances, trains, duration, settings.dc_drive * rheobase),
-                 command=f"mixsig study population ({condition})")
-        datasets[f"population-{condition}"] = ds
-        analyses[condition] = _analyse(ds, schedule, settings)
+    with counting(2, "run", "mixsig population") as done:
+        for condition, model, instances in (("mismatch", settings.device_model, settings.instances), ("nominal", "none", 1)):
+            ds = run(experiment(settings, model, instances, trains, duration, settings.dc_drive * rheobase),
+                     progress=False, command=f"mixsig study population ({condition})")
+            datasets[f"population-{condition}"] = ds
+            analyses[condition] = _analyse(ds, schedule, settings)
+            done()
     results = _results(settings, analyses, datasets["population-mismatch"], encoding)
     results.attrs.update(rheobase=rheobase, i_dc=float(settings.dc_drive * rheobase))
     result = StudyResult(results=results, datasets=datasets, summary=_summary(settings, results))
