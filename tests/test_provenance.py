@@ -13,6 +13,7 @@ import pytest
 import xarray as xr
 
 from mixsig.cli import main
+from mixsig.device import load_device_model
 from mixsig.engine.simulation import run
 from mixsig.errors import ConfigError
 from mixsig.experiment import DCStep, Experiment, Record, default_experiment, experiment_from_dict, load_experiment
@@ -134,3 +135,14 @@ def test_from_dataset_refuses_a_changed_calibration_or_an_experiment_file(record
 def test_python_run_records_its_experiment():
     ds = run(PYTHON_EXPERIMENT.replace(instances=1, duration=0.002), progress=False)
     assert tomllib.loads(ds.attrs["experiment_toml"])["duration"] == 0.002
+
+
+def test_empirical_tables_are_recorded_by_their_sha256(tmp_path):
+    exp = PYTHON_EXPERIMENT.replace(instances=1, duration=0.002, device_model="empirical_demo")
+    ds = run(exp, progress=False)
+    model = load_device_model("empirical_demo")
+    assert ds.attrs["calibration_tables_sha256"] == model.tables_sha256 and model.tables_sha256
+    assert experiment_from_dataset(ds, "demo.nc").device_model == "empirical_demo"
+    ds.attrs["calibration_tables_sha256"] = "0" * 64
+    with pytest.raises(ConfigError, match="calibration_tables_sha256"):
+        experiment_from_dataset(ds, "demo.nc")

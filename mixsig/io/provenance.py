@@ -62,7 +62,8 @@ def run_provenance(experiment, chip, model):
     dict
         ``experiment_toml``, ``chip_toml``, ``calibration_file`` (file name, or ``"none"``),
         ``calibration_toml`` (verbatim, ``""`` without a model), ``calibration_sha256``, ``seed``,
-        ``dt`` and :func:`software_attributes`.
+        ``dt``, :func:`software_attributes`, and ``calibration_tables_sha256`` when the calibration
+        reads empirical tables from a netCDF file (its sha256; the file itself is not embedded).
     """
     return {
         "experiment_toml": experiment.to_toml(),
@@ -73,6 +74,7 @@ def run_provenance(experiment, chip, model):
         "seed": int(experiment.seed),
         "dt": float(experiment.dt),
         **software_attributes(),
+        **({} if model is None or not model.tables_sha256 else {"calibration_tables_sha256": model.tables_sha256}),
     }
 
 
@@ -118,13 +120,15 @@ def experiment_from_dataset(ds, source="<dataset>"):
     if chip_text != ds.attrs.get("chip_toml"):
         problems.append(Problem(source, "attrs.chip_toml", f"chip {experiment.chip!r} changed since the run",
                                 "the chip config recorded in the dataset"))
-    if experiment.device_model == "none":
-        sha256 = NO_CALIBRATION_SHA256
-    else:
-        sha256 = load_device_model(experiment.device_model).sha256
+    model = None if experiment.device_model == "none" else load_device_model(experiment.device_model)
+    sha256 = NO_CALIBRATION_SHA256 if model is None else model.sha256
     if sha256 != ds.attrs.get("calibration_sha256"):
         problems.append(Problem(source, "attrs.calibration_sha256", f"{experiment.device_model!r} has sha256 {sha256}",
                                 "the calibration recorded in the dataset (attribute calibration_toml)"))
+    tables = None if model is None else model.tables_sha256
+    if tables != ds.attrs.get("calibration_tables_sha256"):
+        problems.append(Problem(source, "attrs.calibration_tables_sha256", tables,
+                                "the sha256 of the calibration's empirical tables recorded in the dataset"))
     if ds.attrs.get("mixsig_version") != __version__:
         problems.append(Problem(source, "attrs.mixsig_version", ds.attrs.get("mixsig_version"),
                                 f"this mixsig version ({__version__})"))
