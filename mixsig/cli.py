@@ -1,16 +1,67 @@
 """The ``mixsig`` command: ``run``, ``inspect``, ``plot``, ``combine``, ``validate``, ``study`` and ``neuron``.
 
 User errors (bad files, bad arguments) print one message listing every problem and exit with
-status 2; they never show a traceback.
+status 2; they never show a traceback. Outputs are checked before any work: an existing file is
+replaced only with ``--force``, and its folder must be writable. ``Ctrl-C`` (SIGINT) and SIGTERM
+print one line and exit with status 130 and 143; files being written are removed and a previous
+output stays as it was (:mod:`mixsig.files`). A file-size limit or a full disk is reported as an
+error, with nothing partial left.
 """
 
 import argparse
+import contextlib
+import errno
 import pathlib
 import shlex
+import signal
 import sys
 
 from mixsig import __version__
-from mixsig.errors import ConfigError, Problem
+from mixsig.errors import ConfigError, Problem, raise_if_any
+from mixsig.files import output_problems
+
+WRITE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO}
+"""Errors of a write that failed for lack of room (disk full, quota, file-size limit) or of the device."""
+
+INTERRUPT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+"""Exit status after each interrupting signal (128 + its number, as a shell reports it)."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT received: raised in the main thread so that clean-up code runs."""
+
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def _signal_handlers():
+    """SIGINT and SIGTERM raise :class:`Interrupted`; SIGXFSZ is ignored (a write beyond a file-size
+    limit then fails with an error instead of killing the process). Restored on exit."""
+    wanted = {signal.SIGINT: _raise_interrupted, signal.SIGTERM: _raise_interrupted}
+    if hasattr(signal, "SIGXFSZ"):
+        wanted[signal.SIGXFSZ] = signal.SIG_IGN
+    previous = {}
+    try:
+        for signum, handler in wanted.items():
+            previous[signum] = signal.signal(signum, handler)
+    except ValueError:  # not the main thread: leave the handlers alone
+        pass
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _check_outputs(paths, force, key="--output"):
+    """Refuse outputs that exist (unless ``force``) or cannot be written, before any work."""
+    raise_if_any([problem for path in paths for problem in output_problems(path, force, key=key)], "output")
 
 
 def _command_line(argv):
@@ -38,6 +89,7 @@ def _run(args, argv):
         from mixsig.settings import apply_settings
 
         experiment = apply_settings(experiment, args.set, source="--set")
+    _check_outputs([args.output], args.force)  # before simulating
     backend = None
     if args.workers is not None or args.scheduler is not None or args.shard_dir is not None:
         backend = {"workers": args.workers, "scheduler": args.scheduler, "shard_dir": args.shard_dir}
@@ -81,10 +133,12 @@ def _inspect(args, argv):
 
 def _plot(args, argv):
     from mixsig.io import load_dataset
-    from mixsig.plot import save_figures
+    from mixsig.plot import figure_files, save_figures
 
     stem = args.prefix or args.file.rsplit(".nc", 1)[0]
-    paths = save_figures(load_dataset(args.file), stem)
+    ds = load_dataset(args.file)
+    _check_outputs(figure_files(ds, stem), args.force, key="--prefix")
+    paths = save_figures(ds, stem)
     for path in paths:
         print(f"wrote {path}")
     if not paths:
@@ -96,6 +150,7 @@ def _combine(args, argv):
     from mixsig.io import combine, to_netcdf
     from mixsig.summary import summarize
 
+    _check_outputs([args.output], args.force)
     ds = combine(args.shards, command=_command_line(argv))
     to_netcdf(ds, args.output)
     print(summarize(ds, path=args.output))
@@ -107,9 +162,11 @@ def _validate(args, argv):
 
     if args.dir is None:
         args.dir = default_directory()
+    problems = output_problems(args.report, args.force, key="--report")
     if not pathlib.Path(args.dir).is_dir():
-        raise ConfigError([Problem(args.dir, "(directory)", None, "a folder of validation scripts (default: the scripts installed with mixsig)")],
-                          "validation directory")
+        problems.append(Problem(args.dir, "(directory)", None,
+                                "a folder of validation scripts (default: the scripts installed with mixsig)"))
+    raise_if_any(problems, "validation options")
     return validate(args.dir, args.report, include_slow=not args.quick)
 
 
@@ -239,6 +296,7 @@ def build_parser():
     run.add_argument("--shard-dir", metavar="DIR",
                      help="write each shard to a netCDF file in DIR (kept; on a cluster a directory every "
                           "worker can write) instead of returning it to this process through dask/the pool")
+    run.add_argument("--force", action="store_true", help="replace an existing output file")
     run.set_defaults(handler=_run)
 
     inspect = commands.add_parser("inspect", help="summarise a dataset")
@@ -248,11 +306,13 @@ def build_parser():
     plot = commands.add_parser("plot", help="raster, rate histograms and traces as PNG")
     plot.add_argument("file", help="mixsig-1 netCDF file")
     plot.add_argument("--prefix", help="path prefix of the PNG files (default: the file name without .nc)")
+    plot.add_argument("--force", action="store_true", help="replace existing PNG files")
     plot.set_defaults(handler=_plot)
 
     combine = commands.add_parser("combine", help="merge shards holding disjoint instances of one run")
     combine.add_argument("shards", nargs="+", help="mixsig-1 netCDF files")
     combine.add_argument("-o", "--output", required=True, help="output file")
+    combine.add_argument("--force", action="store_true", help="replace an existing output file")
     combine.set_defaults(handler=_combine)
 
     validate = commands.add_parser(
@@ -261,6 +321,7 @@ def build_parser():
     validate.add_argument("--dir", help="folder of the scripts (default: the scripts installed with mixsig)")
     validate.add_argument("--report", default="validation-report.md", help="report file (default validation-report.md)")
     validate.add_argument("--quick", action="store_true", help="skip the scripts marked slow")
+    validate.add_argument("--force", action="store_true", help="replace an existing report")
     validate.set_defaults(handler=_validate)
 
     study = commands.add_parser(
@@ -310,14 +371,31 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args, argv)
+        with _signal_handlers():
+            return args.handler(args, argv)
+    except (Interrupted, KeyboardInterrupt, SystemError) as error:
+        # A signal handled while compiled code returns surfaces as a SystemError caused by it.
+        interrupt = error.__cause__ or error.__context__ if isinstance(error, SystemError) else error
+        if not isinstance(interrupt, (Interrupted, KeyboardInterrupt)):
+            raise
+        signum = getattr(interrupt, "signum", signal.SIGINT)
+        print(f"mixsig {args.command}: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+        return INTERRUPT_STATUS[signum]
     except ConfigError as error:
         print(f"mixsig {args.command}: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        problem = Problem(getattr(error, "filename", None) or "?", "(file)", None, f"an accessible file ({error.strerror})")
-        print(f"mixsig {args.command}: {ConfigError([problem], 'file access')}", file=sys.stderr)
+        print(f"mixsig {args.command}: {_file_error(error)}", file=sys.stderr)
         return 2
+
+
+def _file_error(error):
+    """The :class:`ConfigError` the CLI prints for an :class:`OSError`."""
+    name = getattr(error, "filename", None) or "?"
+    if error.errno in WRITE_ERRNOS:
+        problem = Problem(name, "(write)", None, f"room to write the file ({error.strerror}); nothing was written")
+        return ConfigError([problem], "output")
+    return ConfigError([Problem(name, "(file)", None, f"an accessible file ({error.strerror})")], "file access")
 
 
 if __name__ == "__main__":

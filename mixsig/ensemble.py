@@ -37,12 +37,15 @@ and the client. dask is an optional dependency (``pip install "mixsig[dask]"``).
 import concurrent.futures
 import multiprocessing
 import os
+import signal
 import sys
 import tempfile
+import threading
 
 import numpy as np
 
 from mixsig.errors import ConfigError, Problem
+from mixsig.files import remove_temporaries
 from mixsig.progress import counting
 
 
@@ -124,6 +127,44 @@ def run_shard(experiment, instances, path=None, command="mixsig.ensemble", threa
         return ds
     to_netcdf(ds, path)
     return os.fspath(path)
+
+
+def _exit_now(status):
+    """Remove the files this process is writing and end it at once (no clean-up handlers)."""
+    remove_temporaries()
+    os._exit(status)
+
+
+def exit_with_parent():
+    """Worker initializer: the worker ends with the process that started it, and on SIGTERM.
+
+    A daemon thread waits on the parent's sentinel (:func:`multiprocessing.parent_process`),
+    which closes when the parent exits or is killed (even by ``SIGKILL``); the worker then
+    removes the files it is writing (:func:`mixsig.files.remove_temporaries`) and exits, so that
+    no orphaned worker goes on simulating. SIGTERM does the same; SIGINT is ignored (``Ctrl-C``
+    reaches every process of the terminal: the parent handles it and stops the workers).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: _exit_now(128 + signum))
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch():
+        parent.join()
+        _exit_now(1)
+
+    threading.Thread(target=watch, name="mixsig-exit-with-parent", daemon=True).start()
+
+
+def _stop_workers(executor):
+    """Cancel the shards not started and terminate the worker processes of ``executor`` now."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(5)
 
 
 def _writable_problem(directory):
@@ -290,7 +331,7 @@ def run_ensembles(experiments, workers=None, shards=None, scheduler=None, client
             if executor is None:
                 context = multiprocessing.get_context("spawn")
                 owned_executor = executor = concurrent.futures.ProcessPoolExecutor(
-                    max_workers=min(workers, len(tasks)), mp_context=context)
+                    max_workers=min(workers, len(tasks)), mp_context=context, initializer=exit_with_parent)
             futures = [executor.submit(run_shard, experiment, part, path, command, threads)
                        for _, experiment, part, path in tasks]
             as_completed = concurrent.futures.as_completed
@@ -300,6 +341,11 @@ def run_ensembles(experiments, workers=None, shards=None, scheduler=None, client
             ds = combine([result for (owner, *_), result in zip(tasks, results) if owner == k], command=command)
             combined.append(ds.load())
         return combined
+    except BaseException:
+        if owned_executor is not None:  # an error or an interrupt: do not wait for the other shards
+            _stop_workers(owned_executor)
+            owned_executor = None
+        raise
     finally:
         if owned_executor is not None:
             owned_executor.shutdown()

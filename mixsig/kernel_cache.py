@@ -7,7 +7,10 @@ from other files, so after an edit of a callee only (say ``circuits/dpi.py``) nu
 running the caller's stale machine code. Here every mixsig kernel's stamp is instead the SHA-256
 of all of the package's Python sources (:func:`source_hash`): any change to the package,
 including constants that compiled code freezes in, invalidates every cached kernel, and stale
-code can never run. Where the cache lives is numba's choice, unchanged.
+code can never run. The files go where numba would put them, in a subfolder named for the hash
+(``numba-<hash>``): processes running different sources (an edit while a run goes on) never
+share an index or a compiled file, and numba's index of one version can never point at code
+compiled from another (numba writes the index and the code as two files).
 
 The locator is registered with numba once, when this module is first imported; the subpackages
 holding kernels (``circuits``, ``aer``, ``engine``) import it before any of their modules
@@ -17,7 +20,9 @@ only for files inside the package; every other function keeps numba's own locato
 
 import functools
 import hashlib
+import os
 import pathlib
+import tempfile
 
 from numba.core import caching
 
@@ -45,10 +50,11 @@ def _numba_class(name):
 
 
 class PackageSourceLocator(_numba_class("CacheLocator")):
-    """Cache locator of the package's kernels: numba's location, :func:`source_hash` as stamp.
+    """Cache locator of the package's kernels: :func:`source_hash` as stamp and folder name.
 
     Wraps the locator numba would have chosen (user-provided directory, in-tree ``__pycache__``
-    or user-wide directory, in numba's order) and replaces only its source stamp.
+    or user-wide directory, in numba's order): the cache goes to its folder's subfolder
+    ``numba-<first 16 hex digits of the hash>``.
     """
 
     _bases = tuple(_numba_class(name) for name in
@@ -56,12 +62,14 @@ class PackageSourceLocator(_numba_class("CacheLocator")):
 
     def __init__(self, base):
         self._base = base
+        self._path = os.path.join(base.get_cache_path(), f"numba-{source_hash()[:16]}")
 
     def ensure_cache_path(self):
-        self._base.ensure_cache_path()
+        os.makedirs(self._path, exist_ok=True)
+        tempfile.TemporaryFile(dir=self._path).close()
 
     def get_cache_path(self):
-        return self._base.get_cache_path()
+        return self._path
 
     def get_disambiguator(self):
         return self._base.get_disambiguator()
@@ -79,8 +87,14 @@ class PackageSourceLocator(_numba_class("CacheLocator")):
             return None
         for base in cls._bases:
             locator = base.from_function(py_func, py_file)
-            if locator is not None:
-                return cls(locator)
+            if locator is None:
+                continue
+            locator = cls(locator)
+            try:
+                locator.ensure_cache_path()
+            except OSError:
+                continue
+            return locator
         return None
 
 

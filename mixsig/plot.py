@@ -175,19 +175,33 @@ def save_figures(ds, stem):
         ``duration`` attribute, no trace figures without trace samples; for a sweep, the
         figures of each condition as ``<stem>-condition<k>-...``.
     """
-    if "condition" in ds.dims:  # a sweep: the figures of each condition
-        from mixsig.io.conditions import condition_dataset
+    return [write_png(draw, f"{prefix}-{suffix}.png") for part, prefix in _conditions(ds, stem)
+            for suffix, draw in _figures(part)]
 
-        return [path for index in range(ds.sizes["condition"])
-                for path in save_figures(condition_dataset(ds, index), f"{stem}-condition{index}")]
+
+def _conditions(ds, stem):
+    """``(dataset, stem)`` of each condition of a sweep (``<stem>-condition<k>``), else ``[(ds, stem)]``."""
+    if "condition" not in ds.dims:
+        return [(ds, stem)]
+    from mixsig.io.conditions import condition_dataset
+
+    return [(condition_dataset(ds, index), f"{stem}-condition{index}") for index in range(ds.sizes["condition"])]
+
+
+def _figures(ds):
+    """``(suffix, draw)`` of each figure :func:`save_figures` makes of ``ds`` (one condition)."""
     if not (ds.sizes["instance"] and ds.sizes["neuron"]):
         return []
     traces = [name for name, var in ds.data_vars.items() if is_trace(name, var) and var.size]
     figures = [("raster", lambda ax: raster(ds, ax))]
     if "duration" in ds.attrs or "time_window" in ds.attrs:
         figures.append(("rates", lambda ax: rate_histograms(ds, ax)))
-    figures += [(name, lambda ax, name=name: trace(ds, name, ax)) for name in traces]
-    return [write_png(draw, f"{stem}-{suffix}.png") for suffix, draw in figures]
+    return figures + [(name, lambda ax, name=name: trace(ds, name, ax)) for name in traces]
+
+
+def figure_files(ds, stem):
+    """Files :func:`save_figures` writes for ``ds``, in its order."""
+    return [f"{prefix}-{suffix}.png" for part, prefix in _conditions(ds, stem) for suffix, _ in _figures(part)]
 
 
 def ttfs_histogram(ttfs, ax=None, bins=30):

@@ -124,7 +124,7 @@ def test_cli_workers_option_writes_the_combined_dataset(tmp_path, capsys):
         assert b.sizes["instance"] == 3 and b.sizes["spike"] > 0
         for name in ("spike_time", "spike_neuron", "spike_instance", "spike_count", "soma__i_tau"):
             np.testing.assert_array_equal(a[name].values, b[name].values)
-    assert main(["run", str(experiment), "-o", str(many), "--workers", "0"]) == 2
+    assert main(["run", str(experiment), "-o", str(tmp_path / "none.nc"), "--workers", "0"]) == 2
     assert "workers" in capsys.readouterr().err
 
 

@@ -56,6 +56,7 @@ advanced at once, bit for bit.
 
 import dataclasses
 import math
+import os
 import sys
 import types
 
@@ -745,7 +746,7 @@ class Simulation:
         provenance = {
             **run_provenance(exp, chip, model),
             "command": command,
-            "title": f"mixsig {__version__} run of {exp.source}",
+            "title": f"mixsig {__version__} run of {os.path.basename(exp.source)}",
             "duration": float(self.step_index * exp.dt),
             "chip_name": chip.name,
             "board": f"{self.board.nx} x {self.board.ny}",

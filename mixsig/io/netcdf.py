@@ -23,6 +23,7 @@ checksum failures) become :class:`mixsig.errors.ConfigError` naming the file.
 """
 
 import contextlib
+import errno
 import hashlib
 import os
 
@@ -114,6 +115,8 @@ def to_netcdf(ds, path, complevel=4):
     mixsig.errors.ConfigError
         If ``ds`` violates the schema or holds attributes netCDF cannot store (booleans among
         them: store 0/1 or a string).
+    OSError
+        If the file cannot be written (a full disk, a file-size limit); nothing is left behind.
     """
     path = os.fspath(path)
     problems = dataset_problems(ds, path, spikes=not _is_lazy(ds))
@@ -138,7 +141,10 @@ _TRAILER = len(TRAILER_MAGIC) + 32
 
 def _write(out, temporary, encoding):
     """Write ``out`` to ``temporary`` and append the sha256 trailer of the bytes written."""
-    out.to_netcdf(temporary, mode="w", format="NETCDF4", engine="netcdf4", encoding=encoding, unlimited_dims=())
+    try:
+        out.to_netcdf(temporary, mode="w", format="NETCDF4", engine="netcdf4", encoding=encoding, unlimited_dims=())
+    except RuntimeError as error:  # how the netCDF library reports a failed write (a full disk, ...)
+        raise OSError(errno.EIO, f"{error} (disk full, file-size limit or I/O error)", temporary) from error
     with open(temporary, "rb") as stream:
         digest = hashlib.file_digest(stream, "sha256").digest()
     with open(temporary, "ab") as stream:  # HDF5 ignores bytes past its end-of-file address
