@@ -9,14 +9,13 @@ error, with nothing partial left.
 """
 
 import argparse
-import contextlib
 import errno
 import pathlib
 import shlex
 import signal
 import sys
 
-from mixsig import __version__
+from mixsig import __version__, interrupts
 from mixsig.errors import ConfigError, Problem, raise_if_any
 from mixsig.files import output_problems
 
@@ -26,37 +25,9 @@ WRITE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO}
 INTERRUPT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
 """Exit status after each interrupting signal (128 + its number, as a shell reports it)."""
 
-
-class Interrupted(BaseException):
-    """SIGTERM or SIGINT received: raised in the main thread so that clean-up code runs."""
-
-    def __init__(self, signum):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-def _raise_interrupted(signum, frame):
-    raise Interrupted(signum)
-
-
-@contextlib.contextmanager
-def _signal_handlers():
-    """SIGINT and SIGTERM raise :class:`Interrupted`; SIGXFSZ is ignored (a write beyond a file-size
-    limit then fails with an error instead of killing the process). Restored on exit."""
-    wanted = {signal.SIGINT: _raise_interrupted, signal.SIGTERM: _raise_interrupted}
-    if hasattr(signal, "SIGXFSZ"):
-        wanted[signal.SIGXFSZ] = signal.SIG_IGN
-    previous = {}
-    try:
-        for signum, handler in wanted.items():
-            previous[signum] = signal.signal(signum, handler)
-    except ValueError:  # not the main thread: leave the handlers alone
-        pass
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+IGNORED_SIGNALS = (signal.SIGXFSZ,) if hasattr(signal, "SIGXFSZ") else ()
+"""Ignored while a command runs: beyond a file-size limit a write then fails with an error (reported,
+nothing partial left) instead of the process being killed."""
 
 
 def _check_outputs(paths, force, key="--output"):
@@ -371,16 +342,16 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
-        with _signal_handlers():
-            return args.handler(args, argv)
-    except (Interrupted, KeyboardInterrupt, SystemError) as error:
-        # A signal handled while compiled code returns surfaces as a SystemError caused by it.
-        interrupt = error.__cause__ or error.__context__ if isinstance(error, SystemError) else error
-        if not isinstance(interrupt, (Interrupted, KeyboardInterrupt)):
-            raise
-        signum = getattr(interrupt, "signum", signal.SIGINT)
-        print(f"mixsig {args.command}: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
-        return INTERRUPT_STATUS[signum]
+        with interrupts.handled(ignore=IGNORED_SIGNALS):
+            try:
+                return args.handler(args, argv)
+            except BaseException as error:
+                # The record decides: the exception a signal raised may have become another one.
+                signum = interrupts.received() or (signal.SIGINT if isinstance(error, KeyboardInterrupt) else None)
+                if signum is None:
+                    raise
+                print(f"mixsig {args.command}: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+                return INTERRUPT_STATUS[signum]
     except ConfigError as error:
         print(f"mixsig {args.command}: {error}", file=sys.stderr)
         return 2

@@ -145,7 +145,7 @@ def atomic_write(path, write):
     except BaseException as error:
         if os.path.exists(temporary):
             os.remove(temporary)
-        if isinstance(error, OSError) and error.filename in (None, temporary):
+        if isinstance(error, OSError) and error.errno is not None and error.filename in (None, temporary):
             raise OSError(error.errno, error.strerror, path) from error  # name the file the user asked for
         raise
     finally:

@@ -62,7 +62,7 @@ import types
 
 import numpy as np
 
-from mixsig import __version__
+from mixsig import __version__, interrupts
 from mixsig.aer.events import SramTable, events_from_spikes
 from mixsig.aer.router import LEVELS, Router
 from mixsig.chip import Board, MappingError, compile_network, load_chip
@@ -516,6 +516,7 @@ class Simulation:
         bar = progress_bar(n_steps, "step", show=progress) if n_steps >= 1000 else None
         n, end = self.step_index, self.step_index + n_steps
         while n < end:
+            interrupts.check()  # a signal whose exception the compiled call's dispatcher swallowed
             done = self._run(n, end)
             if bar is not None:
                 bar.update(done)
