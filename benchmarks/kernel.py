@@ -9,6 +9,18 @@ Figures (ns per neuron-step, one thread, best of ``REPEATS``):
   current its DPIs give in the next step without new pulses;
 * ``kernel.rk4_substeps_per_step``  mean number of RK4 sub-steps of the soma per step (counted in
   Python on the same states with the kernel's own functions).
+
+The same for the ``fast`` integrator (:mod:`mixsig.engine.fast`), on the states of the same network
+run with it:
+
+* ``kernel_fast.neuron_ns``       :func:`mixsig.engine.fast.advance_serial`;
+* ``kernel_fast.dpi_decays_ns``   rule 1, the branch-free pass over every DPI;
+* ``kernel_fast.dpi_pulses_ns``   rule 2, the sparse pass over the DPIs with a pulse;
+* ``kernel_fast.soma_ns``         rules 3-4 (Heun step, exact kernel near threshold, AHP);
+* ``kernel_fast.pulses_per_neuron_step``, ``kernel_fast.spikes_per_neuron_step``: how often the
+  sparse paths run (a spike step is redone by the exact soma kernel);
+* ``kernel_fast.table_bytes_per_neuron``: parameter and state bytes one neuron-step reads (the
+  memory traffic of a neuron-step when the tables do not stay in cache).
 """
 
 import time
@@ -18,6 +30,7 @@ import numpy as np
 
 from benchmarks import _workloads as workloads
 from mixsig.circuits import soma as soma_module
+from mixsig.engine import fast
 from mixsig.engine.kernels import advance_dpis, advance_neurons_serial, advance_soma
 from mixsig.engine.simulation import Simulation
 
@@ -78,6 +91,69 @@ def _rk4_substeps(simulation, states, inputs):
     return calls[0] / (len(states) * simulation.size)
 
 
+def fast_figures():
+    """The ``kernel_fast.*`` figures."""
+    simulation = Simulation(workloads.experiment(noise=False, duration=1.0, integrator="fast"))
+    simulation.advance(0.2, progress=False)
+    states = []
+    for _ in range(SNAPSHOTS):
+        simulation.advance(0.005, progress=False)
+        states.append(tuple(a.copy() for a in (simulation.syn, simulation.soma, simulation.i_w, simulation.syn_mean)))
+    dt, m = simulation.experiment.dt, simulation.size
+    i_dc = np.asarray(simulation._i_dc(simulation.step_index), dtype=float) * np.ones(m)
+    count, offset, no_noise = np.zeros(m, dtype=np.int64), np.zeros(m), np.zeros((0, m))
+    syn_par, soma_par, nmda_thr = simulation.syn_par, simulation.soma_par, simulation.nmda_thr
+    per = m * len(states)
+
+    def copies():
+        return [[a.copy() for a in state] for state in states]
+
+    def neuron():
+        for syn, soma, i_w, work in copies():
+            fast.advance_serial(syn, soma, i_w, no_noise, dt, syn_par, nmda_thr, soma_par, i_dc, work, count, offset)
+
+    def decays():
+        for syn, _, i_w, work in copies():
+            fast._dpi_decays(0, m, syn, i_w, no_noise, dt, syn_par, work)
+
+    def pulses():
+        for syn, _, i_w, work in copies():
+            fast._dpi_pulses(0, m, syn, i_w, no_noise, dt, syn_par, work)
+
+    prepared = []
+    for syn, soma, i_w, work in copies():
+        fast._dpi_decays(0, m, syn, i_w, no_noise, dt, syn_par, work)
+        fast._dpi_pulses(0, m, syn, i_w, no_noise, dt, syn_par, work)
+        work[fast.N_TYPES] = -1.0
+        fast._ahp_pulses(0, m, soma, soma_par, dt, work)
+        prepared.append((syn, soma, work))
+
+    def prepared_copies():
+        return [[a.copy() for a in state] for state in prepared]
+
+    def somas():
+        for syn, soma, work in prepared_copies():
+            fast._soma(0, m, syn, soma, no_noise, dt, nmda_thr, soma_par, i_dc, work, count, offset)
+
+    spikes = 0
+    for syn, soma, work in prepared_copies():
+        fast._soma(0, m, syn, soma, no_noise, dt, nmda_thr, soma_par, i_dc, work, count, offset)
+        spikes += int(np.sum(count))
+    n_pulses = sum(int(np.sum((i_w > 0) | (syn[2].T > 0))) for syn, _, i_w, _ in states)
+    overhead = _best(copies, per)
+    row_bytes = (syn_par.shape[0] * fast.N_TYPES + soma_par.shape[0] + states[0][0].shape[0] * fast.N_TYPES
+                 + states[0][1].shape[0] + fast.N_TYPES + 2) * 8
+    return {
+        "kernel_fast.neuron_ns": _best(neuron, per) - overhead,
+        "kernel_fast.dpi_decays_ns": _best(decays, per) - overhead,
+        "kernel_fast.dpi_pulses_ns": _best(pulses, per) - overhead,
+        "kernel_fast.soma_ns": _best(somas, per) - _best(prepared_copies, per),
+        "kernel_fast.pulses_per_neuron_step": n_pulses / per,
+        "kernel_fast.spikes_per_neuron_step": spikes / per,
+        "kernel_fast.table_bytes_per_neuron": float(row_bytes),
+    }
+
+
 def run():
     """Measure; return ``{figure: value}``."""
     simulation = Simulation(workloads.experiment(noise=False, duration=1.0))
@@ -119,6 +195,7 @@ def run():
         "kernel.dpis_ns": _best(dpis, per) - overhead,
         "kernel.soma_ns": _best(somas, per) - overhead,
         "kernel.rk4_substeps_per_step": _rk4_substeps(simulation, states, inputs),
+        **fast_figures(),
     }
 
 

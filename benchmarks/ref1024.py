@@ -16,14 +16,24 @@ generic 180 nm calibration with mismatch and ageing drift, spikes only). Figures
   compiled kernel, router, drift re-evaluation, input trains, noise draws, Python glue;
 * ``ref1024.startup_s``             fresh process: import, configs, sampling 1 instance, kernels
   from the numba cache, one step;
+* ``ref1024_fast.*`` / ``ref1024_fast_noise.*`` (issue 15): the ``fast`` integrator on the same
+  workload, noise off / on, with the ``exact`` integrator measured in the same run, interleaved
+  (``exact_neuron_steps_per_s``, ``speedup_vs_exact``); both threads against one
+  (``one_thread_neuron_steps_per_s``, ``thread_speedup``, ``numba.set_num_threads``); where the
+  fast run's time goes (``share_<part>``); and its agreement with exact, same seed, 1 s, noise
+  off (:func:`mixsig.analysis.agreement.compare`): ``agreement_open_<figure>`` with the
+  recurrent connections removed, ``agreement_closed_<figure>`` on ref1024 as is, and
+  ``agreement_closed_chaos_floor``, the distance of exact at dt/2 from exact at dt;
 * ``ref1024.peak_traced_mb_<T>s``   peak Python-traced memory (numpy included) of a fresh
   simulation advanced by ``T`` s, for the two ``MEMORY_DURATIONS``, and the growth per simulated
   second beyond the spike record (``ref1024.memory_growth_beyond_spikes_mb_per_s``).
 """
 
+import numba
 import numpy as np
 
 from benchmarks import _workloads as workloads
+from mixsig.analysis.agreement import compare
 from mixsig.engine.simulation import Simulation
 
 DURATION = 1.0
@@ -37,9 +47,58 @@ def _throughput(simulation, duration):
     return simulation.size * int(round(duration / simulation.experiment.dt)) / wall
 
 
-def _ready(noise, duration=DURATION):
-    simulation = Simulation(workloads.experiment(noise=noise, duration=duration))
-    return simulation
+def _ready(noise, duration=DURATION, integrator="exact", open_loop=False, dt=1e-4):
+    return Simulation(workloads.experiment(noise=noise, duration=duration, integrator=integrator, open_loop=open_loop,
+                                           dt=dt))
+
+
+def _spikes(integrator, open_loop=False, dt=1e-4):
+    simulation = _ready(False, integrator=integrator, open_loop=open_loop, dt=dt)
+    simulation.advance(DURATION, progress=False)
+    instance, neuron, time = simulation.spikes()
+    return (instance * simulation.n + neuron, time), simulation.size
+
+
+def measure_fast(noise, name, rounds=2):
+    """Figures of the fast integrator for one noise setting, exact measured in the same run (interleaved)."""
+    for integrator in ("exact", "fast"):
+        _ready(noise, integrator=integrator).advance(10e-4, progress=False)  # compile or load the kernels
+    rates = {"fast": [], "exact": [], "one_thread": []}
+    threads = numba.get_num_threads()
+    for _ in range(rounds):
+        rates["exact"].append(_throughput(_ready(noise), DURATION))
+        rates["fast"].append(_throughput(_ready(noise, integrator="fast"), DURATION))
+        numba.set_num_threads(1)
+        try:
+            rates["one_thread"].append(_throughput(_ready(noise, integrator="fast"), DURATION))
+        finally:
+            numba.set_num_threads(threads)
+    fast, exact, one = (float(np.median(rates[k])) for k in ("fast", "exact", "one_thread"))
+    figures = {
+        f"{name}.neuron_steps_per_s": fast,
+        f"{name}.exact_neuron_steps_per_s": exact,
+        f"{name}.speedup_vs_exact": fast / exact,
+        f"{name}.one_thread_neuron_steps_per_s": one,
+        f"{name}.thread_speedup": fast / one,
+        f"{name}.threads": threads,
+    }
+    for part, share in workloads.profile_split(_ready(noise, integrator="fast"), PROFILE_DURATION).items():
+        figures[f"{name}.share_{part}"] = share
+    return figures
+
+
+def agreement():
+    """Fast against exact, same seed, noise off: open loop, closed loop, and the closed loop's chaos floor."""
+    figures = {}
+    for loop, open_loop in (("open", True), ("closed", False)):
+        exact, m = _spikes("exact", open_loop)
+        fast, _ = _spikes("fast", open_loop)
+        for figure, value in compare(exact, fast, m).items():
+            figures[f"ref1024_fast.agreement_{loop}_{figure}"] = value
+        if not open_loop:
+            half, _ = _spikes("exact", open_loop, dt=0.5e-4)
+            figures["ref1024_fast.agreement_closed_chaos_floor"] = compare(exact, half, m)["distance"]
+    return figures
 
 
 def measure(noise, name):
@@ -83,9 +142,14 @@ def run():
     figures = measure(False, "ref1024")
     figures["ref1024.startup_s"] = workloads.startup_seconds()  # after the kernels are in the disk cache
     figures.update(measure(True, "ref1024_noise"))
+    figures.update(measure_fast(False, "ref1024_fast"))
+    figures.update(measure_fast(True, "ref1024_fast_noise"))
+    figures.update(agreement())
     figures.update(memory())
     figures["ref1024.target_neuron_steps_per_s"] = 2e8
     figures["ref1024_noise.target_neuron_steps_per_s"] = 1e8
+    figures["ref1024_fast.target_neuron_steps_per_s"] = 5e7
+    figures["ref1024_fast_noise.target_neuron_steps_per_s"] = 3e7
     return figures
 
 

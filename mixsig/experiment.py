@@ -145,7 +145,7 @@ class Experiment(Summary):
     mismatch: bool = True
     mismatch_scale: float = 1.0
     drift: bool = True
-    integrator: str = "exact"
+    integrator: str = "fast"
     temperature: object = 300.0
     corner: str = "tt"
     age_at_start: object = None

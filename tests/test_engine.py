@@ -143,7 +143,7 @@ def _one_neuron_experiment(times):
         "connections": [{"pre": "in", "post": "n", "syn_type": "ampa", "weight_mask": 8}],
     }
     return Experiment(duration=1.0, device_model="none", noise=False, biases=WEIGHTS, network=network,
-                      record=Record(router=False, parameters=False))
+                      record=Record(router=False, parameters=False), integrator="exact")
 
 
 def _chip_params(chip, core=0):
@@ -181,6 +181,10 @@ def test_nominal_noise_free_instance_reproduces_the_circuits():
     # The single-neuron job (the circuit issue's reference job) with the same parameters.
     job = SingleNeuronJob(duration=1.0, i_w=i_w, synapse=syn_params, neuron=soma_params)
     np.testing.assert_array_equal(simulate(job, [times])[0][0], got)
+    # The fast integrator integrates the same equations: the same spikes, whose times drift apart by
+    # the scheme's error per interval (about 1e-4 of each ISI at dt = 100 us), under 0.1 % after 1 s.
+    fast = run(experiment.replace(integrator="fast"))["spike_time"].values
+    np.testing.assert_allclose(fast, got, rtol=1e-3, atol=0)
 
 
 def test_dc_step_drives_only_its_population_during_its_window():

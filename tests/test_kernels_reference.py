@@ -114,7 +114,7 @@ def reference_spikes(experiment, trains, connections, offsets, n, duration):
 def test_engine_spike_times_equal_the_reference_loop(seed):
     tables, trains, connections, offsets, n = _network(seed)
     experiment = Experiment(duration=0.3, dt=DT, device_model="none", noise=False, biases=BIASES, network=tables,
-                            record=Record(router=False, parameters=False))
+                            record=Record(router=False, parameters=False), integrator="exact")
     ds = run(experiment, progress=False)
     got = sorted(zip(ds["spike_neuron"].values.tolist(), ds["spike_time"].values.tolist()))
     expected = sorted(reference_spikes(experiment, trains, connections, offsets, n, experiment.duration))

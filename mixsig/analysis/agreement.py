@@ -53,3 +53,35 @@ def train_distance(units_a, times_a, units_b, times_b, window):
                + matched_fraction(units_b, times_b, units_a, times_a, window) * n_b)
     return 1.0 - matched / (n_a + n_b)
 
+
+
+def compare(reference, other, n_units, window=1e-3):
+    """Agreement figures of run ``other`` against run ``reference`` (the issue-15 quantities).
+
+    Parameters
+    ----------
+    reference, other : tuple of ndarray
+        ``(unit, time)`` of every spike of each run.
+    n_units : int
+        Units (neurons x instances) of both runs.
+    window : float
+        Coincidence window, s.
+
+    Returns
+    -------
+    dict
+        ``count_ratio`` (total spikes, other / reference), ``neurons_within_one`` (fraction of
+        units whose counts differ by at most 1), ``spikes_within_window`` (fraction of ``other``'s
+        spikes within ``window`` of a ``reference`` spike of the same unit), ``rate_cv_ratio``
+        (across-unit CV of the spike counts, other / reference) and ``distance``
+        (:func:`train_distance`).
+    """
+    ref_counts, other_counts = counts(reference[0], n_units), counts(other[0], n_units)
+    cv = [np.std(c) / np.mean(c) for c in (ref_counts, other_counts)]
+    return {
+        "count_ratio": other_counts.sum() / ref_counts.sum(),
+        "neurons_within_one": float(np.mean(np.abs(other_counts - ref_counts) <= 1)),
+        "spikes_within_window": matched_fraction(*other, *reference, window),
+        "rate_cv_ratio": cv[1] / cv[0],
+        "distance": train_distance(*other, *reference, window),
+    }

@@ -5,7 +5,9 @@ One :class:`Simulation` binds an :class:`~mixsig.experiment.Experiment` to
 * the chip config with its per-core biases (``chip_configs/``) and the compiled network
   (CAM / SRAM / tag tables, :func:`mixsig.chip.compile_network`);
 * per-instance parameters: nominal per-core biases times the device factors sampled from the
-  calibration file (:mod:`mixsig.device`), re-evaluated every :data:`DRIFT_INTERVAL` when the
+  calibration file (:mod:`mixsig.device`), re-evaluated at a rate-adaptive interval (first
+  :data:`DRIFT_INTERVAL`, then so that no parameter moves by more than :data:`DRIFT_TOLERANCE`
+  between re-evaluations, within :data:`DRIFT_INTERVAL_MIN` .. :data:`DRIFT_INTERVAL_MAX`) when the
   temperature profile or ageing moves them;
 * the AER router (:class:`mixsig.aer.Router`), which carries every spike from its source core to
   the cores of its SRAM destinations with queueing, latency and losses.
@@ -91,7 +93,18 @@ from mixsig.experiment import TRACEABLE
 from mixsig.progress import progress_bar
 
 DRIFT_INTERVAL = 1e-2
-"""Interval at which drifting parameters (temperature profile, ageing) are re-evaluated, s."""
+"""First interval at which drifting parameters (temperature profile, ageing) are re-evaluated, s."""
+
+DRIFT_TOLERANCE = 1e-4
+"""Largest relative change of any parameter (weights included) aimed at between two re-evaluations:
+the next interval is the last one scaled by this over the last change (the rate of change is
+taken as constant over one interval; the ageing law's rate only falls)."""
+
+DRIFT_INTERVAL_MIN = 1e-3
+"""Shortest re-evaluation interval, s."""
+
+DRIFT_INTERVAL_MAX = 1.0
+"""Longest re-evaluation interval, s (a temperature-profile point always gets its own re-evaluation)."""
 
 STIMULUS_BLOCK = 1.0
 """Poisson input trains are drawn per block of this many seconds (chunk-independent, memory-bounded)."""
@@ -256,6 +269,7 @@ class Simulation:
             self.model.ageing.age_at_start if exp.age_at_start is None else exp.age_at_start)
         self.drifting = self.profile.times.size > 1 or ageing
         self.drift_steps = max(1, int(round(DRIFT_INTERVAL / exp.dt)))
+        self.next_drift = self.drift_steps  # step of the next re-evaluation
         self.stp_par = None  # adaptation tables not built yet
         self._set_parameters(0.0)
         self.initial_values = self.values
@@ -265,6 +279,23 @@ class Simulation:
                                        f"a step below the shortest refractory period ({np.min(t_ref):.3g} s)")],
                               f"experiment {exp.source}")
         self._init_dc()
+
+    def _drift(self, n):
+        """Re-evaluate the parameters at step ``n`` and schedule the next re-evaluation (rate-adaptive)."""
+        dt = self.experiment.dt
+        before, weight = self.values, self.weight
+        self._set_parameters(n * dt)
+        change = 0.0
+        for old, new in [(before[name], self.values[name]) for name in before] + [(weight, self.weight)]:
+            moved = np.abs(new - old)[old != 0] / np.abs(old[old != 0])
+            change = max(change, float(moved.max(initial=0.0)))
+        steps = self.drift_steps * DRIFT_TOLERANCE / change if change > 0 else np.inf
+        shortest, longest = (max(1, round(interval / dt)) for interval in (DRIFT_INTERVAL_MIN, DRIFT_INTERVAL_MAX))
+        self.drift_steps = int(np.clip(steps, shortest, longest))
+        later = self.profile.times[self.profile.times > n * dt]
+        self.next_drift = n + self.drift_steps
+        if later.size:
+            self.next_drift = min(self.next_drift, max(n + 1, _first_step_at(float(later[0]), dt)))
 
     def _switched(self, deviation, attrs):
         """A drawn deviation after the experiment's drift switch: ageing rates (the variables without
@@ -529,7 +560,7 @@ class Simulation:
         """First step after ``n`` at which Python work is due (parameters, DC, block, traces, noise)."""
         limit = min(end, (n // self.block_steps + 1) * self.block_steps)
         if self.drifting:
-            limit = min(limit, (n // self.drift_steps + 1) * self.drift_steps)
+            limit = min(limit, self.next_drift)
         if self.trace_samples:
             limit = min(limit, (n // self.stride + 1) * self.stride)
         later = self.dc_switches[self.dc_switches > n]
@@ -544,8 +575,8 @@ class Simulation:
     def _run(self, n, end):
         """Run steps from ``n`` in one compiled call, then route and sample; return the steps run."""
         dt = self.experiment.dt
-        if self.drifting and n % self.drift_steps == 0 and n > 0:
-            self._set_parameters(n * dt)
+        if self.drifting and n == self.next_drift:
+            self._drift(n)
         block = n // self.block_steps
         if self._block is None or self._block[0] != block:
             self._block = self._block_inputs(block)
