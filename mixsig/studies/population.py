@@ -3,8 +3,9 @@
 Protocol (physics reference section 7.2, E2 and E3)
 ---------------------------------------------------
 A scalar ``x`` in ``[-1, 1]`` is encoded as input rates: neuron ``a`` of a population on core 0
-receives its own Poisson input channel (one-to-one AMPA connection, weight ``weight``). Two
-encodings are offered:
+receives its own Poisson input channel (one-to-one AMPA connection with the chip's strongest
+weight: every weight bit set, the chip's own weight currents; ``weight`` overrides that with one
+current on the highest bit). Two encodings are offered:
 
 * ``nef`` (default), the recipe of the Neural Engineering Framework (Eliasmith & Anderson 2003)::
 
@@ -132,8 +133,10 @@ class PopulationSettings:
         Time at the start of each trial whose spikes are not counted, s.
     rate_max : float
         Input rate at the preferred end of the range, Hz.
-    weight : float
-        AMPA weight current of the input connection (the chip's highest weight bit), A.
+    weight : float or None
+        ``None`` (default): the input connection sets every weight bit and uses the chip's own
+        weight currents; otherwise the AMPA weight current (A) put on the chip's highest weight
+        bit (``mask`` scheme) or AMPA weight bias (``per_type`` scheme), the only bit set.
     dc_drive : float
         DC bias of the population (``soma.i_dc``, mismatched like the chip's) in multiples of
         the measured rheobase (1; 0 switches it off).
@@ -172,7 +175,7 @@ class PopulationSettings:
     window: float = 0.1
     settle: float = 0.25
     rate_max: float = 300.0
-    weight: float = 1e-7
+    weight: float = None
     dc_drive: float = 100.0
     rheobase_window: float = 1.0
     dt: float = 2e-4
@@ -201,7 +204,7 @@ class PopulationSettings:
             "window": (is_positive, "a time > 0 s"),
             "settle": (lambda v: v == 0 or is_positive(v), "a time >= 0 s"),
             "rate_max": (is_positive, "a rate > 0 Hz"),
-            "weight": (is_positive, "a current > 0 A"),
+            "weight": (lambda v: v is None or is_positive(v), "none (the chip's weights) or a current > 0 A"),
             "dc_drive": (lambda v: v == 0 or is_positive(v), "a multiple of the rheobase >= 0"),
             "rheobase_window": (lambda v: is_positive(v) and v > self.dt, "a time > dt"),
             "dt": (lambda v: is_positive(v) and v < self.window, "a step > 0 s, shorter than window"),
@@ -394,15 +397,21 @@ def experiment(settings, device_model, instances, trains, duration, i_dc):
     from mixsig.chip import load_chip
     from mixsig.experiment import Experiment, Record
 
-    bit = load_chip(settings.chip).weight_bits - 1  # the highest weight bit carries the input weight
+    chip = load_chip(settings.chip)
+    biases = ((0, "soma.i_dc", float(i_dc)),)
+    mask = (1 << chip.weight_bits) - 1  # every bit: the chip's strongest weight
+    if settings.weight is not None:
+        bit = chip.weight_bits - 1
+        name = "synapse.i_w_ampa" if chip.weight_scheme == "per_type" else f"synapse.i_w_{bit}"
+        biases += ((None, name, float(settings.weight)),)
+        mask = 1 << bit
     return Experiment(
         duration=duration, dt=settings.dt, instances=instances, seed=settings.seed, chip=settings.chip,
-        device_model=device_model, noise=settings.noise,
-        biases=((None, f"synapse.i_w_{bit}", float(settings.weight)), (0, "soma.i_dc", float(i_dc))),
+        device_model=device_model, noise=settings.noise, biases=biases,
         network={
             "populations": {"pop": {"size": settings.neurons, "core": 0}},
             "inputs": {"stim": {"size": settings.neurons, "kind": "spike_array", "spike_times": trains}},
-            "connections": [{"pre": "stim", "post": "pop", "rule": "one_to_one", "syn_type": "ampa", "weight_mask": 1 << bit}],
+            "connections": [{"pre": "stim", "post": "pop", "rule": "one_to_one", "syn_type": "ampa", "weight_mask": mask}],
         },
         record=Record(router=False, parameters=True),
     )
