@@ -165,6 +165,8 @@ def test_nef_decoders_equal_augmented_least_squares():
     reference = np.linalg.lstsq(augmented, np.concatenate([x, np.zeros(6)]), rcond=None)[0]
     np.testing.assert_allclose(coding.nef_decoders(a, x, sigma2), reference, rtol=1e-8)
     assert coding.poisson_noise_variance(a, 0.1) == pytest.approx(a.mean() / 0.1)
+    silent = np.hstack([a, np.zeros((30, 1))])  # a silent neuron without noise: singular system, minimum-norm decoders
+    np.testing.assert_allclose(coding.nef_decoders(silent, x, 0.0)[:6], coding.nef_decoders(a, x, 0.0), rtol=1e-6)
 
 
 def test_poisson_fisher_information_closed_form():

@@ -172,7 +172,7 @@ def test_population_tuning_curves_and_outputs(pop):
     r = result.results
     assert r["rmse"].dims == ("condition", "n_pop") and np.all(np.isfinite(r["rmse"].values))
     i_dc = ds["soma__i_dc"].values  # the population's DC bias: dc_drive x the measured rheobase, mismatched
-    assert r.attrs["i_dc"] == pytest.approx(100.0 * r.attrs["rheobase"])
+    assert r.attrs["i_dc"] == pytest.approx(2.0 * r.attrs["rheobase"])
     assert np.all(np.abs(np.log(i_dc / r.attrs["i_dc"])) < np.log(2.0)) and np.unique(i_dc).size == i_dc.size
     assert r["enob"].attrs["enob_convention"] == "uniform"
     for name in ("population-tuning.png", "population-decoding.png", "population-results.nc", "population-summary.json",

@@ -133,7 +133,8 @@ def nef_decoders(rates, x, noise_variance):
     """
     rates = np.asarray(rates, dtype=float)
     gram = rates.T @ rates + rates.shape[0] * float(noise_variance) * np.eye(rates.shape[1])
-    return np.linalg.solve(gram, rates.T @ np.asarray(x, dtype=float))
+    # least squares, not solve: silent neurons with no noise make the system singular (minimum-norm decoders)
+    return np.linalg.lstsq(gram, rates.T @ np.asarray(x, dtype=float), rcond=None)[0]
 
 
 def decode(rates, decoders):

@@ -176,7 +176,7 @@ class PopulationSettings:
     settle: float = 0.25
     rate_max: float = 300.0
     weight: float = None
-    dc_drive: float = 100.0
+    dc_drive: float = 2.0
     rheobase_window: float = 1.0
     dt: float = 2e-4
     seed: int = 0
