@@ -32,7 +32,8 @@ correlates with the previous stimulus at r = 0.16-0.42, with 0.25 s at 0.10-0.15
 +-0.14 standard error of 54 trials). A DC bias
 ``soma.i_dc = dc_drive x rheobase`` (the chip's rheobase measured on its nominal neurons,
 :func:`mixsig.studies.operating_point.measure_rheobase`, so the drive keeps its meaning when the
-chip's operating point changes) keeps every neuron firing tonically.
+chip's operating point changes) sets the neurons near their threshold, where the input sets
+the rate (default 2 x rheobase).
 
 After these trials, ``fisher_trials`` counting windows at each of the two stimuli
 ``fisher_point -+ fisher_delta/2`` measure the linear Fisher information: blocks of
