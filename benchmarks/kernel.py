@@ -91,17 +91,23 @@ def _rk4_substeps(simulation, states, inputs):
     return calls[0] / (len(states) * simulation.size)
 
 
-def fast_figures():
-    """The ``kernel_fast.*`` figures."""
-    simulation = Simulation(workloads.experiment(noise=False, duration=1.0, integrator="fast"))
+def _snapshots(integrator):
+    """A ref1024 simulation after 0.2 s, ``SNAPSHOTS`` copies of its state 5 ms apart, and the step's inputs."""
+    simulation = Simulation(workloads.experiment(noise=False, duration=1.0, integrator=integrator))
     simulation.advance(0.2, progress=False)
     states = []
     for _ in range(SNAPSHOTS):
         simulation.advance(0.005, progress=False)
         states.append(tuple(a.copy() for a in (simulation.syn, simulation.soma, simulation.i_w, simulation.syn_mean)))
-    dt, m = simulation.experiment.dt, simulation.size
+    m = simulation.size
     i_dc = np.asarray(simulation._i_dc(simulation.step_index), dtype=float) * np.ones(m)
-    count, offset, no_noise = np.zeros(m, dtype=np.int64), np.zeros(m), np.zeros((0, m))
+    return simulation, states, i_dc, np.zeros(m, dtype=np.int64), np.zeros(m), np.zeros((0, m))
+
+
+def fast_figures():
+    """The ``kernel_fast.*`` figures."""
+    simulation, states, i_dc, count, offset, no_noise = _snapshots("fast")
+    dt, m = simulation.experiment.dt, simulation.size
     syn_par, soma_par, nmda_thr = simulation.syn_par, simulation.soma_par, simulation.nmda_thr
     per = m * len(states)
 
@@ -156,15 +162,8 @@ def fast_figures():
 
 def run():
     """Measure; return ``{figure: value}``."""
-    simulation = Simulation(workloads.experiment(noise=False, duration=1.0))
-    simulation.advance(0.2, progress=False)
-    states = []
-    for _ in range(SNAPSHOTS):
-        simulation.advance(0.005, progress=False)
-        states.append(tuple(a.copy() for a in (simulation.syn, simulation.soma, simulation.i_w, simulation.syn_mean)))
+    simulation, states, i_dc, count, offset, no_noise = _snapshots("exact")
     dt, m = simulation.experiment.dt, simulation.size
-    i_dc = np.asarray(simulation._i_dc(simulation.step_index), dtype=float) * np.ones(m)
-    count, offset, no_noise = np.zeros(m, dtype=np.int64), np.zeros(m), np.zeros((0, m))
     inputs = []
     for syn, soma, i_w, mean in states:
         syn, mean = syn.copy(), mean.copy()

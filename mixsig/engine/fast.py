@@ -243,10 +243,19 @@ def pulse_step(i_start, pulse_current, t_on, dt, decay_rest, tau, gain_ratio, i_
 
 
 @numba.njit(cache=True)
+def _noise(i, z, k, j, dt):
+    """Rule 5: step-averaged shot (and flicker) noise current of row ``k`` of neuron ``j`` at current ``i``, A."""
+    if z.shape[0] == 0:
+        return 0.0
+    noise = math.sqrt(Q_E * i / dt) * z[k, j]
+    if z.shape[0] > N_TYPES + 1:
+        noise += i * z[N_TYPES + 1 + k, j]
+    return noise
+
+
+@numba.njit(cache=True)
 def _dpi_pulses(lo, hi, syn, i_w, z, dt, syn_par, work):
     """Rule 2 over the DPIs of neurons ``lo .. hi - 1`` with a pulse on or starting (sparse pass)."""
-    noisy = z.shape[0] > 0
-    flicker = z.shape[0] > N_TYPES + 1
     for k in range(N_TYPES):
         for j in range(lo, hi):
             weight = i_w[j, k]
@@ -272,11 +281,7 @@ def _dpi_pulses(lo, hi, syn, i_w, z, dt, syn_par, work):
             if left <= _PULSE_END_RTOL * dt:
                 left = 0.0
                 current = 0.0
-            if noisy:
-                noise = math.sqrt(Q_E * i_start / dt) * z[k, j]
-                if flicker:
-                    noise += i_start * z[N_TYPES + 1 + k, j]
-                i_end = max(i_end + noise * (1.0 - syn_par[8, k, j]), i_0)
+            i_end = max(i_end + _noise(i_start, z, k, j, dt) * (1.0 - syn_par[8, k, j]), i_0)
             syn[0, k, j], syn[1, k, j], syn[2, k, j] = i_end, current, left
             work[k, j] = charge / dt
 
@@ -284,17 +289,11 @@ def _dpi_pulses(lo, hi, syn, i_w, z, dt, syn_par, work):
 @numba.njit(cache=True)
 def _dpi_decays(lo, hi, syn, i_w, z, dt, syn_par, work):
     """Rule 1 over neurons ``lo .. hi - 1`` (branch-free; DPIs with a pulse are left to :func:`_dpi_pulses`)."""
-    noisy = z.shape[0] > 0
-    flicker = z.shape[0] > N_TYPES + 1
     for k in range(N_TYPES):
         for j in range(lo, hi):
             i_start, i_0 = syn[0, k, j], syn_par[6, k, j]
-            i_end = max(i_start * syn_par[8, k, j], i_0)
-            if noisy:
-                noise = math.sqrt(Q_E * i_start / dt) * z[k, j]
-                if flicker:
-                    noise += i_start * z[N_TYPES + 1 + k, j]
-                i_end = max(i_end + noise * (1.0 - syn_par[8, k, j]), i_0)
+            i_end = max(max(i_start * syn_par[8, k, j], i_0) + _noise(i_start, z, k, j, dt) * (1.0 - syn_par[8, k, j]),
+                        i_0)
             idle = i_w[j, k] <= 0.0 and syn[2, k, j] <= 0.0
             syn[0, k, j] = i_end if idle else i_start
             work[k, j] = max(i_start * syn_par[9, k, j], i_0)
