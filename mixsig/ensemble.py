@@ -121,6 +121,9 @@ def run_shard(experiment, instances, path=None, command="mixsig.ensemble", threa
     if threads is not None:
         import numba
 
+        from mixsig.engine.kernels import configure_threading
+
+        configure_threading()  # before numba starts its threads
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     ds = run(experiment, instances=np.asarray(instances, dtype=np.int64), progress=False, command=command)
     if path is None:

@@ -79,12 +79,24 @@ EXACT_CODE, FAST_CODE = 0, 1
 PARALLEL_MIN_NEURONS = 512
 """Smallest number of simulated neurons (all instances) for which :func:`run_steps` uses threads."""
 
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    # One parallel region per step (10^4 per simulated second): the OpenMP layer starts them
-    # cheaply (1.6-1.8x over one thread on ref1024, 2 cores), the work-queue layer does not (about
-    # 1x). Passive waiting keeps OpenMP's idle threads from spinning on cores that other processes
-    # need (with a busy process beside it, active waiting made the threaded run 1.8x slower than
-    # one thread; passive is on par). The work-queue layer remains the fallback.
+def configure_threading():
+    """Choose numba's threading layer for the engine, once, before numba starts its threads.
+
+    Called by the engine before its first threaded step (and by ensemble workers before they set
+    their thread count), not at import: nothing changes for a process that never runs threads,
+    or whose threads are already running, or whose user chose a layer (``NUMBA_THREADING_LAYER``).
+
+    One parallel region per step (10^4 per simulated second): the OpenMP layer starts them
+    cheaply (1.6-1.8x over one thread on ref1024, 2 cores), the work-queue layer does not (about
+    1x). Passive waiting (``OMP_WAIT_POLICY``, unless set) keeps OpenMP's idle threads from
+    spinning on cores that other processes need (with a busy process beside it, active waiting
+    made the threaded run 1.8x slower than one thread; passive is on par). The work-queue layer
+    remains the fallback.
+    """
+    from numba.np.ufunc import parallel
+
+    if "NUMBA_THREADING_LAYER" in os.environ or parallel._is_initialized:
+        return
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     numba.config.THREADING_LAYER = "default"
     numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]

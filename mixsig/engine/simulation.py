@@ -83,6 +83,7 @@ from mixsig.engine.kernels import (
     N_EXCITATORY,
     N_TYPES,
     PARALLEL_MIN_NEURONS,
+    configure_threading,
     delivery_keys,
     kernel_array,
     run_steps,
@@ -587,6 +588,8 @@ class Simulation:
         noise = self.noise[self.noise_used:] if self.noisy else self.no_noise
         pending_keys, pending_counts, pending_instance = self.pending
         routing = self._routing()
+        if self.parallel:
+            configure_threading()
         done, handled, *pending = run_steps(
             n, limit, block * self.block_steps, ptr, keys, counts, everyone, pending_keys, pending_counts,
             pending_instance, self.compiled.cam_ptr, self.cam_local, self.compiled.cam_syn_type, self.weight, self.n,
