@@ -236,8 +236,14 @@ def test_engine_scales_leakage_flicker_and_excess_noise(tmp_path):
     model = tmp_path / "noisy.toml"
     model.write_text('[model]\nname = "noisy"\nextends = "fdsoi_22nm"\n[noise]\nshot = true\nflicker = true\nexcess = 4.0\n')
     network = {"populations": {"p": {"size": 8, "core": 0}}}
-    hot = Simulation(Experiment(duration=0.01, device_model=str(model), temperature=309.0, network=network, instances=2))
-    assert np.all(hot.soma_params.i_0 == pytest.approx(I_0 * 1.9646, rel=1e-4))
+    hot = Simulation(Experiment(duration=0.01, device_model=str(model), temperature=309.0, network=network, instances=2,
+                                integrator="exact"))  # the exact kernel's parameter layout (neuron, type, DPI_ROWS)
+    from mixsig.engine.kernels import DPI_ROWS
+
+    np.testing.assert_allclose(hot.syn_par[..., DPI_ROWS.index("i_0")], I_0 * 1.9646, rtol=1e-4)
+    assert np.all(hot.soma_params.i_0 == I_0)  # the soma's reference current is held
+    cold = Simulation(Experiment(duration=0.01, device_model=str(model), temperature=300.0, network=network, instances=2))
+    np.testing.assert_allclose(hot.values["homeostasis.i_leak"] / cold.values["homeostasis.i_leak"], 1.9646, rtol=1e-4)
     loaded = load_device_model(model)
     expected = [math.sqrt(9.6e-22 / (2.66e-2 * loaded.parameters[f"{b}.i_tau"].area))
                 for b in ("ampa", "nmda", "gaba", "shunt", "soma")]

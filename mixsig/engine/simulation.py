@@ -324,7 +324,9 @@ class Simulation:
                 factor, units = scale[name]
                 value = value + factor if units == "V" else value * factor
             values[name] = np.array(value, dtype=float)
-        # dark current and leakage currents follow the junction leakage's temperature law
+        # the DPIs' dark-current floor and the leakage currents follow the junction leakage's
+        # temperature law; the soma's i_0 is also the reference of its feedback and read-out
+        # laws (I_fb = i_fb_0 (I_mem/i_0)^(kappa/(kappa+1))), so it is held
         leakage = 1.0 if self.model is None else leakage_factor(temperature, self.model.temperature.t_nominal,
                                                                self.model.temperature.e_leak)
         values["homeostasis.i_leak"] = values["homeostasis.i_leak"] * leakage
@@ -333,7 +335,7 @@ class Simulation:
             weight = weight * scale["synapse.i_w"][0]
         self.weight = kernel_array(weight)
         try:
-            soma = SomaParams(u_t=u_t, i_0=I_0 * leakage, **{f: values[f"soma.{f}"] for f in SOMA_FIELDS})
+            soma = SomaParams(u_t=u_t, **{f: values[f"soma.{f}"] for f in SOMA_FIELDS})
             dpis = [DPIParams(u_t=u_t, i_0=I_0 * leakage, **{f: values[f"{b}.{f}"] for f in DPI_FIELDS})
                     for b in SYNAPSE_BLOCKS]
             depression = STPParams(**{f: values[f"stp.{f}"] for f in STP_FIELDS})
