@@ -157,6 +157,33 @@ def read_bytes(location, what, limit, key="(file)"):
     return data
 
 
+def check_regular(path, what, key="(file)"):
+    """Refuse a path that is not an existing regular file, without opening it (a FIFO would block).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    what : str
+        What the file should be (``"mixsig dataset"``), for messages.
+    key : str
+        Key reported in a problem.
+
+    Raises
+    ------
+    mixsig.errors.ConfigError
+        Missing, not accessible, or a device, FIFO, socket or folder.
+    """
+    source = os.fspath(path)
+    try:
+        mode = os.stat(source).st_mode
+    except OSError as error:
+        expected = f"an existing {what} file" if error.errno == errno.ENOENT else f"a readable {what} file ({error.strerror})"
+        raise_if_any([Problem(source, key, None, expected)], what)
+    if not stat.S_ISREG(mode):
+        raise_if_any([Problem(source, key, _kind(mode), f"a regular {what} file (not a device, FIFO, socket or folder)")],
+                     what)
+
+
 def read_text(location, what, limit=MAX_TOML_BYTES):
     """The UTF-8 text of a regular file (see :func:`read_bytes`); invalid UTF-8 is a ConfigError.
 

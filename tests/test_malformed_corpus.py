@@ -422,6 +422,12 @@ CLI_CASES = [
     ("inspect missing", ["inspect", "missing.nc"]),
     ("inspect no file", ["inspect"]),
     ("inspect a TOML file", ["inspect", "exp.toml"]),
+    ("inspect a FIFO", ["inspect", "fifo.nc"]),
+    ("inspect a folder", ["inspect", "."]),
+    ("inspect /dev/zero", ["inspect", "/dev/zero"]),
+    ("plot a FIFO", ["plot", "fifo.nc"]),
+    ("combine a FIFO", ["combine", "fifo.nc", "-o", "out.nc"]),
+    ("run --from-dataset a FIFO", ["run", "--from-dataset", "fifo.nc"]),
     ("plot missing", ["plot", "missing.nc"]),
     ("combine missing shard", ["combine", "missing.nc", "-o", "out.nc"]),
     ("combine without output", ["combine", "exp.toml"]),
@@ -449,6 +455,7 @@ CLI_CASES = [
 def cli_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "exp.toml", dumps(BASE_EXPERIMENT))
+    special(tmp_path, "fifo", "fifo.nc")  # a dataset path that would block a plain open()
     return tmp_path
 
 

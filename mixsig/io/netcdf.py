@@ -33,6 +33,7 @@ import xarray as xr
 from mixsig.errors import ConfigError, Problem
 from mixsig.files import atomic_write
 from mixsig.io.schema import CF_ROLE, CONVENTIONS, LEGACY_CONVENTIONS, SPIKE_ARRAYS, check_dataset, dataset_problems, shorten
+from mixsig.paths import check_regular
 
 CHUNK_ELEMENTS = 2**18
 """Most values in one on-disk chunk (2 MiB of float64)."""
@@ -247,6 +248,7 @@ def open_dataset(path, chunks=None):
         breaks the schema; the error names the file, the key, the value and what was expected.
     """
     path = os.fspath(path)
+    check_regular(path, "mixsig dataset", key="<file>")  # before any open: a FIFO would block
     if chunks is None:
         verify_file(path)
     try:
