@@ -284,14 +284,16 @@ class Simulation:
     def _drift(self, n):
         """Re-evaluate the parameters at step ``n`` and schedule the next re-evaluation (rate-adaptive)."""
         dt = self.experiment.dt
-        before, weight = self.values, self.weight
+        before, weight, temperature = self.values, self.weight, self.temperature
         self._set_parameters(n * dt)
-        change = 0.0
+        change = abs(self.temperature / temperature - 1.0)  # U_T, and every time constant with it, follows T
         for old, new in [(before[name], self.values[name]) for name in before] + [(weight, self.weight)]:
             moved = np.abs(new - old)[old != 0] / np.abs(old[old != 0])
             change = max(change, float(moved.max(initial=0.0)))
         steps = self.drift_steps * DRIFT_TOLERANCE / change if change > 0 else np.inf
         shortest, longest = (max(1, round(interval / dt)) for interval in (DRIFT_INTERVAL_MIN, DRIFT_INTERVAL_MAX))
+        if np.any(np.abs(self.profile.times - n * dt) <= 0.5 * dt):
+            steps = shortest  # a temperature-profile point: the rate just changed, measure it afresh
         self.drift_steps = int(np.clip(steps, shortest, longest))
         later = self.profile.times[self.profile.times > n * dt]
         self.next_drift = n + self.drift_steps
