@@ -12,12 +12,23 @@ code can never run. The files go where numba would put them, in a subfolder name
 share an index or a compiled file, and numba's index of one version can never point at code
 compiled from another (numba writes the index and the code as two files).
 
+Several processes of one source version share that folder (a test suite, an ensemble, two
+notebooks). numba's own ``IndexDataCacheFile.save`` is not safe for that: it reads the index,
+picks the first free code-file number and writes both back, so two processes compiling two
+signatures of one kernel at once can both pick number 1 and one index then names the other's
+code, which segfaults when loaded. :func:`register` therefore serialises every save into a
+``numba-<hash>`` folder under an exclusive ``flock`` on that folder's ``.lock`` file (POSIX; on
+a platform without ``fcntl`` saves stay unlocked). Loads need no lock: numba replaces each file
+atomically, and under the lock a code-file number, once in an index, is never given to another
+signature.
+
 The locator is registered with numba once, when this module is first imported; the subpackages
 holding kernels (``circuits``, ``aer``, ``engine``) import it before any of their modules
 decorates a function, because numba picks a function's locator when it is decorated. It answers
 only for files inside the package; every other function keeps numba's own locators.
 """
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -25,6 +36,11 @@ import pathlib
 import tempfile
 
 from numba.core import caching
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: saves stay unlocked
+    fcntl = None
 
 PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
 """The directory of the mixsig package whose sources key the cache."""
@@ -98,11 +114,41 @@ class PackageSourceLocator(_numba_class("CacheLocator")):
         return None
 
 
+@contextlib.contextmanager
+def folder_lock(path):
+    """Hold an exclusive ``flock`` on ``path/.lock`` (a no-op without ``fcntl``)."""
+    if fcntl is None:
+        yield
+        return
+    with open(os.path.join(path, ".lock"), "ab") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _locked_save(save):
+    """numba's ``IndexDataCacheFile.save``, under :func:`folder_lock` in the package's folders."""
+    @functools.wraps(save)
+    def locked(self, key, data):
+        if not os.path.basename(self._cache_path).startswith("numba-"):
+            return save(self, key, data)
+        with folder_lock(self._cache_path):
+            return save(self, key, data)
+    locked.mixsig_locked = True
+    return locked
+
+
 def register():
-    """Put :class:`PackageSourceLocator` first in numba's locator list (once; idempotent)."""
+    """Put :class:`PackageSourceLocator` first in numba's locator list and lock saves into its
+    folders (once; idempotent)."""
     locators = caching.CacheImpl._locator_classes
     if PackageSourceLocator not in locators:
         locators.insert(0, PackageSourceLocator)
+    cache_file = _numba_class("IndexDataCacheFile")
+    if not getattr(cache_file.save, "mixsig_locked", False):
+        cache_file.save = _locked_save(cache_file.save)
 
 
 register()

@@ -84,3 +84,35 @@ def test_editing_a_callee_invalidates_the_cached_caller(tmp_path):
     fresh = _probe(["dpi"], tmp_path / "fresh-cache", pythonpath=root)["i_syn"]
     assert after == fresh
     assert after != pytest.approx(before, rel=1e-3, abs=0.0)
+
+
+_SAVER = """
+import sys, time
+from numba.core import caching
+import mixsig.kernel_cache as kc
+folder, start, worker, count = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+cache_file = kc._numba_class("IndexDataCacheFile")(folder, "kernel", kc.source_hash())
+while time.time() < start:
+    pass
+for i in range(count):
+    cache_file.save((worker, i), f"code of {worker}/{i}")
+"""
+
+
+def test_concurrent_saves_into_one_cache_folder_keep_every_signature_with_its_own_code(tmp_path):
+    # numba's save reads the index, takes the first free code-file number and writes both back;
+    # unlocked, processes saving different signatures at once lose index entries or leave one
+    # signature's index entry naming another's code (a segfault when loaded). Six processes start
+    # saving 40 signatures each at the same instant into one package cache folder.
+    from mixsig.kernel_cache import _numba_class, source_hash
+
+    folder = tmp_path / "numba-concurrent"
+    folder.mkdir()
+    workers, count = 6, 40
+    start = __import__("time").time() + 3.0
+    procs = [subprocess.Popen([sys.executable, "-c", _SAVER, str(folder), str(start), str(w), str(count)])
+             for w in range(workers)]
+    assert [proc.wait(timeout=120) for proc in procs] == [0] * workers
+    cache_file = _numba_class("IndexDataCacheFile")(str(folder), "kernel", source_hash())
+    loaded = {(w, i): cache_file.load((w, i)) for w in range(workers) for i in range(count)}
+    assert loaded == {(w, i): f"code of {w}/{i}" for w in range(workers) for i in range(count)}
