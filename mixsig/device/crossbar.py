@@ -1,0 +1,335 @@
+"""Crossbar device models: programming, drift, read noise and faults of resistive memory devices.
+
+A crossbar device model is a TOML file of the same family as the CMOS calibration files
+(``device_models/``, ``[model]`` header, SI values with source tags, every problem reported at
+once, unknown keys refused) whose ``[model] kind = "crossbar"``; its sections are documented in
+``docs/substrate_crossbar.md``. The statistics (shipped: ``pcm_ibm``, Joshi et al. 2020 Nat.
+Commun. 11:2473 / Nandakumar et al. 2019 ICECS) act in this order for one array:
+
+1. **faults**: each device is stuck at ``g_max`` (probability ``stuck_on``) or ``g_min``
+   (``stuck_off``), whatever is programmed;
+2. **program-and-verify**: from ``g_min``, each pulse moves a device by a fraction ``eta`` of its
+   error plus write noise, ``G <- G + eta (G_T - G) + sigma_prog(G_T) z`` (the pulse acts with
+   probability ``p_switch``), and the loop stops for a device once its verify read is within
+   ``tolerance_sigma sigma_prog(G_T)`` of the target or after ``max_iterations`` pulses; ``eta`` is per device, lognormal around ``pulse_gain`` with CV
+   ``d2d_cv`` (device-to-device variability); ``G`` stays in ``[0, g_max]``;
+3. **drift**: ``G(t) = G_prog ((t + t0)/t0)^-nu`` with ``nu ~ |N(mu_nu(g_T), sigma_nu(g_T))|`` per
+   device, ``t`` the time since programming (experiment input ``t_since_program``);
+4. **read noise** (1/f): ``G_read = G(t) (1 + Q_s(g_T) sqrt(ln((t + t0 + t_read)/(2 t_read))) z)``,
+   one draw per device and read time (aihwkit's convention: the accumulated 1/f fluctuation).
+
+Every draw takes a ``numpy.random.Generator`` the caller derives from the run's seed through
+``numpy.random.SeedSequence`` (:func:`array_generators`).
+"""
+
+import dataclasses
+import math
+import tomllib
+
+import numpy as np
+
+from mixsig import paths
+from mixsig.device.mismatch import PURPOSE_MISMATCH, PURPOSE_NOISE, instance_seed_sequence
+from mixsig.errors import Problem, raise_if_any
+
+SECTIONS = {
+    "model": ("name", "kind", "description", "technology"),
+    "conductance": ("g_min", "g_max", "levels"),
+    "variability": ("pulse_gain", "d2d_cv"),
+    "programming": ("noise_c0", "noise_c1", "noise_c2", "tolerance_sigma", "max_iterations", "p_switch"),
+    "drift": ("t0", "nu_m0", "nu_m1", "nu_mu_min", "nu_mu_max", "nu_s0", "nu_s1", "nu_s_min", "nu_s_max"),
+    "read_noise": ("t_read", "q0", "q_exp", "q_max"),
+    "faults": ("stuck_on", "stuck_off"),
+}
+"""Sections of a crossbar device model and their keys (all required)."""
+
+CROSSBAR_STREAM = 0xC0B
+"""Spawn-key element (after instance and purpose) of the crossbar draws."""
+
+G_FLOOR = 1e-7
+"""Smallest relative target conductance used in the ``ln g_T`` and ``g_T^-q`` laws (aihwkit's clip)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CrossbarModel:
+    """A validated crossbar device model (fields as the file's keys, SI units).
+
+    Attributes
+    ----------
+    name, description, technology, source : str
+    sections : dict of str to dict of str to float
+        Numeric values by section and key.
+    """
+
+    name: str
+    description: str
+    technology: str
+    source: str
+    sections: dict
+
+    def __getattr__(self, key):
+        for values in self.__dict__["sections"].values():
+            if key in values:
+                return values[key]
+        raise AttributeError(key)
+
+    def replace(self, **values):
+        """A copy with some numeric values replaced (keys as in the file; validated again).
+
+        Raises
+        ------
+        mixsig.errors.ConfigError
+        """
+        data = {section: dict(keys) for section, keys in self.sections.items()}
+        for key, value in values.items():
+            section = next((s for s, keys in SECTIONS.items() if key in keys and s != "model"), None)
+            if section is None:
+                raise_if_any([Problem(self.source, key, value, "a numeric key of a crossbar device model")],
+                             f"crossbar device model {self.name}")
+            data[section][key] = value
+        data["model"] = {"name": self.name, "kind": "crossbar", "description": self.description,
+                         "technology": self.technology}
+        return parse_crossbar_model(data, self.source)
+
+
+def _number_problem(section, key, value):
+    """What ``value`` should be, or None when it is valid."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "a finite number"
+    rules = {
+        ("conductance", "g_min"): (value >= 0, "a conductance >= 0 S"),
+        ("conductance", "g_max"): (value > 0, "a conductance > 0 S"),
+        ("conductance", "levels"): (isinstance(value, int) and value >= 2, "an integer >= 2"),
+        ("variability", "pulse_gain"): (0 < value <= 2, "a number in (0, 2] (fraction of the error a pulse removes)"),
+        ("variability", "d2d_cv"): (0 <= value <= 10, "a coefficient of variation in [0, 10]"),
+        ("programming", "tolerance_sigma"): (value > 0, "a number > 0 (verify window in units of the write noise)"),
+        ("programming", "max_iterations"): (isinstance(value, int) and 1 <= value <= 10000, "an integer in 1..10000"),
+        ("programming", "p_switch"): (0 < value <= 1, "a probability in (0, 1]"),
+        ("drift", "t0"): (value > 0, "a time > 0 s"),
+        ("read_noise", "t_read"): (value > 0, "a time > 0 s"),
+        ("read_noise", "q_max"): (value >= 0, "a number >= 0"),
+        ("faults", "stuck_on"): (0 <= value <= 1, "a probability in [0, 1]"),
+        ("faults", "stuck_off"): (0 <= value <= 1, "a probability in [0, 1]"),
+    }
+    for key_min in ("nu_mu_min", "nu_s_min"):
+        rules[("drift", key_min)] = (value >= 0, "a drift exponent >= 0 (nu < 0 would make G grow)")
+    ok, expected = rules.get((section, key), (True, ""))
+    return None if ok else expected
+
+
+def parse_crossbar_model(data, source="<crossbar model>"):
+    """Validate a parsed crossbar device model.
+
+    Parameters
+    ----------
+    data : dict
+        The TOML document.
+    source : str
+        File name for the messages.
+
+    Returns
+    -------
+    CrossbarModel
+
+    Raises
+    ------
+    mixsig.errors.ConfigError
+        Listing every problem (missing, unknown or invalid keys; inverted ranges).
+    """
+    problems = []
+    for key in data:
+        if key not in SECTIONS:
+            problems.append(Problem(source, key, data[key], f"one of the sections {', '.join(SECTIONS)}"))
+    sections = {}
+    for section, keys in SECTIONS.items():
+        table = data.get(section)
+        if not isinstance(table, dict):
+            problems.append(Problem(source, section, table, "a table"))
+            continue
+        for key in table:
+            if key not in keys:
+                problems.append(Problem(source, f"{section}.{key}", table[key], f"one of the keys {', '.join(keys)}"))
+        values = {}
+        for key in keys:
+            if key not in table:
+                problems.append(Problem(source, f"{section}.{key}", None, "a value"))
+                continue
+            value = table[key]
+            if section == "model":
+                if not isinstance(value, str) or (key == "kind" and value != "crossbar"):
+                    problems.append(Problem(source, f"model.{key}", value, '"crossbar"' if key == "kind" else "a string"))
+                continue
+            expected = _number_problem(section, key, value)
+            if expected:
+                problems.append(Problem(source, f"{section}.{key}", value, expected))
+            else:
+                values[key] = value
+        if section != "model":
+            sections[section] = values
+    g = sections.get("conductance", {})
+    if "g_min" in g and "g_max" in g and g["g_min"] >= g["g_max"]:
+        problems.append(Problem(source, "conductance.g_max", g["g_max"], f"above g_min = {g['g_min']!r} S (range not inverted)"))
+    drift = sections.get("drift", {})
+    for low, high in (("nu_mu_min", "nu_mu_max"), ("nu_s_min", "nu_s_max")):
+        if low in drift and high in drift and drift[low] > drift[high]:
+            problems.append(Problem(source, f"drift.{high}", drift[high], f">= drift.{low} = {drift[low]!r}"))
+    faults = sections.get("faults", {})
+    if faults.get("stuck_on", 0) + faults.get("stuck_off", 0) > 1:
+        problems.append(Problem(source, "faults", faults, "stuck_on + stuck_off <= 1"))
+    raise_if_any(problems, f"crossbar device model {source}")
+    model = data["model"]
+    return CrossbarModel(model["name"], model["description"], model["technology"], source, sections)
+
+
+def load_crossbar_model(name_or_path, relative_to=None):
+    """Load and validate a crossbar device model (a shipped name such as ``"pcm_ibm"`` or a path).
+
+    Returns
+    -------
+    CrossbarModel
+
+    Raises
+    ------
+    mixsig.errors.ConfigError
+    """
+    resource, _ = paths.resolve(name_or_path, "device_models", relative_to)
+    text = paths.read_text(resource, "crossbar device model")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise_if_any([Problem(str(resource), "<file>", None, f"valid TOML ({error})")], "crossbar device model")
+    return parse_crossbar_model(data, str(resource))
+
+
+def array_generators(seed, instance):
+    """Generators of one chip instance's crossbar draws: ``(programming, read)``.
+
+    Programming (faults, device response, write noise, drift exponents) is a property of the
+    programmed chip (purpose mismatch); read noise is per read (purpose noise).
+    """
+    return (np.random.default_rng(instance_seed_sequence(seed, instance, PURPOSE_MISMATCH, CROSSBAR_STREAM)),
+            np.random.default_rng(instance_seed_sequence(seed, instance, PURPOSE_NOISE, CROSSBAR_STREAM)))
+
+
+def _relative(g_target, model):
+    return np.maximum(np.asarray(g_target, dtype=float) / model.g_max, G_FLOOR)
+
+
+def programming_sigma(g_target, model):
+    """Write-noise standard deviation of one pulse at target ``g_target`` (S), ``>= 0``."""
+    x = np.asarray(g_target, dtype=float) / model.g_max
+    sigma = model.noise_c0 + model.noise_c1 * x + model.noise_c2 * x * x
+    return np.maximum(sigma, 0.0) * (model.g_max / 25e-6)
+
+
+def drift_moments(g_target, model):
+    """Mean and standard deviation of the drift exponent at target ``g_target`` (before ``|.|``)."""
+    log_g = np.log(_relative(g_target, model))
+    mu = np.clip(model.nu_m0 + model.nu_m1 * log_g, model.nu_mu_min, model.nu_mu_max)
+    sigma = np.clip(model.nu_s0 + model.nu_s1 * log_g, model.nu_s_min, model.nu_s_max)
+    return mu, sigma
+
+
+def read_noise_q(g_target, model):
+    """1/f read-noise coefficient ``Q_s`` at target ``g_target``."""
+    return np.minimum(model.q0 / _relative(g_target, model) ** model.q_exp, model.q_max)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProgrammedArray:
+    """Devices of one array after programming (all arrays of the array's shape).
+
+    Attributes
+    ----------
+    g_target : ndarray
+        Target conductances, S.
+    g_prog : ndarray
+        Conductances reached at the end of programming, S.
+    nu : ndarray
+        Drift exponent per device.
+    iterations : ndarray of int
+        Pulses each device took.
+    stuck : ndarray of int8
+        0 healthy, 1 stuck at ``g_max``, -1 stuck at ``g_min``.
+    """
+
+    g_target: np.ndarray
+    g_prog: np.ndarray
+    nu: np.ndarray
+    iterations: np.ndarray
+    stuck: np.ndarray
+
+
+def program(g_target, model, rng, drift_scale=1.0):
+    """Program an array by iterative program-and-verify (module steps 1-3 draws).
+
+    Parameters
+    ----------
+    g_target : ndarray
+        Target conductances, S (any shape).
+    model : CrossbarModel
+    rng : numpy.random.Generator
+        Programming generator (:func:`array_generators`).
+    drift_scale : float
+        Factor on every drift exponent (0 switches drift off).
+
+    Returns
+    -------
+    ProgrammedArray
+    """
+    g_target = np.asarray(g_target, dtype=float)
+    shape = g_target.shape
+    u = rng.random(shape)
+    stuck = np.where(u < model.stuck_on, 1, np.where(u < model.stuck_on + model.stuck_off, -1, 0)).astype(np.int8)
+    sigma_ln = math.sqrt(math.log1p(model.d2d_cv ** 2))
+    eta = model.pulse_gain * np.exp(sigma_ln * rng.standard_normal(shape) - 0.5 * sigma_ln ** 2)
+    sigma_w = programming_sigma(g_target, model)
+    window = model.tolerance_sigma * sigma_w
+    g = np.full(shape, model.g_min)
+    iterations = np.zeros(shape, dtype=np.int64)
+    active = np.abs(g - g_target) > window
+    for _ in range(model.max_iterations):
+        z = rng.standard_normal(shape)
+        acts = rng.random(shape) < model.p_switch
+        if not active.any():
+            continue  # keep the stream's consumption independent of convergence
+        moved = np.clip(g + eta * (g_target - g) + sigma_w * z, 0.0, model.g_max)
+        g = np.where(active & acts, moved, g)
+        iterations += active
+        active &= np.abs(g - g_target) > window
+    g = np.where(stuck == 1, model.g_max, np.where(stuck == -1, model.g_min, g))
+    mu, sigma = drift_moments(g_target, model)
+    nu = np.abs(mu + sigma * rng.standard_normal(shape)) * drift_scale
+    return ProgrammedArray(g_target, g, nu, iterations, stuck)
+
+
+def drifted(array, t, model):
+    """Conductances ``t`` seconds after programming (drift only), S."""
+    factor = ((t + model.t0) / model.t0) ** (-array.nu)
+    return np.where(array.stuck != 0, array.g_prog, array.g_prog * factor)
+
+
+def read_conductances(array, t, model, rng, read_noise=True):
+    """Conductances a read sees ``t`` seconds after programming: drift and 1/f read noise, S.
+
+    Parameters
+    ----------
+    array : ProgrammedArray
+    t : float
+        Time since programming, s (>= 0).
+    model : CrossbarModel
+    rng : numpy.random.Generator
+        Read generator (:func:`array_generators`); one draw per device.
+    read_noise : bool
+
+    Returns
+    -------
+    ndarray
+    """
+    g = drifted(array, t, model)
+    z = rng.standard_normal(g.shape)
+    if not read_noise:
+        return g
+    elapsed = t + model.t0
+    sigma = read_noise_q(array.g_target, model) * math.sqrt(math.log((elapsed + model.t_read) / (2 * model.t_read)))
+    return np.clip(g * (1.0 + sigma * z), 0.0, None)
