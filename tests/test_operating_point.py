@@ -19,7 +19,9 @@ def test_every_weight_has_a_pulse_gain_of_order_one(name):
     _, synapses = core_circuits(chip)
     for i_w in weight_currents(chip).values():
         gain = dpi_point(synapses.ampa, i_w).gain
-        assert 0.1 < gain < 2.0, (name, i_w, gain)
+        # not inert (g << 1: r* of kHz), not a switch (g >> 1); dynapse1's pulse width is fitted
+        # to a measured count (PMC8149394 Table 4), which puts 1-2 nA at g = 1.5-3.1
+        assert 0.1 < gain < 4.0, (name, i_w, gain)
 
 
 def test_one_pulse_from_rest_multiplies_the_current_by_exp_gain():

@@ -1,6 +1,6 @@
-"""DYNAP-SE spike-frequency adaptation: recovery time constant at its bias (PMC8149394, Table 4).
+"""DYNAP-family spike-frequency adaptation: recovery time constant at its bias (PMC8149394, Table 4).
 
-Published DYNAP-SE operating point (PMC8149394, Table 4): adaptation (AHP) time constant 35.7 ms
+Published operating point of a DYNAP-family chip (PMC8149394, Table 4): adaptation (AHP) time constant 35.7 ms
 at a leak bias of 1 pA. The shipped ``dynapse1`` soma (core 0, positive feedback and adaptation
 on) is driven by a 300 pA DC input for 0.5 s; its adaptation current builds up (the AHP charges
 above f* = i_tau_ahp / (i_w_ahp t_pulse_ahp) = 28 Hz) and the inter-spike intervals lengthen.
@@ -14,6 +14,10 @@ against one.
 Tolerance 1 %: the table gives 35.7 ms to three significant digits (+-0.14 %); the decay is
 sampled every 10 us.
 
+Source read first-hand (https://pmc.ncbi.nlm.nih.gov/articles/PMC8149394/table/Tab4):
+Sharifshazileh et al. 2021, Nat. Commun. 12:3095, an INI 180 nm chip with four neural cores
+(DPI synapses) beside a recording headstage: a DYNAP-family sibling, not DYNAP-SE itself.
+
 Reproduce: ``python validation/silicon_adaptation_tau.py``
 """
 
@@ -26,7 +30,7 @@ from mixsig.chip import load_chip
 from mixsig.chip.operating_point import core_circuits, decay_time_constant
 from mixsig.circuits import soma
 
-SOURCE = "PMC8149394 Table 4 (DYNAP-SE)"
+SOURCE = "PMC8149394 Table 4 (DYNAP-family HFO chip)"
 TAU_AHP, I_TAU_AHP = 35.7e-3, 1e-12
 """Published adaptation time constant (s) and its leak bias (A)."""
 

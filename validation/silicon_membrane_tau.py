@@ -1,7 +1,7 @@
-"""DYNAP-SE membrane time constant at its leak bias (PMC8149394, Table 4).
+"""DYNAP-family membrane time constant at its leak bias (PMC8149394, Table 4).
 
-Published DYNAP-SE operating point (PMC8149394, Table 4): membrane time constant 15.2 ms at a
-leak bias I_tau = 3.5 pA. The membrane of the shipped ``dynapse1`` soma (core 0) is started at a
+Published operating point of a DYNAP-family chip (PMC8149394, Table 4): membrane time constant
+15.2 ms at a leak bias I_tau = 3.5 pA. The membrane of the shipped ``dynapse1`` soma (core 0) is started at a
 subthreshold 100 pA without input and its free decay is measured (least squares on ln I_mem
 above 2 pA). The positive-feedback and
 adaptation blocks are switched off for the measurement: the published figure is the leak time
@@ -10,6 +10,10 @@ slow the decay near rest.
 
 Tolerance 1 %: the table gives 15.2 ms to three significant digits (+-0.3 %); the decay is
 sampled every 10 us.
+
+Source read first-hand (https://pmc.ncbi.nlm.nih.gov/articles/PMC8149394/table/Tab4):
+Sharifshazileh et al. 2021, Nat. Commun. 12:3095, an INI 180 nm chip with four neural cores
+(DPI synapses) beside a recording headstage: a DYNAP-family sibling, not DYNAP-SE itself.
 
 Reproduce: ``python validation/silicon_membrane_tau.py``
 """
@@ -24,7 +28,7 @@ from mixsig.chip import load_chip
 from mixsig.chip.operating_point import core_circuits, decay_time_constant
 from mixsig.circuits import soma
 
-SOURCE = "PMC8149394 Table 4 (DYNAP-SE)"
+SOURCE = "PMC8149394 Table 4 (DYNAP-family HFO chip)"
 TAU_MEM, I_TAU = 15.2e-3, 3.5e-12
 """Published membrane time constant (s) and its leak bias (A)."""
 

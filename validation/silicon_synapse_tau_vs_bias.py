@@ -1,6 +1,6 @@
-"""DYNAP-SE synapse time constants against their leak biases (PMC8149394, Table 4).
+"""DYNAP-family synapse time constants against their leak biases (PMC8149394, Table 4).
 
-Published DYNAP-SE operating point (PMC8149394, Table 4): excitatory synapse time constants of
+Published operating point of a DYNAP-family chip (PMC8149394, Table 4): excitatory synapse time constants of
 3-6 ms at leak biases I_tau = 17.8-8.9 pA, inhibitory 2-5.7 ms at 26.8-9.4 pA. The shipped
 ``dynapse1`` chip sets its AMPA (fast excitatory) DPI at 17.8 pA, NMDA (slow excitatory) at
 8.9 pA, SHUNT (fast inhibitory) at 26.8 pA and GABA (slow inhibitory) at 9.4 pA. Each DPI of core
@@ -12,6 +12,10 @@ test that the shipped chip reproduces the published pairs through the full DPI d
 
 Tolerance 3 %: the table gives the time constants to one or two significant digits (2 ms is
 2 +- 0.05 ms, 2.5 %).
+
+Source read first-hand (https://pmc.ncbi.nlm.nih.gov/articles/PMC8149394/table/Tab4):
+Sharifshazileh et al. 2021, Nat. Commun. 12:3095, an INI 180 nm chip with four neural cores
+(DPI synapses) beside a recording headstage: a DYNAP-family sibling, not DYNAP-SE itself.
 
 Reproduce: ``python validation/silicon_synapse_tau_vs_bias.py``
 """
@@ -26,7 +30,7 @@ from mixsig.chip import load_chip
 from mixsig.chip.operating_point import core_circuits, decay_time_constant, weight_currents
 from mixsig.circuits import dpi
 
-SOURCE = "PMC8149394 Table 4 (DYNAP-SE)"
+SOURCE = "PMC8149394 Table 4 (DYNAP-family HFO chip)"
 PUBLISHED = {"excitatory": ((17.8e-12, 3e-3), (8.9e-12, 6e-3)), "inhibitory": ((26.8e-12, 2e-3), (9.4e-12, 5.7e-3))}
 """Published (I_tau A, tau s) pairs per class, range ends."""
 
