@@ -116,7 +116,7 @@ DEFECTS = [
     ("zero Pelgrom geometry", ("w = 1.0e-6", "w = 0.0"), "parameters.soma.i_tau.w = 0.0: expected a number > 0 (gate width, m)"),
     ("unknown parameter", ('"soma.i_tau"', '"soma.i_foo"'),
      "parameters.soma.i_foo = {'source': 'bias', 'distribution': 'pelgrom', 'transistor': 'n', 'w': 1e-06, 'l': 1e-06, "
-     "'spread': {'core': 0.05}}: expected a parameter <block>.<field> of soma, ampa, nmda, gaba, shunt, synapse, homeostasis, stp"),
+     "'spread': {'core': 0.05}}: expected a parameter <block>.<field> of soma, adex, ampa, nmda, gaba, shunt, synapse, homeostasis, stp"),
     ("bad choice", ('source = "bias"', 'source = "resistor"'), "parameters.soma.i_tau.source = 'resistor': expected one of 'bias', 'capacitor', 'threshold', 'pulse'"),
     ("level not shared", ("core = 0.05", "synapse = 0.05"), "parameters.soma.i_tau.spread.synapse = 0.05: expected one of the shared levels chip, core"),
     ("unknown parameter key", ("w = 1.0e-6", "w = 1.0e-6\nwidth = 2"),

@@ -36,7 +36,9 @@ import types
 import numpy as np
 
 from mixsig import paths
+from mixsig.chip.capmem import nominal_problems, parse_capmem
 
+from mixsig.circuits.adex import AdExParams
 from mixsig.circuits.dpi import DPIParams
 from mixsig.circuits.homeostasis import HomeostasisParams
 from mixsig.circuits.soma import SomaParams
@@ -86,8 +88,21 @@ def _circuit_fields(params_type):
             for name in names(params_type) if name not in PROCESS_FIELDS}
 
 
+def neuron_fields(params_type):
+    """Bias fields of a neuron model's params dataclass (:data:`NEURON_MODELS`): name -> (units, long_name)."""
+    return _circuit_fields(params_type)
+
+
 SOMA_FIELDS = _circuit_fields(SomaParams)
 """Soma bias fields (from :class:`mixsig.circuits.soma.SomaParams`): name -> (units, long_name)."""
+
+ADEX_FIELDS = _circuit_fields(AdExParams)
+"""AdEx neuron bias fields (block ``adex``, :class:`mixsig.circuits.adex.AdExParams`): name -> (units, long_name)."""
+
+NEURON_MODELS = {"silicon": ("soma", SomaParams), "adex": ("adex", AdExParams)}
+"""Neuron models a chip config may name (``chip.neuron_model``): name -> (bias block, params dataclass).
+``"silicon"`` is the DYNAP current-mode soma, ``"adex"`` the mathematical AdEx of the
+BrainScaleS-2 family; the engine picks the model's kernel (:func:`mixsig.engine.protocol.kernel_for`)."""
 
 DPI_FIELDS = _circuit_fields(DPIParams)
 """DPI bias fields (from :class:`mixsig.circuits.dpi.DPIParams`; blocks ``ampa``, ``nmda``,
@@ -118,9 +133,13 @@ ADAPTATION_DEFAULTS = {
 """Values of the ``stp`` and ``homeostasis`` biases a chip config may omit: both blocks off, and the
 circuits' default parameters, so that a config written before these blocks existed loads unchanged."""
 
-ZERO_ALLOWED = frozenset({"soma.i_dc", "soma.i_fb_0", "soma.i_w_ahp", "soma.t_pulse_ahp", *SWITCHES})
+ZERO_ALLOWED = frozenset({"soma.i_dc", "soma.i_fb_0", "soma.i_w_ahp", "soma.t_pulse_ahp", "adex.i_ext", *SWITCHES})
 """Biases that may be zero (switched off), as in ``SomaParams``, and the adaptation switches; every
 other bias must be > 0."""
+
+SIGNED = frozenset({"adex.a", "adex.b"})
+"""Biases of either sign: the AdEx adaptation conductance and increment (Naud et al. 2008 use
+``a < 0``; BrainScaleS-2's adaptation circuit has a sign switch for both)."""
 
 
 BIAS_MAXIMA = {"A": 1e-3, "F": 1e-9, "V": 5.0, "s": 1e6, "Hz": 1e6, "1": 1e6}
@@ -151,8 +170,10 @@ def bias_problem(name, value, units):
         return f"a finite number in SI units ({units})"
     if switch_problem(name, value):
         return switch_problem(name, value)
-    low = ">= 0" if name in ZERO_ALLOWED else "> 0"
     maximum = BIAS_MAXIMA.get(units, math.inf)
+    if name in SIGNED:
+        return None if abs(value) <= maximum else f"a value of magnitude <= {maximum:g} {units} (SI units)"
+    low = ">= 0" if name in ZERO_ALLOWED else "> 0"
     if not (value >= 0 if name in ZERO_ALLOWED else value > 0) or value > maximum:
         return f"a value {low} and <= {maximum:g} {units} (SI units)"
     return None
@@ -197,19 +218,22 @@ def weight_bias_names(weight_scheme, weight_bits):
     return tuple(f"synapse.i_w_{bit}" for bit in range(weight_bits))
 
 
-def bias_fields(weight_scheme="mask", weight_bits=4):
+def bias_fields(weight_scheme="mask", weight_bits=4, neuron_model="silicon"):
     """Every per-core bias of a chip: namespaced name -> (units, long_name).
 
     Parameters
     ----------
     weight_scheme : {"mask", "per_type"}
     weight_bits : int
+    neuron_model : str
+        A key of :data:`NEURON_MODELS`: its block's fields replace the silicon soma's.
 
     Returns
     -------
     dict
     """
-    fields = {f"soma.{name}": meta for name, meta in SOMA_FIELDS.items()}
+    block, params_type = NEURON_MODELS[neuron_model]
+    fields = {f"{block}.{name}": meta for name, meta in _circuit_fields(params_type).items()}
     for block in SYN_TYPES:
         fields.update({f"{block}.{name}": (units, f"{long} ({block.upper()})") for name, (units, long) in DPI_FIELDS.items()})
     fields["nmda.i_nmda_thr"] = tuple(attributes(SynapseParams, "i_nmda_thr").values())
@@ -289,6 +313,14 @@ class ChipConfig(Summary):
         File the config was read from.
     toml_text : str
         Verbatim TOML text of the config.
+    neuron_model : str
+        Neuron model (:data:`NEURON_MODELS`), ``"silicon"`` unless the config names another.
+    acceleration : float
+        Hardware speed-up over model time: hardware time = model time / acceleration (1 for the
+        DYNAP family, which runs in real time). Every time in configs, experiments and datasets is
+        model time; datasets add the hardware times when this is not 1.
+    capmem : CapMem or None
+        Per-neuron parameter storage whose codes calibration trims (``[capmem]``), or None.
     """
 
     name: str
@@ -309,6 +341,9 @@ class ChipConfig(Summary):
     bias_settings: types.MappingProxyType
     source: str
     toml_text: str
+    neuron_model: str = "silicon"
+    acceleration: float = 1.0
+    capmem: object = None
 
     def _summary(self):
         return f"mixsig ChipConfig {self.name}", [
@@ -317,6 +352,7 @@ class ChipConfig(Summary):
             ("weights", f"{self.weight_bits} bits ({self.weight_scheme})"),
             ("router levels", ", ".join(self.router)),
             ("device model", self.device_model),
+            ("neuron model", f"{self.neuron_model}, acceleration {self.acceleration:g}"),
             ("source", pathlib.Path(self.source).name),
         ]
 
@@ -358,7 +394,7 @@ class ChipConfig(Summary):
         dict
             ``{"units": ..., "long_name": ...}``.
         """
-        units, long_name = bias_fields(self.weight_scheme, self.weight_bits)[name]
+        units, long_name = bias_fields(self.weight_scheme, self.weight_bits, self.neuron_model)[name]
         return {"units": units, "long_name": long_name}
 
     def weight_currents(self):
@@ -515,7 +551,7 @@ def chip_from_dict(data, source="<chip>", toml_text="", biasgen=None):
     mixsig.errors.ConfigError
     """
     problems = []
-    top_keys = {"chip", "board", "router", "biases", "core_biases"}
+    top_keys = {"chip", "board", "router", "biases", "core_biases", "capmem"}
     for key in sorted(set(data) - top_keys):
         problems.append(Problem(source, key, data[key], f"one of the sections {sorted(top_keys)}"))
     structure = _parse_chip_section(source, _table(source, data, "chip", problems), problems)
@@ -532,9 +568,16 @@ def chip_from_dict(data, source="<chip>", toml_text="", biasgen=None):
     board = _parse_board(source, _table(source, data, "board", problems), problems)
     router = _parse_router(source, _table(source, data, "router", problems), problems)
     biases, settings = _parse_biases(source, data, structure, biasgen, problems)
+    capmem = None
+    if "capmem" in data:
+        fields = bias_fields(structure["weight_scheme"] or "mask", structure["weight_bits"] or 1,
+                             structure["neuron_model"] or "silicon")
+        capmem = parse_capmem(source, _table(source, data, "capmem", problems), fields, problems)
+        if capmem is not None:
+            problems.extend(nominal_problems(source, capmem, biases))
     raise_if_any(problems, "chip config")
     return ChipConfig(
-        **structure, board=board, router=types.MappingProxyType(router), biases=types.MappingProxyType(biases),
+        **structure, capmem=capmem, board=board, router=types.MappingProxyType(router), biases=types.MappingProxyType(biases),
         bias_settings=types.MappingProxyType(settings), source=source, toml_text=toml_text,
     )
 
@@ -550,7 +593,8 @@ def _table(source, data, key, problems):
 
 def _parse_chip_section(source, chip, problems):
     """Validate ``[chip]``; return the ChipConfig structure fields (None where invalid)."""
-    chip_keys = set(_INT_KEYS) | {"name", "description", "weight_scheme", "device_model", "tag_scheme"}
+    chip_keys = set(_INT_KEYS) | {"name", "description", "weight_scheme", "device_model", "tag_scheme",
+                                  "neuron_model", "acceleration"}
     for key in sorted(set(chip) - chip_keys):
         problems.append(Problem(source, f"chip.{key}", chip[key], f"one of {sorted(chip_keys)}"))
     fields = {}
@@ -563,6 +607,16 @@ def _parse_chip_section(source, chip, problems):
         fields[key] = value if _is_int(value) and minimum <= value <= maximum else None
         if fields[key] is None:
             problems.append(Problem(source, f"chip.{key}", value, f"an integer in [{minimum}, {maximum}]"))
+    fields["neuron_model"] = chip.get("neuron_model", "silicon")
+    if fields["neuron_model"] not in NEURON_MODELS:
+        problems.append(Problem(source, "chip.neuron_model", fields["neuron_model"], f"one of {list(NEURON_MODELS)}"))
+        fields["neuron_model"] = None
+    fields["acceleration"] = chip.get("acceleration", 1.0)
+    if not (_is_number(fields["acceleration"]) and fields["acceleration"] > 0):
+        problems.append(Problem(source, "chip.acceleration", fields["acceleration"],
+                                "a number > 0 (hardware speed-up: hardware time = model time / acceleration)"))
+    else:
+        fields["acceleration"] = float(fields["acceleration"])
     fields["device_model"] = chip.get("device_model", DEFAULT_DEVICE_MODEL)
     if not isinstance(fields["device_model"], str):
         problems.append(Problem(source, "chip.device_model", fields["device_model"], "a device model name or path"))
@@ -614,7 +668,8 @@ def _parse_router(source, router_table, problems):
 def _parse_biases(source, data, structure, biasgen, problems):
     """Validate ``[biases]`` and ``[core_biases.<core>]``; return per-core SI arrays and settings."""
     n_cores = structure["n_cores"]
-    fields = bias_fields(structure["weight_scheme"] or "mask", structure["weight_bits"] or 1)
+    fields = bias_fields(structure["weight_scheme"] or "mask", structure["weight_bits"] or 1,
+                         structure["neuron_model"] or "silicon")
     defaults = _flatten(_table(source, data, "biases", problems))
     per_core = {}
     for core_key, table in _table(source, data, "core_biases", problems).items():

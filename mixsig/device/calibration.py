@@ -58,6 +58,7 @@ PROCESS_FIELDS = frozenset({"kappa", "u_t", "i_0"})
 
 def _block_fields():
     """Fields each block's params dataclass declares (process fields excluded)."""
+    from mixsig.circuits.adex import AdExParams
     from mixsig.circuits.dpi import DPIParams
     from mixsig.circuits.soma import SomaParams
     from mixsig.params import names
@@ -66,6 +67,7 @@ def _block_fields():
     dpi = tuple(n for n in names(DPIParams) if n not in PROCESS_FIELDS)
     return {
         "soma": soma,
+        "adex": names(AdExParams),
         "ampa": dpi,
         "nmda": dpi + ("i_nmda_thr",),
         "gaba": dpi,

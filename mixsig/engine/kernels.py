@@ -58,7 +58,7 @@ from mixsig.circuits import homeostasis, stp
 from mixsig.circuits.dpi import step_element
 from mixsig.circuits.soma import N_KERNEL_PARAMETERS, kernel_parameters, soma_advance
 from mixsig.constants import Q_E
-from mixsig.engine import fast
+from mixsig.engine import adex_kernel as adex_engine, fast
 
 N_TYPES = 4
 """Synapse types per neuron (AMPA, NMDA, GABA, SHUNT)."""
@@ -73,7 +73,7 @@ HOMEOSTASIS_ROWS = ("i_g0", "r_target", "tau_r", "c_h", "i_leak", "i_g_min", "i_
 """Rows of the homeostasis parameter table: the current that sets the gain clamp, then
 :class:`mixsig.circuits.homeostasis.HomeostasisParams` fields in :func:`~mixsig.circuits.homeostasis.step_element` order."""
 
-EXACT_CODE, FAST_CODE = 0, 1
+EXACT_CODE, FAST_CODE, ADEX_CODE = 0, 1, 2
 """Dispatch codes of the neuron kernels in :func:`run_steps` (:mod:`mixsig.engine.protocol`)."""
 
 PARALLEL_MIN_NEURONS = 512
@@ -132,10 +132,23 @@ def parameter_tables(dpis, soma_params, shape):
     soma_par : ndarray, shape (m, 18)
         Columns in :func:`mixsig.circuits.soma.kernel_parameters` order.
     """
+    soma_par = kernel_parameters(soma_params, shape).reshape(N_KERNEL_PARAMETERS, -1).T
+    return dpi_table(dpis, shape), kernel_array(soma_par)
+
+
+def dpi_table(dpis, shape):
+    """Neuron-major DPI parameter table, shape (m, 4, 7) with columns :data:`DPI_ROWS` (see
+    :func:`parameter_tables`; shared by every kernel whose neurons take the four DPIs)."""
     syn_par = np.stack([np.stack([np.broadcast_to(np.asarray(getattr(p, r), dtype=float), shape).reshape(-1)
                                   for r in DPI_ROWS], axis=-1) for p in dpis], axis=1)
-    soma_par = kernel_parameters(soma_params, shape).reshape(N_KERNEL_PARAMETERS, -1).T
-    return kernel_array(syn_par), kernel_array(soma_par)
+    return kernel_array(syn_par)
+
+
+def resting_synapses(syn_par):
+    """Every DPI of the table of :func:`dpi_table` at its dark current ``i_0``, no pulse on: shape (m, 4, 3)."""
+    syn = np.zeros((syn_par.shape[0], N_TYPES, 3))
+    syn[:, :, 0] = syn_par[:, :, DPI_ROWS.index("i_0")]
+    return syn
 
 
 def resting_state(syn_par, soma_par):
@@ -151,8 +164,7 @@ def resting_state(syn_par, soma_par):
     soma : ndarray, shape (m, 4)
     """
     m = syn_par.shape[0]
-    syn = np.zeros((m, N_TYPES, 3))
-    syn[:, :, 0] = syn_par[:, :, DPI_ROWS.index("i_0")]
+    syn = resting_synapses(syn_par)
     soma = np.zeros((m, 4))
     soma[:, 0] = soma_par[:, 4]
     soma[:, 1] = np.where(soma_par[:, 10] > 0, soma_par[:, 14], 0.0)
@@ -493,8 +505,8 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
     parallel : bool
         Use :func:`advance_neurons` (threads) rather than :func:`advance_neurons_serial`.
     integrator : int
-        :data:`EXACT_CODE` (:func:`advance_neurons`) or :data:`FAST_CODE`
-        (:func:`mixsig.engine.fast.advance`); the state and table arguments are in that kernel's
+        :data:`EXACT_CODE` (:func:`advance_neurons`), :data:`FAST_CODE`
+        (:func:`mixsig.engine.fast.advance`) or :data:`ADEX_CODE` (:func:`mixsig.engine.adex_kernel.advance`); the state and table arguments are in that kernel's
         layout (:mod:`mixsig.engine.protocol`), ``syn_mean`` is its work array.
     adapt : tuple
         ``(stp_on, stp_par, stp_state, gain, homeo_on, homeo_par, homeo_state, scaled, or_pulses)``:
@@ -535,7 +547,13 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
         if or_pulses:
             extend_pulses(i_w, syn, integrator == FAST_CODE)
         z = noise[n - n0]
-        if integrator == FAST_CODE:
+        if integrator == ADEX_CODE:
+            if parallel:
+                adex_engine.advance(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
+            else:
+                adex_engine.advance_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count,
+                                           offset)
+        elif integrator == FAST_CODE:
             if parallel:
                 fast.advance(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
             else:

@@ -26,6 +26,11 @@ implementation follows these rules.
    (:data:`mixsig.experiment.TRACEABLE`: ``i_mem``, ``v_mem``, ``i_ahp``, ``i_ampa``, ...).
 6. **Dispatch.** ``code`` is the kernel's index in :func:`mixsig.engine.kernels.run_steps`'s
    dispatch: adding a kernel adds one branch there and one entry in :data:`KERNELS`.
+
+A kernel of another neuron model (a chip config's ``neuron_model``, :data:`mixsig.chip.config.NEURON_MODELS`)
+names its bias ``block`` and ``params_type`` (rule 1 then receives that dataclass instead of
+:class:`~mixsig.circuits.soma.SomaParams`), its DC-input bias ``dc_bias`` and the traces it can
+``observe`` (``traceable``); :func:`kernel_for` picks it, so the engine holds no model branch.
 """
 
 import dataclasses
@@ -33,7 +38,10 @@ import typing
 
 import numpy as np
 
-from mixsig.engine import fast, kernels
+from mixsig.circuits.adex import AdExParams
+from mixsig.circuits.soma import SomaParams
+from mixsig.engine import adex_kernel, fast, kernels
+from mixsig.experiment import TRACEABLE
 
 TRACE_TYPES = ("i_ampa", "i_nmda", "i_gaba", "i_shunt")
 """Traceable DPI output currents, in synapse-type order."""
@@ -53,6 +61,14 @@ class NeuronKernel:
         Rules 1, 2, 5 and 3.
     parameter_rows, state_rows : tuple of str
         Names of the soma table's and soma state's rows (or columns).
+    block : str
+        Chip bias block of the neuron parameters (``soma``, ``adex``).
+    params_type : type
+        Params dataclass of that block, built from the biases and handed to ``tables``.
+    dc_bias : str
+        Bias holding the neuron's DC input current (A), passed to ``advance`` as ``i_dc``.
+    traceable : tuple of str
+        Names ``observe`` accepts.
     """
 
     name: str
@@ -63,6 +79,10 @@ class NeuronKernel:
     work_shape: typing.Callable
     parameter_rows: tuple
     state_rows: tuple
+    block: str = "soma"
+    params_type: type = SomaParams
+    dc_bias: str = "soma.i_dc"
+    traceable: tuple = tuple(TRACEABLE)
 
 
 SOMA_COLUMNS = ("c_mem", "i_tau", "i_gain", "i_spkthr", "i_reset", "t_ref", "i_fb_0", "c_ahp", "i_tau_ahp",
@@ -96,5 +116,34 @@ FAST = NeuronKernel(
 )
 """The fast integrator (:mod:`mixsig.engine.fast`): structure-of-arrays tables and state."""
 
+ADEX = NeuronKernel(
+    name="adex", code=kernels.ADEX_CODE, tables=adex_kernel.tables, resting_state=adex_kernel.resting_state,
+    observe=adex_kernel.observe, work_shape=adex_kernel.work_shape, parameter_rows=adex_kernel.SOMA_ROWS,
+    state_rows=adex_kernel.STATE_ROWS, block="adex", params_type=AdExParams, dc_bias="adex.i_ext",
+    traceable=adex_kernel.TRACEABLE,
+)
+"""The AdEx neuron (:mod:`mixsig.engine.adex_kernel`) of ``neuron_model = "adex"`` chips. Its soma is
+integrated with error control whatever the experiment's ``integrator`` (both names select it)."""
+
 KERNELS = {kernel.name: kernel for kernel in (EXACT, FAST)}
-"""Kernels by the experiment's ``integrator`` name."""
+"""Kernels of the silicon soma by the experiment's ``integrator`` name."""
+
+MODEL_KERNELS = {"adex": ADEX}
+"""Kernels of the other neuron models (``chip.neuron_model``), whatever the ``integrator``."""
+
+
+def kernel_for(neuron_model, integrator):
+    """The kernel advancing a chip's neurons.
+
+    Parameters
+    ----------
+    neuron_model : str
+        The chip config's ``neuron_model`` (``"silicon"``, ``"adex"``, ...).
+    integrator : str
+        The experiment's ``integrator`` (selects among the silicon soma's kernels).
+
+    Returns
+    -------
+    NeuronKernel
+    """
+    return MODEL_KERNELS.get(neuron_model) or KERNELS[integrator]

@@ -68,11 +68,10 @@ from mixsig import __version__, interrupts
 from mixsig.aer.events import SramTable, events_from_spikes
 from mixsig.aer.router import LEVELS, Router
 from mixsig.chip import Board, MappingError, compile_network, load_chip
-from mixsig.chip.config import DPI_FIELDS, HOMEOSTASIS_FIELDS, SOMA_FIELDS, STP_FIELDS, bias_problem
+from mixsig.chip.config import DPI_FIELDS, HOMEOSTASIS_FIELDS, STP_FIELDS, bias_problem, neuron_fields
 from mixsig.circuits.dpi import DPIParams
 from mixsig.circuits.homeostasis import HomeostasisParams
 from mixsig.circuits.stp import STPParams
-from mixsig.circuits.soma import SomaParams
 from mixsig.constants import I_0, thermal_voltage
 from mixsig.device import PURPOSE_NOISE, FlickerNoise, TemperatureProfile, instance_seed_sequence, load_device_model
 from mixsig.device.drift import factor_arrays, leakage_factor
@@ -88,7 +87,7 @@ from mixsig.engine.kernels import (
     kernel_array,
     run_steps,
 )
-from mixsig.engine.protocol import KERNELS
+from mixsig.engine.protocol import kernel_for
 from mixsig.errors import ConfigError, Problem, raise_if_any
 from mixsig.experiment import TRACEABLE
 from mixsig.progress import progress_bar
@@ -210,7 +209,7 @@ class Simulation:
         if self.neurons.size == 0:
             raise ConfigError([Problem(exp.source, "populations", None, "at least one population")], f"experiment {exp.source}")
         self.model = None if exp.device_model == "none" else load_device_model(exp.device_model)
-        self.kernel = KERNELS[exp.integrator]
+        self.kernel = kernel_for(chip.neuron_model, exp.integrator)
         self._init_geometry()
         self._init_parameters()
         self._init_state()
@@ -274,7 +273,7 @@ class Simulation:
         self.stp_par = None  # adaptation tables not built yet
         self._set_parameters(0.0)
         self.initial_values = self.values
-        t_ref = self.soma_params.t_ref
+        t_ref = getattr(self.soma_params, "t_ref", np.inf)  # a neuron model without a refractory period: no bound
         if np.min(t_ref) <= exp.dt:
             raise ConfigError([Problem(exp.source, "dt", exp.dt,
                                        f"a step below the shortest refractory period ({np.min(t_ref):.3g} s)")],
@@ -337,7 +336,10 @@ class Simulation:
             weight = weight * scale["synapse.i_w"][0]
         self.weight = kernel_array(weight)
         try:
-            soma = SomaParams(u_t=u_t, **{f: values[f"soma.{f}"] for f in SOMA_FIELDS})
+            kernel = self.kernel
+            process = {"u_t": u_t} if "u_t" in kernel.params_type.__dataclass_fields__ else {}
+            soma = kernel.params_type(**process, **{f: values[f"{kernel.block}.{f}"]
+                                                    for f in neuron_fields(kernel.params_type)})
             dpis = [DPIParams(u_t=u_t, i_0=I_0 * leakage, **{f: values[f"{b}.{f}"] for f in DPI_FIELDS})
                     for b in SYNAPSE_BLOCKS]
             depression = STPParams(**{f: values[f"stp.{f}"] for f in STP_FIELDS})
@@ -350,7 +352,7 @@ class Simulation:
         self.syn_par, self.soma_par = self.kernel.tables(dpis, soma, shape, self.experiment.dt)
         self._set_adaptation_parameters(values, depression, scaling)
         self.nmda_thr = kernel_array(values["nmda.i_nmda_thr"].reshape(-1))
-        self.i_dc_base = kernel_array(values["soma.i_dc"].reshape(-1))
+        self.i_dc_base = kernel_array(values[self.kernel.dc_bias].reshape(-1))
         self._i_dc_value = None  # re-evaluate the DC input with the new (drifted) base
 
     def _set_adaptation_parameters(self, values, depression, scaling):
@@ -527,6 +529,11 @@ class Simulation:
         if bad.size:
             raise ConfigError([Problem(exp.source, "record.neurons", bad.tolist(), "neurons of a population")],
                               f"experiment {exp.source}")
+        untraceable = [name for name in record.traces if name not in self.kernel.traceable]
+        if untraceable:
+            raise ConfigError([Problem(exp.source, "record.traces", untraceable,
+                                       f"traces the {self.chip.neuron_model} neurons of {self.chip.name} have: "
+                                       f"{list(self.kernel.traceable)}")], f"experiment {exp.source}")
         self.recorded = ids
         self.recorded_columns = (np.arange(self.n_instances)[:, None] * self.n + self.local[ids][None, :])
         self.stride = max(1, int(round(record.interval / exp.dt)))
@@ -794,8 +801,10 @@ class Simulation:
             "mismatch_scale": self.mismatch_scale,
             "drift": bool(self.model is not None and exp.drift),
             "integrator": exp.integrator,
+            "neuron_model": chip.neuron_model,
+            "acceleration": chip.acceleration,
         }
-        return build_dataset(
+        ds = build_dataset(
             instances=self.instances, seeds=np.array(seeds, dtype=np.uint64), neurons=self.neurons,
             cores=self.global_core[self.neurons], chips=self.chip_of[self.neurons],
             spike_times=spike_times, spike_neurons=spike_neurons, spike_instances=spike_instances,
@@ -805,6 +814,10 @@ class Simulation:
             router_statistics=self.router_statistics() if exp.record.router else None,
             populations=self.populations(),
         )
+        if chip.acceleration != 1.0 and "time" in ds.coords:
+            ds = ds.assign_coords(time_hardware=("time", ds["time"].values / chip.acceleration, {
+                "units": "s", "long_name": f"hardware time of the sample (model time / {chip.acceleration:g})"}))
+        return ds
 
     def populations(self):
         """Neuron ids of each population of the network, in the network's order.
