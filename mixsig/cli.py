@@ -1,4 +1,4 @@
-"""The ``mixsig`` command: ``run``, ``inspect``, ``plot``, ``combine``, ``validate``, ``study`` and ``neuron``.
+"""The ``mixsig`` command: ``run``, ``inspect``, ``plot``, ``combine``, ``export``, ``validate``, ``study`` and ``neuron``.
 
 User errors (bad files, bad arguments) print one message listing every problem and exit with
 status 2; they never show a traceback. Outputs are checked before any work: an existing file is
@@ -125,6 +125,20 @@ def _combine(args, argv):
     ds = combine(args.shards, command=_command_line(argv))
     to_netcdf(ds, args.output)
     print(summarize(ds, path=args.output))
+    return 0
+
+
+def _export(args, argv):
+    from mixsig.export import command
+    from mixsig.io import load_dataset
+
+    ds = load_dataset(args.file)
+    problems, instances = command.option_problems(ds, args.output, args.to, args.instance)
+    paths = command.output_paths(args.output, args.to, instances) if instances else {}
+    problems += [problem for path in paths.values() for problem in output_problems(path, args.force)]
+    raise_if_any(problems, "export options")
+    for path in command.write(ds, args.to, paths, instances):
+        print(f"wrote {path}")
     return 0
 
 
@@ -285,6 +299,21 @@ def build_parser():
     combine.add_argument("-o", "--output", required=True, help="output file")
     combine.add_argument("--force", action="store_true", help="replace an existing output file")
     combine.set_defaults(handler=_combine)
+
+    export = commands.add_parser(
+        "export", help="write a dataset's spikes as Neo, NWB, tonic or AEDAT files",
+        description="Export the spikes of a mixsig-1 dataset: --to neo (a neo.Block, .mat or .pkl), nwb (an NWB "
+                    "Units table, .nwb), tonic (a structured event array, .npy, one file per instance) or aedat "
+                    "(AEDAT 2.0, .aedat, one file per instance; several instances write <stem>.instance<I><suffix>). "
+                    "Needs the [interop] extra for neo and nwb.",
+    )
+    export.add_argument("file", help="mixsig-1 netCDF file")
+    export.add_argument("--to", required=True, choices=("neo", "nwb", "tonic", "aedat"), help="output format")
+    export.add_argument("-o", "--output", required=True, help="output file")
+    export.add_argument("--instance", type=int, action="append",
+                        help="instance id to export (repeatable; default: every instance)")
+    export.add_argument("--force", action="store_true", help="replace existing output files")
+    export.set_defaults(handler=_export)
 
     validate = commands.add_parser(
         "validate", help="run every validation script, print the table, write a markdown report",

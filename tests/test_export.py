@@ -186,3 +186,75 @@ def test_sweep_datasets_are_refused(dataset):
     swept = dataset.expand_dims(condition=[0, 1])
     with pytest.raises(ConfigError, match="condition_dataset"):
         export.to_neo(swept)
+
+
+# -- mixsig export ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def run_file(tmp_path, dataset):
+    io.to_netcdf(dataset, tmp_path / "run.nc")
+    return tmp_path / "run.nc"
+
+
+def test_command_writes_every_format(run_file, capsys):
+    from mixsig.cli import main
+
+    folder = run_file.parent
+    assert main(["export", str(run_file), "--to", "neo", "-o", str(folder / "run.mat"), "--instance", "2"]) == 0
+    block = neo.io.NeoMatlabIO(str(folder / "run.mat")).read_block()
+    assert [seg.annotations["instance"] for seg in block.segments] == [2]
+    assert main(["export", str(run_file), "--to", "nwb", "-o", str(folder / "run.nwb")]) == 0
+    with pynwb.NWBHDF5IO(str(folder / "run.nwb"), "r") as reader:
+        assert len(reader.read().units) == 5 * len(NEURONS)
+    assert main(["export", str(run_file), "--to", "tonic", "-o", str(folder / "ev.npy"), "--instance", "0",
+                 "--instance", "5"]) == 0
+    for instance in (0, 5):
+        events = np.load(folder / f"ev.instance{instance}.npy")
+        assert len(events) == int(dataset_spikes(run_file, instance))
+    assert main(["export", str(run_file), "--to", "aedat", "-o", str(folder / "one.aedat"), "--instance", "3"]) == 0
+    assert len(read_aedat(folder / "one.aedat")[0]) == dataset_spikes(run_file, 3)
+    out = capsys.readouterr().out
+    assert out.count("wrote ") == 5
+
+
+def dataset_spikes(path, instance):
+    return int(io.load_dataset(path)["spike_count"].sel(instance=instance).sum())
+
+
+def test_command_lists_every_problem_and_writes_nothing(run_file, capsys):
+    from mixsig.cli import main
+
+    folder = run_file.parent
+    (folder / "taken.instance2.aedat").write_text("keep")
+    before = sorted(p.name for p in folder.iterdir())
+    status = main(["export", str(run_file), "--to", "aedat", "-o", str(folder / "taken.aedat"), "--instance", "2",
+                   "--instance", "4", "--instance", "41"])
+    err = capsys.readouterr().err
+    assert status == 2 and "Traceback" not in err
+    assert "41" in err and "--instance" in err  # the unknown instance
+    status = main(["export", str(run_file), "--to", "aedat", "-o", str(folder / "taken.aedat"), "--instance", "2",
+                   "--instance", "3"])
+    err = capsys.readouterr().err
+    assert status == 2 and "taken.instance2.aedat" in err and "--force" in err
+    status = main(["export", str(run_file), "--to", "neo", "-o", str(folder / "run.h5")])
+    assert status == 2 and ".mat or .pkl" in capsys.readouterr().err
+    assert sorted(p.name for p in folder.iterdir()) == before
+    assert (folder / "taken.instance2.aedat").read_text() == "keep"
+    assert main(["export", str(run_file), "--to", "aedat", "-o", str(folder / "taken.aedat"), "--instance", "2",
+                 "--instance", "3", "--force"]) == 0
+    assert read_aedat(folder / "taken.instance2.aedat")[0].size == dataset_spikes(run_file, 2)
+
+
+def test_an_interrupted_export_leaves_no_debris(run_file, capsys, monkeypatch):
+    from mixsig.cli import main
+    from mixsig.export import tonic as tonic_export
+
+    def interrupted(stream, *args, **kwargs):
+        stream.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tonic_export.np, "save", interrupted)
+    before = sorted(p.name for p in run_file.parent.iterdir())
+    assert main(["export", str(run_file), "--to", "tonic", "-o", str(run_file.parent / "ev.npy"), "--instance", "2"]) == 130
+    assert sorted(p.name for p in run_file.parent.iterdir()) == before

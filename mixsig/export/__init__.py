@@ -12,12 +12,12 @@ tonic, and rounded microseconds in AEDAT. neo and pynwb come with the ``[interop
 imported only when used; without them the exporters raise a :class:`mixsig.errors.ConfigError`
 naming the extra. Modules: :mod:`~mixsig.export.common` (what every exporter reads),
 :mod:`~mixsig.export.neo`, :mod:`~mixsig.export.nwb`, :mod:`~mixsig.export.tonic`,
-:mod:`~mixsig.export.aedat`.
+:mod:`~mixsig.export.aedat`, :mod:`~mixsig.export.command` (``mixsig export``).
 """
 
 from mixsig.export.aedat import to_aedat
 from mixsig.export.neo import to_neo, write_neo
 from mixsig.export.nwb import nwb_file, to_nwb
-from mixsig.export.tonic import sensor_size, to_tonic
+from mixsig.export.tonic import sensor_size, to_tonic, write_tonic
 
-__all__ = ["nwb_file", "sensor_size", "to_aedat", "to_neo", "to_nwb", "to_tonic", "write_neo"]
+__all__ = ["nwb_file", "sensor_size", "to_aedat", "to_neo", "to_nwb", "to_tonic", "write_neo", "write_tonic"]

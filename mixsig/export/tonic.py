@@ -11,6 +11,7 @@ import numpy as np
 
 from mixsig.errors import ConfigError, Problem, is_int
 from mixsig.export.common import SOURCE, instance_ids, trains
+from mixsig.files import atomic_write
 
 US_PER_S = 1e6
 """tonic's time unit is the microsecond: ``t = spike_time * 1e6`` (float64, not rounded)."""
@@ -87,3 +88,20 @@ def to_tonic(ds, instance=None, shape=None):
     else:
         events["x"], events["y"] = channel[order] % layout[0], channel[order] // layout[0]
     return events
+
+
+def write_tonic(events, path):
+    """Write a tonic event array as a ``.npy`` file (``numpy.load`` reads it back), atomically.
+
+    Parameters
+    ----------
+    events : ndarray
+        A structured array of :func:`to_tonic`.
+    path : str or os.PathLike
+        Target file; written as named (no ``.npy`` is appended).
+    """
+    def write(temporary):
+        with open(temporary, "wb") as stream:
+            np.save(stream, events, allow_pickle=False)
+
+    atomic_write(path, write)
