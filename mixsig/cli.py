@@ -195,7 +195,38 @@ def _ints(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
 
 
+CROSSBAR_OPTIONS = ("times", "adc_bits", "variability")
+"""Study options of the crossbar study only (argparse destinations)."""
+
+OTHER_STUDY_OPTIONS = ("sizes", "temperatures", "duration", "enob_convention", "drive", "bias_mode", "encoding", "tau_h",
+                       "time_scale")
+"""Study options the crossbar study does not take (argparse destinations)."""
+
+
+def _study_crossbar(args):
+    from mixsig.studies.crossbar import crossbar_study
+
+    given = [f"--{name.replace('_', '-')}" for name in OTHER_STUDY_OPTIONS if getattr(args, name) is not None]
+    if given or (args.device_model and len(args.device_model) > 1):
+        raise ConfigError([Problem("<command line>", "/".join(given) or "--device-model", None,
+                                   "options of the crossbar study (--times, --adc-bits, --variability, "
+                                   "--instances, --seed, one --device-model)")], "study options")
+    options = {"device_model": args.device_model[0] if args.device_model else None, "times": args.times,
+               "adc_bits": args.adc_bits, "variability": args.variability, "instances": args.instances,
+               "seed": args.seed}
+    result = crossbar_study(output=args.output, **{k: v for k, v in options.items() if v is not None})
+    for path in result.files:
+        print(f"wrote {path}")
+    return 0
+
+
 def _study(args, argv):
+    if args.kind == "crossbar":
+        return _study_crossbar(args)
+    crossbar_only = [f"--{name.replace('_', '-')}" for name in CROSSBAR_OPTIONS if getattr(args, name) is not None]
+    if crossbar_only:
+        raise ConfigError([Problem("<command line>", "/".join(crossbar_only), None, "options of the crossbar study only")],
+                          "study options")
     if args.encoding is not None and args.kind != "population":
         raise ConfigError([Problem("<command line>", "--encoding", args.encoding, "an option of the population study only")],
                           "study options")
@@ -325,14 +356,16 @@ def build_parser():
     validate.set_defaults(handler=_validate)
 
     study = commands.add_parser(
-        "study", help="run a characterisation, population-coding or homeostasis study",
+        "study", help="run a characterisation, population-coding, homeostasis or crossbar study",
         description="characterize: TTFS, f-I, CV and ENOB versus population size, device model and temperature; "
                     "population: decoding a scalar from the emulated population, Fisher information; "
                     "homeostasis: homeostatic scaling of a mismatched population, rate CV and convergence time "
-                    "versus tau_h (fast-forwarded by --time-scale). "
+                    "versus tau_h (fast-forwarded by --time-scale); "
+                    "crossbar: PCM in-memory matrix-vector product and classifier accuracy versus time since "
+                    "programming, write noise and ADC bits, with and without global drift compensation. "
                     "Writes datasets, results (netCDF, JSON) and PNG figures into the output folder.",
     )
-    study.add_argument("kind", choices=("characterize", "population", "homeostasis"), help="study to run")
+    study.add_argument("kind", choices=("characterize", "population", "homeostasis", "crossbar"), help="study to run")
     study.add_argument("-o", "--output", default="mixsig-study", help="output folder (default mixsig-study)")
     study.add_argument("--instances", type=int, help="chip instances")
     study.add_argument("--seed", type=int, help="root seed")
@@ -352,6 +385,10 @@ def build_parser():
                             "or linear (heterogeneity from the silicon only)")
     study.add_argument("--tau-h", type=_floats, help="homeostatic time constants in s, comma-separated (homeostasis)")
     study.add_argument("--time-scale", type=float, help="fast-forward factor of the homeostatic gain control (homeostasis)")
+    study.add_argument("--times", type=_floats, help="times since programming in s, comma-separated (crossbar)")
+    study.add_argument("--adc-bits", type=_ints, help="ADC resolutions in bits, comma-separated (crossbar)")
+    study.add_argument("--variability", type=_floats,
+                       help="factors on the published programming noise, comma-separated (crossbar)")
     study.set_defaults(handler=_study)
 
     neuron = commands.add_parser(

@@ -305,6 +305,31 @@ def test_calibration_file_is_refused(tmp_path, changes, key):
     _refused(lambda: load_device_model(path), tmp_path, key, "cal.toml")
 
 
+CROSSBAR_CASES = [
+    ("conductance range inverted", {"conductance.g_min": 30e-6}, "conductance.g_max"),
+    *[(f"g_max={v!r}", {"conductance.g_max": v}, "conductance.g_max") for v in (0.0, NAN, INF, "25 uS")],
+    *[(f"levels={v!r}", {"conductance.levels": v}, "conductance.levels") for v in (1, 0, 2.5)],
+    ("nu below zero", {"drift.nu_mu_min": -0.01}, "drift.nu_mu_min"),
+    ("nu spread below zero", {"drift.nu_s_min": -0.01}, "drift.nu_s_min"),
+    ("nu range inverted", {"drift.nu_mu_max": 0.01}, "drift.nu_mu_max"),
+    ("t0 zero", {"drift.t0": 0.0}, "drift.t0"),
+    ("max_iterations zero", {"programming.max_iterations": 0}, "programming.max_iterations"),
+    ("p_switch zero", {"programming.p_switch": 0.0}, "programming.p_switch"),
+    ("stuck fractions above one", {"faults.stuck_on": 0.7, "faults.stuck_off": 0.7}, "faults"),
+    ("kind not crossbar", {"model.kind": "cmos"}, "model.kind"),
+    ("unknown crossbar key", {"faults.stuck_sometimes": 0.1}, "faults.stuck_sometimes"),
+    ("crossbar section missing", {"read_noise": DELETE}, "read_noise"),
+]
+
+
+@pytest.mark.parametrize("changes, key", [case[1:] for case in CROSSBAR_CASES], ids=[c[0] for c in CROSSBAR_CASES])
+def test_crossbar_model_is_refused(tmp_path, changes, key):
+    from mixsig.device.crossbar import load_crossbar_model
+
+    path = write(tmp_path / "xbar.toml", dumps(mutate(base_calibration("pcm_ibm"), changes)))
+    _refused(lambda: load_crossbar_model(path), tmp_path, key, "xbar.toml")
+
+
 def _tables(**tables):
     return lambda path: write_empirical_tables(path, tables)
 

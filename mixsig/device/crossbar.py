@@ -201,14 +201,15 @@ def load_crossbar_model(name_or_path, relative_to=None):
     return parse_crossbar_model(data, str(resource))
 
 
-def array_generators(seed, instance):
+def array_generators(seed, instance, *key):
     """Generators of one chip instance's crossbar draws: ``(programming, read)``.
 
     Programming (faults, device response, write noise, drift exponents) is a property of the
-    programmed chip (purpose mismatch); read noise is per read (purpose noise).
+    programmed chip (purpose mismatch); read noise is per read (purpose noise). ``key`` (ints)
+    tells apart the arrays of an instance and its read times.
     """
-    return (np.random.default_rng(instance_seed_sequence(seed, instance, PURPOSE_MISMATCH, CROSSBAR_STREAM)),
-            np.random.default_rng(instance_seed_sequence(seed, instance, PURPOSE_NOISE, CROSSBAR_STREAM)))
+    return (np.random.default_rng(instance_seed_sequence(seed, instance, PURPOSE_MISMATCH, CROSSBAR_STREAM, *key)),
+            np.random.default_rng(instance_seed_sequence(seed, instance, PURPOSE_NOISE, CROSSBAR_STREAM, *key)))
 
 
 def _relative(g_target, model):
