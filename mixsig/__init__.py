@@ -29,6 +29,8 @@ _EXPORTS = {
     "to_netcdf": "mixsig.io",
     "combine": "mixsig.io",
     "select": "mixsig.io",
+    "from_nir": "mixsig.mapping",
+    "to_nir": "mixsig.mapping",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -1,4 +1,4 @@
-"""The ``mixsig`` command: ``run``, ``inspect``, ``plot``, ``combine``, ``export``, ``validate``, ``study`` and ``neuron``.
+"""The ``mixsig`` command: ``run``, ``inspect``, ``plot``, ``combine``, ``export``, ``validate``, ``study``, ``map`` and ``neuron``.
 
 User errors (bad files, bad arguments) print one message listing every problem and exit with
 status 2; they never show a traceback. Outputs are checked before any work: an existing file is
@@ -272,6 +272,21 @@ def _study(args, argv):
     return 0
 
 
+def _map(args, argv):
+    from mixsig.files import atomic_write
+    from mixsig.mapping import map_nir
+
+    output = args.output or str(pathlib.Path(args.model).with_suffix(".toml"))
+    _check_outputs([output], args.force)
+    mapping = map_nir(args.model, chip=args.chip, device_model=args.device_model, input_rate=args.input_rate,
+                      merge=not args.no_merge)
+    text = mapping.experiment.to_toml()
+    atomic_write(output, lambda path: pathlib.Path(path).write_text(text, encoding="utf-8"))
+    print(mapping.report)
+    print(f"wrote {output}")
+    return 0
+
+
 def build_parser():
     """The argument parser of the ``mixsig`` command."""
     from mixsig.experiment import INTEGRATORS
@@ -390,6 +405,24 @@ def build_parser():
     study.add_argument("--variability", type=_floats,
                        help="factors on the published programming noise, comma-separated (crossbar)")
     study.set_defaults(handler=_study)
+
+    mapper = commands.add_parser(
+        "map", help="compile a NIR graph onto a chip and write the experiment that runs it",
+        description="Read a NIR file (nir.write), place its neurons on the chip's cores, translate their "
+                    "parameters into bias currents, quantise the weights, route within the CAM/SRAM/tag "
+                    "limits, print the mapping report and write an experiment TOML (docs/nir.md).",
+    )
+    mapper.add_argument("model", help="NIR file (HDF5)")
+    mapper.add_argument("-o", "--output", help="experiment TOML to write (default: the model name with .toml)")
+    mapper.add_argument("--chip", default="dynapse2", help="chip config name or path (default dynapse2)")
+    mapper.add_argument("--device-model", default="generic_180nm",
+                        help="device model of the experiment (default generic_180nm; none: nominal chips)")
+    mapper.add_argument("--input-rate", type=float, default=50.0,
+                        help="Poisson rate of the input channels in the experiment, Hz (default 50)")
+    mapper.add_argument("--no-merge", action="store_true",
+                        help="refuse (instead of report) neurons with different parameters sharing a core")
+    mapper.add_argument("--force", action="store_true", help="replace an existing output file")
+    mapper.set_defaults(handler=_map)
 
     neuron = commands.add_parser(
         "neuron", help="single-neuron job",

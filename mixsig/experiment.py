@@ -130,6 +130,10 @@ class Experiment(Summary):
         ``populations``, ``inputs`` and ``connections`` tables (see the module docstring).
     dc : tuple of DCStep
     record : Record
+    mapping : dict
+        Provenance of an experiment made by the NIR mapper (:func:`mixsig.mapping.map_nir`):
+        ``graph`` (where the graph came from), ``report`` (the mapping report) and ``nodes``
+        (NIR neuron node -> its populations, in element order); empty otherwise.
     source, text : str
         Where the experiment came from and its verbatim TOML text (provenance).
     """
@@ -153,6 +157,7 @@ class Experiment(Summary):
     network: dict = dataclasses.field(default_factory=dict)
     dc: tuple = ()
     record: Record = Record()
+    mapping: dict = dataclasses.field(default_factory=dict)
     source: str = "<experiment>"
     text: str = ""
 
@@ -207,6 +212,8 @@ class Experiment(Summary):
                        if field.name == "amplitude" or getattr(step, field.name) != getattr(defaults, field.name)}
                       for step in self.dc]
         data["record"] = dataclasses.asdict(self.record)
+        if self.mapping:
+            data["mapping"] = self.mapping
         return {key: value for key, value in _plain(data).items() if value != []}
 
     def to_toml(self):
@@ -367,12 +374,13 @@ _TOP_KEYS = {
     "duration": float, "dt": float, "instances": int, "seed": int, "chip": str, "board": list,
     "device_model": str, "noise": bool, "mismatch": bool, "mismatch_scale": float, "drift": bool, "integrator": str,
     "temperature": (float, list), "biases": list, "corner": str, "age_at_start": float,
-    "populations": dict, "inputs": dict, "connections": list, "dc": list, "record": dict,
+    "populations": dict, "inputs": dict, "connections": list, "dc": list, "record": dict, "mapping": dict,
 }
 TOP_KEYS = frozenset(_TOP_KEYS)
 """Top-level keys of an experiment file."""
 _DC_KEYS = {"amplitude": float, "start": float, "stop": float, "population": str, "core": int, "neurons": list}
 _RECORD_KEYS = {"traces": list, "neurons": list, "interval": float, "router": bool, "parameters": bool}
+_MAPPING_KEYS = {"graph": str, "report": str, "nodes": dict}
 
 
 def _type_ok(value, expected):
@@ -475,6 +483,11 @@ def experiment_from_dict(data, source="<experiment>", text=""):
         if "amplitude" in fields:
             steps.append(DCStep(**{k: _tuples(v) for k, v in fields.items()}))
     kwargs["dc"] = tuple(steps)
+    if "mapping" in top:
+        kwargs["mapping"] = _fields(top["mapping"], _MAPPING_KEYS, source, "mapping.", problems)
+        for node, pops in kwargs["mapping"].get("nodes", {}).items():
+            if not isinstance(pops, list) or not all(isinstance(p, str) for p in pops):
+                problems.append(Problem(source, f"mapping.nodes.{node}", pops, "a list of population names"))
     if "record" in top:
         fields = _fields(top["record"], _RECORD_KEYS, source, "record.", problems)
         kwargs["record"] = Record(**{k: _tuples(v) for k, v in fields.items()})

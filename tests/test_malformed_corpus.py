@@ -127,6 +127,9 @@ EXPERIMENT_CASES = [
     ("syn_type unknown", {("connections", 0, "syn_type"): "glutamate"}, "connections[0]"),
     ("pairs out of range", {("connections", 0, "rule"): "pairs", ("connections", 0, "pairs"): [[0, 9]]}, "connections[0]"),
     ("connection not a table", {"connections": [1]}, "connections[0]"),
+    ("mapping not a table", {"mapping": 3}, "mapping"),
+    ("mapping unknown key", {"mapping": {"layers": 1}}, "mapping.layers"),
+    ("mapping nodes not lists", {"mapping": {"nodes": {"a": 3}}}, "mapping.nodes.a"),
 ]
 
 RUN_CASES = [  # valid files that the simulation refuses before allocating or stepping
@@ -487,6 +490,10 @@ CLI_CASES = [
     *[(f"neuron --duration {v}", ["neuron", "--duration", v]) for v in ("inf", "nan", "0", "-2")],
     *[(f"neuron --trains {v}", ["neuron", "--trains", v]) for v in ("0", "1000000000")],
     *[(f"neuron --seed {v}", ["neuron", "--seed", v]) for v in ("-1", str(2**64))],
+    ("map missing", ["map", "missing.nir"]),
+    ("map a TOML file", ["map", "exp.toml", "-o", "out.toml"]),
+    ("map a folder", ["map", ".", "-o", "out.toml"]),
+    ("map a FIFO", ["map", "fifo.nc", "-o", "out.toml"]),
 ]
 
 
