@@ -218,3 +218,16 @@ def test_cli_study_runs_and_reports_bad_options(tmp_path, capsys):
     assert "--encoding" in capsys.readouterr().err
     assert cli.main(["study", "population", "--drive", "exact", "-o", str(folder)]) == 2
     assert "--drive" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("chip_name", ["tiny", "dynapse1", "dynapse2"])
+def test_population_weight_scales_the_calibrated_weight_of_every_core(chip_name):
+    from mixsig.chip import load_chip
+    from mixsig.studies.population import experiment
+
+    chip = load_chip(chip_name)
+    settings = PopulationSettings(chip=chip_name, weight=2.5)
+    exp = experiment(settings, "none", 1, [[0.01]], 0.05, 1e-11)
+    name = "synapse.i_w_ampa" if chip.weight_scheme == "per_type" else f"synapse.i_w_{chip.weight_bits - 1}"
+    set_by_core = {core: value for core, key, value in exp.biases if key == name}
+    assert set_by_core == {core: pytest.approx(2.5 * chip.biases[name][core]) for core in range(chip.n_cores)}

@@ -4,8 +4,8 @@ Protocol (physics reference section 7.2, E2 and E3)
 ---------------------------------------------------
 A scalar ``x`` in ``[-1, 1]`` is encoded as input rates: neuron ``a`` of a population on core 0
 receives its own Poisson input channel (one-to-one AMPA connection with the chip's strongest
-weight: every weight bit set, the chip's own weight currents; ``weight`` overrides that with one
-current on the highest bit). Two encodings are offered:
+weight: every weight bit set, the chip's own weight currents; ``weight`` scales the calibrated
+current of the highest bit, then the only bit set). Two encodings are offered:
 
 * ``nef`` (default), the recipe of the Neural Engineering Framework (Eliasmith & Anderson 2003)::
 
@@ -136,8 +136,11 @@ class PopulationSettings:
         Input rate at the preferred end of the range, Hz.
     weight : float or None
         ``None`` (default): the input connection sets every weight bit and uses the chip's own
-        weight currents; otherwise the AMPA weight current (A) put on the chip's highest weight
-        bit (``mask`` scheme) or AMPA weight bias (``per_type`` scheme), the only bit set.
+        weight currents; otherwise a factor (> 0, dimensionless) on the chip's calibrated weight
+        current of its highest weight bit (``mask`` scheme) or its AMPA weight bias
+        (``per_type`` scheme), in every core, and that is the only bit set. Relative, because an
+        absolute current means a different synapse on every chip: 100 nA saturates the 1.46 pF
+        DPI of the calibrated chips (per-pulse log gain 19).
     dc_drive : float
         DC bias of the population (``soma.i_dc``, mismatched like the chip's) in multiples of
         the measured rheobase (1; 0 switches it off).
@@ -205,7 +208,7 @@ class PopulationSettings:
             "window": (is_positive, "a time > 0 s"),
             "settle": (lambda v: v == 0 or is_positive(v), "a time >= 0 s"),
             "rate_max": (is_positive, "a rate > 0 Hz"),
-            "weight": (lambda v: v is None or is_positive(v), "none (the chip's weights) or a current > 0 A"),
+            "weight": (lambda v: v is None or is_positive(v), "none (the chip's weights) or a factor > 0 on the calibrated weight"),
             "dc_drive": (lambda v: v == 0 or is_positive(v), "a multiple of the rheobase >= 0"),
             "rheobase_window": (lambda v: is_positive(v) and v > self.dt, "a time > dt"),
             "dt": (lambda v: is_positive(v) and v < self.window, "a step > 0 s, shorter than window"),
@@ -404,7 +407,8 @@ def experiment(settings, device_model, instances, trains, duration, i_dc):
     if settings.weight is not None:
         bit = chip.weight_bits - 1
         name = "synapse.i_w_ampa" if chip.weight_scheme == "per_type" else f"synapse.i_w_{bit}"
-        biases += ((None, name, float(settings.weight)),)
+        biases += tuple((core, name, float(settings.weight) * float(chip.biases[name][core]))
+                        for core in range(chip.n_cores))
         mask = 1 << bit
     return Experiment(
         duration=duration, dt=settings.dt, instances=instances, seed=settings.seed, chip=settings.chip,
