@@ -4,9 +4,11 @@ An experiment is a TOML file (format and annotated example: ``docs/experiments.m
 structure built in code with :class:`Experiment`. :func:`load_experiment` validates the whole file
 and raises one :class:`~mixsig.errors.ConfigError` listing every problem (file, key, value,
 expected); unknown keys are errors. The network tables (``populations``, ``inputs``,
-``connections``) follow :meth:`mixsig.chip.Network.from_dict`, with two more input kinds:
-``regular`` (``rate`` Hz, first spike at ``phase`` s) and ``aedat`` (``file``: an AEDAT 2.0
-recording whose addresses ``0 .. size-1`` are the channels), both turned into spike arrays.
+``connections``) follow :meth:`mixsig.chip.Network.from_dict`, with three more input kinds:
+``regular`` (``rate`` Hz, first spike at ``phase`` s), ``aedat`` (``file``: an AEDAT 2.0
+recording whose addresses ``0 .. size-1`` are the channels) and ``dvs`` (an event-camera
+recording, DVS128/DAVIS240 AEDAT 2.0 or tonic ``.npy``, mapped onto channels by
+:mod:`mixsig.aer.dvs`), all turned into spike arrays.
 """
 
 import dataclasses
@@ -204,7 +206,7 @@ class Experiment(Summary):
                 data[field] = str(pathlib.Path(value).absolute())
         network = _plain(self.network)
         for table in (network.get("inputs") or {}).values():
-            if isinstance(table, dict) and table.get("kind") == "aedat" and isinstance(table.get("file"), str):
+            if isinstance(table, dict) and table.get("kind") in ("aedat", "dvs") and isinstance(table.get("file"), str):
                 table["file"] = str(_aedat_path(self, table["file"]).absolute())
         data.update(network)
         defaults = DCStep(amplitude=0.0)
@@ -321,6 +323,15 @@ def _spike_array(exp, name, table, problems):
     kind = table.get("kind")
     key = f"inputs.{name}"
     size = table.get("size")
+    if kind == "dvs":
+        from mixsig.aer.dvs import input_spike_times
+
+        file = table.get("file")
+        path = _aedat_path(exp, file) if isinstance(file, str) else None
+        size, times, found = input_spike_times(table, path, exp.source, key, exp.duration, MAX_INPUT_SPIKES)
+        problems += found
+        table.update(kind="spike_array", size=size or 1, spike_times=times or [[]])  # reported above if None
+        return
     if kind not in ("regular", "aedat"):
         return
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:

@@ -438,6 +438,35 @@ def test_aedat_input_of_an_experiment_is_refused(tmp_path, build, key):
     _refused(lambda: load_experiment(path), tmp_path, key, "in.aedat")
 
 
+DVS_INPUT_CASES = [
+    ("unknown camera", {"camera": "atis"}, "inputs.x.camera", None),
+    ("polarity", {"polarity": "up"}, "inputs.x.polarity", None),
+    ("downsample 0", {"downsample": 0}, "inputs.x.downsample", None),
+    ("roi outside the sensor", {"roi": [120, 0, 16, 16]}, "inputs.x.roi", None),
+    ("size not the channel count", {"size": 5}, "inputs.x.size", None),
+    ("tonic without sensor", {"camera": "tonic", "file": "in.npy"}, "inputs.x.sensor", None),
+    ("tonic file not npy", {"camera": "tonic", "file": "in.npy", "sensor": [4, 4]}, "(file)", b"garbage " + MARKER),
+    ("tonic array without p", {"camera": "tonic", "file": "in.npy", "sensor": [4, 4]}, "fields",
+     np.zeros(3, dtype=[("t", "<i8"), ("x", "<i8")])),
+    ("tonic pixel outside", {"camera": "tonic", "file": "in.npy", "sensor": [4, 4]}, "event 0.x",
+     np.array([(0, 9, 0, 1)], dtype=[("t", "<i8"), ("x", "<i8"), ("y", "<i8"), ("p", "<i8")])),
+    ("DVS128 file missing", {"file": "missing.aedat"}, "(file)", None),
+]
+
+
+@pytest.mark.parametrize("change, key, content", [case[1:] for case in DVS_INPUT_CASES],
+                         ids=[c[0] for c in DVS_INPUT_CASES])
+def test_dvs_input_of_an_experiment_is_refused(tmp_path, change, key, content):
+    if isinstance(content, np.ndarray):
+        np.save(tmp_path / "in.npy", content)
+    elif content is not None:
+        write(tmp_path / "in.npy", content)
+    write_aedat(tmp_path / "in.aedat", np.array([0], dtype=np.uint32), np.array([0]))
+    exp = mutate(BASE_EXPERIMENT, {"inputs.x": {"kind": "dvs", "camera": "dvs128", "file": "in.aedat", **change}})
+    path = write(tmp_path / "exp.toml", dumps(exp))
+    _refused(lambda: load_experiment(path), tmp_path, key)
+
+
 # ---------------------------------------------------------------------------------------------
 # Command line of every verb, in-process: exit status 2, no traceback, nothing written
 
