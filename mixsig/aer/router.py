@@ -61,6 +61,10 @@ Bookkeeping of ``stall``: an event waiting upstream for a full link is counted i
 ``in_flight`` (and ``stalled``) from its arrival on, so a stall link's ``in_flight`` can exceed
 ``fifo_depth``; its wait includes the time spent blocked upstream.
 
+Energy bookkeeping: every broadcast into a destination core is counted on that core (and, with
+:meth:`Router.set_cam_matches`, the CAM matches it makes there: the synaptic events), for
+:mod:`mixsig.aer.energy` (:meth:`Router.receptions`).
+
 Incremental use: :meth:`Router.feed` processes everything that happens before ``until`` and keeps
 the rest (busy-until times, FIFO contents, events in transit, not yet emitted inputs) for the next
 call. After every call ``emitted = delivered + dropped + in_flight`` holds exactly, both for the
@@ -243,8 +247,10 @@ _SERVICE, _LATENCY = 0, 1
 # (_LAND: the chip an event is at after the link: the link's chip, or the neighbour for mesh links)
 _KIND, _CHIP, _INDEX, _DEPTH, _DROP, _RING_OFFSET, _RING_POS, _LAND = range(8)
 # counts columns
-# (offered = accepted + dropped, in_flight = accepted - delivered, statistic counts = delivered)
-_ACCEPTED, _DELIVERED, _DROPPED, _STALLED = range(4)
+# (offered = accepted + dropped, in_flight = accepted - delivered, statistic counts = delivered;
+# _RECEIVED and _MATCHED are kept on the core links, whose index is also the destination core's:
+# events broadcast into the core and the CAM matches, i.e. synaptic events, they caused there)
+_ACCEPTED, _DELIVERED, _DROPPED, _STALLED, _RECEIVED, _MATCHED = range(6)
 # slot_f / slot_i columns
 _EMIT, _ARRIVAL, _WAIT = 0, 1, 2
 _EVENT, _SOURCE, _TAG, _DST, _MASK, _LINK = range(6)
@@ -374,10 +380,24 @@ def _heap_pop(heap_t, heap_event, heap_slot, size):
         heap_slot[i] = slot
 
 
+@numba.njit(cache=True, inline="always")
+def _count_receptions(dst, mask, tag, n_cores, counts, matches, match_meta):
+    """Count one event broadcast into the cores ``mask`` of chip ``dst`` and the CAM matches it
+    makes there (``matches`` is indexed by ``((dst % match_meta[0]) * n_cores + core) * match_meta[1] + tag``;
+    ``match_meta[0] == 0``: no CAM table, no match counted)."""
+    period, n_tags = match_meta[0], match_meta[1]
+    base = ((dst % period) * n_cores) * n_tags + tag if period > 0 else 0
+    for core in range(n_cores):
+        if (mask >> core) & 1:
+            counts[dst * n_cores + core, _RECEIVED] += 1
+            if period > 0:
+                counts[dst * n_cores + core, _MATCHED] += matches[base + core * n_tags]
+
+
 @numba.njit(cache=True)
 def _route(until, in_time, in_event, in_source, in_src_chip, in_src_core, in_dst, in_mask, in_tag,
            nx, n_cores, link_f, link_i, ring, busy, counts, stats,
-           slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal,
+           slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, matches, match_meta,
            out_event, out_source, out_tag, out_chip, out_core, out_emit, out_arrival, trace_i, trace_f):
     """Run the discrete-event loop over every happening before ``until``; return inputs consumed."""
     n_in = in_time.shape[0]
@@ -414,6 +434,7 @@ def _route(until, in_time, in_event, in_source, in_src_chip, in_src_core, in_dst
             link = _next_link(previous, dst, nx, chip_base, mesh_base, link_i)
             if link < 0:  # fan-out to the cores of the mask
                 mask = slot_i[slot, _MASK]
+                _count_receptions(dst, mask, slot_i[slot, _TAG], n_cores, counts, matches, match_meta)
                 for core in range(n_cores):
                     if (mask >> core) & 1:
                         out_event[n_out] = slot_i[slot, _EVENT]
@@ -798,7 +819,7 @@ def _popcount(mask):
 
 @numba.njit(cache=True)
 def _collect_by_link(n_d, n_t, in_time, in_event, in_source, in_tag, in_dst, in_mask,
-                     n_cores, slot_f, slot_i, carried_slot, d_time, d_j, d_event, t_time, t_j, t_event, t_link,
+                     n_cores, counts, matches, match_meta, slot_f, slot_i, carried_slot, d_time, d_j, d_event, t_time, t_j, t_event, t_link,
                      t_arrival, t_wait,
                      out_event, out_source, out_tag,
                      out_chip, out_core, out_emit, out_arrival, transit_t, transit_f, transit_i):
@@ -822,6 +843,7 @@ def _collect_by_link(n_d, n_t, in_time, in_event, in_source, in_tag, in_dst, in_
             event, source, tag = in_event[i], in_source[i], in_tag[i]
             dst, mask, emit = in_dst[i], in_mask[i], in_time[i]
         arrival = d_time[a]
+        _count_receptions(dst, mask, tag, n_cores, counts, matches, match_meta)
         for core in range(n_cores):
             if (mask >> core) & 1:
                 out_event[n] = event
@@ -890,7 +912,8 @@ def feed_compiled(state, until, time, first_event, ints):
     event, tag, dst_chip, dst_core : ndarray of int64, shape (p,)
         The deliveries made before ``until`` (see :class:`mixsig.aer.events.Deliveries`).
     """
-    link_f, link_i, ring, busy, counts, stats, slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, nx, n_cores = state
+    (link_f, link_i, ring, busy, counts, stats, slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, nx, n_cores,
+     matches, match_meta) = state
     n_new = time.shape[0]
     n_out = n_cores * scal[_HEAP_SIZE]
     for e in range(n_new):
@@ -904,7 +927,8 @@ def feed_compiled(state, until, time, first_event, ints):
     scal[_N_TRACE] = 0
     events = np.arange(first_event, first_event + n_new)
     _route(until, time, events, ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], nx, n_cores, link_f, link_i,
-           ring, busy, counts, stats, slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, out_i[0], out_i[1],
+           ring, busy, counts, stats, slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, matches, match_meta,
+           out_i[0], out_i[1],
            out_i[2], out_i[3], out_i[4], out_f[0], out_f[1], np.zeros((0, 2), dtype=np.int64), np.zeros((0, 3)))
     made = scal[_N_OUT]
     return out_i[0, :made], out_i[2, :made], out_i[3, :made], out_i[4, :made]
@@ -1035,7 +1059,9 @@ class Router:
         is_mesh = kinds == MESH
         self._link_i[is_mesh, _LAND] = link_chip[is_mesh] + step[index[is_mesh]]
         n_links = kinds.size
-        self._counts = np.zeros((n_links, 4), dtype=np.int64)
+        self._counts = np.zeros((n_links, 6), dtype=np.int64)
+        self._matches = np.zeros(1, dtype=np.int64)
+        self._match_meta = np.zeros(2, dtype=np.int64)
         self._stats = np.zeros((n_links, 6))
         self._stats[:, 2] = -np.inf
         self._stats[:, 5] = -np.inf
@@ -1152,6 +1178,37 @@ class Router:
                          accepted - delivered, stalled, delivered.copy(), s[:, 0].copy(), s[:, 1].copy(),
                          s[:, 2].copy(), delivered.copy(), s[:, 3].copy(), s[:, 4].copy(), s[:, 5].copy())
 
+    def set_cam_matches(self, matches, chips_per_row):
+        """Give the router the CAM match counts of every (destination core, tag), so that it counts
+        the synaptic events each broadcast causes (:meth:`receptions`).
+
+        Parameters
+        ----------
+        matches : array_like of int, shape (chips_per_row, n_cores, n_tags)
+            Number of CAM entries (synapses) of each core that match each tag; chip ``c`` of the
+            board uses row ``c % chips_per_row`` (the engine stacks identical chip instances).
+        chips_per_row : int
+            Period of the table in board chips.
+        """
+        matches = np.ascontiguousarray(matches, dtype=np.int64)
+        if matches.ndim != 3 or matches.shape[:2] != (chips_per_row, self.n_cores) or self.n_chips % chips_per_row:
+            raise ValueError(f"matches of shape {matches.shape}: expected ({chips_per_row}, {self.n_cores}, n_tags) "
+                             f"with {chips_per_row} dividing the board's {self.n_chips} chips")
+        self._matches = matches.ravel()
+        self._match_meta[:] = chips_per_row, matches.shape[2]
+
+    def receptions(self):
+        """Events broadcast into each core and the synaptic events (CAM matches) they caused.
+
+        Returns
+        -------
+        received, matched : ndarray of int64, shape (n_chips, n_cores)
+            ``matched`` is zero without :meth:`set_cam_matches`.
+        """
+        core_links = slice(0, self.n_chips * self.n_cores)
+        return tuple(self._counts[core_links, k].reshape(self.n_chips, self.n_cores).copy()
+                     for k in (_RECEIVED, _MATCHED))
+
     def hops(self):
         """Every (event, link) service so far, in processing order (needs ``trace=True``).
 
@@ -1259,7 +1316,7 @@ class Router:
                                merged.core_mask[rest], merged.tag[rest], self.nx, self.n_cores,
                                self._link_f, self._link_i, self._ring, self._busy, self._counts, self._stats,
                                self._slot_f, self._slot_i, self._free, self._heap_t, self._heap_event,
-                               self._heap_slot, self._scal, *out, trace_i, trace_f)
+                               self._heap_slot, self._scal, self._matches, self._match_meta, *out, trace_i, trace_f)
             if consumed == n_now or self._scal[_FREE_TOP] > 0:
                 break
             self._ensure_capacity(2 * self._capacity)  # every slot in use: grow and resume
@@ -1295,7 +1352,8 @@ class Router:
         out = [np.empty(n_out, dtype=np.int64) for _ in range(5)] + [np.empty(n_out) for _ in range(2)]
         transit = np.empty(n_t), np.empty((n_t, 3)), np.empty((n_t, 6), dtype=np.int64)
         _collect_by_link(n_d, n_t, now.time, merged_ids[:n_now], now.source, now.tag,
-                         now.dst_chip, now.core_mask, self.n_cores, self._slot_f, self._slot_i, carried_slot,
+                         now.dst_chip, now.core_mask, self.n_cores, self._counts, self._matches, self._match_meta,
+                         self._slot_f, self._slot_i, carried_slot,
                          d_time, d_j, d_event, t_time, t_j, t_event, t_link, t_arrival, t_wait, *out, *transit)
         self._store_transit(*transit)
         return Deliveries(*out)
@@ -1331,7 +1389,7 @@ class Router:
             self._ensure_capacity(int(self._scal[_HEAP_SIZE]) + int(free_slots))
         return usable, (self._link_f, self._link_i, self._ring, self._busy, self._counts, self._stats, self._slot_f,
                 self._slot_i, self._free, self._heap_t, self._heap_event, self._heap_slot, self._scal, self.nx,
-                self.n_cores)
+                self.n_cores, self._matches, self._match_meta)
 
     def account_compiled(self, n_events, until):
         """Record what the :func:`feed_compiled` calls since :meth:`compiled_state` did.

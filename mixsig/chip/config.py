@@ -321,6 +321,8 @@ class ChipConfig(Summary):
         model time; datasets add the hardware times when this is not 1.
     capmem : CapMem or None
         Per-neuron parameter storage whose codes calibration trims (``[capmem]``), or None.
+    energy : mixsig.aer.energy.EnergyParams or None
+        Energy per operation (``[energy]``); None when the config has no ``[energy]`` section.
     """
 
     name: str
@@ -344,6 +346,7 @@ class ChipConfig(Summary):
     neuron_model: str = "silicon"
     acceleration: float = 1.0
     capmem: object = None
+    energy: object = None
 
     def _summary(self):
         return f"mixsig ChipConfig {self.name}", [
@@ -551,7 +554,7 @@ def chip_from_dict(data, source="<chip>", toml_text="", biasgen=None):
     mixsig.errors.ConfigError
     """
     problems = []
-    top_keys = {"chip", "board", "router", "biases", "core_biases", "capmem"}
+    top_keys = {"chip", "board", "router", "energy", "biases", "core_biases", "capmem"}
     for key in sorted(set(data) - top_keys):
         problems.append(Problem(source, key, data[key], f"one of the sections {sorted(top_keys)}"))
     structure = _parse_chip_section(source, _table(source, data, "chip", problems), problems)
@@ -567,6 +570,7 @@ def chip_from_dict(data, source="<chip>", toml_text="", biasgen=None):
                                     f"a loadable device model with a bias generator ({error})"))
     board = _parse_board(source, _table(source, data, "board", problems), problems)
     router = _parse_router(source, _table(source, data, "router", problems), problems)
+    energy = _parse_energy(source, data.get("energy"), problems)
     biases, settings = _parse_biases(source, data, structure, biasgen, problems)
     capmem = None
     if "capmem" in data:
@@ -578,7 +582,7 @@ def chip_from_dict(data, source="<chip>", toml_text="", biasgen=None):
     raise_if_any(problems, "chip config")
     return ChipConfig(
         **structure, capmem=capmem, board=board, router=types.MappingProxyType(router), biases=types.MappingProxyType(biases),
-        bias_settings=types.MappingProxyType(settings), source=source, toml_text=toml_text,
+        bias_settings=types.MappingProxyType(settings), source=source, toml_text=toml_text, energy=energy,
     )
 
 
@@ -663,6 +667,30 @@ def _parse_router(source, router_table, problems):
         if router_level is not None:
             router[level] = router_level
     return router
+
+
+def _parse_energy(source, table, problems):
+    """Validate ``[energy]`` (optional); return an EnergyParams or None."""
+    from mixsig.aer.energy import OPERATIONS, EnergyParams
+
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        problems.append(Problem(source, "energy", table, "a table of energies per operation, J"))
+        return None
+    allowed = set(OPERATIONS) | {"placeholder"}
+    count = len(problems)
+    for name in sorted(set(table) - allowed):
+        problems.append(Problem(source, f"energy.{name}", table[name], f"one of {sorted(allowed)}"))
+    for name in OPERATIONS:
+        value = table.get(name)
+        if not _is_number(value) or value < 0:
+            problems.append(Problem(source, f"energy.{name}", value, "an energy >= 0 J"))
+    if not isinstance(table.get("placeholder", False), bool):
+        problems.append(Problem(source, "energy.placeholder", table.get("placeholder"), "true or false"))
+    if len(problems) > count:
+        return None
+    return EnergyParams(**{name: float(table[name]) for name in OPERATIONS}, placeholder=table.get("placeholder", False))
 
 
 def _parse_biases(source, data, structure, biasgen, problems):

@@ -66,6 +66,7 @@ import numpy as np
 
 from mixsig import __version__, interrupts
 from mixsig.aer.events import SramTable, events_from_spikes
+from mixsig.aer.energy import CORE_OPERATIONS, OPERATIONS, energies
 from mixsig.aer.router import LEVELS, Router
 from mixsig.chip import Board, MappingError, compile_network, load_chip
 from mixsig.chip.config import DPI_FIELDS, HOMEOSTASIS_FIELDS, STP_FIELDS, bias_problem, neuron_fields
@@ -516,6 +517,10 @@ class Simulation:
         self.routed = bool(rows.any())
         levels = {name: level.link_params() for name, level in chip.router.items()}
         self.router = Router(board.nx, board.ny * self.n_instances, chip.n_cores, levels, max_hop=chip.max_hop)
+        n_keys = board.n_chips * chip.n_cores * chip.n_tags  # CAM matches per (chip, core, tag): synaptic events
+        row_key = np.repeat(np.arange(n_keys), np.diff(compiled.cam_ptr))
+        matches = np.bincount(row_key[self.cam_local >= 0], minlength=n_keys)
+        self.router.set_cam_matches(matches.reshape(board.n_chips, chip.n_cores, chip.n_tags), board.n_chips)
         self.emitted = np.zeros(self.n_instances, dtype=np.int64)
         self.delivered = np.zeros(self.n_instances, dtype=np.int64)
         self.pending = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64))
@@ -741,7 +746,8 @@ class Simulation:
         def per_link(name, value, long_name, units="1"):
             return name, (value[links], ("instance", "link"), {"units": units, "long_name": long_name})
 
-        return dict([
+        energy = self._energy_statistics(stats) if self.chip.energy is not None else []
+        return dict(energy + [
             per_instance("emitted", self.emitted.copy(), "address events sent into the router"),
             per_instance("delivered", self.delivered.copy(), "events that reached their destination cores"),
             per_instance("dropped", dropped, "events lost at a full FIFO (drop policy)"),
@@ -759,6 +765,65 @@ class Simulation:
             ("link_index", (stats.index[first], ("link",),
                             {"units": "1", "long_name": "core (core level) or direction +x -x +y -y (mesh level) of the link"})),
         ])
+
+    def operation_counts(self, stats=None):
+        """Event-driven operations so far, per instance and core (:data:`mixsig.aer.energy.OPERATIONS`).
+
+        Parameters
+        ----------
+        stats : mixsig.aer.router.LinkStats, optional
+            The router's link statistics (default: read now).
+
+        Returns
+        -------
+        per_core : ndarray of int64, shape (instance, chips * cores, 4)
+            Spikes generated, events encoded, events broadcast into the core and synaptic events,
+            per core (``core`` coordinate numbering), in :data:`mixsig.aer.energy.CORE_OPERATIONS` order.
+        per_chip : ndarray of int64, shape (instance, chips, 2)
+            Events served by the chip router and mesh hops leaving the chip.
+        """
+        stats = self.router.link_stats() if stats is None else stats
+        chips, n_cores, n_i = self.board.n_chips, self.chip.n_cores, self.n_instances
+        n_core = chips * n_cores
+        fired = self._spike_index[:self.n_spikes]
+        core = self.global_core[self.neurons[fired % self.n]]
+        spikes = np.bincount((fired // self.n) * n_core + core, minlength=n_i * n_core).reshape(n_i, n_core)
+        total = chips * n_i
+        encoded = stats.accepted[:total * n_cores].reshape(n_i, n_core)
+        received, matched = (x.reshape(n_i, n_core) for x in self.router.receptions())
+        routed = stats.accepted[total * n_cores:total * (n_cores + 1)].reshape(n_i, chips)
+        hops = stats.accepted[total * (n_cores + 1):].reshape(n_i, chips, 4).sum(axis=2)
+        return np.stack([spikes, encoded, received, matched], axis=2), np.stack([routed, hops], axis=2)
+
+    def _energy_statistics(self, stats):
+        """The ``energy_*`` and ``power_*`` router statistics (:mod:`mixsig.aer.energy`)."""
+        params, duration = self.chip.energy, self.step_index * self.experiment.dt
+        per_core, per_chip = self.operation_counts(stats)
+        by_name = dict(zip(CORE_OPERATIONS, np.moveaxis(per_core.sum(axis=1), 1, 0)))
+        by_name.update(zip(("route_chip", "route_mesh"), np.moveaxis(per_chip.sum(axis=1), 1, 0)))
+        counts = np.stack([by_name[name] for name in OPERATIONS], axis=1)
+        by_operation = energies(counts, params)
+        core_energy = per_core @ np.array([getattr(params, name) for name in CORE_OPERATIONS])
+        total = by_operation.sum(axis=1)
+        rate = 1.0 / duration if duration > 0 else 0.0
+        flags = {"flag_values": np.arange(len(OPERATIONS), dtype=np.int64), "flag_meanings": " ".join(OPERATIONS)}
+        per_op = ("instance", "operation")
+        per_core_dims = ("instance", "board_core")
+        return [
+            ("energy_operation_count", (counts, per_op, {"units": "1", "long_name": "event-driven operations of each kind"})),
+            ("energy_operation", (by_operation, per_op, {"units": "J", "long_name": "dynamic energy of each kind of operation"})),
+            ("energy_total", (total, ("instance",), {"units": "J", "long_name": "dynamic energy of the chip instance"})),
+            ("power_total", (total * rate, ("instance",), {"units": "W", "long_name": "mean dynamic power of the chip instance"})),
+            ("energy_core", (core_energy, per_core_dims, {
+                "units": "J", "long_name": "dynamic energy of the operations in each core (spike, encode, broadcast, synaptic event)"})),
+            ("power_core", (core_energy * rate, per_core_dims, {
+                "units": "W", "long_name": "mean dynamic power of the operations in each core"})),
+            ("energy_per_operation", (params.per_operation, ("operation",), {
+                "units": "J", "long_name": "energy of one operation (chip config [energy])",
+                "placeholder": int(params.placeholder)})),
+            ("energy_operation_kind", (np.arange(len(OPERATIONS), dtype=np.int64), ("operation",),
+                                       {"units": "1", "long_name": "kind of operation", **flags})),
+        ]
 
     def dataset(self, command="mixsig.run"):
         """The results so far as a ``mixsig-1`` :class:`xarray.Dataset` (see ``docs/dataset.md``).
