@@ -153,6 +153,11 @@ RUN_CASES = [  # valid files that the simulation refuses before allocating or st
     ("all-to-all from a huge input", {"inputs.x.size": 2**20, ("connections", 0, "rule"): "all_to_all"}, "(memory)"),
     ("traces beyond memory", {"duration": 1e6, "record": {"traces": ["i_mem"], "neurons": [0, 1], "interval": 1e-4}},
      "(memory)"),
+    ("digital chip with a device model", {"chip": "digital_lif", "dt": 1e-3}, "device_model"),
+    ("digital chip state wider than float64", {"chip": "digital_lif", "dt": 1e-3, "device_model": "none",
+                                               "biases": [{"lif.state_bits": 60.0}]}, "biases"),
+    ("digital chip with a DPI bias", {"chip": "digital_lif", "dt": 1e-3, "device_model": "none",
+                                      "biases": [{"ampa.i_tau": 1e-11}]}, "ampa.i_tau"),
 ]
 
 

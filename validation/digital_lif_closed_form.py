@@ -11,6 +11,11 @@ Eqs. 1-2; Lava ``PyLifModelBitAcc``) is checked three ways:
 * **closed form at Loihi widths**: under a constant bias the first spike step equals that of the
   real recurrence with the same (quantised) decay factor, ``min{n : b (1 - a^(n+1))/(1 - a) > V_th}``,
   within 1 step (truncation toward zero loses less than 1 LSB per step);
+* **the digital chip in the engine**: one neuron of ``chip_configs/digital_lif.toml`` (12-bit
+  decays, ``tau_v = 20 ms``, ``dt = 1 ms``: ``d_v = 200``) under a DC input of 1 nA
+  (``b = 1000`` LSB per step) fires periodically; its first spike is at the step the closed form
+  of the real recurrence gives (with the quantised decay), within 1 step, and its period is that
+  step + 1 (reset to 0, same trajectory again), exactly;
 * **continuous limit**: ``tau_v = 20 ms``, ``dt = tau_v/1000``, bias for ``V_inf = 1.5 V_th``; the
   first spike time ``(n* + 1) dt`` against the continuous LIF's ``tau_v ln(V_inf/(V_inf - V_th))``
   as the decay precision grows (state widened with it). At 12 bits the decay register is 4
@@ -26,6 +31,8 @@ import numpy as np
 
 from mixsig.checks import Check, report
 from mixsig.circuits import digital_lif
+from mixsig.engine.simulation import run
+from mixsig.experiment import experiment_from_dict
 
 SOURCE_LOIHI = "Davies 2018 Eqs 1-2 / Lava BitAcc"
 TAU_V = 0.02
@@ -107,6 +114,14 @@ def bias_driven(decay_bits):
     return params, threshold, 1.0 - d_v / 2 ** decay_bits
 
 
+def engine_spikes(i_dc=1e-9, duration=1.0, dt=1e-3):
+    """Spike times (s) of one DC-driven neuron of the shipped digital chip, run by the engine."""
+    exp = experiment_from_dict({"duration": duration, "dt": dt, "instances": 1, "seed": 0, "chip": "digital_lif",
+                                "device_model": "none", "populations": {"one": {"size": 1, "core": 0}},
+                                "dc": [{"population": "one", "amplitude": i_dc}]}, "<digital DC>")
+    return run(exp, progress=False)["spike_time"].values
+
+
 def main():
     checks = [Check("bit-exact u, v, spikes (64 x 2000 steps)", f"{SOURCE_LOIHI}, integer reference", 0.0,
                     float(bit_exact_mismatches()), 0.0, "1", atol=0.0)]
@@ -114,6 +129,14 @@ def main():
     closed = digital_lif.first_spike_step(params.bias, alpha, threshold)
     checks.append(Check("first spike step, 12-bit decay (closed form)", "real recurrence, quantised decay",
                         float(closed), float(first_spike(params)), 0.0, "step", atol=1.0))
+    spikes = engine_spikes()
+    d_v = int(digital_lif.decay_register(TAU_V, 1e-3, 12))
+    closed = digital_lif.first_spike_step(1000, 1.0 - d_v / 4096, 256 * 64)
+    checks.append(Check("engine: first spike step, digital chip, 1 nA DC", "real recurrence, quantised decay",
+                        float(closed), float(np.rint(spikes[0] / 1e-3)), 0.0, "step", atol=1.0))
+    checks.append(Check("engine: spike period, digital chip (steps)", "first spike step + 1 (reset to 0)",
+                        float(np.rint(spikes[0] / 1e-3)) + 1, float(np.rint(np.median(np.diff(spikes)) / 1e-3)), 0.0,
+                        "step", atol=0.0))
     t_continuous = TAU_V * math.log(V_INF_OVER_TH / (V_INF_OVER_TH - 1.0))
     for bits, rtol in ((12, 0.03), (20, 0.002), (24, 0.002)):
         params, _, _ = bias_driven(bits)

@@ -39,6 +39,7 @@ from mixsig import paths
 from mixsig.chip.capmem import nominal_problems, parse_capmem
 
 from mixsig.circuits.adex import AdExParams
+from mixsig.circuits.digital_lif import LIFBlockParams
 from mixsig.circuits.dpi import DPIParams
 from mixsig.circuits.homeostasis import HomeostasisParams
 from mixsig.circuits.soma import SomaParams
@@ -99,10 +100,15 @@ SOMA_FIELDS = _circuit_fields(SomaParams)
 ADEX_FIELDS = _circuit_fields(AdExParams)
 """AdEx neuron bias fields (block ``adex``, :class:`mixsig.circuits.adex.AdExParams`): name -> (units, long_name)."""
 
-NEURON_MODELS = {"silicon": ("soma", SomaParams), "adex": ("adex", AdExParams)}
+NEURON_MODELS = {"silicon": ("soma", SomaParams), "adex": ("adex", AdExParams), "digital_lif": ("lif", LIFBlockParams)}
 """Neuron models a chip config may name (``chip.neuron_model``): name -> (bias block, params dataclass).
 ``"silicon"`` is the DYNAP current-mode soma, ``"adex"`` the mathematical AdEx of the
-BrainScaleS-2 family; the engine picks the model's kernel (:func:`mixsig.engine.protocol.kernel_for`)."""
+BrainScaleS-2 family, ``"digital_lif"`` the fixed-point LIF of the digital reference chip; the engine
+picks the model's kernel (:func:`mixsig.engine.protocol.kernel_for`)."""
+
+MODELS_WITHOUT_DPIS = frozenset({"digital_lif"})
+"""Neuron models without DPI synapses: their chip configs have no ``ampa``, ``nmda``, ``gaba`` or
+``shunt`` biases (the synapse types remain as signs of the weights: AMPA, NMDA excite, GABA, SHUNT inhibit)."""
 
 DPI_FIELDS = _circuit_fields(DPIParams)
 """DPI bias fields (from :class:`mixsig.circuits.dpi.DPIParams`; blocks ``ampa``, ``nmda``,
@@ -133,7 +139,8 @@ ADAPTATION_DEFAULTS = {
 """Values of the ``stp`` and ``homeostasis`` biases a chip config may omit: both blocks off, and the
 circuits' default parameters, so that a config written before these blocks existed loads unchanged."""
 
-ZERO_ALLOWED = frozenset({"soma.i_dc", "soma.i_fb_0", "soma.i_w_ahp", "soma.t_pulse_ahp", "adex.i_ext", *SWITCHES})
+ZERO_ALLOWED = frozenset({"soma.i_dc", "soma.i_fb_0", "soma.i_w_ahp", "soma.t_pulse_ahp", "adex.i_ext", "lif.i_dc",
+                          "lif.activation_shift", "lif.threshold_shift", *SWITCHES})
 """Biases that may be zero (switched off), as in ``SomaParams``, and the adaptation switches; every
 other bias must be > 0."""
 
@@ -234,9 +241,10 @@ def bias_fields(weight_scheme="mask", weight_bits=4, neuron_model="silicon"):
     """
     block, params_type = NEURON_MODELS[neuron_model]
     fields = {f"{block}.{name}": meta for name, meta in _circuit_fields(params_type).items()}
-    for block in SYN_TYPES:
+    for block in () if neuron_model in MODELS_WITHOUT_DPIS else SYN_TYPES:
         fields.update({f"{block}.{name}": (units, f"{long} ({block.upper()})") for name, (units, long) in DPI_FIELDS.items()})
-    fields["nmda.i_nmda_thr"] = tuple(attributes(SynapseParams, "i_nmda_thr").values())
+    if neuron_model not in MODELS_WITHOUT_DPIS:
+        fields["nmda.i_nmda_thr"] = tuple(attributes(SynapseParams, "i_nmda_thr").values())
     for name in weight_bias_names(weight_scheme, weight_bits):
         suffix = name.rsplit("_", 1)[1]
         what = f"mask bit {suffix}" if weight_scheme == "mask" else f"{suffix.upper()} synapses"

@@ -97,6 +97,57 @@ class DigitalLIFParams:
             raise ValueError("invalid DigitalLIFParams: " + "; ".join(f"{n} = {v!r} (expected {e})" for n, v, e in found))
 
 
+ENGINE_STATE_BITS = 53
+"""Widest ``state_bits`` a chip may use: the engine keeps registers in float64, exact up to 2^53."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LIFBlockParams:
+    """Chip-level description of digital LIF neurons (chip bias block ``lif``), in SI units.
+
+    The engine turns it into registers at its step ``dt`` (:meth:`registers`): ``d = round(2^B
+    (1 - exp(-dt/tau)))``. Weights and the DC input are currents on the chip config's common
+    scale: one weight LSB (and one LSB of bias per step) is ``i_lsb`` amperes, so the chip's
+    ``synapse.i_w_<b>`` bit currents are weights in units of ``i_lsb``. Every field is a float or an
+    array broadcastable to ``(instance, neuron)``; bits, shifts and ``v_th`` hold integer values.
+    Defaults [asm]: Loihi 1 widths (12-bit decays, 24-bit state, 6-bit alignment shifts, Davies et
+    al. 2018 / Lava) with example time constants.
+    """
+
+    tau_u: float = parameter(5e-3, "s", "synaptic current decay time constant")
+    tau_v: float = parameter(20e-3, "s", "membrane voltage decay time constant")
+    v_th: float = parameter(256.0, "1", "threshold mantissa (state LSB before the threshold shift)")
+    i_lsb: float = parameter(1e-12, "A", "current of one weight LSB (and of one bias LSB per step)")
+    i_dc: float = parameter(0.0, "A", "DC input, added to v every step as round(i_dc / i_lsb) state LSB")
+    decay_bits: float = parameter(12.0, "1", "precision of the decay multipliers, bits")
+    state_bits: float = parameter(24.0, "1", "width of the u and v registers, bits")
+    activation_shift: float = parameter(6.0, "1", "left shift of the summed synaptic input, bits")
+    threshold_shift: float = parameter(6.0, "1", "left shift of the threshold mantissa, bits")
+
+    def __post_init__(self):
+        bad = []
+        for name in ("tau_u", "tau_v", "i_lsb", "v_th"):
+            value = np.asarray(getattr(self, name), dtype=float)
+            if not np.all(np.isfinite(value) & (value > 0)):
+                bad.append(f"{name} (expected > 0)")
+        for name, low, high in (("decay_bits", 2, 30), ("state_bits", 2, ENGINE_STATE_BITS),
+                                ("activation_shift", 0, 30), ("threshold_shift", 0, 30), ("v_th", 1, 2 ** 52)):
+            value = np.asarray(getattr(self, name), dtype=float)
+            if not np.all((value == np.rint(value)) & (value >= low) & (value <= high)):
+                bad.append(f"{name} (expected integers in {low}..{high})")
+        if not bad:
+            threshold = np.asarray(self.v_th) * 2.0 ** np.asarray(self.threshold_shift)
+            if np.any(threshold >= 2.0 ** (np.asarray(self.state_bits) - 1)):
+                bad.append("v_th (expected v_th * 2^threshold_shift < 2^(state_bits - 1))")
+        if bad:
+            raise ValueError("invalid LIFBlockParams: " + "; ".join(bad))
+
+    def registers(self, dt):
+        """Decay registers at the step ``dt`` (s): ``(d_u, d_v)``, float arrays of integer values."""
+        return (decay_register(self.tau_u, dt, np.asarray(self.decay_bits, dtype=np.int64)).astype(float),
+                decay_register(self.tau_v, dt, np.asarray(self.decay_bits, dtype=np.int64)).astype(float))
+
+
 def _is_int(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 

@@ -58,7 +58,7 @@ from mixsig.circuits import homeostasis, stp
 from mixsig.circuits.dpi import step_element
 from mixsig.circuits.soma import N_KERNEL_PARAMETERS, kernel_parameters, soma_advance
 from mixsig.constants import Q_E
-from mixsig.engine import adex_kernel as adex_engine, fast
+from mixsig.engine import adex_kernel as adex_engine, digital_kernel, fast
 
 N_TYPES = 4
 """Synapse types per neuron (AMPA, NMDA, GABA, SHUNT)."""
@@ -73,7 +73,7 @@ HOMEOSTASIS_ROWS = ("i_g0", "r_target", "tau_r", "c_h", "i_leak", "i_g_min", "i_
 """Rows of the homeostasis parameter table: the current that sets the gain clamp, then
 :class:`mixsig.circuits.homeostasis.HomeostasisParams` fields in :func:`~mixsig.circuits.homeostasis.step_element` order."""
 
-EXACT_CODE, FAST_CODE, ADEX_CODE = 0, 1, 2
+EXACT_CODE, FAST_CODE, ADEX_CODE, DIGITAL_CODE = 0, 1, 2, 3
 """Dispatch codes of the neuron kernels in :func:`run_steps` (:mod:`mixsig.engine.protocol`)."""
 
 PARALLEL_MIN_NEURONS = 512
@@ -506,7 +506,8 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
         Use :func:`advance_neurons` (threads) rather than :func:`advance_neurons_serial`.
     integrator : int
         :data:`EXACT_CODE` (:func:`advance_neurons`), :data:`FAST_CODE`
-        (:func:`mixsig.engine.fast.advance`) or :data:`ADEX_CODE` (:func:`mixsig.engine.adex_kernel.advance`); the state and table arguments are in that kernel's
+        (:func:`mixsig.engine.fast.advance`), :data:`ADEX_CODE` (:func:`mixsig.engine.adex_kernel.advance`) or
+        :data:`DIGITAL_CODE` (:func:`mixsig.engine.digital_kernel.advance`); the state and table arguments are in that kernel's
         layout (:mod:`mixsig.engine.protocol`), ``syn_mean`` is its work array.
     adapt : tuple
         ``(stp_on, stp_par, stp_state, gain, homeo_on, homeo_par, homeo_state, scaled, or_pulses)``:
@@ -547,7 +548,13 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
         if or_pulses:
             extend_pulses(i_w, syn, integrator == FAST_CODE)
         z = noise[n - n0]
-        if integrator == ADEX_CODE:
+        if integrator == DIGITAL_CODE:
+            if parallel:
+                digital_kernel.advance(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
+            else:
+                digital_kernel.advance_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count,
+                                              offset)
+        elif integrator == ADEX_CODE:
             if parallel:
                 adex_engine.advance(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
             else:

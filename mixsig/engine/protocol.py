@@ -31,6 +31,9 @@ A kernel of another neuron model (a chip config's ``neuron_model``, :data:`mixsi
 names its bias ``block`` and ``params_type`` (rule 1 then receives that dataclass instead of
 :class:`~mixsig.circuits.soma.SomaParams`), its DC-input bias ``dc_bias`` and the traces it can
 ``observe`` (``traceable``); :func:`kernel_for` picks it, so the engine holds no model branch.
+A model without DPI synapses (``takes_dpis = False``: the chip config then has no DPI blocks)
+receives ``None`` for ``dpis`` in rule 1; a model without analog devices (``mismatch_free``)
+refuses an experiment that names a device model.
 """
 
 import dataclasses
@@ -40,7 +43,8 @@ import numpy as np
 
 from mixsig.circuits.adex import AdExParams
 from mixsig.circuits.soma import SomaParams
-from mixsig.engine import adex_kernel, fast, kernels
+from mixsig.circuits.digital_lif import LIFBlockParams
+from mixsig.engine import adex_kernel, digital_kernel, fast, kernels
 from mixsig.experiment import TRACEABLE
 
 TRACE_TYPES = ("i_ampa", "i_nmda", "i_gaba", "i_shunt")
@@ -69,6 +73,10 @@ class NeuronKernel:
         Bias holding the neuron's DC input current (A), passed to ``advance`` as ``i_dc``.
     traceable : tuple of str
         Names ``observe`` accepts.
+    takes_dpis : bool
+        Whether the neurons have the four DPI synapses (rule 1 then receives their params).
+    mismatch_free : bool
+        Whether the model has no analog devices (the experiment's ``device_model`` must be ``"none"``).
     """
 
     name: str
@@ -83,6 +91,8 @@ class NeuronKernel:
     params_type: type = SomaParams
     dc_bias: str = "soma.i_dc"
     traceable: tuple = tuple(TRACEABLE)
+    takes_dpis: bool = True
+    mismatch_free: bool = False
 
 
 SOMA_COLUMNS = ("c_mem", "i_tau", "i_gain", "i_spkthr", "i_reset", "t_ref", "i_fb_0", "c_ahp", "i_tau_ahp",
@@ -128,7 +138,17 @@ integrated with error control whatever the experiment's ``integrator`` (both nam
 KERNELS = {kernel.name: kernel for kernel in (EXACT, FAST)}
 """Kernels of the silicon soma by the experiment's ``integrator`` name."""
 
-MODEL_KERNELS = {"adex": ADEX}
+DIGITAL_LIF = NeuronKernel(
+    name="digital_lif", code=kernels.DIGITAL_CODE, tables=digital_kernel.tables,
+    resting_state=digital_kernel.resting_state, observe=digital_kernel.observe, work_shape=digital_kernel.work_shape,
+    parameter_rows=digital_kernel.SOMA_ROWS, state_rows=digital_kernel.STATE_ROWS, block="lif",
+    params_type=LIFBlockParams, dc_bias="lif.i_dc", traceable=digital_kernel.TRACEABLE, takes_dpis=False,
+    mismatch_free=True,
+)
+"""The digital fixed-point LIF (:mod:`mixsig.engine.digital_kernel`) of ``neuron_model = "digital_lif"`` chips:
+integer registers, deterministic, whatever the ``integrator``."""
+
+MODEL_KERNELS = {"adex": ADEX, "digital_lif": DIGITAL_LIF}
 """Kernels of the other neuron models (``chip.neuron_model``), whatever the ``integrator``."""
 
 

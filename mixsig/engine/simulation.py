@@ -211,6 +211,10 @@ class Simulation:
             raise ConfigError([Problem(exp.source, "populations", None, "at least one population")], f"experiment {exp.source}")
         self.model = None if exp.device_model == "none" else load_device_model(exp.device_model)
         self.kernel = kernel_for(chip.neuron_model, exp.integrator)
+        if self.kernel.mismatch_free and self.model is not None:
+            raise ConfigError([Problem(exp.source, "device_model", exp.device_model,
+                                       f'"none": the {chip.neuron_model} neurons of {chip.name} have no analog devices')],
+                              f"experiment {exp.source}")
         self._init_geometry()
         self._init_parameters()
         self._init_state()
@@ -342,7 +346,7 @@ class Simulation:
             soma = kernel.params_type(**process, **{f: values[f"{kernel.block}.{f}"]
                                                     for f in neuron_fields(kernel.params_type)})
             dpis = [DPIParams(u_t=u_t, i_0=I_0 * leakage, **{f: values[f"{b}.{f}"] for f in DPI_FIELDS})
-                    for b in SYNAPSE_BLOCKS]
+                    for b in SYNAPSE_BLOCKS] if kernel.takes_dpis else None
             depression = STPParams(**{f: values[f"stp.{f}"] for f in STP_FIELDS})
             scaling = HomeostasisParams(u_t=u_t, **{f: values[f"homeostasis.{f}"] for f in HOMEOSTASIS_FIELDS})
         except ValueError as error:  # a relation between fields (e.g. i_reset < i_spkthr), after mismatch at T
@@ -352,7 +356,7 @@ class Simulation:
         self.values, self.soma_params, self.temperature = values, soma, temperature
         self.syn_par, self.soma_par = self.kernel.tables(dpis, soma, shape, self.experiment.dt)
         self._set_adaptation_parameters(values, depression, scaling)
-        self.nmda_thr = kernel_array(values["nmda.i_nmda_thr"].reshape(-1))
+        self.nmda_thr = kernel_array(values["nmda.i_nmda_thr"].reshape(-1) if self.kernel.takes_dpis else np.zeros(self.size))
         self.i_dc_base = kernel_array(values[self.kernel.dc_bias].reshape(-1))
         self._i_dc_value = None  # re-evaluate the DC input with the new (drifted) base
 
