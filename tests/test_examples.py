@@ -18,6 +18,7 @@ CASES = {
         "characterisation-ttfs.png", "characterisation-cv-vs-n.png", "characterisation-enob-vs-n.png",
     ],
     "operating_point_sensitivity.py": ["operating-point-sensitivity.json"],
+    "nir_classifier.py": ["nir-accuracy.png", "nir-accuracy.json", "nir-classifier.nir"],
     "population_coding.py": [
         "population-tuning.png", "population/population-results.nc", "population/population-summary.json",
     ],

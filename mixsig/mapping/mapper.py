@@ -100,17 +100,20 @@ def _groups(graph, tau_limits, lif_tau_syn, cores_of, n_cores, merge, source):
         tau_mem = np.clip(layer.tau_mem, low, high)
         for index, key in enumerate(zip(np.log(tau_mem).tolist(), np.log(np.clip(tau_syn, low, high)).tolist(),
                                         reset.tolist())):
-            keys.setdefault(key, []).append((name, index))
-    groups = [_Group(*key, len(members), members) for key, members in keys.items()]
-    requested = sum(cores_of(g.count) for g in groups)
+            keys.setdefault((name, *key), []).append((name, index))
+    # One group per layer and parameter set: layers differ in weight scale, and each core's soma
+    # gain and weight ladder fit its own weights. Equal sets of different layers merge first
+    # (distance 0) when cores run short.
+    groups = [_Group(*key[1:], len(members), members) for key, members in keys.items()]
     while sum(cores_of(g.count) for g in groups) > n_cores and len(groups) > 1:
-        if not merge:
+        pairs = [(a.distance(b), i, j) for i, a in enumerate(groups) for j, b in enumerate(groups) if i < j]
+        distance, i, j = min(pairs)
+        if distance > 0 and not merge:
+            requested = sum(cores_of(g.count) for g in groups)
             raise_if_any([Problem(source, "neuron parameters", f"{requested} cores",
-                                  f"at most {n_cores} cores (n_cores): {len(keys)} distinct parameter sets need "
+                                  f"at most {n_cores} cores (n_cores): {len(groups)} distinct parameter sets need "
                                   f"{requested} cores, {requested - n_cores} more than the chip has; merge=True "
                                   "shares cores and reports the spread")], "NIR mapping")
-        pairs = [(a.distance(b), i, j) for i, a in enumerate(groups) for j, b in enumerate(groups) if i < j]
-        _, i, j = min(pairs)
         groups[i].absorb(groups.pop(j))
     return groups
 
