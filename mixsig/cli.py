@@ -1,4 +1,4 @@
-"""The ``mixsig`` command: ``run``, ``inspect``, ``plot``, ``combine``, ``export``, ``validate``, ``study``, ``map`` and ``neuron``.
+"""The ``mixsig`` command: ``run``, ``inspect``, ``plot``, ``combine``, ``export``, ``validate``, ``study``, ``map``, ``calibrate`` and ``neuron``.
 
 User errors (bad files, bad arguments) print one message listing every problem and exit with
 status 2; they never show a traceback. Outputs are checked before any work: an existing file is
@@ -287,6 +287,29 @@ def _map(args, argv):
     return 0
 
 
+def _calibrate(args, argv):
+    from mixsig.calibrate import calibrate
+    from mixsig.experiment import load_experiment
+    from mixsig.trims import write_trims
+
+    problems = []
+    if pathlib.Path(args.output).suffix not in (".nc", ".toml"):
+        problems.append(Problem("<command line>", "--output", args.output, "a trim file ending in .nc or .toml"))
+    if args.instances is not None and args.instances < 1:
+        problems.append(Problem("<command line>", "--instances", args.instances, "an integer >= 1"))
+    raise_if_any(problems, "command line")
+    _check_outputs([args.output], args.force)
+    experiment = load_experiment(args.experiment) if args.experiment else None
+    result = calibrate(args.chip, experiment=experiment, instances=args.instances, bits=args.bits)
+    write_trims(result.trims, args.output)
+    trims = result.trims
+    print(f"mixsig calibrate {trims.chip}: {trims.instances.size} instance(s) x {trims.codes[next(iter(trims.codes))].shape[1]} "
+          f"neurons, {trims.bits}-bit trims, seed {trims.seed}, device model {trims.device_model}")
+    print(result.summary())
+    print(f"  file  {args.output}")
+    return 0
+
+
 def build_parser():
     """The argument parser of the ``mixsig`` command."""
     from mixsig.experiment import INTEGRATORS
@@ -423,6 +446,21 @@ def build_parser():
                         help="refuse (instead of report) neurons with different parameters sharing a core")
     mapper.add_argument("--force", action="store_true", help="replace an existing output file")
     mapper.set_defaults(handler=_map)
+    calibration = commands.add_parser(
+        "calibrate", help="per-neuron calibration: search every neuron's trim codes, write a trim file",
+        description="Measure every neuron of every chip instance with emulated experiments and search its CapMem "
+                    "trim codes (binary search per parameter) until leak potential, membrane time constant, "
+                    "spike threshold and adaptation hit their targets; write the codes as a trim file that an "
+                    "experiment loads with its 'trims' key.",
+    )
+    calibration.add_argument("chip", help="chip config with trimmable parameters (e.g. brainscales2)")
+    calibration.add_argument("-e", "--experiment",
+                             help="experiment whose chips to calibrate (seed, device model, corner, instances)")
+    calibration.add_argument("-o", "--output", default="trims.nc", help="trim file, .nc or .toml (default trims.nc)")
+    calibration.add_argument("--instances", type=int, help="number of chip instances")
+    calibration.add_argument("--bits", type=int, help="trim resolution in bits (default: the chip's CapMem bits)")
+    calibration.add_argument("--force", action="store_true", help="replace an existing output file")
+    calibration.set_defaults(handler=_calibrate)
 
     neuron = commands.add_parser(
         "neuron", help="single-neuron job",

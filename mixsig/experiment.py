@@ -125,6 +125,9 @@ class Experiment(Summary):
         defines them) or ``"mc"`` (each instance draws its global process shifts).
     age_at_start : float or None
         Device stress age at ``t = 0``, s; ``None`` takes the device model's (an aged chip).
+    trims : str
+        Trim file (``mixsig calibrate``, :mod:`mixsig.trims`) whose CapMem codes the chip's
+        trimmable parameters take, relative to the experiment file; empty: none (nominal cells).
     biases : tuple of (int or None, str, float)
         Overrides of the chip's per-core biases ``(core, "<block>.<field>", value)``;
         core ``None`` sets every core.
@@ -155,6 +158,7 @@ class Experiment(Summary):
     temperature: object = 300.0
     corner: str = "tt"
     age_at_start: object = None
+    trims: str = ""
     biases: tuple = ()
     network: dict = dataclasses.field(default_factory=dict)
     dc: tuple = ()
@@ -198,6 +202,7 @@ class Experiment(Summary):
             "mismatch": self.mismatch, "mismatch_scale": self.mismatch_scale, "drift": self.drift,
             "temperature": self.temperature, "corner": self.corner,
             **({} if self.age_at_start is None else {"age_at_start": self.age_at_start}),
+            **({"trims": self.trims} if self.trims else {}),
             "biases": [{**({} if core is None else {"core": core}), name: value} for core, name, value in self.biases],
         }
         for field, package in (("chip", "chip_configs"), ("device_model", "device_models")):
@@ -384,7 +389,7 @@ def _spike_array(exp, name, table, problems):
 _TOP_KEYS = {
     "duration": float, "dt": float, "instances": int, "seed": int, "chip": str, "board": list,
     "device_model": str, "noise": bool, "mismatch": bool, "mismatch_scale": float, "drift": bool, "integrator": str,
-    "temperature": (float, list), "biases": list, "corner": str, "age_at_start": float,
+    "temperature": (float, list), "biases": list, "corner": str, "age_at_start": float, "trims": str,
     "populations": dict, "inputs": dict, "connections": list, "dc": list, "record": dict, "mapping": dict,
 }
 TOP_KEYS = frozenset(_TOP_KEYS)
@@ -478,7 +483,8 @@ def experiment_from_dict(data, source="<experiment>", text=""):
     problems = []
     top = _fields(data, _TOP_KEYS, source, "", problems)
     kwargs = {k: v for k, v in top.items() if k in ("duration", "dt", "instances", "seed", "chip", "device_model", "noise",
-                                                    "mismatch", "mismatch_scale", "drift", "corner", "age_at_start", "integrator")}
+                                                    "mismatch", "mismatch_scale", "drift", "corner", "age_at_start", "integrator",
+                                                    "trims")}
     if "board" in top:
         kwargs["board"] = tuple(top["board"])
     if "temperature" in top:

@@ -50,6 +50,8 @@ PURPOSE_NOISE = 1
 """``spawn_key`` purpose index of temporal-noise generators."""
 PURPOSE_STIMULUS = 2
 """``spawn_key`` purpose index of stimulus generators."""
+PURPOSE_READOUT = 3
+"""``spawn_key`` purpose index of the readout noise of emulated measurements (:mod:`mixsig.calibrate`)."""
 _AGEING_STREAM = len(LEVELS)
 
 

@@ -64,7 +64,7 @@ import types
 
 import numpy as np
 
-from mixsig import __version__, interrupts
+from mixsig import __version__, interrupts, paths
 from mixsig.aer.events import SramTable, events_from_spikes
 from mixsig.aer.energy import CORE_OPERATIONS, OPERATIONS, energies
 from mixsig.aer.router import LEVELS, Router
@@ -178,6 +178,8 @@ class Simulation:
     instances : sequence of int, optional
         Instance indices to simulate (default ``range(experiment.instances)``); instance ``k``
         is the same chip whatever the others are.
+    trims : mixsig.trims.Trims, optional
+        CapMem codes of the trimmable parameters (default: the experiment's ``trims`` file, if any).
 
     Attributes
     ----------
@@ -192,7 +194,7 @@ class Simulation:
         loop, for benchmarks). Results do not depend on it.
     """
 
-    def __init__(self, experiment, instances=None):
+    def __init__(self, experiment, instances=None, trims=None):
         exp = experiment
         network = exp.build_network()
         self.experiment = exp
@@ -215,6 +217,11 @@ class Simulation:
             raise ConfigError([Problem(exp.source, "device_model", exp.device_model,
                                        f'"none": the {chip.neuron_model} neurons of {chip.name} have no analog devices')],
                               f"experiment {exp.source}")
+        self.trims = trims
+        if trims is None and exp.trims:
+            from mixsig.trims import read_trims
+
+            self.trims = read_trims(exp.trims, paths.referring_folder(exp.source))
         self._init_geometry()
         self._init_parameters()
         self._init_state()
@@ -252,6 +259,7 @@ class Simulation:
         # Nominal values of the simulated neurons (per-core biases) and of the synapses, in CAM row order.
         self.nominal = {name: np.asarray(values)[self.core_of[self.neurons]] for name, values in chip.biases.items()}
         self.nominal["synapse.i_w"] = compiled.cam_weight
+        self._apply_trims()
         self.mismatch = None  # name -> (native deviations of the simulated devices, attrs), and the draw's attrs
         self.mismatch_scale = float(exp.mismatch_scale) if exp.mismatch and self.model is not None else 0.0
         if self.model is not None:
@@ -284,6 +292,23 @@ class Simulation:
                                        f"a step below the shortest refractory period ({np.min(t_ref):.3g} s)")],
                               f"experiment {exp.source}")
         self._init_dc()
+
+    def _apply_trims(self):
+        """Nominal values of the trimmed parameters: each neuron's CapMem cell at its code, shape (instance, neuron)."""
+        trims, chip, exp = self.trims, self.chip, self.experiment
+        if trims is None:
+            return
+        capmem = chip.capmem
+        problems = [] if capmem is not None else [
+            Problem(exp.source, "trims", exp.trims or "<trims>", f"a chip with trimmable parameters ([capmem]), not {chip.name}")]
+        if capmem is not None:
+            problems = trims.problems(chip.name, capmem.names, exp.seed, exp.device_model, exp.corner, self.n_board,
+                                      exp.source)
+        raise_if_any(problems, f"trims of {exp.source}")
+        rows = trims.rows(self.instances, exp.source)
+        cells = capmem.with_bits(trims.bits)
+        for name, codes in trims.codes.items():
+            self.nominal[name] = cells.value(name, codes[rows][:, self.neurons])
 
     def _drift(self, n):
         """Re-evaluate the parameters at step ``n`` and schedule the next re-evaluation (rate-adaptive)."""
@@ -872,6 +897,7 @@ class Simulation:
             "integrator": exp.integrator,
             "neuron_model": chip.neuron_model,
             "acceleration": chip.acceleration,
+            "trims": os.path.basename(exp.trims) if exp.trims else ("<in memory>" if self.trims is not None else "none"),
         }
         ds = build_dataset(
             instances=self.instances, seeds=np.array(seeds, dtype=np.uint64), neurons=self.neurons,
