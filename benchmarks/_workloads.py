@@ -9,6 +9,8 @@ import tracemalloc
 
 import numpy as np
 
+from mixsig.engine.kernels import step_loop_name
+from mixsig.engine.protocol import KERNELS
 from mixsig.workloads import chip_file, experiment, network  # noqa: F401 (the workloads, re-exported)
 
 
@@ -71,7 +73,7 @@ def startup_seconds(noise=False):
 
 
 PROFILE_PARTS = {
-    "kernel": ("run_steps",),
+    "kernel": tuple(step_loop_name(f) for k in KERNELS.values() for f in (k.advance, k.advance_serial)),
     "router": ("feed", "events_from_spikes"),
     "drift": ("_set_parameters",),
     "inputs": ("_block_inputs",),

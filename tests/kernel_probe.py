@@ -51,6 +51,7 @@ RUNS = {
     "python_routing": lambda: _run(_base(instances=2), compiled_routing=False),
     "flicker": lambda: _run(_base(device_model="fdsoi_22nm", instances=1)),
     "adaptation": lambda: _run(_adaptation()),
+    "exact": lambda: _run(_base(instances=2, integrator="exact")),
 }
 
 
@@ -63,6 +64,9 @@ def dispatchers():
         for attr, value in vars(module).items():
             if isinstance(value, numba.core.dispatcher.Dispatcher) and value.py_func.__module__ == name:
                 found[f"{name}.{attr}"] = value
+    kernels = sys.modules.get("mixsig.engine.kernels")
+    for loop in getattr(kernels, "STEP_LOOPS", {}).values():
+        found[f"mixsig.engine.kernels.{loop.__name__}"] = loop
     return found
 
 

@@ -24,9 +24,10 @@ from mixsig.engine.kernels import kernel_array
 PROBE = pathlib.Path(__file__).with_name("kernel_probe.py")
 PACKAGE = pathlib.Path(mixsig.__file__).resolve().parent
 
-GENERIC = {"mixsig.aer.events.unsorted": 2}
+GENERIC = {"mixsig.aer.events.unsorted": 2, "mixsig.engine.kernels.extend_pulses": 2}
 """Dispatchers generic by design, with their number of specialisations: the sortedness check
-serves event times (float64) and SRAM source ids (int64)."""
+serves event times (float64) and SRAM source ids (int64); the pulse extension takes its DPI
+state layout as a compile-time constant of each kernel's step loop (one per layout)."""
 
 
 def _probe(args, cache_dir, pythonpath=None):
@@ -60,7 +61,12 @@ def test_one_specialisation_per_kernel_and_the_crash_sequence(tmp_path):
     first = _probe(sorted(RUNS), cache)
     many = {name: count for name, count in first["signatures"].items() if count > GENERIC.get(name, 1)}
     assert not many, f"kernels compiled more than once: {many}"
-    assert first["signatures"]["mixsig.engine.kernels.run_steps"] == 1
+    # one step loop per kernel function used (the runs use every one but the exact serial kernel),
+    # and a kernel no run used is not compiled
+    loops = {name for name in first["signatures"] if name.startswith("mixsig.engine.kernels.run_steps_")}
+    assert loops == {"mixsig.engine.kernels.run_steps_fast_advance", "mixsig.engine.kernels.run_steps_fast_advance_serial",
+                     "mixsig.engine.kernels.run_steps_kernels_advance_neurons"}, loops
+    assert first["signatures"]["mixsig.engine.kernels.advance_neurons_serial"] == 0
     assert set(first["locators"].values()) == {"PackageSourceLocator"}, first["locators"]
     assert first["spikes"]["nominal"] > 0 and first["spikes"]["mismatch"] > 0
     for runs in (["nominal_parallel"], ["nominal"], ["nominal", "mismatch"]):

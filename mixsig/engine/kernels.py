@@ -48,6 +48,7 @@ and then not touched at all (bit-identical to a chip without them):
 
 import math
 import os
+import types
 
 import numba
 import numpy as np
@@ -58,7 +59,6 @@ from mixsig.circuits import homeostasis, stp
 from mixsig.circuits.dpi import step_element
 from mixsig.circuits.soma import N_KERNEL_PARAMETERS, kernel_parameters, soma_advance
 from mixsig.constants import Q_E
-from mixsig.engine import adex_kernel as adex_engine, digital_kernel, fast
 
 N_TYPES = 4
 """Synapse types per neuron (AMPA, NMDA, GABA, SHUNT)."""
@@ -73,11 +73,9 @@ HOMEOSTASIS_ROWS = ("i_g0", "r_target", "tau_r", "c_h", "i_leak", "i_g_min", "i_
 """Rows of the homeostasis parameter table: the current that sets the gain clamp, then
 :class:`mixsig.circuits.homeostasis.HomeostasisParams` fields in :func:`~mixsig.circuits.homeostasis.step_element` order."""
 
-EXACT_CODE, FAST_CODE, ADEX_CODE, DIGITAL_CODE = 0, 1, 2, 3
-"""Dispatch codes of the neuron kernels in :func:`run_steps` (:mod:`mixsig.engine.protocol`)."""
 
 PARALLEL_MIN_NEURONS = 512
-"""Smallest number of simulated neurons (all instances) for which :func:`run_steps` uses threads."""
+"""Smallest number of simulated neurons (all instances) for which the engine uses a kernel's threaded ``advance``."""
 
 def configure_threading():
     """Choose numba's threading layer for the engine, once, before numba starts its threads.
@@ -422,7 +420,7 @@ def scale_gains(count, offset, dt, homeo_on, homeo_par, homeo_state, gain):
 def _record_and_route(n, dt, count, offset, n_neurons, routing):
     """Record the spikes of step ``n`` and route them (and the events in flight) in compiled code.
 
-    ``routing`` is :func:`run_steps`'s tuple. Returns ``(done, keys, counts, owner)``: the
+    ``routing`` is :func:`_run_steps`'s tuple. Returns ``(done, keys, counts, owner)``: the
     deliveries of the step for the next one (see :func:`deliver`); ``done`` is False, with
     nothing changed, when the spike record or the router's free slots are too small (the caller
     then records and routes in Python).
@@ -466,17 +464,18 @@ def _record_and_route(n, dt, count, offset, n_neurons, routing):
     return True, keys, np.ones(keys.shape[0]), owner
 
 
-@numba.njit(cache=True)
-def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_instance, pending_keys, pending_counts,
-              pending_instance, cam_ptr, cam_neuron, cam_type, weight, n_neurons, i_w, noise, syn, soma, dt,
-              syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset, parallel, integrator, adapt, routing):
+def _run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_instance, pending_keys, pending_counts,
+               pending_instance, cam_ptr, cam_neuron, cam_type, weight, n_neurons, i_w, noise, syn, soma, dt,
+               syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset, adapt, routing):
     """Run steps ``n0, n0 + 1, ...`` up to ``n1`` (excluded).
+
+    The template of :func:`step_loop`'s compiled loops: ``ADVANCE`` (the neuron kernel) and
+    ``STATE_MAJOR`` (its DPI state layout) are the globals each loop binds.
 
     Each step does what :class:`mixsig.engine.simulation.Simulation` documents: it clears
     ``i_w``, adds the weight currents of the input arrivals of the step (:func:`deliver`, every
     instance) and of the router deliveries of the previous step; then advances every neuron
-    (:func:`advance_neurons`, threaded when ``parallel``) and, when homeostasis is on, the gains
-    (:func:`scale_gains`). With compiled routing on (``routing[0]``) the spikes of a step are
+    (``ADVANCE``) and, when homeostasis is on, the gains (:func:`scale_gains`). With compiled routing on (``routing[0]``) the spikes of a step are
     then recorded and routed here (:func:`_record_and_route`) and the loop goes on; otherwise,
     or when that cannot be done, the loop stops after the first step with a spike and the caller
     records and routes it. The caller must stop ``n1`` at every step whose parameters, DC input,
@@ -500,15 +499,9 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
     noise : ndarray, shape (n1 - n0, 5, m) or (n1 - n0, 0, m)
         Standard normal draws of each step (see :func:`advance_neurons`).
     syn, soma, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset :
-        As :func:`advance_neurons`; the state is updated in place and ``count``, ``offset`` hold
-        the last step's spikes.
-    parallel : bool
-        Use :func:`advance_neurons` (threads) rather than :func:`advance_neurons_serial`.
-    integrator : int
-        :data:`EXACT_CODE` (:func:`advance_neurons`), :data:`FAST_CODE`
-        (:func:`mixsig.engine.fast.advance`), :data:`ADEX_CODE` (:func:`mixsig.engine.adex_kernel.advance`) or
-        :data:`DIGITAL_CODE` (:func:`mixsig.engine.digital_kernel.advance`); the state and table arguments are in that kernel's
-        layout (:mod:`mixsig.engine.protocol`), ``syn_mean`` is its work array.
+        As :func:`advance_neurons`, in the layout of the loop's kernel (:mod:`mixsig.engine.protocol`;
+        ``syn_mean`` is its work array); the state is updated in place and ``count``, ``offset``
+        hold the last step's spikes.
     adapt : tuple
         ``(stp_on, stp_par, stp_state, gain, homeo_on, homeo_par, homeo_state, scaled, or_pulses)``:
         the arrays of :func:`deliver` and :func:`scale_gains` (state updated in place), whether
@@ -546,29 +539,8 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
             deliver(pending_keys, pending_counts, pending_instance, cam_ptr, cam_neuron, cam_type, weight,
                     n_neurons, i_w, t, stp_on, stp_par, stp_state, gain, scaled, or_pulses)
         if or_pulses:
-            extend_pulses(i_w, syn, integrator == FAST_CODE)
-        z = noise[n - n0]
-        if integrator == DIGITAL_CODE:
-            if parallel:
-                digital_kernel.advance(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
-            else:
-                digital_kernel.advance_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count,
-                                              offset)
-        elif integrator == ADEX_CODE:
-            if parallel:
-                adex_engine.advance(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
-            else:
-                adex_engine.advance_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count,
-                                           offset)
-        elif integrator == FAST_CODE:
-            if parallel:
-                fast.advance(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
-            else:
-                fast.advance_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
-        elif parallel:
-            advance_neurons(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
-        else:
-            advance_neurons_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
+            extend_pulses(i_w, syn, STATE_MAJOR)
+        ADVANCE(syn, soma, i_w, noise[n - n0], dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
         if scaled:
             scale_gains(count, offset, dt, homeo_on, homeo_par, homeo_state, gain)
         if compiled_routing:
@@ -584,6 +556,46 @@ def run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_in
         pending_counts = pending_counts[:0]
         pending_instance = pending_instance[:0]
     return n1 - n0, compiled_routing, pending_keys, pending_counts, pending_instance
+
+
+STEP_LOOPS = {}
+"""Compiled step loops made so far, by neuron-kernel function (:func:`step_loop`)."""
+
+
+def step_loop(advance, state_major):
+    """The compiled step loop (:func:`_run_steps`) of one neuron-kernel function, made on first use.
+
+    Each loop binds its kernel as a compile-time constant, so numba compiles (or loads from its
+    cache) only the kernel a run uses: one step loop dispatching between kernels on a runtime
+    argument made every run compile all of them (exact, fast, AdEx and digital LIF, threaded and
+    serial; the exact ones were 10 % of the CPU time of a cold ``mixsig run``). A loop is an
+    ``njit(cache=True)`` function of its own name, ``run_steps_<module>_<kernel>``, so each has its
+    own cache entry.
+
+    Parameters
+    ----------
+    advance : numba dispatcher
+        A kernel's ``advance`` or ``advance_serial`` (:mod:`mixsig.engine.protocol` rule 3).
+    state_major : bool
+        Whether the kernel's DPI state is state-row-major, shape (3, 4, m) (:func:`extend_pulses`).
+
+    Returns
+    -------
+    numba dispatcher
+        ``loop(*args)`` with :func:`_run_steps`'s arguments and results.
+    """
+    if advance not in STEP_LOOPS:
+        name = step_loop_name(advance)
+        code = _run_steps.__code__.replace(co_name=name, co_qualname=name)
+        loop = types.FunctionType(code, dict(_run_steps.__globals__, ADVANCE=advance, STATE_MAJOR=state_major), name)
+        loop.__qualname__, loop.__doc__ = name, _run_steps.__doc__
+        STEP_LOOPS[advance] = numba.njit(cache=True)(loop)
+    return STEP_LOOPS[advance]
+
+
+def step_loop_name(advance):
+    """Name of :func:`step_loop`'s loop of kernel function ``advance``: ``run_steps_<module>_<function>``."""
+    return f"run_steps_{advance.py_func.__module__.rsplit('.', 1)[-1]}_{advance.__name__}"
 
 
 @numba.njit(cache=True)

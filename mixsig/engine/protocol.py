@@ -1,6 +1,6 @@
 """The neuron-kernel protocol: what a neuron model hands the engine (STYLE.md pattern 2).
 
-The engine (:class:`mixsig.engine.simulation.Simulation`, :func:`mixsig.engine.kernels.run_steps`)
+The engine (:class:`mixsig.engine.simulation.Simulation`, :func:`mixsig.engine.kernels.step_loop`)
 never reads a model's columns or rows by number: it asks the model's :class:`NeuronKernel`. An
 implementation follows these rules.
 
@@ -24,8 +24,11 @@ implementation follows these rules.
    spike from the step's start (s, NaN if none).
 5. **Observation.** ``observe(name, syn, soma, soma_par) -> (m,)`` returns a traceable quantity
    (:data:`mixsig.experiment.TRACEABLE`: ``i_mem``, ``v_mem``, ``i_ahp``, ``i_ampa``, ...).
-6. **Dispatch.** ``code`` is the kernel's index in :func:`mixsig.engine.kernels.run_steps`'s
-   dispatch: adding a kernel adds one branch there and one entry in :data:`KERNELS`.
+6. **Dispatch.** ``advance`` and ``advance_serial`` are the ``numba.njit`` functions of rule 3;
+   ``state_major`` says whether the DPI state is state-row-major, shape (3, 4, m), rather than
+   neuron-major (m, 4, 3). The engine runs a kernel through its own compiled step loop
+   (:func:`mixsig.engine.kernels.step_loop`), made and compiled only when a run uses it, so a
+   run never compiles another kernel: adding a kernel is one entry in :data:`KERNELS`.
 
 A kernel of another neuron model (a chip config's ``neuron_model``, :data:`mixsig.chip.config.NEURON_MODELS`)
 names its bias ``block`` and ``params_type`` (rule 1 then receives that dataclass instead of
@@ -59,8 +62,10 @@ class NeuronKernel:
     ----------
     name : str
         Value of the experiment's ``integrator`` that selects it.
-    code : int
-        Dispatch index in :func:`mixsig.engine.kernels.run_steps`.
+    advance, advance_serial : numba dispatcher
+        Rule 3, threaded and on one thread.
+    state_major : bool
+        Rule 6: the DPI state's layout.
     tables, resting_state, observe, work_shape : callable
         Rules 1, 2, 5 and 3.
     parameter_rows, state_rows : tuple of str
@@ -80,7 +85,9 @@ class NeuronKernel:
     """
 
     name: str
-    code: int
+    advance: typing.Callable
+    advance_serial: typing.Callable
+    state_major: bool
     tables: typing.Callable
     resting_state: typing.Callable
     observe: typing.Callable
@@ -112,7 +119,7 @@ def _exact_observe(name, syn, soma, soma_par):
 
 
 EXACT = NeuronKernel(
-    name="exact", code=kernels.EXACT_CODE,
+    name="exact", advance=kernels.advance_neurons, advance_serial=kernels.advance_neurons_serial, state_major=False,
     tables=lambda dpis, soma, shape, dt: kernels.parameter_tables(dpis, soma, shape),
     resting_state=kernels.resting_state, observe=_exact_observe,
     work_shape=lambda m: (m, kernels.N_TYPES), parameter_rows=SOMA_COLUMNS,
@@ -121,13 +128,14 @@ EXACT = NeuronKernel(
 """The exact integrator (:mod:`mixsig.engine.kernels`): neuron-major tables and state."""
 
 FAST = NeuronKernel(
-    name="fast", code=kernels.FAST_CODE, tables=fast.tables, resting_state=fast.resting_state,
+    name="fast", advance=fast.advance, advance_serial=fast.advance_serial, state_major=True, tables=fast.tables, resting_state=fast.resting_state,
     observe=fast.observe, work_shape=fast.work_shape, parameter_rows=fast.SOMA_ROWS, state_rows=fast.STATE_ROWS,
 )
 """The fast integrator (:mod:`mixsig.engine.fast`): structure-of-arrays tables and state."""
 
 ADEX = NeuronKernel(
-    name="adex", code=kernels.ADEX_CODE, tables=adex_kernel.tables, resting_state=adex_kernel.resting_state,
+    name="adex", advance=adex_kernel.advance, advance_serial=adex_kernel.advance_serial, state_major=False,
+    tables=adex_kernel.tables, resting_state=adex_kernel.resting_state,
     observe=adex_kernel.observe, work_shape=adex_kernel.work_shape, parameter_rows=adex_kernel.SOMA_ROWS,
     state_rows=adex_kernel.STATE_ROWS, block="adex", params_type=AdExParams, dc_bias="adex.i_ext",
     traceable=adex_kernel.TRACEABLE,
@@ -139,7 +147,8 @@ KERNELS = {kernel.name: kernel for kernel in (EXACT, FAST)}
 """Kernels of the silicon soma by the experiment's ``integrator`` name."""
 
 DIGITAL_LIF = NeuronKernel(
-    name="digital_lif", code=kernels.DIGITAL_CODE, tables=digital_kernel.tables,
+    name="digital_lif", advance=digital_kernel.advance, advance_serial=digital_kernel.advance_serial,
+    state_major=False, tables=digital_kernel.tables,
     resting_state=digital_kernel.resting_state, observe=digital_kernel.observe, work_shape=digital_kernel.work_shape,
     parameter_rows=digital_kernel.SOMA_ROWS, state_rows=digital_kernel.STATE_ROWS, block="lif",
     params_type=LIFBlockParams, dc_bias="lif.i_dc", traceable=digital_kernel.TRACEABLE, takes_dpis=False,

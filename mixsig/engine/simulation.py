@@ -36,7 +36,7 @@ chips; the router handles them together as disjoint rows of one board (no route 
 instances), so each instance's traffic is exactly what it would be alone.
 
 How the loop is driven (performance, issue 8): steps 1-3 run in compiled code
-(:func:`mixsig.engine.kernels.run_steps`), which advances as many consecutive steps as it can in
+(:func:`mixsig.engine.kernels.step_loop`), which advances as many consecutive steps as it can in
 one call, recording each step's spikes and routing them with the router's own event loop
 (:func:`mixsig.aer.router.feed_compiled`, the loop :meth:`~mixsig.aer.router.Router.feed` runs,
 so the results are the same bit for bit). It stops before any step at which Python work is due
@@ -86,7 +86,7 @@ from mixsig.engine.kernels import (
     configure_threading,
     delivery_keys,
     kernel_array,
-    run_steps,
+    step_loop,
 )
 from mixsig.engine.protocol import kernel_for
 from mixsig.errors import ConfigError, Problem, raise_if_any
@@ -635,11 +635,13 @@ class Simulation:
         routing = self._routing()
         if self.parallel:
             configure_threading()
-        done, handled, *pending = run_steps(
+        kernel = self.kernel
+        loop = step_loop(kernel.advance if self.parallel else kernel.advance_serial, kernel.state_major)
+        done, handled, *pending = loop(
             n, limit, block * self.block_steps, ptr, keys, counts, everyone, pending_keys, pending_counts,
             pending_instance, self.compiled.cam_ptr, self.cam_local, self.compiled.cam_syn_type, self.weight, self.n,
             self.i_w, noise, self.syn, self.soma, dt, self.syn_par, self.nmda_thr, self.soma_par, self._i_dc(n),
-            self.syn_mean, self.count, self.offset, self.parallel, self.kernel.code, self._adapt(), routing)
+            self.syn_mean, self.count, self.offset, self._adapt(), routing)
         if self.noisy:
             self.noise_used += done
         last = n + done - 1
@@ -661,7 +663,7 @@ class Simulation:
         return done
 
     def _routing(self):
-        """The routing tuple of :func:`mixsig.engine.kernels.run_steps` (compiled routing on when
+        """The routing tuple of :func:`mixsig.engine.kernels.step_loop` (compiled routing on when
         the network routes events and the router can hand its arrays over)."""
         usable, state = self.router.compiled_state(ROUTER_FREE_SLOTS)
         on = bool(self.routed and self.compiled_routing and usable)
@@ -671,7 +673,7 @@ class Simulation:
                 np.array([self.n_spikes, self.router.emitted], dtype=np.int64), np.array([-np.inf]))
 
     def _adapt(self):
-        """The adaptation arrays as :func:`mixsig.engine.kernels.run_steps` takes them."""
+        """The adaptation arrays as :func:`mixsig.engine.kernels.step_loop` takes them."""
         return (self.stp_on, self.stp_par, self.stp_state, self.gain, self.homeo_on, self.homeo_par,
                 self.homeo_state, self.scaled, self.chip.weight_scheme == "per_type")
 
