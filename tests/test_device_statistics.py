@@ -165,7 +165,9 @@ def test_an_aged_chip_does_not_drift_within_a_run():
 
 
 def test_shipped_models_cover_every_mismatched_parameter():
-    needed = {f"{block}.{field}" for block, fields in BLOCK_FIELDS.items() for field in fields}
+    # the DPI-chip models cover every block of a DPI chip; the AdEx block belongs to the
+    # BrainScaleS-2-like substrate and its own model (hx_65nm)
+    needed = {f"{block}.{field}" for block, fields in BLOCK_FIELDS.items() if block != "adex" for field in fields}
     for name in ("generic_180nm", "fdsoi_22nm"):
         model = load_device_model(name)
         assert needed <= set(model.parameters), sorted(needed - set(model.parameters))

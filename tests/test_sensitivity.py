@@ -16,6 +16,7 @@ import pytest
 from mixsig.chip.sensitivity import ROWS, Row, scaled, sensitivities
 from mixsig.constants import thermal_voltage
 from mixsig.device.calibration import load_device_model
+from mixsig.errors import ConfigError
 
 CHECKED = ("technology.a_vt", "bias device area w l (every bias)", "spread.core (every bias)", "reference.chip")
 
@@ -30,13 +31,14 @@ def test_tau_spread_follows_the_pelgrom_closed_form(table):
     model = load_device_model("generic_180nm")
     data = tomllib.loads(model.text)
     i_tau, c_mem = data["parameters"]["soma.i_tau"], data["parameters"]["soma.c_mem"]
-    sigma_i = model.kappa_n * data["technology"]["a_vt"] / (thermal_voltage(model.temperature.t_nominal)
-                                                           * np.sqrt(2.0 * i_tau["w"] * i_tau["l"]))
+    u_t = thermal_voltage(model.temperature.t_nominal)
+    sigma_i = model.kappa_n * data["technology"]["a_vt"] / (u_t * np.sqrt(2.0 * i_tau["w"] * i_tau["l"]))
     sigma_c = data["technology"]["a_c"] / np.sqrt(c_mem["w"] * c_mem["l"])
     share = sigma_i**2 / (sigma_i**2 + sigma_c**2)
     lognormal = 1.0 + 0.5 * (sigma_i**2 + sigma_c**2)
     assert table["technology.a_vt"]["tau_cv_core"] == pytest.approx(share * lognormal, abs=0.02)
-    assert table["bias device area w l (every bias)"]["tau_cv_core"] == pytest.approx(-0.5 * share * lognormal, abs=0.02)
+    area = table["bias device area w l (every bias)"]["tau_cv_core"]
+    assert area == pytest.approx(-0.5 * share * lognormal, abs=0.02)
     for shared in ("spread.core (every bias)", "reference.chip"):
         assert table[shared]["tau_cv_core"] == pytest.approx(0.0, abs=1e-9)
 
@@ -58,3 +60,8 @@ def test_scaled_touches_only_the_named_values():
     assert out["parameters"]["soma.c_mem"]["w"] == 3e-5 and data["parameters"]["soma.i_tau"]["w"] == 1e-6
     assert scaled(data, ("parameters", "*", "spread", "core"), 2.0)["parameters"]["soma.i_tau"]["spread"]["core"] == 0.1
     assert scaled(data, Row("a", ("technology", "a_vt")).keys, 2.0)["technology"] == {"a_vt": 1e-8, "a_c": 1e-8}
+
+
+def test_a_model_that_extends_another_is_refused():
+    with pytest.raises(ConfigError, match="model.extends"):
+        sensitivities("dynapse1_180nm", "dynapse1", ROWS[:1], instances=1)

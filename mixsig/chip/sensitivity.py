@@ -24,7 +24,8 @@ chips, the statistics at the start of a run of a chip aged ``age_at_start``):
 Each row's outputs are taken at the process corner the row belongs to (``"tt"`` unless the value is
 a corner's). Temporal noise is off: the outputs are fixed-pattern statistics.
 
-Run: ``python -m mixsig.chip.sensitivity [--chip dynapse1] [--instances 16] [--markdown]``
+Run: ``python -m mixsig.chip.sensitivity [--model generic_180nm] [--chip dynapse1] [--instances 16]``
+(prints the table as markdown; the model must not ``extends`` another).
 """
 
 import argparse
@@ -41,6 +42,7 @@ from mixsig.constants import thermal_voltage
 from mixsig.device.calibration import load_device_model, parse_device_model
 from mixsig.device.drift import factor_arrays
 from mixsig.device.mismatch import ChipShape, draw_deviations
+from mixsig.errors import ConfigError, Problem
 
 STEP = 0.1
 """Relative step of the central difference (the value is multiplied by ``exp(+-STEP)``)."""
@@ -50,6 +52,9 @@ DC_FACTOR = 15.0
 
 DAY = 86400.0
 """Operation time of the ageing output, s."""
+
+EXTENDS_MARK = "\n# ---- extends "
+"""How :func:`mixsig.device.calibration.load_device_model` joins a model's text to its base's."""
 
 OUTPUTS = ("ttfs_cv_core", "ttfs_cv_chip", "tau_cv_core", "ttfs", "drift_day")
 """Names of the outputs, in table order."""
@@ -173,7 +178,9 @@ def outputs(model, chip, instances=16, seed=0, corner="tt", dt=2e-5, max_duratio
     aged = soma_parameters(model, chip, instances, seed, corner, DAY)
     ttfs = first_spike_times(params, dt, max_duration)
     if not np.isfinite(ttfs).all():
-        raise RuntimeError(f"{int((~np.isfinite(ttfs)).sum())} neurons did not fire within {max_duration:g} s")
+        raise ConfigError([Problem(chip.name, "soma.i_dc", f"{DC_FACTOR:g} x soma.i_tau",
+                                   f"a DC bias at which every neuron fires within {max_duration:g} s "
+                                   f"({int((~np.isfinite(ttfs)).sum())} did not)")], "sensitivity")
     tau, tau_aged = np.asarray(params.tau), np.asarray(aged.tau)
     return {
         "ttfs_cv_core": float(np.mean(ttfs.std(axis=1) / ttfs.mean(axis=1))),
@@ -196,13 +203,17 @@ def sensitivities(model_name="generic_180nm", chip_name="dynapse1", rows=ROWS, i
     """
     chip = load_chip(chip_name)
     shipped = load_device_model(model_name)
+    if EXTENDS_MARK in shipped.text:
+        raise ConfigError([Problem(model_name, "model.extends", "set", "a device model that does not extend another "
+                                   "(perturb the base model)")], "sensitivity")
     data = tomllib.loads(shipped.text)
     base, table = {}, {}
     for row in rows:
         if row.corner not in base:
             base[row.corner] = outputs(shipped, chip, instances, seed, row.corner)
-        up, down = (outputs(parse_device_model(scaled(data, row.keys, np.exp(sign * STEP)), f"{model_name} ({row.label})"),
-                            chip, instances, seed, row.corner) for sign in (1.0, -1.0))
+        up, down = (outputs(parse_device_model(scaled(data, row.keys, np.exp(sign * STEP)),
+                                               f"{model_name} ({row.label})"), chip, instances, seed, row.corner)
+                    for sign in (1.0, -1.0))
         table[row.label] = {name: (np.log(up[name]) - np.log(down[name])) / (2.0 * STEP) for name in OUTPUTS}
     return base, table
 
@@ -214,9 +225,11 @@ def markdown(base, table):
 
     lines = ["| value | " + " | ".join(f"d ln {name}" for name in OUTPUTS) + " |",
              "|---|" + "---|" * len(OUTPUTS)]
-    lines += [f"| `{label}` | " + " | ".join(cell(row[name]) for name in OUTPUTS) + " |" for label, row in table.items()]
+    lines += [f"| `{label}` | " + " | ".join(cell(row[name]) for name in OUTPUTS) + " |"
+              for label, row in table.items()]
     lines += ["", "Outputs of the shipped model: " + "; ".join(
-        f"{corner}: " + ", ".join(f"{name} {value:.4g}" for name, value in values.items()) for corner, values in base.items())]
+        f"{corner}: " + ", ".join(f"{name} {value:.4g}" for name, value in values.items())
+        for corner, values in base.items())]
     return "\n".join(lines)
 
 
