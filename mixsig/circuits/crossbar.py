@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
+from mixsig.errors import is_finite, is_int
 from mixsig.params import parameter
 
 
@@ -60,21 +61,21 @@ class CrossbarParams:
         list of tuple
         """
         found = []
-        if not _real(self.g_min) or self.g_min < 0:
+        if not is_finite(self.g_min) or self.g_min < 0:
             found.append(("g_min", self.g_min, "a conductance >= 0 S"))
-        if not _real(self.g_max) or self.g_max <= 0:
+        if not is_finite(self.g_max) or self.g_max <= 0:
             found.append(("g_max", self.g_max, "a conductance > 0 S"))
-        elif _real(self.g_min) and self.g_min >= self.g_max:
+        elif is_finite(self.g_min) and self.g_min >= self.g_max:
             found.append(("g_max", self.g_max, f"above g_min = {self.g_min!r} S (range not inverted)"))
-        if not _integer(self.levels) or self.levels < 2:
+        if not is_int(self.levels) or self.levels < 2:
             found.append(("levels", self.levels, "an integer >= 2"))
-        if not _real(self.v_read) or self.v_read <= 0:
+        if not is_finite(self.v_read) or self.v_read <= 0:
             found.append(("v_read", self.v_read, "a voltage > 0 V"))
-        if not _real(self.r_wire) or self.r_wire < 0:
+        if not is_finite(self.r_wire) or self.r_wire < 0:
             found.append(("r_wire", self.r_wire, "a resistance >= 0 ohm"))
         for name in ("dac_bits", "adc_bits"):
             value = getattr(self, name)
-            if not _integer(value) or not 1 <= value <= 32:
+            if not is_int(value) or not 1 <= value <= 32:
                 found.append((name, value, "an integer in 1..32"))
         return found
 
@@ -82,14 +83,6 @@ class CrossbarParams:
         found = self.problems()
         if found:
             raise ValueError("invalid CrossbarParams: " + "; ".join(f"{n} = {v!r} (expected {e})" for n, v, e in found))
-
-
-def _real(value):
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and np.isfinite(value)
-
-
-def _integer(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def quantise(value, bits, full_scale=1.0):

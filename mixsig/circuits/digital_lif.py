@@ -33,6 +33,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from mixsig.errors import is_int
 from mixsig.params import parameter
 
 MAX_TOTAL_BITS = 63
@@ -67,11 +68,11 @@ class DigitalLIFParams:
         found = []
         for name in ("decay_bits", "state_bits"):
             value = getattr(self, name)
-            if not _is_int(value) or value < 2:
+            if not is_int(value) or value < 2:
                 found.append((name, value, "an integer >= 2"))
         for name in ("activation_shift", "threshold_shift"):
             value = getattr(self, name)
-            if not _is_int(value) or value < 0:
+            if not is_int(value) or value < 0:
                 found.append((name, value, "an integer >= 0"))
         if not found and self.decay_bits + self.state_bits > MAX_TOTAL_BITS:
             found.append(("state_bits", self.state_bits, f"state_bits + decay_bits <= {MAX_TOTAL_BITS}"))
@@ -146,10 +147,6 @@ class LIFBlockParams:
         """Decay registers at the step ``dt`` (s): ``(d_u, d_v)``, float arrays of integer values."""
         return (decay_register(self.tau_u, dt, np.asarray(self.decay_bits, dtype=np.int64)).astype(float),
                 decay_register(self.tau_v, dt, np.asarray(self.decay_bits, dtype=np.int64)).astype(float))
-
-
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 class DigitalLIFState(NamedTuple):
