@@ -128,6 +128,9 @@ class Experiment(Summary):
     trims : str
         Trim file (``mixsig calibrate``, :mod:`mixsig.trims`) whose CapMem codes the chip's
         trimmable parameters take, relative to the experiment file; empty: none (nominal cells).
+    t_since_program : float
+        Time from the programming of the chip's crossbar synapse arrays to ``t = 0``, s (chips
+        with a ``[crossbar]`` section, ``docs/substrate_crossbar.md``; ignored by the others).
     biases : tuple of (int or None, str, float)
         Overrides of the chip's per-core biases ``(core, "<block>.<field>", value)``;
         core ``None`` sets every core.
@@ -159,6 +162,7 @@ class Experiment(Summary):
     corner: str = "tt"
     age_at_start: object = None
     trims: str = ""
+    t_since_program: float = 0.0
     biases: tuple = ()
     network: dict = dataclasses.field(default_factory=dict)
     dc: tuple = ()
@@ -203,6 +207,7 @@ class Experiment(Summary):
             "temperature": self.temperature, "corner": self.corner,
             **({} if self.age_at_start is None else {"age_at_start": self.age_at_start}),
             **({"trims": self.trims} if self.trims else {}),
+            **({} if self.t_since_program == 0 else {"t_since_program": self.t_since_program}),
             "biases": [{**({} if core is None else {"core": core}), name: value} for core, name, value in self.biases],
         }
         for field, package in (("chip", "chip_configs"), ("device_model", "device_models")):
@@ -390,6 +395,7 @@ _TOP_KEYS = {
     "duration": float, "dt": float, "instances": int, "seed": int, "chip": str, "board": list,
     "device_model": str, "noise": bool, "mismatch": bool, "mismatch_scale": float, "drift": bool, "integrator": str,
     "temperature": (float, list), "biases": list, "corner": str, "age_at_start": float, "trims": str,
+    "t_since_program": float,
     "populations": dict, "inputs": dict, "connections": list, "dc": list, "record": dict, "mapping": dict,
 }
 TOP_KEYS = frozenset(_TOP_KEYS)
@@ -484,7 +490,7 @@ def experiment_from_dict(data, source="<experiment>", text=""):
     top = _fields(data, _TOP_KEYS, source, "", problems)
     kwargs = {k: v for k, v in top.items() if k in ("duration", "dt", "instances", "seed", "chip", "device_model", "noise",
                                                     "mismatch", "mismatch_scale", "drift", "corner", "age_at_start", "integrator",
-                                                    "trims")}
+                                                    "trims", "t_since_program")}
     if "board" in top:
         kwargs["board"] = tuple(top["board"])
     if "temperature" in top:
@@ -609,6 +615,8 @@ def _problems(exp):
     else:
         need(is_finite(exp.temperature) and low <= exp.temperature <= high, "temperature", exp.temperature,
              f"a temperature in [{low:g}, {high:g}] K (the subthreshold model's range)")
+    need(is_finite(exp.t_since_program) and exp.t_since_program >= 0, "t_since_program", exp.t_since_program,
+         "a finite time since programming >= 0 s")
     need(exp.age_at_start is None or (is_finite(exp.age_at_start) and exp.age_at_start >= 0), "age_at_start",
          exp.age_at_start, "a finite stress age >= 0 s")
     for i, step in enumerate(exp.dc):

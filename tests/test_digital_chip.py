@@ -83,3 +83,25 @@ def test_chip_has_no_dpi_biases():
     chip = load_chip("digital_lif")
     assert chip.neuron_model == "digital_lif"
     assert not any(name.split(".")[0] in ("ampa", "nmda", "gaba", "shunt") for name in chip.biases)
+
+
+def pcm_experiment(t_since_program, seed=3, instances=2):
+    return experiment_from_dict({
+        "duration": 0.01, "dt": DT, "instances": instances, "seed": seed, "chip": "pcm_lif", "device_model": "none",
+        "t_since_program": t_since_program, "populations": {"p": {"size": 16, "core": 0}},
+        "inputs": {"x": {"size": 16, "kind": "poisson", "rate": 1.0}},
+        "connections": [{"pre": "x", "post": "p", "rule": "all_to_all", "syn_type": "ampa", "weight_mask": 40}]},
+        "<pcm test>")
+
+
+def test_crossbar_weights_are_programmed_pairs_that_drift():
+    from mixsig.engine.simulation import Simulation
+
+    fresh, later = Simulation(pcm_experiment(0.0)).weight, Simulation(pcm_experiment(3.15e7)).weight
+    nominal = 40 * 75e-9
+    assert abs(np.mean(fresh) / nominal - 1) < 0.05  # programming noise ~1 uS on 15 uS, averaged over 512 pairs
+    assert 0.03 < np.std(fresh) / nominal < 0.2
+    assert not np.array_equal(fresh[0], fresh[1])  # instances are independently programmed arrays
+    assert 0.45 < np.mean(later) / np.mean(fresh) < 0.55  # G halves in a year (nu ~ 0.05)
+    one = Simulation(pcm_experiment(0.0, instances=1)).weight
+    np.testing.assert_array_equal(one[0], fresh[0])  # instance 0 is the same chip whatever the others

@@ -71,6 +71,7 @@ def _refused(action, folder, key, file=None):
 # Experiment files: (id, changes to BASE_EXPERIMENT, key named in the problem)
 
 EXPERIMENT_CASES = [
+    *[(f"t_since_program={v!r}", {"t_since_program": v}, "t_since_program") for v in (-1.0, INF, NAN, "1 day")],
     *[(f"duration={v!r}", {"duration": v}, "duration") for v in (INF, -INF, NAN, 0.0, -1.0, "1", True, [1.0])],
     *[(f"dt={v!r}", {"dt": v}, "dt") for v in (0.0, -1e-4, INF, NAN, 2.0, "x", False)],
     *[(f"instances={v!r}", {"instances": v}, "instances") for v in (0, -1, 1.5, "2", True, [2])],
@@ -210,6 +211,12 @@ def test_referenced_file_that_is_not_a_usable_file_is_refused(tmp_path, monkeypa
 # Chip configs: (id, changes to chip_configs/tiny.toml, key named in the problem)
 
 CHIP_CASES = [
+    ("crossbar v_read 0", {"crossbar": {"device_model": "pcm_ibm", "v_read": 0.0}}, "crossbar.v_read"),
+    ("crossbar weights beyond the conductance range", {"crossbar": {"device_model": "pcm_ibm", "v_read": 1e-5}},
+     "crossbar.v_read"),
+    ("crossbar unknown key", {"crossbar": {"device_model": "pcm_ibm", "v_read": 0.2, "v_write": 1.0}}, "crossbar.v_write"),
+    ("crossbar model not a crossbar", {"crossbar": {"device_model": "generic_180nm", "v_read": 0.2}},
+     "crossbar.device_model"),
     *[(f"n_cores={v!r}", {"chip.n_cores": v}, "chip.n_cores") for v in (0, 17, -1, "4", 1.5, True, 10**9)],
     *[(f"neurons_per_core={v!r}", {"chip.neurons_per_core": v}, "chip.neurons_per_core") for v in (0, 10**6, NAN)],
     *[(f"cam_per_neuron={v!r}", {"chip.cam_per_neuron": v}, "chip.cam_per_neuron") for v in (0, 10**5)],

@@ -16,6 +16,10 @@ ICECS, as tabulated in IBM aihwkit's "Inference and PCM statistical model"; ``g_
   and 1 year equals ``E[((t + t0)/t0)^-nu] = exp(-mu L + sigma^2 L^2 / 2)``, ``L = ln((t + t0)/t0)``
   (0.776, 0.665, 0.498: the conductance halves in a year). Tolerance 0.5 % (sampling error of the
   mean of 20000 devices is below 0.1 %);
+* the same drift in the engine: the synaptic weights of the shipped ``pcm_lif`` chip (PCM pairs
+  at the largest 6-bit weight, ``g_T = 0.945``, same ``mu_nu``, ``sigma_nu``), 2 instances x 4096
+  synapses, one day after programming over right after it (``t_since_program`` 86400 s and 0):
+  0.665, tolerance 1 % (the read noise of each run, 6 % per device, averages to 0.1 %);
 * 1/f read noise ``sigma_G/G = Q_s sqrt(ln((t + t0 + t_read)/(2 t_read)))``, ``Q_s = 0.0088/g_T^0.65``
   (``t_read = 250 ns``): the relative spread of reads around the drifted conductance after one day
   at ``g_T = 0.5``. Tolerance 3 % (sampling error of a standard deviation from 20000 draws: 0.5 %).
@@ -28,10 +32,23 @@ import numpy as np
 
 from mixsig.checks import Check, report
 from mixsig.device import crossbar
+from mixsig.engine.simulation import Simulation
+from mixsig.experiment import experiment_from_dict
 
 SOURCE = "Joshi 2020 / Nandakumar 2019 fit"
 N_DEVICES = 20000
 YEAR = 365.25 * 86400.0
+
+
+def engine_weight(t_since_program):
+    """Mean synaptic weight current (A) of an all-to-all 64 x 64 network on the shipped pcm_lif chip."""
+    exp = experiment_from_dict({
+        "duration": 0.01, "dt": 1e-3, "instances": 2, "seed": 3, "chip": "pcm_lif", "device_model": "none",
+        "t_since_program": t_since_program, "populations": {"p": {"size": 64, "core": 0}},
+        "inputs": {"x": {"size": 64, "kind": "poisson", "rate": 1.0}},
+        "connections": [{"pre": "x", "post": "p", "rule": "all_to_all", "syn_type": "ampa", "weight_mask": 63}]},
+        "<pcm_lif drift>")
+    return float(np.mean(Simulation(exp).weight))
 
 
 def main():
@@ -52,6 +69,10 @@ def main():
         expected = math.exp(-mu * log_t + 0.5 * (sigma * log_t) ** 2)
         measured = float(np.mean(crossbar.drifted(array, t, model)[on] / array.g_prog[on]))
         checks.append(Check(f"mean G(t)/G_prog after {label}", SOURCE + " (drift)", expected, measured, 0.005))
+    log_t = math.log((86400.0 + model.t0) / model.t0)
+    checks.append(Check("engine: pcm_lif weight 1 day / at programming", SOURCE + " (drift)",
+                        math.exp(-mu * log_t + 0.5 * (sigma * log_t) ** 2), engine_weight(86400.0) / engine_weight(0.0),
+                        0.01))
     t = 86400.0
     drifted = crossbar.drifted(array, t, model)
     reads = crossbar.read_conductances(array, t, model, reading)

@@ -37,6 +37,7 @@ import numpy as np
 
 from mixsig import paths
 from mixsig.chip.capmem import nominal_problems, parse_capmem
+from mixsig.device.crossbar import parse_crossbar_synapses
 
 from mixsig.circuits.adex import AdExParams
 from mixsig.circuits.digital_lif import LIFBlockParams
@@ -329,6 +330,8 @@ class ChipConfig(Summary):
         model time; datasets add the hardware times when this is not 1.
     capmem : CapMem or None
         Per-neuron parameter storage whose codes calibration trims (``[capmem]``), or None.
+    crossbar : mixsig.device.crossbar.CrossbarSynapses or None
+        Synapses stored as differential conductance pairs of a crossbar (``[crossbar]``), or None.
     energy : mixsig.aer.energy.EnergyParams or None
         Energy per operation (``[energy]``); None when the config has no ``[energy]`` section.
     """
@@ -354,6 +357,7 @@ class ChipConfig(Summary):
     neuron_model: str = "silicon"
     acceleration: float = 1.0
     capmem: object = None
+    crossbar: object = None
     energy: object = None
 
     def _summary(self):
@@ -562,7 +566,7 @@ def chip_from_dict(data, source="<chip>", toml_text="", biasgen=None):
     mixsig.errors.ConfigError
     """
     problems = []
-    top_keys = {"chip", "board", "router", "energy", "biases", "core_biases", "capmem"}
+    top_keys = {"chip", "board", "router", "energy", "biases", "core_biases", "capmem", "crossbar"}
     for key in sorted(set(data) - top_keys):
         problems.append(Problem(source, key, data[key], f"one of the sections {sorted(top_keys)}"))
     structure = _parse_chip_section(source, _table(source, data, "chip", problems), problems)
@@ -587,9 +591,16 @@ def chip_from_dict(data, source="<chip>", toml_text="", biasgen=None):
         capmem = parse_capmem(source, _table(source, data, "capmem", problems), fields, problems)
         if capmem is not None:
             problems.extend(nominal_problems(source, capmem, biases))
+    crossbar = None
+    if "crossbar" in data:
+        weights = [values for name, values in biases.items() if name.startswith("synapse.i_w")]
+        largest = float(np.max(np.sum(weights, axis=0))) if weights and structure["weight_scheme"] == "mask" else \
+            float(np.max(weights)) if weights else None
+        crossbar = parse_crossbar_synapses(source, _table(source, data, "crossbar", problems),
+                                           paths.referring_folder(source), largest, problems)
     raise_if_any(problems, "chip config")
     return ChipConfig(
-        **structure, capmem=capmem, board=board, router=types.MappingProxyType(router), biases=types.MappingProxyType(biases),
+        **structure, capmem=capmem, crossbar=crossbar, board=board, router=types.MappingProxyType(router), biases=types.MappingProxyType(biases),
         bias_settings=types.MappingProxyType(settings), source=source, toml_text=toml_text, energy=energy,
     )
 

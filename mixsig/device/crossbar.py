@@ -30,7 +30,7 @@ import numpy as np
 
 from mixsig import paths
 from mixsig.device.mismatch import PURPOSE_MISMATCH, PURPOSE_NOISE, instance_seed_sequence
-from mixsig.errors import Problem, raise_if_any
+from mixsig.errors import ConfigError, Problem, raise_if_any
 
 SECTIONS = {
     "model": ("name", "kind", "description", "technology"),
@@ -68,7 +68,7 @@ class CrossbarModel:
     sections: dict
 
     def __getattr__(self, key):
-        for values in self.__dict__["sections"].values():
+        for values in self.__dict__.get("sections", {}).values():
             if key in values:
                 return values[key]
         raise AttributeError(key)
@@ -334,3 +334,95 @@ def read_conductances(array, t, model, rng, read_noise=True):
     elapsed = t + model.t0
     sigma = read_noise_q(array.g_target, model) * math.sqrt(math.log((elapsed + model.t_read) / (2 * model.t_read)))
     return np.clip(g * (1.0 + sigma * z), 0.0, None)
+
+
+@dataclasses.dataclass(frozen=True)
+class CrossbarSynapses:
+    """A chip's synapses stored on crossbar arrays (chip config section ``[crossbar]``).
+
+    Each synapse (CAM entry) is one differential pair: its nominal weight current ``I_w`` (the
+    chip's weight bits) is the target ``I_w = v_read (G+ - G-)``, with ``G+`` programmed to
+    ``I_w / v_read`` on the model's ``levels`` grid and ``G-`` left at ``g_min``; the synapse type
+    keeps the sign (AMPA and NMDA excite, GABA and SHUNT inhibit).
+
+    Attributes
+    ----------
+    model : CrossbarModel
+    v_read : float
+        Read voltage of a synapse's row during a pulse, V.
+    """
+
+    model: CrossbarModel
+    v_read: float
+
+    def currents(self, nominal, t_since_program, seed, instance):
+        """Weight currents the pairs of one chip instance deliver ``t_since_program`` s after programming.
+
+        Programming (faults, program-and-verify, drift exponents) and the read (drift to
+        ``t_since_program``, one 1/f read-noise draw per device) come from the instance's crossbar
+        streams (:func:`array_generators`, key 0 for the synapse arrays).
+
+        Parameters
+        ----------
+        nominal : ndarray, shape (synapses,)
+            Nominal weight currents, A (>= 0).
+        t_since_program : float
+            s.
+        seed, instance : int
+
+        Returns
+        -------
+        ndarray, shape (synapses,)
+            A.
+        """
+        model = self.model
+        span = model.g_max - model.g_min
+        target = model.g_min + np.rint(np.clip(nominal / self.v_read - model.g_min, 0.0, span) / span
+                                       * (model.levels - 1)) / (model.levels - 1) * span
+        programming, reading = array_generators(seed, instance, 0)
+        pairs = program(np.stack([target, np.full(target.shape, model.g_min)]), model, programming)
+        g = read_conductances(pairs, t_since_program, model, reading)
+        return self.v_read * np.maximum(g[0] - g[1], 0.0)
+
+
+def parse_crossbar_synapses(source, table, folder, max_weight, problems):
+    """Validate a chip config's ``[crossbar]`` table; return :class:`CrossbarSynapses` or None.
+
+    Parameters
+    ----------
+    source : str
+        Chip config file, for the messages.
+    table : dict
+        ``device_model`` (crossbar device model name or path, relative to ``folder``) and
+        ``v_read`` (V > 0).
+    folder : path or None
+        Folder of the chip config.
+    max_weight : float or None
+        Largest weight current of the chip, A: it must fit in ``v_read (g_max - g_min)``.
+    problems : list
+        Extended with every problem found.
+    """
+    for key in sorted(set(table) - {"device_model", "v_read"}):
+        problems.append(Problem(source, f"crossbar.{key}", table[key], "one of the keys device_model, v_read"))
+    v_read = table.get("v_read")
+    if isinstance(v_read, bool) or not isinstance(v_read, (int, float)) or not math.isfinite(v_read) \
+            or not 0 < v_read <= 5.0:
+        problems.append(Problem(source, "crossbar.v_read", v_read, "a read voltage in (0, 5] V"))
+        v_read = None
+    name = table.get("device_model")
+    if not isinstance(name, str):
+        problems.append(Problem(source, "crossbar.device_model", name, "a crossbar device model name or path"))
+        return None
+    try:
+        model = load_crossbar_model(name, folder)
+    except ConfigError as error:
+        problems.append(Problem(source, "crossbar.device_model", name, "a valid crossbar device model (problems below)"))
+        problems.extend(error.problems)
+        return None
+    if v_read is None:
+        return None
+    if max_weight is not None and max_weight > v_read * (model.g_max - model.g_min) * (1 + 1e-12):
+        problems.append(Problem(source, "crossbar.v_read", v_read,
+                                f"a read voltage at which the largest weight current ({max_weight:.3g} A) fits in "
+                                f"v_read (g_max - g_min) of {model.name}"))
+    return CrossbarSynapses(model, float(v_read))

@@ -9,6 +9,9 @@ One :class:`Simulation` binds an :class:`~mixsig.experiment.Experiment` to
   :data:`DRIFT_INTERVAL`, then so that no parameter moves by more than :data:`DRIFT_TOLERANCE`
   between re-evaluations, within :data:`DRIFT_INTERVAL_MIN` .. :data:`DRIFT_INTERVAL_MAX`) when the
   temperature profile or ageing moves them;
+* on a chip whose synapses are crossbar pairs (``[crossbar]``), each instance's programmed pairs
+  read ``t_since_program`` after programming (:class:`mixsig.device.crossbar.CrossbarSynapses`)
+  as the weight currents, evaluated once at the run's start;
 * the AER router (:class:`mixsig.aer.Router`), which carries every spike from its source core to
   the cores of its SRAM destinations with queueing, latency and losses.
 
@@ -260,6 +263,9 @@ class Simulation:
         self.nominal = {name: np.asarray(values)[self.core_of[self.neurons]] for name, values in chip.biases.items()}
         self.nominal["synapse.i_w"] = compiled.cam_weight
         self._apply_trims()
+        # Synapses on crossbar arrays: each instance's programmed, drifted and read pairs at the run's start.
+        self.crossbar_weight = None if chip.crossbar is None else np.stack(
+            [chip.crossbar.currents(compiled.cam_weight, exp.t_since_program, exp.seed, int(i)) for i in self.instances])
         self.mismatch = None  # name -> (native deviations of the simulated devices, attrs), and the draw's attrs
         self.mismatch_scale = float(exp.mismatch_scale) if exp.mismatch and self.model is not None else 0.0
         if self.model is not None:
@@ -361,7 +367,8 @@ class Simulation:
         leakage = 1.0 if self.model is None else leakage_factor(temperature, self.model.temperature.t_nominal,
                                                                self.model.temperature.e_leak)
         values["homeostasis.i_leak"] = values["homeostasis.i_leak"] * leakage
-        weight = np.broadcast_to(self.compiled.cam_weight, (self.n_instances, self.compiled.cam_weight.size))
+        base = self.compiled.cam_weight if self.crossbar_weight is None else self.crossbar_weight
+        weight = np.broadcast_to(base, (self.n_instances, self.compiled.cam_weight.size))
         if "synapse.i_w" in scale:
             weight = weight * scale["synapse.i_w"][0]
         self.weight = kernel_array(weight)
