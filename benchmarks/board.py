@@ -11,6 +11,9 @@ consecutive windows, of which the fastest counts (the machine is shared). Figure
 * ``board.scaling_exponent``  least-squares slope of log(wall time) against log(neuron count)
   (the issue asks <= 1: no worse than linear);
 * ``board.setup_s_4x4``       building the 16-chip simulation (network compilation included).
+
+These use the ``exact`` integrator; ``board_fast.*`` are the same figures with ``fast``
+(issue 15), measured in the same run.
 """
 
 import time
@@ -34,12 +37,18 @@ def _mesh_offered(simulation):
 
 def run():
     """Measure; return ``{figure: value}``."""
+    return {**_measure("board", "exact"), **_measure("board_fast", "fast")}
+
+
+def _measure(prefix, integrator):
+    """The figures of one integrator, named ``<prefix>.*``."""
     figures, neurons, walls = {}, [], []
-    warm = Simulation(workloads.experiment(duration=1e-3))
+    warm = Simulation(workloads.experiment(duration=1e-3, integrator=integrator))
     warm.advance(1e-3, progress=False)
     for nx, ny in SIZES:
         start = time.perf_counter()
-        simulation = Simulation(workloads.experiment(nx=nx, ny=ny, duration=WARMUP + BOARD_DURATION))
+        simulation = Simulation(workloads.experiment(nx=nx, ny=ny, duration=WARMUP + BOARD_DURATION,
+                                                     integrator=integrator))
         setup = time.perf_counter() - start
         simulation.advance(WARMUP, progress=False)
         spikes_before = simulation.spikes()[2].size
@@ -49,7 +58,7 @@ def run():
             start = time.perf_counter()
             simulation.advance(BOARD_DURATION / WINDOWS, progress=False)
             wall = min(wall, (time.perf_counter() - start) * WINDOWS)
-        name = f"board.{nx}x{ny}"
+        name = f"{prefix}.{nx}x{ny}"
         steps = int(round(BOARD_DURATION / simulation.experiment.dt))
         figures[f"{name}.neuron_steps_per_s"] = simulation.size * steps / wall
         figures[f"{name}.wall_s"] = wall
@@ -58,8 +67,8 @@ def run():
         neurons.append(simulation.size)
         walls.append(wall)
         if (nx, ny) == SIZES[-1]:
-            figures["board.setup_s_4x4"] = setup
-    figures["board.scaling_exponent"] = float(np.polyfit(np.log(neurons), np.log(walls), 1)[0])
+            figures[f"{prefix}.setup_s_4x4"] = setup
+    figures[f"{prefix}.scaling_exponent"] = float(np.polyfit(np.log(neurons), np.log(walls), 1)[0])
     return figures
 
 

@@ -75,9 +75,9 @@ def test_mean_current_of_an_isolated_pulse_is_its_charge():
 
 def test_invalid_job_lists_every_problem():
     with pytest.raises(ConfigError) as error:
-        run_single_neuron(SingleNeuronJob(rate=-1.0, duration=0.0, trains=0))
+        run_single_neuron(SingleNeuronJob(rate=-1.0, duration=0.0, trains=0, integrator="euler"))
     message = str(error.value)
-    for key in ("rate", "duration", "trains"):
+    for key in ("rate", "duration", "trains", "integrator"):
         assert f"{key} =" in message
 
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from mixsig.circuits import soma, synapses
-from mixsig.engine.kernels import N_TYPES, advance_neurons, parameter_tables, resting_state
+from mixsig.engine.kernels import N_TYPES
+from mixsig.engine.protocol import KERNELS
 from mixsig.engine.stimuli import bin_times, poisson_times
 from mixsig.errors import ConfigError, Problem, is_finite, is_int, raise_if_any
 
@@ -56,6 +57,8 @@ class SingleNeuronJob:
         Parameters of the neuron's four DPIs; the input drives the AMPA one.
     neuron : soma.SomaParams
         Soma parameters.
+    integrator : str
+        The engine's integrator, ``"exact"`` or ``"fast"`` (:data:`mixsig.engine.protocol.KERNELS`).
     """
 
     rate: float = 200.0
@@ -66,6 +69,7 @@ class SingleNeuronJob:
     dt: float = 1e-4
     synapse: synapses.SynapseParams = synapses.SynapseParams()
     neuron: soma.SomaParams = soma.SomaParams()
+    integrator: str = "exact"
 
     def check(self):
         """Raise :class:`ConfigError` listing every out-of-range field."""
@@ -84,6 +88,7 @@ class SingleNeuronJob:
             ("dt", self.dt, finite["dt"] and self.dt < np.min(self.neuron.t_ref), "dt below the refractory period t_ref (s)"),
             ("rate", self.rate, spikes <= MAX_INPUT_SPIKES,
              f"at most {MAX_INPUT_SPIKES:.0e} input spikes in all (rate x duration x trains = {spikes:.3g})"),
+            ("integrator", self.integrator, self.integrator in KERNELS, f"one of {', '.join(map(repr, KERNELS))}"),
         ):
             if not ok:
                 problems.append(Problem("single-neuron job", key, value, expected))
@@ -151,7 +156,7 @@ def simulate(job, input_times):
 
     Each copy is a chip neuron: four DPIs (AMPA, NMDA, GABA, SHUNT; only AMPA receives pulses,
     the others idle at their dark current, as on the chip) and the soma, advanced by the engine's
-    compiled kernel :func:`mixsig.engine.kernels.advance_neurons`.
+    compiled kernel of ``job.integrator`` (its ``advance_serial``, :mod:`mixsig.engine.protocol`).
 
     Parameters
     ----------
@@ -169,18 +174,21 @@ def simulate(job, input_times):
     n_steps = int(round(job.duration / job.dt))
     copies = len(input_times)
     arrivals = np.stack([bin_times(times, job.dt, n_steps) for times in input_times], axis=1).astype(float)
-    syn_par, soma_par = parameter_tables(job.synapse.by_type(), job.neuron, (copies,))
+    kernel = KERNELS[job.integrator]
+    syn_par, soma_par = kernel.tables(job.synapse.by_type(), job.neuron, (copies,), job.dt)
     nmda_thr = np.full(copies, float(job.synapse.i_nmda_thr))
     i_dc = np.full(copies, float(job.neuron.i_dc))
-    syn, neuron = resting_state(syn_par, soma_par)
-    i_w, syn_mean = np.zeros((copies, N_TYPES)), np.zeros((copies, N_TYPES))
+    syn, neuron = kernel.resting_state(syn_par, soma_par)
+    i_w, work = np.zeros((copies, N_TYPES)), np.zeros(kernel.work_shape(copies))
+    ampa_mean = work[0] if kernel.state_major else work[:, 0]  # step-averaged AMPA current (a view)
     count, offset, no_noise = np.zeros(copies, dtype=np.int64), np.zeros(copies), np.zeros((0, copies))
     charge = np.zeros(copies)
     steps, which, offsets = [], [], []
     for n in range(n_steps):
         i_w[:, 0] = arrivals[n] * job.i_w
-        advance_neurons(syn, neuron, i_w, no_noise, job.dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
-        charge += syn_mean[:, 0] * job.dt
+        kernel.advance_serial(syn, neuron, i_w, no_noise, job.dt, syn_par, nmda_thr, soma_par, i_dc, work, count,
+                              offset)
+        charge += ampa_mean * job.dt
         fired = np.flatnonzero(count)
         if fired.size:
             steps.append(np.full(fired.size, n))
