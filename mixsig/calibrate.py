@@ -92,8 +92,11 @@ class CalibrationResult:
     Attributes
     ----------
     trims : mixsig.trims.Trims
-        The codes found and the quantities measured with them.
-    before : mapping of str to ndarray, shape (instance, neuron)
+        The codes found and the quantities measured with them (every board neuron; NaN measured
+        where not calibrated).
+    neurons : ndarray of int64
+        Board indices of the calibrated neurons: the columns of the arrays below.
+    before : mapping of str to ndarray, shape (instance, calibrated neuron)
         Each quantity measured with every cell at its nominal value (uncalibrated), SI units.
     true_before, true_after : mapping of str to ndarray, shape (instance, neuron)
         The quantities as they are in the emulated neurons, before and after calibration (what
@@ -105,6 +108,7 @@ class CalibrationResult:
     """
 
     trims: Trims
+    neurons: np.ndarray
     before: types.MappingProxyType
     true_before: types.MappingProxyType
     true_after: types.MappingProxyType
@@ -112,8 +116,8 @@ class CalibrationResult:
     lsb: types.MappingProxyType
 
     def residual(self, name):
-        """Measured minus target after calibration, shape (instance, neuron), SI units."""
-        return self.trims.measured[name] - self.targets[name]
+        """Measured minus target after calibration, shape (instance, calibrated neuron), SI units."""
+        return self.trims.measured[name][:, self.neurons] - self.targets[name]
 
     def summary(self):
         """One line per parameter: spread before and residual after calibration."""
@@ -155,24 +159,31 @@ def _base(chip, experiment, instances):
     return exp.replace(instances=instances or exp.instances, noise=False, biases=(), dc=(), trims="")
 
 
-def _network(chip):
-    return {"populations": {f"core{c}": {"size": chip.neurons_per_core, "core": c} for c in range(chip.n_cores)}}
+def _network(chip, per_core):
+    return {"populations": {f"core{c}": {"size": per_core, "core": c} for c in range(chip.n_cores)}}
 
 
-def _protocols(chip, base, targets):
+def calibrated_neurons(chip, per_core=None):
+    """Board indices of the neurons calibration measures: the first ``per_core`` of every core (default all)."""
+    per_core = chip.neurons_per_core if per_core is None else per_core
+    return (np.arange(chip.n_cores)[:, None] * chip.neurons_per_core + np.arange(per_core)[None, :]).ravel()
+
+
+def _protocols(chip, base, targets, per_core):
     """The passive and drive experiments (every neuron of one chip recorded)."""
     g_l, tau_w = _nominal(chip, "adex.g_l"), _nominal(chip, "adex.tau_w")
     h = targets.get("adex.g_l", _nominal(chip, "adex.c_m") / g_l)
     t_on = 2 * h
-    neurons = tuple(range(chip.neurons_per_chip))
-    dc = tuple(DCStep(amplitude=g_l * DEFLECTION, population=p, start=t_on) for p in _network(chip)["populations"])
+    neurons = tuple(int(n) for n in calibrated_neurons(chip, per_core))
+    network = _network(chip, per_core)
+    dc = tuple(DCStep(amplitude=g_l * DEFLECTION, population=p, start=t_on) for p in network["populations"])
     off = ((None, "adex.a", 0.0),)
     high = chip.capmem.ranges["adex.v_cut"][1] + DRIVE if "adex.v_cut" in chip.capmem.ranges else V_T_OFF
     silent = ((None, "adex.v_t", V_T_OFF), (None, "adex.v_cut", high))  # no spike, whatever e_l's trial code
-    passive = base.replace(network=_network(chip), biases=off + silent, dc=dc, duration=t_on + 3 * h,
+    passive = base.replace(network=network, biases=off + silent, dc=dc, duration=t_on + 3 * h,
                            record=Record(traces=("v_mem",), neurons=neurons, interval=base.dt))
-    drive_dc = tuple(DCStep(amplitude=g_l * DRIVE, population=p) for p in _network(chip)["populations"])
-    drive = base.replace(network=_network(chip), biases=off + ((None, "adex.v_t", V_T_OFF),), dc=drive_dc,
+    drive_dc = tuple(DCStep(amplitude=g_l * DRIVE, population=p) for p in network["populations"])
+    drive = base.replace(network=network, biases=off + ((None, "adex.v_t", V_T_OFF),), dc=drive_dc,
                          dt=DRIVE_DT, duration=DRIVE_DURATION,
                          record=Record(traces=("v_mem", "i_ahp"), neurons=neurons, interval=DRIVE_DT))
     return passive, drive, h, t_on, tau_w
@@ -201,7 +212,7 @@ def _trace(simulation, name):
     return samples.reshape(simulation.n_instances, -1, samples.shape[-1]), np.asarray(simulation.trace_times)
 
 
-def measure(chip, base, trims, targets, iteration=0):
+def measure(chip, base, trims, targets, iteration=0, per_core=None):
     """Measure every neuron with the given codes.
 
     Parameters
@@ -215,14 +226,18 @@ def measure(chip, base, trims, targets, iteration=0):
         Targets (set the passive protocol's window, ``tau`` target).
     iteration : int
         Index of the measurement (selects the readout-noise streams).
+    per_core : int, optional
+        Measure the first ``per_core`` neurons of every core (:func:`calibrated_neurons`; default all).
 
     Returns
     -------
-    measured, true : dict of str to ndarray, shape (instance, neuron)
+    measured, true : dict of str to ndarray, shape (instance, calibrated neuron)
         The quantity of each trimmable parameter (:data:`QUANTITIES`, SI units) as measured
         (readout noise and the protocols' own errors included) and as it is in the emulated neuron.
     """
-    passive, drive, h, t_on, tau_w = _protocols(chip, base, targets)
+    per_core = chip.neurons_per_core if per_core is None else per_core
+    passive, drive, h, t_on, tau_w = _protocols(chip, base, targets, per_core)
+    columns = calibrated_neurons(chip, per_core)
     seed, instances = base.seed, trims.instances
     out = {}
     sim = Simulation(passive, instances=instances, trims=_subset(trims, PASSIVE))
@@ -243,7 +258,7 @@ def measure(chip, base, trims, targets, iteration=0):
     b_target = targets.get("adex.b", _nominal(chip, "adex.b"))
     w = w + READOUT_SIGMA_W * abs(b_target) * _noise(seed, instances, iteration, 2, w.shape[1:])
     spike_i, spike_n, spike_t = sim.spikes()
-    row = np.searchsorted(instances, spike_i)
+    row, spike_n = np.searchsorted(instances, spike_i), np.searchsorted(columns, spike_n)
     out["adex.v_cut"] = _threshold(v, times, row, spike_n, spike_t)
     out["adex.b"] = _increment(w, times, row, spike_n, spike_t, tau_w)
     true.update({n: v for n, v in _true(sim).items() if n not in PASSIVE})
@@ -296,7 +311,7 @@ def _increment(w, times, row, neuron, spike_t, tau_w):
     return _per_neuron(w.shape[:2], row, neuron, corrected.mean(axis=1))
 
 
-def calibrate(chip_name, experiment=None, instances=None, targets=None, bits=None):
+def calibrate(chip_name, experiment=None, instances=None, targets=None, bits=None, per_core=None):
     """Find every neuron's CapMem codes (successive approximation) and measure the result.
 
     Parameters
@@ -312,6 +327,9 @@ def calibrate(chip_name, experiment=None, instances=None, targets=None, bits=Non
         Targets of the quantities (:data:`QUANTITIES`; default :func:`targets_of`).
     bits : int, optional
         Trim resolution (default the chip's ``capmem.bits``), for resolution studies.
+    per_core : int, optional
+        Calibrate only the first ``per_core`` neurons of every core (the others keep their nominal
+        cells' codes and NaN measurements; default all), for studies of part of a chip.
 
     Returns
     -------
@@ -338,26 +356,36 @@ def calibrate(chip_name, experiment=None, instances=None, targets=None, bits=Non
                      targets=types.MappingProxyType({n: goal[n] for n in codes}))
 
     ideal = {n: np.broadcast_to(cells.ideal_code(n, _nominal(chip, n)), shape).copy() for n in names}
-    before, true_before = measure(chip, base, trims_with(ideal), goal, iteration=0)
-    codes = {n: np.zeros(shape, dtype=np.int64) for n in names}
+    columns = calibrated_neurons(chip, per_core)
+
+    def run(codes, iteration):
+        full = {n: ideal[n].copy() for n in names}
+        for n in names:
+            full[n][:, columns] = codes[n]
+        return measure(chip, base, trims_with(full), goal, iteration=iteration, per_core=per_core)
+
+    before, true_before = run({n: ideal[n][:, columns] for n in names}, 0)
+    codes = {n: np.zeros((ids.size, columns.size), dtype=np.int64) for n in names}
     for k, bit in enumerate(reversed(range(cells.bits))):
         trial = {n: codes[n] | (1 << bit) for n in names}
-        got, _ = measure(chip, base, trims_with(trial), goal, iteration=k + 1)
+        got, _ = run(trial, k + 1)
         for n in names:
             sign = QUANTITIES[n][2]
             keep = sign * (got[n] - goal[n]) <= 0  # still on the low side of the target (NaN: not kept)
             codes[n] = np.where(keep, trial[n], codes[n])
-    low, true_low = measure(chip, base, trims_with(codes), goal, iteration=cells.bits + 1)
+    low, true_low = run(codes, cells.bits + 1)
     high_codes = {n: np.minimum(codes[n] + 1, cells.max_code) for n in names}
-    high, true_high = measure(chip, base, trims_with(high_codes), goal, iteration=cells.bits + 2)
+    high, true_high = run(high_codes, cells.bits + 2)
     final, measured, true = {}, {}, {}
     for n in names:
         pick_high = np.abs(high[n] - goal[n]) < np.abs(low[n] - goal[n])
-        final[n] = np.where(pick_high, high_codes[n], codes[n])
-        measured[n] = np.where(pick_high, high[n], low[n])
+        final[n] = ideal[n].copy()
+        final[n][:, columns] = np.where(pick_high, high_codes[n], codes[n])
+        measured[n] = np.full(shape, np.nan)
+        measured[n][:, columns] = np.where(pick_high, high[n], low[n])
         true[n] = np.where(pick_high, true_high[n], true_low[n])
     steps = {n: _quantity_step(chip, cells, n, goal[n]) for n in names}
-    return CalibrationResult(trims=trims_with(final, measured), before=types.MappingProxyType(before),
+    return CalibrationResult(trims=trims_with(final, measured), neurons=columns, before=types.MappingProxyType(before),
                              true_before=types.MappingProxyType(true_before), true_after=types.MappingProxyType(true),
                              targets=types.MappingProxyType({n: goal[n] for n in names}),
                              lsb=types.MappingProxyType(steps))

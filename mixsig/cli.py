@@ -198,6 +198,9 @@ def _ints(text):
 CROSSBAR_OPTIONS = ("times", "adc_bits", "variability")
 """Study options of the crossbar study only (argparse destinations)."""
 
+SUBSTRATES_OPTIONS = ("chips", "trim_bits")
+"""Study options of the substrates study only (argparse destinations)."""
+
 OTHER_STUDY_OPTIONS = ("sizes", "temperatures", "duration", "enob_convention", "drive", "bias_mode", "encoding", "tau_h",
                        "time_scale")
 """Study options the crossbar study does not take (argparse destinations)."""
@@ -220,7 +223,30 @@ def _study_crossbar(args):
     return 0
 
 
+def _study_substrates(args):
+    from mixsig.studies.substrates import substrates
+
+    others = [f"--{name.replace('_', '-')}" for name in OTHER_STUDY_OPTIONS + CROSSBAR_OPTIONS
+              if name != "sizes" and getattr(args, name) is not None]
+    if others or args.device_model:
+        raise ConfigError([Problem("<command line>", "/".join(others) or "--device-model", None,
+                                   "options of the substrates study (--chips, --trim-bits, --sizes, --instances, --seed; "
+                                   "each chip runs with its own device model)")], "study options")
+    options = {"chips": tuple(args.chips) if args.chips else None, "trim_bits": args.trim_bits,
+               "sizes": args.sizes, "instances": args.instances, "seed": args.seed}
+    result = substrates(output=args.output, **{k: v for k, v in options.items() if v is not None})
+    for path in result.files:
+        print(f"wrote {path}")
+    return 0
+
+
 def _study(args, argv):
+    if args.kind == "substrates":
+        return _study_substrates(args)
+    substrates_only = [f"--{name.replace('_', '-')}" for name in SUBSTRATES_OPTIONS if getattr(args, name) is not None]
+    if substrates_only:
+        raise ConfigError([Problem("<command line>", "/".join(substrates_only), None,
+                                   "options of the substrates study only")], "study options")
     if args.kind == "crossbar":
         return _study_crossbar(args)
     crossbar_only = [f"--{name.replace('_', '-')}" for name in CROSSBAR_OPTIONS if getattr(args, name) is not None]
@@ -394,16 +420,23 @@ def build_parser():
     validate.set_defaults(handler=_validate)
 
     study = commands.add_parser(
-        "study", help="run a characterisation, population-coding, homeostasis or crossbar study",
+        "study", help="run a characterisation, population-coding, homeostasis, crossbar or substrates study",
         description="characterize: TTFS, f-I, CV and ENOB versus population size, device model and temperature; "
                     "population: decoding a scalar from the emulated population, Fisher information; "
                     "homeostasis: homeostatic scaling of a mismatched population, rate CV and convergence time "
                     "versus tau_h (fast-forwarded by --time-scale); "
                     "crossbar: PCM in-memory matrix-vector product and classifier accuracy versus time since "
-                    "programming, write noise and ADC bits, with and without global drift compensation. "
+                    "programming, write noise and ADC bits, with and without global drift compensation; "
+                    "substrates: one encoding task on several chips, DYNAP-style population averaging versus "
+                    "BrainScaleS-style per-neuron calibration (CV/ENOB and decoding error versus N and trim bits). "
                     "Writes datasets, results (netCDF, JSON) and PNG figures into the output folder.",
     )
-    study.add_argument("kind", choices=("characterize", "population", "homeostasis", "crossbar"), help="study to run")
+    study.add_argument("kind", choices=("characterize", "population", "homeostasis", "crossbar", "substrates"),
+                       help="study to run")
+    study.add_argument("--chips", action="append",
+                       help="chip config (repeat for several; substrates: default dynapse2, brainscales2, digital_lif)")
+    study.add_argument("--trim-bits", type=_ints,
+                       help="trim resolutions of the calibrated chips, comma-separated (substrates)")
     study.add_argument("-o", "--output", default="mixsig-study", help="output folder (default mixsig-study)")
     study.add_argument("--instances", type=int, help="chip instances")
     study.add_argument("--seed", type=int, help="root seed")

@@ -43,12 +43,21 @@ def test_residual_is_set_by_the_trim_step(result):
     factor, CV 20-30 %). Before calibration the spread is the device model's (20 mV, CV 20-30 %)."""
     for name, target in result.targets.items():
         error = result.true_after[name] - target
-        sigma = np.sqrt(np.mean((result.trims.measured[name] - result.true_after[name]) ** 2))
+        sigma = np.sqrt(np.mean((result.residual(name) + result.targets[name] - result.true_after[name]) ** 2))
         limit = np.sqrt(result.lsb[name] ** 2 / 12 + sigma ** 2)
         rms = np.sqrt(np.mean(error ** 2))
         assert 0.5 * limit <= rms <= 1.5 * limit, name
         before = np.sqrt(np.mean((result.true_before[name] - target) ** 2))
         assert rms < 0.3 * before, name
+
+
+def test_part_of_a_chip_keeps_the_others_nominal(small_chip):
+    part = calibrate(small_chip, instances=1, bits=4, per_core=3)
+    np.testing.assert_array_equal(part.neurons, [0, 1, 2, 16, 17, 18])
+    measured = part.trims.measured["adex.e_l"]
+    assert np.isfinite(measured[:, part.neurons]).all() and np.isnan(np.delete(measured, part.neurons, axis=1)).all()
+    ideal = part.trims.codes["adex.e_l"][0, 5]
+    assert np.all(np.delete(part.trims.codes["adex.e_l"], part.neurons, axis=1) == ideal)
 
 
 @pytest.mark.parametrize("suffix", [".nc", ".toml"])

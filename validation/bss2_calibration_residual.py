@@ -48,7 +48,7 @@ def main():
             result = calibrate(chip, instances=2, bits=bits)
             for name in names:
                 error = result.true_after[name] - result.targets[name]
-                sigma = np.sqrt(np.mean((result.trims.measured[name] - result.true_after[name]) ** 2))
+                sigma = np.sqrt(np.mean((result.residual(name) + result.targets[name] - result.true_after[name]) ** 2))
                 expected = np.sqrt(result.lsb[name] ** 2 / 12 + sigma ** 2)
                 checks.append(Check(f"rms residual of {name} at {bits} bits", SOURCE, float(expected),
                                     float(np.sqrt(np.mean(error ** 2))), rtol,

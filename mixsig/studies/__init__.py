@@ -7,6 +7,8 @@
   versus N, bias-corrected linear Fisher information and ML decoding (``mixsig study population``);
 * :func:`~mixsig.studies.homeostasis.homeostasis`: homeostatic synaptic scaling of a mismatched
   population, rate CV over time and convergence time versus ``tau_h`` (``mixsig study homeostasis``);
+* :func:`~mixsig.studies.substrates.substrates`: one encoding task on several chips, DYNAP-style
+  population averaging versus BrainScaleS-style per-neuron calibration (``mixsig study substrates``);
 * :mod:`~mixsig.studies.operating_point`: the measured rheobase of a chip (drive levels are
   stated relative to it) and a device model at a chosen bias mode.
 """

@@ -1,0 +1,331 @@
+"""Substrates and calibration strategies on one task: population averaging versus per-neuron calibration.
+
+The same task runs on every chip named (any chip config: DYNAP-class, the BrainScaleS-2-like
+chip before and after per-neuron calibration, the digital fixed-point LIF; a crossbar chip when
+one is shipped): encode a scalar ``x`` in ``[0, 1]`` as the DC current of a population,
+``I(x) = (l_min + x (l_max - l_min)) x I_rh``, with ``I_rh`` the chip's rheobase, and read it back
+from the population's mean firing rate.
+
+Protocol, per condition (a chip, with its own device model: mismatch, noise; ``none`` for a chip
+without analog devices):
+
+* the rheobase ``I_rh`` of the nominal chip (``device_model = "none"``): the smallest DC step that
+  makes a neuron fire at least twice in a window, found on a geometric and then two linear grids
+  of :data:`GRID` single-neuron populations run together (relative resolution about 0.5 %);
+* ``neurons`` neurons of core 0 of ``instances`` chip instances receive the levels ``levels``
+  (multiples of ``I_rh``) in consecutive windows of ``window`` seconds as exact DC steps (the same
+  idealised current source on every chip, so the comparison is of the neurons, not of the bias
+  paths); the rate of each neuron at each level counts the spikes after ``settle``;
+* on a chip with CapMem cells (``[capmem]``), the same chips (same seed) are also run after
+  :func:`mixsig.calibrate.calibrate` at every resolution of ``trim_bits``, calibrating the
+  ``neurons`` first neurons of every core.
+
+Strategies compared:
+
+* **DYNAP-style population averaging**: uncalibrated neurons, ``N`` averaged;
+* **BrainScaleS-style per-neuron calibration**: each neuron trimmed, ``N`` averaged (``N = 1`` is
+  one calibrated neuron).
+
+Analysis: the CV and ENOB of group means of the rate at the middle level versus ``N``
+(:func:`mixsig.analysis.stats.cv_versus_population_size`, within an instance); the decoding
+error: a group of ``N`` neurons' mean rate at each level is decoded with the *nominal* chip's
+rate-versus-level curve (no per-chip knowledge: ``x_hat = interp(r, r_nom(x), x)``), rms of
+``x_hat - x`` over levels, groups and instances; and, for calibrated chips, that error versus
+the trim resolution.
+"""
+
+import dataclasses
+
+import numpy as np
+import xarray as xr
+
+from mixsig.analysis.stats import cv_versus_population_size, interval_counts
+from mixsig.chip import load_chip
+from mixsig.engine.protocol import kernel_for
+from mixsig.engine.simulation import Simulation
+from mixsig.errors import ConfigError, Problem, raise_if_any
+from mixsig.experiment import DCStep, Experiment
+from mixsig.progress import counting
+from mixsig.studies.output import (
+    StudyResult, is_int, is_positive, is_sequence_of, settings_dict, settings_problems, write_outputs,
+)
+
+GRID = 16
+"""Single-neuron populations per rheobase search run."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SubstratesSettings:
+    """Settings of the substrates study (SI units; drive levels in multiples of the rheobase).
+
+    Attributes
+    ----------
+    chips : tuple of str
+        Chip config names or paths.
+    trim_bits : tuple of int
+        Trim resolutions at which chips with CapMem cells are calibrated.
+    instances : int
+        Chip instances per condition.
+    neurons : int
+        Neurons of core 0 in the task (and calibrated per core).
+    levels : tuple of float
+        Drive levels, multiples of the rheobase, increasing.
+    window, settle : float
+        Length of each level's window and the part of it not counted, s.
+    sizes : tuple of int
+        Population sizes ``N`` (at most ``neurons / 2``).
+    seed : int
+    """
+
+    chips: tuple = ("dynapse2", "brainscales2", "digital_lif")
+    trim_bits: tuple = (4, 6, 8, 10)
+    instances: int = 2
+    neurons: int = 64
+    levels: tuple = (1.5, 2.0, 2.5, 3.0)
+    window: float = 0.2
+    settle: float = 0.05
+    sizes: tuple = (1, 2, 4, 8, 16, 32)
+    seed: int = 0
+
+    def problems(self, source="<substrates settings>"):
+        """Every invalid setting (list of Problem)."""
+        problems = settings_problems(self, {
+            "chips": (is_sequence_of(lambda c: isinstance(c, str)), "chip config names or paths"),
+            "trim_bits": (is_sequence_of(lambda b: is_int(b, 1) and b <= 16, 0), "trim resolutions in [1, 16] bits"),
+            "instances": (lambda v: is_int(v, 1), "an integer >= 1"),
+            "neurons": (lambda v: is_int(v, 2), "an integer >= 2"),
+            "levels": (lambda v: is_sequence_of(is_positive, 2)(v) and all(np.diff(v) > 0), "increasing levels > 0, at least 2"),
+            "window": (is_positive, "a window > 0 s"),
+            "settle": (lambda v: is_positive(v) and v < self.window, "a time > 0 s shorter than the window"),
+            "sizes": (lambda v: is_sequence_of(lambda n: is_int(n, 1) and 2 * n <= self.neurons)(v),
+                      "population sizes in [1, neurons / 2]"),
+            "seed": (lambda v: is_int(v, 0), "an integer >= 0"),
+        }, source)
+        return problems
+
+
+def _device_model(chip):
+    return "none" if kernel_for(chip.neuron_model, "fast").mismatch_free else chip.device_model
+
+
+def _experiment(chip_name, chip, settings, device_model, amplitudes, duration, per_population=1, instances=1):
+    """DC-step experiment: one population per amplitude row, on core 0."""
+    populations, steps = {}, []
+    for k, row in enumerate(amplitudes):
+        populations[f"p{k}"] = {"size": per_population, "core": 0}
+        steps += [DCStep(amplitude=float(a), population=f"p{k}", start=start, stop=start + settings.window)
+                  for a, start in zip(np.atleast_1d(row), settings.window * np.arange(np.size(row)))]
+    return Experiment(chip=chip_name, device_model=device_model, noise=device_model != "none", seed=settings.seed,
+                      instances=instances, duration=duration, network={"populations": populations}, dc=tuple(steps))
+
+
+def _fires(chip_name, chip, settings, amplitudes):
+    exp = _experiment(chip_name, chip, settings, "none", amplitudes[:, None], settings.window)
+    sim = Simulation(exp)
+    sim.advance(exp.duration, progress=False)
+    _, neurons, _ = sim.spikes()
+    counts = np.bincount(neurons, minlength=chip.neurons_per_core)[:amplitudes.size]
+    return counts >= 2
+
+
+def rheobase(chip_name, settings):
+    """Smallest DC step (A) that makes a nominal neuron of the chip fire twice within one window."""
+    chip = load_chip(chip_name)
+    size = min(GRID, chip.neurons_per_core)
+    grid = np.geomspace(1e-15, 1e-6, size)
+    fires = _fires(chip_name, chip, settings, grid)
+    if not fires.any():
+        raise ConfigError([Problem(chip_name, "rheobase", None, "a neuron that fires under a DC step below 1 uA")],
+                          "substrates study")
+    high = int(np.argmax(fires))
+    low, high = (grid[high - 1] if high else 0.0), grid[high]
+    for _ in range(2):
+        grid = np.linspace(low, high, size)
+        fires = _fires(chip_name, chip, settings, grid)
+        first = int(np.argmax(fires))
+        low, high = grid[max(first - 1, 0)], grid[first]
+    return float(high)
+
+
+def _run(chip_name, chip, settings, device_model, currents, trims=None):
+    """Rates (instance, neuron, level), Hz, of ``settings.neurons`` neurons under the DC levels."""
+    exp = _experiment(chip_name, chip, settings, device_model, [currents], settings.window * len(currents),
+                      per_population=settings.neurons, instances=settings.instances)
+    sim = Simulation(exp, trims=trims)
+    sim.advance(exp.duration, progress=False)
+    ds = sim.dataset(command="mixsig.study substrates")
+    starts = settings.window * np.arange(len(currents))
+    counts = interval_counts(ds, starts + settings.settle, starts + settings.window)
+    return counts / (settings.window - settings.settle), ds
+
+
+def decoding_error(rates, nominal, levels, sizes, seed=0, partitions=16):
+    """Rms decoding error of ``x`` versus the group size, with the nominal rate curve as decoder.
+
+    Parameters
+    ----------
+    rates : ndarray, shape (instance, neuron, level)
+    nominal : ndarray, shape (level,)
+        Rate of the nominal chip at each level (increasing), Hz.
+    levels : ndarray, shape (level,)
+    sizes : sequence of int
+    seed, partitions : int
+        Random partitions of the neurons into groups.
+
+    Returns
+    -------
+    ndarray, shape (size,)
+        Rms of ``x_hat - x`` (``x`` the level scaled to [0, 1]).
+    """
+    x = (levels - levels[0]) / (levels[-1] - levels[0])
+    order = np.argsort(nominal, kind="stable")
+    rng = np.random.default_rng(seed)
+    n_inst, n_neur, _ = rates.shape
+    out = []
+    for n in sizes:
+        groups = n_neur // n
+        total = 0.0
+        for _ in range(partitions):
+            pick = rng.permutation(n_neur)[:groups * n]
+            means = rates[:, pick, :].reshape(n_inst, groups, n, -1).mean(axis=2)
+            estimate = np.interp(means, nominal[order], x[order])
+            total += np.mean((estimate - x) ** 2)
+        out.append(np.sqrt(total / partitions))
+    return np.array(out)
+
+
+def _conditions(settings):
+    """``(label, chip name, trim bits or None)`` of every condition."""
+    out = []
+    for name in settings.chips:
+        chip = load_chip(name)
+        label = chip.name
+        if chip.capmem is not None:
+            out.append((f"{label} uncalibrated", name, None))
+            out += [(f"{label} calibrated {bits} bit", name, bits) for bits in settings.trim_bits]
+        else:
+            out.append((label, name, None))
+    return out
+
+
+def substrates(settings=None, output=None, progress=None, **changes):
+    """Run the substrates study (module docstring).
+
+    Parameters
+    ----------
+    settings : SubstratesSettings, optional
+    output : str, optional
+        Folder for datasets, results, summary and figures (nothing written when None).
+    progress : bool, optional
+        Progress bar over the conditions.
+    **changes
+        Fields of :class:`SubstratesSettings` to change.
+
+    Returns
+    -------
+    StudyResult
+    """
+    from mixsig.calibrate import calibrate
+
+    settings = dataclasses.replace(settings or SubstratesSettings(), **changes)
+    raise_if_any(settings.problems(), "substrates study")
+    levels = np.asarray(settings.levels, dtype=float)
+    conditions = _conditions(settings)
+    rates, datasets, decoders, drives = {}, {}, {}, {}
+    with counting(len(conditions), "condition", show=progress) as done:
+        for label, name, bits in conditions:
+            chip = load_chip(name)
+            if name not in drives:
+                drives[name] = rheobase(name, settings) * levels
+                decoders[name] = _run(name, chip, settings, "none", drives[name])[0].mean(axis=(0, 1))
+            trims = None
+            if bits is not None:
+                base = Experiment(chip=name, device_model=_device_model(chip), seed=settings.seed,
+                                  instances=settings.instances)
+                trims = calibrate(name, experiment=base, bits=bits, per_core=settings.neurons).trims
+            rates[label], ds = _run(name, chip, settings, _device_model(chip), drives[name], trims)
+            datasets[f"substrates-{label.replace(' ', '-')}"] = ds
+            done()
+    return _result(settings, conditions, rates, decoders, drives, datasets, output)
+
+
+def _result(settings, conditions, rates, decoders, drives, datasets, output):
+    labels = [c[0] for c in conditions]
+    levels = np.asarray(settings.levels, dtype=float)
+    middle = len(levels) // 2
+    cv, enob, error = [], [], []
+    for label, name, _ in conditions:
+        values = xr.DataArray(rates[label][:, :, middle], dims=("instance", "neuron"),
+                              attrs={"units": "Hz", "long_name": "rate at the middle level"})
+        try:
+            table = cv_versus_population_size(values, sizes=settings.sizes, seed=settings.seed)
+            cv.append(table["cv_within"].values)
+            enob.append(table["enob_within"].values)
+        except ConfigError:  # fewer than two firing neurons
+            cv.append(np.full(len(settings.sizes), np.nan))
+            enob.append(np.full(len(settings.sizes), np.nan))
+        error.append(decoding_error(rates[label], decoders[name], levels, settings.sizes, seed=settings.seed))
+    coords = {"condition": ("condition", labels, {"units": "1", "long_name": "chip and calibration"}),
+              "n_pop": ("n_pop", np.asarray(settings.sizes), {"units": "1", "long_name": "neurons averaged per group"}),
+              "level": ("level", levels, {"units": "1", "long_name": "DC drive, multiples of the rheobase"}),
+              "trim_bits": ("condition", [c[2] if c[2] is not None else 0 for c in conditions],
+                            {"units": "bit", "long_name": "trim resolution (0: not calibrated)"})}
+    results = xr.Dataset({
+        "cv_within": (("condition", "n_pop"), np.array(cv), {"units": "1", "long_name": "CV of group-mean rates within an instance"}),
+        "enob_within": (("condition", "n_pop"), np.array(enob), {"units": "bit", "long_name": "ENOB of group-mean rates"}),
+        "decoding_rmse": (("condition", "n_pop"), np.array(error), {"units": "1", "long_name": "rms decoding error of x in [0, 1]"}),
+        "rate_mean": (("condition", "level"), np.array([rates[label].mean(axis=(0, 1)) for label in labels]),
+                      {"units": "Hz", "long_name": "mean rate"}),
+        "rheobase": (("condition",), np.array([drives[c[1]][0] / levels[0] for c in conditions]),
+                     {"units": "A", "long_name": "rheobase of the nominal chip"}),
+    }, coords=coords, attrs={"study": "substrates", "enob_convention": "levels"})
+    summary = {"settings": settings_dict(settings),
+               "decoding_rmse": {label: dict(zip(map(int, settings.sizes), map(float, row)))
+                                 for label, row in zip(labels, error)},
+               "cv_within_n1": {label: float(row[0]) for label, row in zip(labels, cv)}}
+    result = StudyResult(results=results, datasets=datasets, summary=summary)
+    if output is not None:
+        write_outputs(output, "substrates", result, _figures(results))
+    return result
+
+
+def _figures(results):
+    labels = list(results["condition"].values)
+    n = results["n_pop"].values
+
+    def versus_n(variable, ylabel, log):
+        def draw(ax):
+            for label in labels:
+                values = results[variable].sel(condition=label).values
+                exact = np.all(values < 1e-9) if log else np.all(np.isinf(values))
+                if exact:  # a chip without mismatch (digital): error 0 (rounding), ENOB infinite
+                    ax.plot([], [], marker="o", label=f"{label}: {'0' if log else 'unbounded'} (no mismatch)")
+                else:
+                    ax.plot(n, values, marker="o", label=label)
+            ax.set_xscale("log", base=2)
+            if log:
+                ax.set_yscale("log")
+            ax.set_xlabel("neurons averaged N")
+            ax.set_ylabel(ylabel)
+            ax.legend(fontsize="small")
+        return draw
+
+    def versus_bits(ax):
+        bits = results["trim_bits"].values
+        calibrated = bits > 0
+        for size in (n[0], n[-1]):
+            line, = ax.plot(bits[calibrated], results["decoding_rmse"].sel(n_pop=size).values[calibrated], marker="o",
+                            label=f"calibrated, N = {size}")
+            for label in [l for l, b in zip(labels, bits) if b == 0 and "uncalibrated" in l]:
+                ax.axhline(float(results["decoding_rmse"].sel(condition=label, n_pop=size)), linestyle="--",
+                           color=line.get_color(), label=f"{label}, N = {size}")
+        ax.set_yscale("log")
+        ax.set_xlabel("trim resolution, bits")
+        ax.set_ylabel("rms decoding error of x")
+        ax.legend(fontsize="small")
+
+    figures = [("substrates-enob", versus_n("enob_within", "ENOB of the mean rate, bit", False)),
+               ("substrates-decoding", versus_n("decoding_rmse", "rms decoding error of x", True))]
+    if np.any(results["trim_bits"].values > 0):
+        figures.append(("substrates-trim-bits", versus_bits))
+    return figures
