@@ -258,3 +258,27 @@ def test_an_interrupted_export_leaves_no_debris(run_file, capsys, monkeypatch):
     before = sorted(p.name for p in run_file.parent.iterdir())
     assert main(["export", str(run_file), "--to", "tonic", "-o", str(run_file.parent / "ev.npy"), "--instance", "2"]) == 130
     assert sorted(p.name for p in run_file.parent.iterdir()) == before
+
+
+def test_a_simulated_run_round_trips_through_aedat_as_global_neuron_ids(tmp_path):
+    """On a real run the neuron ids are global ids ``(chip * n_cores + core) * neurons_per_core + k``."""
+    from malformed import BASE_EXPERIMENT, dumps, mutate, write
+    from mixsig.aer import read_spikes
+    from mixsig.chip import load_chip
+    from mixsig.engine.simulation import run
+    from mixsig.experiment import load_experiment
+
+    exp = mutate(BASE_EXPERIMENT, {"duration": 0.3, "inputs.x.rate": 400.0,
+                                   "connections": [{"pre": "x", "post": "p", "rule": "one_to_one", "syn_type": "ampa",
+                                                    "weight_mask": 3},
+                                                   {"pre": "x", "post": "q", "rule": "one_to_one", "syn_type": "ampa",
+                                                    "weight_mask": 3}]})
+    ds = run(load_experiment(write(tmp_path / "exp.toml", dumps(exp))), progress=False)
+    chip = load_chip("tiny")
+    for instance in ds["instance"].values.tolist():
+        export.to_aedat(ds, tmp_path / f"i{instance}.aedat", instance=instance)
+        times, neurons = read_spikes(tmp_path / f"i{instance}.aedat", chip.n_cores, chip.neurons_per_core)
+        expected = sorted((round(t * 1e6) * 1e-6, n) for (i, n), train in reference(ds).items() if i == instance
+                          for t in train)
+        assert expected, "the run should spike"
+        assert sorted(zip(times.tolist(), neurons.tolist())) == expected

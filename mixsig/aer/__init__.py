@@ -3,7 +3,8 @@
 * :mod:`mixsig.aer.events`  event batches, SRAM fan-out expansion, deliveries;
 * :mod:`mixsig.aer.router`  per-core encoder, on-chip router and inter-chip mesh with FIFOs;
 * :mod:`mixsig.aer.energy`  dynamic energy per event-driven operation (spike, encode, route, broadcast, synaptic event);
-* :mod:`mixsig.aer.aedat`   AEDAT 2.0 (jAER) read/write and 32-bit address words.
+* :mod:`mixsig.aer.aedat`   AEDAT 2.0 (jAER) read/write and 32-bit address words;
+* :mod:`mixsig.aer.dvs`     event cameras (DVS128, DAVIS240, tonic arrays) mapped onto input channels.
 """
 
 import mixsig.kernel_cache  # noqa: F401  (numba cache keyed on the package's sources; before any kernel)
