@@ -368,6 +368,26 @@ def input_spike_times(table, path, source, key, duration, max_spikes):
     if time.size > max_spikes:
         return size, [[] for _ in range(size)], [Problem(os.fspath(path), "(events)", int(time.size),
                                                          f"at most {max_spikes:.0e} events within the run's duration")]
-    order = np.argsort(channel, kind="stable")  # events are time-sorted: each channel stays sorted
+    return size, channel_spike_times(time, channel, size), []
+
+
+def channel_spike_times(time, channel, size):
+    """Spikes ``(time, channel)`` as one list of times per channel (``Network.input(kind="spike_array")``).
+
+    Parameters
+    ----------
+    time : ndarray of float64, shape (m,)
+        Spike times, s, non-decreasing (as :meth:`DVSMapping.apply` returns them).
+    channel : ndarray of int64, shape (m,)
+        Channels in ``[0, size)``.
+    size : int
+        Number of channels.
+
+    Returns
+    -------
+    list of list of float
+        ``size`` lists, each increasing.
+    """
+    order = np.argsort(channel, kind="stable")  # times are sorted: each channel stays sorted
     counts = np.bincount(channel, minlength=size)
-    return size, [part.tolist() for part in np.split(time[order], np.cumsum(counts)[:-1])], []
+    return [part.tolist() for part in np.split(time[order], np.cumsum(counts)[:-1])]

@@ -130,7 +130,7 @@ def trains(ds, instance=None):
     ds : xarray.Dataset
         A ``mixsig-1`` dataset (lazily opened files read only the chosen instances' spikes).
     instance : int, sequence of int or None
-        Instance ids (default: all), in the order given.
+        Instance ids (default: all); the trains follow the dataset's instance order.
 
     Returns
     -------

@@ -27,7 +27,7 @@ def to_neo(ds, instance=None):
     ds : xarray.Dataset
         A ``mixsig-1`` dataset.
     instance : int, sequence of int or None
-        Instance ids (default: all); one Segment each, in this order.
+        Instance ids (default: all); one Segment each, in the dataset's instance order.
 
     Returns
     -------
