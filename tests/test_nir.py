@@ -121,6 +121,38 @@ def test_more_parameter_sets_than_cores_are_merged_and_reported():
         map_nir(nir.NIRGraph(nodes=nodes, edges=edges), chip="tiny", merge=False)
 
 
+def test_chips_without_the_silicon_neuron_are_refused():
+    graph = feed_forward(np.full((2, 2), 0.1), np.full((2, 2), 0.1))
+    with pytest.raises(ConfigError, match="neuron_model 'digital_lif'"):
+        map_nir(graph, chip="digital_lif")
+    with pytest.raises(ConfigError, match="neuron_model 'adex'"):
+        to_nir(Experiment(chip="brainscales2", device_model="none", network={"populations": {"p": {"size": 2}}}))
+
+
+def test_dynapse1_weights_are_one_level_per_type():
+    """SE1: 1-bit entries; each type's current is the least-squares level of its weights."""
+    w1 = np.array([[0.1, 0.3], [0.2, -0.2]])
+    mapping = map_nir(feed_forward(w1, np.full((2, 2), 0.1)), chip="dynapse1", device_model="none")
+    exp = mapping.experiment
+    tables = exp.network["connections"]
+    assert {c["weight_mask"] for c in tables} == {1}
+    assert {(c["pre"], c["syn_type"]) for c in tables} == {("in", "ampa"), ("in", "gaba"), ("hid", "ampa")}
+    assert sum(len(c["pairs"]) for c in tables if c["pre"] == "in") == 3
+    chip = load_chip("dynapse1")
+    soma, syn = core_circuits(chip, 0)
+    generator = BiasGenerator.from_model(chip.device_model)
+    biases = {name: value for core, name, value in exp.biases if core == 0}
+    a_mem = soma.kappa * biases["soma.i_gain"] / (soma.c_mem * soma.u_t)
+    charge = biases["ampa.i_gain"] / biases["ampa.i_tau"] * syn.ampa.t_pulse
+    targets = soma.i_spkthr / 20e-3 * np.array([0.1, 0.3, 0.2]) / (a_mem * charge)  # I_u a |W| / (A_mem G t)
+    # Brute force: the level c minimising sum_k min(t_k^2, (t_k - c)^2) (a weight may be dropped).
+    levels = np.linspace(0, 2 * targets.max(), 200001)
+    best = levels[np.argmin(np.minimum(targets[:, None] ** 2, (targets[:, None] - levels) ** 2).sum(axis=0))]
+    coarse, _ = generator.coarse_fine(best, "n")
+    assert abs(biases["synapse.i_w_ampa"] - best) <= 0.5 * generator.step(coarse, "n") + levels[1]
+    assert mapping.report.dropped == 1  # 0.1 is nearer to no synapse than to the level of 0.2 and 0.3
+
+
 def test_unsupported_node_is_named():
     graph = nir.NIRGraph(nodes={"in": nir.Input(input_type=np.array([2])), "x": nir.Scale(scale=np.ones(2)),
                                 "out": nir.Output(output_type=np.array([2]))},

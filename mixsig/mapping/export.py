@@ -55,11 +55,12 @@ def to_nir(experiment):
         per population, and a ``Linear`` node ``<pre>-><post>`` per connected pair of groups.
     """
     from mixsig.engine.simulation import _with_biases
-    from mixsig.mapping.mapper import import_nir
+    from mixsig.mapping.mapper import check_silicon, import_nir
 
     nir = import_nir()
 
     chip = _with_biases(load_chip(experiment.chip), experiment.biases, experiment.source)
+    check_silicon(chip, experiment.source)
     board = Board(chip, *experiment.board)
     compiled = compile_network(board, experiment.build_network(), seed=experiment.seed)
     names, index = _group_of_source(compiled)

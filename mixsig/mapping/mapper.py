@@ -139,6 +139,14 @@ def import_nir():
     return nir
 
 
+def check_silicon(chip, source):
+    """Refuse a chip whose neurons are not the DYNAP current-mode soma with DPI synapses."""
+    if chip.neuron_model != "silicon":
+        raise_if_any([Problem(source, "chip", chip.name, "a DYNAP-family chip (neuron_model \"silicon\": DPI synapses "
+                              f"and the current-mode soma); {chip.name} has neuron_model {chip.neuron_model!r}")],
+                     "NIR mapping")
+
+
 def _read(graph):
     """A NIR graph object and its name for problem reports (reads a ``.nir`` file when given a path)."""
     if isinstance(graph, (str, pathlib.Path)):
@@ -207,6 +215,7 @@ def map_nir(graph, chip="dynapse2", board=None, device_model="generic_180nm", in
     graph, source = _read(graph)
     g = read_graph(graph, source)
     chip_config = load_chip(chip)
+    check_silicon(chip_config, source)
     board = Board(chip_config, *(board or chip_config.board))
     generator = BiasGenerator.from_model(chip_config.device_model)
     # Smallest non-zero and largest current of the generator (an SE1 generator's floor is 0 A).
