@@ -208,6 +208,12 @@ def test_representable_weights_give_the_directly_built_network():
         "populations": {"lif": {"size": 4, "core": 0}},
         "inputs": {"in": {"size": 6, "kind": "spike_array", "spike_times": spikes}},
         "connections": connections}, **fields)
+    # The inverse translation gives the input gain a W = r W / tau_mem back exactly (tau_mem is the
+    # realised one: 20 ms is not a bias-generator setting).
+    back = to_nir(mapping.experiment)
+    np.testing.assert_allclose(back.nodes["in->lif"].weight / back.nodes["lif"].tau_mem[:, None], weight / tau_mem,
+                               rtol=1e-9, atol=0)
+    np.testing.assert_allclose(back.nodes["lif"].tau_syn, tau_syn, rtol=1e-12)
     mapped_ds, direct_ds = run(mapping.experiment), run(direct)
     assert mapped_ds.sizes["spike"] > 10
     for name in ("spike_time", "spike_neuron"):

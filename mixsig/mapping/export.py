@@ -65,7 +65,8 @@ def to_nir(experiment):
     compiled = compile_network(board, experiment.build_network(), seed=experiment.seed)
     names, index = _group_of_source(compiled)
     circuits = [core_circuits(chip, core) for core in range(chip.n_cores)]
-    nodes, edges, scale = {}, [], {}
+    nodes, edges = {}, []
+    scale = np.zeros(compiled.n_neurons)  # tau_mem A_mem / i_spkthr of each neuron, 1/A
     for g, name in enumerate(compiled.input_name):
         nodes[name] = nir.Input(input_type=np.array([compiled.input_ptr[g + 1] - compiled.input_ptr[g]]))
     for p, name in enumerate(compiled.population_name):
@@ -77,22 +78,19 @@ def to_nir(experiment):
         nodes[name] = nir.CubaLIF(tau_syn=np.array([s.ampa.tau for s in synapses]), tau_mem=tau_mem,
                                   r=np.ones(len(members)), v_leak=np.zeros(len(members)),
                                   v_threshold=np.ones(len(members)), v_reset=np.array([s.i_reset for s in somas]) / spkthr)
-        # Per target neuron: tau_mem A_mem / i_spkthr; per synapse type: G_syn t_pulse.
-        scale[name] = tau_mem * np.array([s.kappa * s.i_gain / (s.c_mem * s.u_t) for s in somas]) / spkthr
+        scale[members] = tau_mem * np.array([s.kappa * s.i_gain / (s.c_mem * s.u_t) for s in somas]) / spkthr
         nodes[f"{name}.output"] = nir.Output(output_type=np.array([len(members)]))
         edges.append((name, f"{name}.output"))
-    weights = {}
-    post_names, post_index = names[compiled.cam_neuron], index[compiled.cam_neuron]
-    for row in range(len(compiled.cam_neuron)):
-        syn = SYN_TYPES[compiled.cam_syn_type[row]]
-        dpi = getattr(circuits[compiled.cam_core[row]][1], syn)
-        pre, post = names[compiled.cam_source[row]], post_names[row]
-        if (pre, post) not in weights:
-            weights[(pre, post)] = np.zeros((len(nodes[post].tau_mem), int(nodes[pre].output_type["output"][0])))
-        weights[(pre, post)][post_index[row], index[compiled.cam_source[row]]] += (
-            SIGN_OF_TYPE[syn] * scale[post][post_index[row]] * dpi.i_gain / dpi.i_tau * compiled.cam_weight[row]
-            * dpi.t_pulse)
-    for (pre, post), matrix in weights.items():
-        nodes[f"{pre}->{post}"] = nir.Linear(weight=matrix)
-        edges += [(pre, f"{pre}->{post}"), (f"{pre}->{post}", post)]
+    # Signed charge per ampere of weight current, G_syn t_pulse, per (core, synapse type).
+    charge = np.array([[SIGN_OF_TYPE[syn] * getattr(c[1], syn).i_gain / getattr(c[1], syn).i_tau * getattr(c[1], syn).t_pulse
+                        for syn in SYN_TYPES] for c in circuits])
+    weight = scale[compiled.cam_neuron] * charge[compiled.cam_core, compiled.cam_syn_type] * compiled.cam_weight
+    pre, post = names[compiled.cam_source], names[compiled.cam_neuron]
+    for pair in dict.fromkeys(zip(pre.tolist(), post.tolist())):
+        rows = (pre == pair[0]) & (post == pair[1])
+        matrix = np.zeros((len(nodes[pair[1]].tau_mem), int(nodes[pair[0]].output_type["output"][0])))
+        np.add.at(matrix, (index[compiled.cam_neuron[rows]], index[compiled.cam_source[rows]]), weight[rows])
+        label = f"{pair[0]}->{pair[1]}"
+        nodes[label] = nir.Linear(weight=matrix)
+        edges += [(pair[0], label), (label, pair[1])]
     return nir.NIRGraph(nodes=nodes, edges=edges)
