@@ -103,6 +103,16 @@ def test_fan_in_beyond_the_cam_is_a_clear_error():
     assert "cam_per_neuron" in text and "65 CAM entries" in text and "exceeded by 1" in text
 
 
+def test_more_neurons_than_the_board_holds_is_a_clear_error():
+    ones = np.ones(1100)
+    graph = nir.NIRGraph(nodes={"in": nir.Input(input_type=np.array([2])), "w": nir.Linear(weight=np.full((1100, 2), 0.1)),
+                                "lif": nir.LIF(tau=0.02 * ones, r=ones, v_leak=0 * ones, v_threshold=ones)},
+                         edges=[("in", "w"), ("w", "lif")])
+    with pytest.raises(ConfigError, match="neurons_per_core.*at most 1024 neurons.*exceeded by 76 neurons"):
+        map_nir(graph)
+    assert len(map_nir(graph, board=(2, 1), device_model="none").neurons["lif"]) == 1100
+
+
 def test_more_parameter_sets_than_cores_are_merged_and_reported():
     taus = {"a": 10e-3, "b": 12e-3, "c": 40e-3}  # tiny chip: 2 cores; the nearest two (a, b) share one
     nodes = {"in": nir.Input(input_type=np.array([2]))}
@@ -216,6 +226,7 @@ def test_representable_weights_give_the_directly_built_network():
     np.testing.assert_allclose(back.nodes["lif"].tau_syn, tau_syn, rtol=1e-12)
     mapped_ds, direct_ds = run(mapping.experiment), run(direct)
     assert mapped_ds.sizes["spike"] > 10
+    assert "mapped onto dynapse2" in mapped_ds.attrs["experiment_toml"]  # the report is in the provenance
     for name in ("spike_time", "spike_neuron"):
         np.testing.assert_allclose(mapped_ds[name].values, direct_ds[name].values, rtol=0, atol=1e-12)
 

@@ -90,6 +90,16 @@ class _Group:
         self.members += other.members
 
 
+@dataclasses.dataclass(frozen=True)
+class _CoresOf:
+    """Cores (per core index, over the board) that ``n`` neurons need: ``ceil(n / capacity)``."""
+
+    capacity: int
+
+    def __call__(self, n):
+        return -(-n // self.capacity)
+
+
 def _groups(graph, tau_limits, lif_tau_syn, cores_of, n_cores, merge, source):
     """Parameter sets (groups of (layer, element) members), merged until they fit ``n_cores`` cores."""
     low, high = tau_limits
@@ -115,6 +125,13 @@ def _groups(graph, tau_limits, lif_tau_syn, cores_of, n_cores, merge, source):
                                   f"{requested} cores, {requested - n_cores} more than the chip has; merge=True "
                                   "shares cores and reports the spread")], "NIR mapping")
         groups[i].absorb(groups.pop(j))
+    needed = sum(cores_of(g.count) for g in groups)
+    if needed > n_cores:
+        total = sum(g.count for g in groups)
+        raise_if_any([Problem(source, "neurons_per_core", total,
+                              f"at most {n_cores * cores_of.capacity} neurons ({n_cores} cores of {cores_of.capacity} "
+                              f"neurons over the board): {total} need {needed} cores, exceeded by "
+                              f"{total - n_cores * cores_of.capacity} neurons")], "NIR mapping")
     return groups
 
 
@@ -222,8 +239,8 @@ def map_nir(graph, chip="dynapse2", board=None, device_model="generic_180nm", in
     i_lo = float(generator.current(0, 0, "n")) or float(generator.current(0, 1, "n"))
     i_hi = float(generator.current(generator.n_coarse() - 1, generator.fine_max()))
     snap = lambda currents: bias_currents(generator, np.maximum(currents, i_lo))  # noqa: E731
-    soma0, syn0 = core_circuits(chip_config, 0)
-    factor = soma0.u_t / soma0.kappa
+    soma0, _ = core_circuits(chip_config, 0)
+    factor = soma0.u_t / soma0.kappa  # tau = c factor / i_tau
     tau_limits = (chip_config.biases["soma.c_mem"].min() * factor / i_hi, chip_config.biases["soma.c_mem"].max() * factor / i_lo)
     capacity = board.n_chips * chip_config.neurons_per_core
     t_ref = refractory_steps * experiment.get("dt", Experiment.dt)
@@ -231,7 +248,7 @@ def map_nir(graph, chip="dynapse2", board=None, device_model="generic_180nm", in
     problems += [Problem(source, f"inputs.{name}", table, "an input table without size (kind, rate | spike_times)")
                 for name, table in (inputs or {}).items() if name not in g.inputs or not isinstance(table, dict) or "size" in table]
     raise_if_any(problems, "NIR mapping")
-    groups = _groups(g, tau_limits, lif_tau_syn, lambda n: -(-n // capacity), chip_config.n_cores, merge, source)
+    groups = _groups(g, tau_limits, lif_tau_syn, _CoresOf(capacity), chip_config.n_cores, merge, source)
 
     # Cores of each group, placement of each layer's members (populations of one core and chip).
     where = {}  # (layer, element) -> (core, group index)
@@ -259,11 +276,10 @@ def map_nir(graph, chip="dynapse2", board=None, device_model="generic_180nm", in
 
     # Biases of each used core.
     biases, core_values, realised_tau = [], {}, {}
-    approx = lambda tau: float(np.exp(tau))  # noqa: E731
     for core, index in enumerate(core_groups):
         group = groups[index]
         soma, syn = core_circuits(chip_config, core)
-        tau_mem, tau_syn = approx(group.log_tau_mem), approx(group.log_tau_syn)
+        tau_mem, tau_syn = float(np.exp(group.log_tau_mem)), float(np.exp(group.log_tau_syn))
         i_tau_mem = float(snap(soma.c_mem * factor / tau_mem))
         values = {"soma.i_tau": i_tau_mem,
                   "soma.i_reset": float(snap(max(group.reset * soma.i_spkthr, soma.i_reset))),
@@ -279,16 +295,16 @@ def map_nir(graph, chip="dynapse2", board=None, device_model="generic_180nm", in
         realised_tau[core] = (soma.c_mem * factor / i_tau_mem, syn.ampa.c_syn * factor / values["ampa.i_tau"])
 
     # Synapses: targets I_u a |W| (A/s) per core, then the soma gain and the weight ladder.
-    synapses = []  # (post layer element, pre, pre element, sign, rate target, core)
+    synapses = []  # (post layer, post element, pre node, pre element, NIR weight, core)
     dc = {}
     for proj in g.projections:
-        layer = g.layers[proj.post]
         post, pre = np.nonzero(proj.weight)
         for i, j in zip(post.tolist(), pre.tolist()):
             synapses.append((proj.post, i, proj.pre, j, proj.weight[i, j], where[(proj.post, i)][0]))
         for i in np.nonzero(proj.bias)[0].tolist():
             dc[(proj.post, i)] = dc.get((proj.post, i), 0.0) + proj.bias[i]
-    def unit_rate(layer_name, i, core):
+
+    def unit_rate(layer_name, i, core):  # I_u a of a neuron, A/s
         layer = g.layers[layer_name]
         return core_values[core][0].i_spkthr / (layer.v_threshold[i] - layer.v_leak[i]) * layer.gain[i]
     target = np.array([unit_rate(s[0], s[1], s[5]) * abs(s[4]) for s in synapses])
