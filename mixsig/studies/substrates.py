@@ -132,10 +132,10 @@ def rheobase(chip_name, settings):
     """Smallest DC step (A) that makes a nominal neuron of the chip fire twice within one window."""
     chip = load_chip(chip_name)
     size = min(GRID, chip.neurons_per_core)
-    grid = np.geomspace(1e-15, 1e-6, size)
+    grid = np.geomspace(1e-15, 1e-4, size)
     fires = _fires(chip_name, chip, settings, grid)
     if not fires.any():
-        raise ConfigError([Problem(chip_name, "rheobase", None, "a neuron that fires under a DC step below 1 uA")],
+        raise ConfigError([Problem(chip_name, "rheobase", None, "a neuron that fires under a DC step below 100 uA")],
                           "substrates study")
     high = int(np.argmax(fires))
     low, high = (grid[high - 1] if high else 0.0), grid[high]
