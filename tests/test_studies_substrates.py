@@ -37,3 +37,11 @@ def test_cli_refuses_options_of_other_studies(tmp_path, monkeypatch, capsys):
     assert main(["study", "substrates", "--temperatures", "300"]) == 2
     assert main(["study", "characterize", "--trim-bits", "4"]) == 2
     assert "substrates" in capsys.readouterr().err
+
+
+def test_characterize_points_other_chips_to_this_study():
+    from mixsig.errors import ConfigError
+    from mixsig.studies.characterize import characterize
+
+    with pytest.raises(ConfigError, match="study substrates"):
+        characterize(chip="brainscales2")

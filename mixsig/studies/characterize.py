@@ -449,6 +449,11 @@ def characterize(settings=None, output=None, **changes):
 
     settings = dataclasses.replace(settings or CharacterizeSettings(), **changes)
     settings.check()
+    chip = load_chip(settings.chip)
+    if chip.neuron_model != "silicon":  # the protocol drives and measures through the silicon soma's soma.i_dc
+        raise ConfigError([Problem("<characterize>", "chip", settings.chip,
+                                   "a chip of silicon-soma neurons (the protocol drives the per-core soma.i_dc bias); "
+                                   "for any chip: mixsig study substrates")], "characterisation settings")
     rheobase = measure_rheobase(settings.chip, settings.rheobase_window, settings.dt)
     plan = fi_plan(settings, rheobase, load_chip(settings.chip).n_cores)
     datasets, analyses = {}, {}
