@@ -164,6 +164,29 @@ def test_overlapping_pulses_merge_conserving_charge():
     check_against_reference(currents[:, 0], means[:, 0], 1e-9, pieces, params)
 
 
+@pytest.mark.parametrize("onset", [0.0, 3e-6, 9.5e-6])
+def test_pulse_starting_inside_a_step_matches_solve_ivp(onset):
+    """step_element_at: pulses start at given times inside their steps (exact event times), one of
+    them while the previous pulse is still on (merged at its onset, conserving charge)."""
+    params = dpi.DPIParams(t_pulse=12e-6)
+    dt, w1, w2 = 10e-6, 3e-9, 5e-9
+    state, currents, means = (1e-9, 0.0, 0.0), [], []
+    for i_w in (w1, w2, 0.0, 0.0):
+        *state, mean = dpi.step_element_at(*state, i_w, onset, 0.0, dt, params.t_pulse, params.i_tau, params.i_gain,
+                                           params.c_syn, params.kappa, params.u_t, params.i_0)
+        currents.append(state[0])
+        means.append(mean)
+    left = params.t_pulse - dt  # of the first pulse when the second starts at onset + dt
+    end = dt + onset + (left * w1 + params.t_pulse * w2) / (w1 + w2)
+    # input current in continuous time: 0, w1 from onset, w1 + w2 from dt + onset until end, 0; cut into steps
+    changes = [(0.0, 0.0), (onset, w1), (dt + onset, w1 + w2), (end, 0.0)]
+    pieces = []
+    for n in range(4):
+        cuts = sorted({n * dt, (n + 1) * dt, *(t for t, _ in changes if n * dt < t < (n + 1) * dt)})
+        pieces.append([(b - a, [w for t, w in changes if t <= a][-1]) for a, b in zip(cuts, cuts[1:])])
+    check_against_reference(np.array(currents), np.array(means), 1e-9, pieces, params)
+
+
 def test_arrays_with_per_instance_parameters():
     shape = (2, 3)
     i_tau = np.array([[1.0], [2.0]]) * P.i_tau

@@ -448,6 +448,42 @@ def step_element(i_syn, pulse_current, pulse_left, i_w, noise, dt, t_pulse, i_ta
 
 
 @numba.njit(cache=True)
+def step_element_at(i_syn, pulse_current, pulse_left, i_w, onset, noise, dt, t_pulse, i_tau, i_gain, c, kappa, u_t,
+                    i_0):
+    """:func:`step_element` with the pulse starting ``onset`` seconds into the step (exact event times).
+
+    The step is advanced exactly in two pieces: ``[0, onset)`` without a new pulse (a pulse already
+    on continues), then ``[onset, dt)`` with the pulse of ``i_w`` starting at its beginning (merging
+    with a pulse still on, conserving charge, as :func:`step_element` does). Several arrivals at
+    different times of one step are handled by splitting the step at each of them the same way.
+    The noise current is added once, over the whole step.
+
+    Parameters
+    ----------
+    onset : float
+        Start of the pulse from the start of the step, s (``0 <= onset < dt``; 0 is
+        :func:`step_element`).
+    i_syn, pulse_current, pulse_left, i_w, noise, dt, t_pulse, i_tau, i_gain, c, kappa, u_t, i_0 : float
+        As :func:`step_element`.
+
+    Returns
+    -------
+    i_syn, pulse_current, pulse_left, i_mean : float
+        As :func:`step_element`.
+    """
+    if not (i_w > 0.0 and onset > 0.0):
+        return step_element(i_syn, pulse_current, pulse_left, i_w, noise, dt, t_pulse, i_tau, i_gain, c, kappa, u_t,
+                            i_0)
+    i_syn, pulse_current, pulse_left, before = step_element(i_syn, pulse_current, pulse_left, 0.0, 0.0, onset,
+                                                            t_pulse, i_tau, i_gain, c, kappa, u_t, i_0)
+    i_syn, pulse_current, pulse_left, after = step_element(i_syn, pulse_current, pulse_left, i_w, 0.0, dt - onset,
+                                                           t_pulse, i_tau, i_gain, c, kappa, u_t, i_0)
+    if noise != 0.0:  # low-passed over the whole step, as step_element does
+        i_syn = max(i_syn + noise * -math.expm1(-dt / (c * u_t / (kappa * i_tau))), i_0)
+    return i_syn, pulse_current, pulse_left, (before * onset + after * (dt - onset)) / dt
+
+
+@numba.njit(cache=True)
 def _step_arrays(i_syn, pulse_current, pulse_left, i_w, noise, dt, t_pulse, i_tau, i_gain, c, kappa, u_t, i_0):
     n = i_syn.size
     out_i = np.empty(n)
