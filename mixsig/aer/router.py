@@ -8,24 +8,34 @@ Every *link* (one router resource) is a single FIFO server with
 * a **latency** ``L`` (s): the time from the end of service to the arrival at the next stage,
 * a **FIFO depth** ``K``: the number of events the link holds, *counting the events waiting
   and the one in service*,
-* a **policy** for an event that finds the link full (``K`` events in it):
+* a **policy** for an event that finds the link full (``K`` events hold a place in it):
 
-  - ``drop``: the event is lost and counted (``dropped``);
-  - ``stall``: back-pressure. The event waits upstream (in the sender's output handshake, or at
-    the neuron for the core encoder) until a slot frees, and is never lost. The upstream server
-    is *not* held while it waits (sender with an output register; no head-of-line blocking).
+  - ``drop``: the event is lost and counted (``dropped``) when it arrives at a full link;
+  - ``stall``: back-pressure, blocking after service (a 4-phase handshake chain). A place is
+    taken when the sender hands the event over (it then travels the sender's wire, latency
+    ``L``, and waits for the server); when the link is full, the sender's server *holds* the
+    event it has served and serves nothing else until a place frees, so blocking propagates
+    back stage by stage to the core encoder, where the neuron's event waits (its wait at the
+    encoder includes this delay). Nothing is lost. Two senders do not hold: the neuron (it waits
+    at its encoder's input, in emission order) and a mesh hop, whose event waits at the
+    destination chip router's input port without holding the hop: the chip router carries both
+    its chip's outgoing and incoming traffic, and a mesh hop held by a full router would close a
+    cycle of holds (router A -> mesh -> router B -> mesh -> router A) and deadlock; a physical
+    router has separate input ports.
 
-Events are served in order of arrival (FIFO). An event arriving at time ``a_i`` starts service at
-``max(a_i, d_{i-1})`` and departs at
+Each link serves its events in the order they took their places (FIFO): service starts at
+``max(entry, previous hand-over)`` and ends ``s`` later; the event is handed over at the end of
+service, or later if the next link is full (the *hold* time), and reaches the next stage ``L``
+after the hand-over. Without holds this is the recurrence
 
-.. math:: d_i = \\max(a_i, d_{i-1}) + s,
+.. math:: d_i = \max(a_i, d_{i-1}) + s
 
-and reaches the next stage at ``d_i + L``. With ``drop`` it is accepted only if fewer than ``K``
-accepted events are still in the link, i.e. if ``d_{j-K} <= a_i`` where ``j`` counts accepted
-events (an event departing exactly at ``a_i`` has left). With ``stall`` the event enters at
-``max(a_i, d_{i-K})``; since ``d_{i-K} <= d_{i-1}`` its departure is the same as with an unbounded
-FIFO: back-pressure delays the hand-over, not the service. The queueing delay (wait) of an event
-at a link is ``start - a_i``; its sojourn (the per-link latency statistic) is ``d_i + L - a_i``.
+and with ``drop`` an event is accepted only if fewer than ``K`` accepted events are still in the
+link (an event departing exactly at ``a_i`` has left). A waiting place is released in the order
+the senders started waiting (fair, first come first served). The queueing delay (wait) of an
+event at a link is ``start - a_i`` (``a_i``: its arrival at the link, or its emission for an
+encoder); its sojourn (the per-link latency statistic) is ``hand-over + L - a_i``; its hold is
+``hand-over - end of service``.
 
 Path of an event from core ``c`` of chip ``S`` to chip ``D`` with core mask ``m``:
 
@@ -38,28 +48,29 @@ Path of an event from core ``c`` of chip ``S`` to chip ``D`` with core mask ``m`
    of the mask in parallel; each of those cores receives it at ``d + L_chip``. Fan-out costs no
    extra service per core.
 
-Queueing is simulated exactly in global time order. Happenings (an emission, a hand-over to the
-next stage) are ordered by time, and **ties by event number** (the order in which events were
-fed), whatever their kind: the result is independent of how the input is split into calls.
-Processing in this order is causal since every hand-over is scheduled at ``d + L >= a``. Two
-compiled implementations give identical results (bit for bit):
+Queueing is simulated exactly in global time order. Happenings (an emission, the end of a
+service, an arrival at the next stage) are ordered by time, and **ties by event number** (the
+order in which events were fed), whatever their kind: the result is independent of how the input
+is split into calls. Two compiled implementations give identical results (bit for bit):
 
-* a **global-time loop** merging the source events (sorted by emission time) with a binary heap of
-  events in transit, keyed by (time, event). It handles any traffic; when the event just served
-  is itself the next happening it is handed over without a heap round trip.
+* a **discrete-event loop** merging the source events (sorted by emission time) with a binary
+  heap of happenings keyed by (time, event), with per-link FIFO queues and lists of waiting
+  senders. It handles any traffic and every hold.
 * a **link-by-link pass**, used for calls with many events (:data:`LINK_PASS_MIN_EVENTS`) when the
-  links the call uses form an acyclic graph (e.g. feed-forward traffic between chips). Links are
-  run to completion in topological order; a link's arrivals are the (time, event) merge of the
-  output runs of its upstream links, each already in that order, and the link is the plain
-  recurrence above. The pass declines (and leaves no trace) when the graph has a cycle, or when a
-  link's hand-overs are not in (time, event) order (equal times with a later-served smaller event
-  number, possible only with zero or negligible service times); the global loop then runs instead. A chip
-  router carries both its chip's outgoing and incoming traffic, so chips sending to each other
-  form a cycle (router A -> mesh -> router B -> mesh -> router A).
+  links the call uses form an acyclic graph (e.g. feed-forward traffic between chips) and no
+  hold can happen. Links are run to completion in topological order; a link's arrivals are the
+  (time, event) merge of the output runs of its upstream links, each already in that order, and
+  the link is the plain recurrence above. The pass declines (and leaves no trace) when the graph
+  has a cycle; when a link's hand-overs are not in (time, event) order (equal times with a
+  later-served smaller event number, possible only with zero or negligible service times); when
+  a stall link might have been full when a sender handed over (conservatively: the ``K``-th most
+  recent event still in it when the sender took its place); when an event is still in service at the
+  horizon; or when the call starts with events queued, in service or held. The event loop then
+  runs instead.
 
-Bookkeeping of ``stall``: an event waiting upstream for a full link is counted in that link's
-``in_flight`` (and ``stalled``) from its arrival on, so a stall link's ``in_flight`` can exceed
-``fifo_depth``; its wait includes the time spent blocked upstream.
+Bookkeeping of ``stall``: an event waiting at the neuron or at a router's input port is counted
+in that link's ``in_flight`` (and ``stalled``) from its arrival on; a held event stays in its
+link's ``in_flight`` (the full link counts it as ``stalled``).
 
 Energy bookkeeping: every broadcast into a destination core is counted on that core (and, with
 :meth:`Router.set_cam_matches`, the CAM matches it makes there: the synaptic events), for
@@ -160,6 +171,9 @@ class LinkStats(typing.NamedTuple):
         max (s; -inf when none). Sums combine across calls and routers by addition.
     wait_count, wait_sum, wait_sumsq, wait_max : ndarray
         Queueing delay ``start - a`` of the delivered events, same layout.
+    hold_sum, hold_max : ndarray
+        Time the link's server held an event after serving it because the next stage's FIFO was
+        full (back-pressure), summed over the events it released (s) and largest (s; -inf when none).
     """
 
     kind: np.ndarray
@@ -179,6 +193,8 @@ class LinkStats(typing.NamedTuple):
     wait_sum: np.ndarray
     wait_sumsq: np.ndarray
     wait_max: np.ndarray
+    hold_sum: np.ndarray
+    hold_max: np.ndarray
 
     @property
     def latency_mean(self):
@@ -212,6 +228,8 @@ LINK_STAT_ATTRIBUTES = {
     "wait_sum": ("s", "sum of queueing delays (arrival to start of service)"),
     "wait_sumsq": ("s2", "sum of squared queueing delays"),
     "wait_max": ("s", "largest queueing delay"),
+    "hold_sum": ("s", "sum of the times the server held a served event for a place in the full next FIFO"),
+    "hold_max": ("s", "largest time the server held a served event for a place in the full next FIFO"),
 }
 """``(units, long_name)`` of the numeric :class:`LinkStats` fields, for dataset attributes."""
 
@@ -245,15 +263,31 @@ class HopTrace(typing.NamedTuple):
 _SERVICE, _LATENCY = 0, 1
 # link_i columns
 # (_LAND: the chip an event is at after the link: the link's chip, or the neighbour for mesh links)
+# (_OCC: events holding a FIFO place: accepted, or for stall links already handed over to it, and
+# not yet handed on; _QHEAD/_QTAIL: events waiting for the server; _BHEAD/_BTAIL: senders waiting
+# for a FIFO place of a full stall link; _SERVING: the event in service or held, -1 when idle)
 _KIND, _CHIP, _INDEX, _DEPTH, _DROP, _RING_OFFSET, _RING_POS, _LAND = range(8)
+_OCC, _QHEAD, _QTAIL, _BHEAD, _BTAIL, _SERVING = range(8, 14)
+_LINK_INTS = 14
 # counts columns
 # (offered = accepted + dropped, in_flight = accepted - delivered, statistic counts = delivered;
 # _RECEIVED and _MATCHED are kept on the core links, whose index is also the destination core's:
 # events broadcast into the core and the CAM matches, i.e. synaptic events, they caused there)
 _ACCEPTED, _DELIVERED, _DROPPED, _STALLED, _RECEIVED, _MATCHED = range(6)
 # slot_f / slot_i columns
-_EMIT, _ARRIVAL, _WAIT = 0, 1, 2
-_EVENT, _SOURCE, _TAG, _DST, _MASK, _LINK = range(6)
+# (_DONE: end of service at the current link; _NEXT: the next slot in a link's list; _PHASE: where
+# the event is, one of the _P_* below)
+_EMIT, _ARRIVAL, _WAIT, _DONE = 0, 1, 2, 3
+_EVENT, _SOURCE, _TAG, _DST, _MASK, _LINK, _NEXT, _PHASE = range(8)
+_SLOT_FLOATS, _SLOT_INTS = 4, 8
+_P_WIRE, _P_SERVICE, _P_QUEUED, _P_HELD, _P_SOURCE = range(5)
+_ARRIVING = 1 << 62
+"""Added to the event number of an arrival (at the next stage, or a neuron's at its encoder) in the
+heap key: at equal times every end of service comes first, so that an event leaving at an arrival
+has left (as in the recurrence)."""
+"""Phases: on the wire to the next stage (heap: the hand-over), in service (heap: its end), queued
+for the server, held by the server after service (next stage full), waiting at the neuron for a
+place in the core encoder's FIFO."""
 # scal entries (_UNUSED: formerly a scheduling counter; ties are now broken by event number)
 _HEAP_SIZE, _UNUSED, _FREE_TOP, _N_OUT, _N_TRACE, _TRACE_ON, _N_DELIVERED, _N_DROPPED = range(8)
 
@@ -394,45 +428,148 @@ def _count_receptions(dst, mask, tag, n_cores, counts, matches, match_meta):
                 counts[dst * n_cores + core, _MATCHED] += matches[base + core * n_tags]
 
 
+@numba.njit(cache=True, inline="always")
+def _schedule(t, slot, slot_i, heap_t, heap_event, heap_slot, scal):
+    """Put the next happening of ``slot`` (its phase says which) on the heap at time ``t``."""
+    size = scal[_HEAP_SIZE]
+    key = slot_i[slot, _EVENT] + (_ARRIVING if slot_i[slot, _PHASE] == _P_WIRE else 0)
+    _heap_push(heap_t, heap_event, heap_slot, size, t, key, slot)
+    scal[_HEAP_SIZE] = size + 1
+
+
+@numba.njit(cache=True, inline="always")
+def _append(link, slot, head, tail, link_i, slot_i):
+    """Append ``slot`` to the list of ``link`` whose head and tail are columns ``head``, ``tail``."""
+    slot_i[slot, _NEXT] = -1
+    if link_i[link, head] < 0:
+        link_i[link, head] = slot
+    else:
+        slot_i[link_i[link, tail], _NEXT] = slot
+    link_i[link, tail] = slot
+
+
+@numba.njit(cache=True, inline="always")
+def _take(link, head, link_i, slot_i):
+    """Remove and return the first slot of a list of ``link`` (-1: empty)."""
+    slot = link_i[link, head]
+    if slot >= 0:
+        link_i[link, head] = slot_i[slot, _NEXT]
+    return slot
+
+
+@numba.njit(cache=True, inline="always")
+def _start(link, slot, t, link_f, link_i, slot_f, slot_i, heap_t, heap_event, heap_slot, scal, trace_i, trace_f):
+    """The server of ``link`` starts serving ``slot`` at ``t``; its service ends at ``t + s``."""
+    link_i[link, _SERVING] = slot
+    done = t + link_f[link, _SERVICE]
+    slot_f[slot, _WAIT] = t - slot_f[slot, _ARRIVAL]
+    slot_f[slot, _DONE] = done
+    slot_i[slot, _PHASE] = _P_SERVICE
+    if scal[_TRACE_ON] == 1:
+        n = scal[_N_TRACE]
+        trace_i[n, 0] = slot_i[slot, _EVENT]
+        trace_i[n, 1] = link
+        trace_f[n, 0] = slot_f[slot, _ARRIVAL]
+        trace_f[n, 1] = t
+        trace_f[n, 2] = done
+        scal[_N_TRACE] = n + 1
+    _schedule(done, slot, slot_i, heap_t, heap_event, heap_slot, scal)
+
+
+@numba.njit(cache=True, inline="always")
+def _enter(link, slot, t, link_f, link_i, slot_f, slot_i, heap_t, heap_event, heap_slot, scal, trace_i, trace_f):
+    """``slot`` (arrival time already set) enters ``link`` at ``t``: served at once if the server
+    is idle, else queued."""
+    slot_i[slot, _LINK] = link
+    if link_i[link, _SERVING] < 0:
+        _start(link, slot, t, link_f, link_i, slot_f, slot_i, heap_t, heap_event, heap_slot, scal, trace_i, trace_f)
+    else:
+        slot_i[slot, _PHASE] = _P_QUEUED
+        _append(link, slot, _QHEAD, _QTAIL, link_i, slot_i)
+
+
+@numba.njit(cache=True, inline="always")
+def _release(link, t, link_f, link_i, ring, busy, stats, slot_f, slot_i, heap_t, heap_event, heap_slot, scal,
+             trace_i, trace_f):
+    """The server of ``link`` hands its event over at ``t`` (the caller scheduled the hand-over).
+
+    The freed server starts its next queued event; the freed FIFO slot goes to the first sender
+    waiting for it (a neuron's event at a core encoder, or an upstream server holding its event),
+    whose own server is then released in turn: blocking unwinds upstream in one instant.
+    """
+    while True:
+        slot = link_i[link, _SERVING]
+        _accumulate(stats, link, 6, t - slot_f[slot, _DONE])  # time held by a full next stage
+        link_i[link, _OCC] -= 1
+        busy[link] = t
+        position = link_i[link, _RING_POS]
+        ring[link_i[link, _RING_OFFSET] + position] = t
+        link_i[link, _RING_POS] = 0 if position + 1 == link_i[link, _DEPTH] else position + 1
+        link_i[link, _SERVING] = -1
+        queued = _take(link, _QHEAD, link_i, slot_i)
+        if queued >= 0:
+            _start(link, queued, t, link_f, link_i, slot_f, slot_i, heap_t, heap_event, heap_slot, scal, trace_i,
+                   trace_f)
+        waiting = _take(link, _BHEAD, link_i, slot_i)
+        if waiting < 0:
+            return
+        link_i[link, _OCC] += 1
+        if slot_i[waiting, _PHASE] == _P_SOURCE:  # a neuron's event enters its core encoder
+            _enter(link, waiting, t, link_f, link_i, slot_f, slot_i, heap_t, heap_event, heap_slot, scal, trace_i,
+                   trace_f)
+            return
+        upstream = slot_i[waiting, _LINK]  # an upstream server hands its held event over
+        slot_i[waiting, _PHASE] = _P_WIRE
+        _schedule(t + link_f[upstream, _LATENCY], waiting, slot_i, heap_t, heap_event, heap_slot, scal)
+        link = upstream
+
+
 @numba.njit(cache=True)
 def _route(until, in_time, in_event, in_source, in_src_chip, in_src_core, in_dst, in_mask, in_tag,
            nx, n_cores, link_f, link_i, ring, busy, counts, stats,
            slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, matches, match_meta,
            out_event, out_source, out_tag, out_chip, out_core, out_emit, out_arrival, trace_i, trace_f):
-    """Run the discrete-event loop over every happening before ``until``; return inputs consumed."""
+    """Run the discrete-event simulation over every happening before ``until``; return inputs consumed.
+
+    Happenings, in (time, event) order: a neuron's event reaches its core encoder (input); an
+    event ends its service at a link (phase ``_P_SERVICE``); an event reaches the next stage or
+    the destination cores (phase ``_P_WIRE``).
+    """
     n_in = in_time.shape[0]
     n_chips = link_i.shape[0] // (n_cores + 5)
     chip_base = n_chips * n_cores
     mesh_base = chip_base + n_chips
-    trace_on = scal[_TRACE_ON] == 1
-    size = scal[_HEAP_SIZE]
-    free_top = scal[_FREE_TOP]
     n_out = scal[_N_OUT]
-    n_trace = scal[_N_TRACE]
-    n_delivered = scal[_N_DELIVERED]
-    n_dropped = scal[_N_DROPPED]
     i = 0
-    carry = False  # the event just served is the next happening: hand it over without the heap
-    t = 0.0
-    slot = 0
     while True:
-        from_heap = carry or (size > 0 and (i >= n_in or _before(heap_t[0], heap_event[0], in_time[i], in_event[i])))
-        if from_heap:
-            if not carry:
-                t = heap_t[0]
-                if t >= until:
-                    break
-                slot = heap_slot[0]
-                _heap_pop(heap_t, heap_event, heap_slot, size)
-                size -= 1
-            carry = False
-            previous = slot_i[slot, _LINK]
-            counts[previous, _DELIVERED] += 1
-            _accumulate(stats, previous, 0, t - slot_f[slot, _ARRIVAL])
-            _accumulate(stats, previous, 3, slot_f[slot, _WAIT])
+        size = scal[_HEAP_SIZE]
+        if size > 0 and (i >= n_in or _before(heap_t[0], heap_event[0], in_time[i], in_event[i] + _ARRIVING)):
+            t = heap_t[0]
+            if t >= until:
+                break
+            slot = heap_slot[0]
+            _heap_pop(heap_t, heap_event, heap_slot, size)
+            scal[_HEAP_SIZE] = size - 1
+            link = slot_i[slot, _LINK]
             dst = slot_i[slot, _DST]
-            link = _next_link(previous, dst, nx, chip_base, mesh_base, link_i)
-            if link < 0:  # fan-out to the cores of the mask
+            following = _next_link(link, dst, nx, chip_base, mesh_base, link_i)
+            if slot_i[slot, _PHASE] == _P_SERVICE:  # end of service at link
+                if following >= 0 and link_i[following, _DROP] == 0 and link_i[link, _KIND] != MESH:
+                    if link_i[following, _OCC] >= link_i[following, _DEPTH]:  # next FIFO full: hold
+                        counts[following, _STALLED] += 1
+                        slot_i[slot, _PHASE] = _P_HELD
+                        _append(following, slot, _BHEAD, _BTAIL, link_i, slot_i)
+                        continue
+                    link_i[following, _OCC] += 1  # the slot is taken by the hand-over
+                slot_i[slot, _PHASE] = _P_WIRE
+                _schedule(t + link_f[link, _LATENCY], slot, slot_i, heap_t, heap_event, heap_slot, scal)
+                _release(link, t, link_f, link_i, ring, busy, stats, slot_f, slot_i, heap_t, heap_event, heap_slot,
+                         scal, trace_i, trace_f)
+                continue
+            counts[link, _DELIVERED] += 1  # hand-over: the event reaches the next stage
+            _accumulate(stats, link, 0, t - slot_f[slot, _ARRIVAL])
+            _accumulate(stats, link, 3, slot_f[slot, _WAIT])
+            if following < 0:  # fan-out to the cores of the mask
                 mask = slot_i[slot, _MASK]
                 _count_receptions(dst, mask, slot_i[slot, _TAG], n_cores, counts, matches, match_meta)
                 for core in range(n_cores):
@@ -445,18 +582,22 @@ def _route(until, in_time, in_event, in_source, in_src_chip, in_src_core, in_dst
                         out_emit[n_out] = slot_f[slot, _EMIT]
                         out_arrival[n_out] = t
                         n_out += 1
-                n_delivered += 1
-                free[free_top] = slot
-                free_top += 1
+                scal[_N_DELIVERED] += 1
+                top = scal[_FREE_TOP]
+                free[top] = slot
+                scal[_FREE_TOP] = top + 1
                 continue
+            outside = link_i[link, _KIND] == MESH  # from the mesh: waits at the router's input port
+            link = following
         else:
             if i >= n_in:
                 break
             t = in_time[i]
-            if t >= until or free_top == 0:  # horizon reached, or no free slot: caller grows
+            if t >= until or scal[_FREE_TOP] == 0:  # horizon reached, or no free slot: caller grows
                 break
-            free_top -= 1
-            slot = free[free_top]
+            top = scal[_FREE_TOP] - 1
+            scal[_FREE_TOP] = top
+            slot = free[top]
             slot_f[slot, _EMIT] = t
             slot_i[slot, _EVENT] = in_event[i]
             slot_i[slot, _SOURCE] = in_source[i]
@@ -465,41 +606,33 @@ def _route(until, in_time, in_event, in_source, in_src_chip, in_src_core, in_dst
             slot_i[slot, _MASK] = in_mask[i]
             link = in_src_chip[i] * n_cores + in_src_core[i]
             i += 1
-        start, departure, status = _serve(link, t, link_f, link_i, ring, busy)
-        if status == 2:
-            counts[link, _DROPPED] += 1
-            n_dropped += 1
-            free[free_top] = slot
-            free_top += 1
-            continue
-        if status == 1:
-            counts[link, _STALLED] += 1
+            outside = True  # the neuron waits for a place in its core encoder's FIFO
+        # arrival at a link: a drop link takes the event if it holds fewer than fifo_depth events;
+        # a stall link's place was taken when the sender handed the event over, except for an event
+        # from the neuron or the mesh, which waits outside (holding no server) until a place frees
+        if link_i[link, _DROP] == 1:
+            if link_i[link, _OCC] >= link_i[link, _DEPTH]:
+                counts[link, _DROPPED] += 1
+                scal[_N_DROPPED] += 1
+                top = scal[_FREE_TOP]
+                free[top] = slot
+                scal[_FREE_TOP] = top + 1
+                continue
+            link_i[link, _OCC] += 1
+        elif outside:
+            if link_i[link, _OCC] >= link_i[link, _DEPTH]:
+                counts[link, _ACCEPTED] += 1
+                counts[link, _STALLED] += 1
+                slot_f[slot, _ARRIVAL] = t
+                slot_i[slot, _LINK] = link
+                slot_i[slot, _PHASE] = _P_SOURCE
+                _append(link, slot, _BHEAD, _BTAIL, link_i, slot_i)
+                continue
+            link_i[link, _OCC] += 1
         counts[link, _ACCEPTED] += 1
         slot_f[slot, _ARRIVAL] = t
-        slot_f[slot, _WAIT] = start - t
-        slot_i[slot, _LINK] = link
-        if trace_on:
-            trace_i[n_trace, 0] = slot_i[slot, _EVENT]
-            trace_i[n_trace, 1] = link
-            trace_f[n_trace, 0] = t
-            trace_f[n_trace, 1] = start
-            trace_f[n_trace, 2] = departure
-            n_trace += 1
-        t_next = departure + link_f[link, _LATENCY]
-        event = slot_i[slot, _EVENT]
-        if (t_next < until and (size == 0 or _before(t_next, event, heap_t[0], heap_event[0]))
-                and (i >= n_in or _before(t_next, event, in_time[i], in_event[i]))):
-            t = t_next  # it would be popped next anyway
-            carry = True
-        else:
-            _heap_push(heap_t, heap_event, heap_slot, size, t_next, event, slot)
-            size += 1
-    scal[_HEAP_SIZE] = size
-    scal[_FREE_TOP] = free_top
+        _enter(link, slot, t, link_f, link_i, slot_f, slot_i, heap_t, heap_event, heap_slot, scal, trace_i, trace_f)
     scal[_N_OUT] = n_out
-    scal[_N_TRACE] = n_trace
-    scal[_N_DELIVERED] = n_delivered
-    scal[_N_DROPPED] = n_dropped
     return i
 
 
@@ -617,11 +750,17 @@ def _order(time, event):
 
 
 @numba.njit(cache=True)
-def _run_by_link(until, in_time, in_event, in_dst, in_mask, in_src_chip, in_src_core, nx, n_cores, link_f, link_i, ring,
+def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, in_src_core, nx, n_cores, link_f, link_i, ring,
                  busy, counts, stats, slot_f, slot_i, scal, topo, n_arrivals, n_carried, carried_slot,
                  carried_time, rt, rj, merged_t, merged_j, d_time, d_j, d_event, t_time, t_j, t_event, t_link,
                  t_arrival, t_wait):
     """Serve every link in ``topo`` order (see above); new events are ``j >= n_c``.
+
+    ``lead[kind]``: the latency of the senders that take a place in a link of that kind when they
+    hand over (none for an encoder, the encoders for a chip router, the chip routers for a mesh
+    hop); an event arriving at ``a`` found its place taken at ``a - lead`` at the earliest, and
+    every event holding a place then has arrived by ``a``: if the ``K``-th most recent arrival is
+    still in the link at ``a - lead``, a hold may have happened and the pass declines.
 
     Returns ``(ok, n_d, n_out, n_t)``: the deliveries and the events left in transit are in the
     scratch arrays ``d_*`` and ``t_*`` (in service order, link after link).
@@ -736,7 +875,14 @@ def _run_by_link(until, in_time, in_event, in_dst, in_mask, in_src_chip, in_src_
             else:
                 arrival = src_t[first + q - n_u]
                 j = src_j[first + q - n_u]
+                if (link_i[u, _DROP] == 0
+                        and ring[link_i[u, _RING_OFFSET] + link_i[u, _RING_POS]] > arrival - lead[link_i[u, _KIND]]):
+                    ok = False  # the stall FIFO may have been full when the sender handed over: a hold
+                    break
                 start, departure, status = _serve(u, arrival, link_f, link_i, ring, busy)
+                if departure >= until:
+                    ok = False  # in service at the horizon: its release depends on what comes next
+                    break
                 if status == 2:
                     counts[u, _DROPPED] += 1
                     n_dropped += 1
@@ -744,6 +890,7 @@ def _run_by_link(until, in_time, in_event, in_dst, in_mask, in_src_chip, in_src_
                 if status == 1:
                     counts[u, _STALLED] += 1
                 counts[u, _ACCEPTED] += 1
+                _accumulate(stats, u, 6, 0.0)  # released at the end of service: held for no time
                 wait = start - arrival
                 t_next = departure + latency
             # the global loop hands over in (time, event) order: it must be the service order
@@ -877,6 +1024,19 @@ def _collect_by_link(n_d, n_t, in_time, in_event, in_source, in_tag, in_dst, in_
 
 
 @numba.njit(cache=True)
+def _reserve_wires(m, link_i, slot_i, nx, n_cores):
+    """FIFO places after the link-by-link pass (every accepted event has left its link): each event
+    on a wire holds a place of the stall link it goes to."""
+    n_chips = link_i.shape[0] // (n_cores + 5)
+    chip_base = n_chips * n_cores
+    link_i[:, _OCC] = 0
+    for slot in range(m):
+        following = _next_link(slot_i[slot, _LINK], slot_i[slot, _DST], nx, chip_base, chip_base + n_chips, link_i)
+        if following >= 0 and link_i[following, _DROP] == 0 and link_i[slot_i[slot, _LINK], _KIND] != MESH:
+            link_i[following, _OCC] += 1
+
+
+@numba.njit(cache=True)
 def _single_link(arrival, link_f, link_i, ring, busy, start, departure, status):
     for k in range(arrival.shape[0]):
         start[k], departure[k], status[k] = _serve(0, arrival[k], link_f, link_i, ring, busy)
@@ -915,7 +1075,7 @@ def feed_compiled(state, until, time, first_event, ints):
     (link_f, link_i, ring, busy, counts, stats, slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, nx, n_cores,
      matches, match_meta) = state
     n_new = time.shape[0]
-    n_out = n_cores * scal[_HEAP_SIZE]
+    n_out = n_cores * (free.shape[0] - scal[_FREE_TOP])
     for e in range(n_new):
         mask = ints[4, e]
         while mask:
@@ -937,7 +1097,7 @@ def feed_compiled(state, until, time, first_event, ints):
 @numba.njit(cache=True)
 def compiled_in_flight(state):
     """Events inside the router, from its :meth:`Router.compiled_state` arrays."""
-    return state[12][_HEAP_SIZE]
+    return state[8].shape[0] - state[12][_FREE_TOP]
 
 
 @numba.njit(cache=True)
@@ -972,7 +1132,8 @@ def _link_tables(levels_by_link, kinds, chips, indices):
     link_f = np.array([[p.service_time, p.latency] for p in levels_by_link], dtype=np.float64).reshape(n, 2)
     depth = np.array([p.fifo_depth for p in levels_by_link], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(depth)[:-1]]).astype(np.int64)
-    link_i = np.zeros((n, 8), dtype=np.int64)
+    link_i = np.zeros((n, _LINK_INTS), dtype=np.int64)
+    link_i[:, _QHEAD:_SERVING + 1] = -1
     link_i[:, _KIND] = kinds
     link_i[:, _CHIP] = chips
     link_i[:, _INDEX] = indices
@@ -1062,14 +1223,13 @@ class Router:
         self._counts = np.zeros((n_links, 6), dtype=np.int64)
         self._matches = np.zeros(1, dtype=np.int64)
         self._match_meta = np.zeros(2, dtype=np.int64)
-        self._stats = np.zeros((n_links, 6))
-        self._stats[:, 2] = -np.inf
-        self._stats[:, 5] = -np.inf
+        self._stats = np.zeros((n_links, 9))
+        self._stats[:, [2, 5, 8]] = -np.inf
         self._scal = np.zeros(8, dtype=np.int64)
         self._scal[_TRACE_ON] = int(bool(trace))
         self._capacity = 0
-        self._slot_f = np.zeros((0, 3))
-        self._slot_i = np.zeros((0, 6), dtype=np.int64)
+        self._slot_f = np.zeros((0, _SLOT_FLOATS))
+        self._slot_i = np.zeros((0, _SLOT_INTS), dtype=np.int64)
         self._free = np.zeros(0, dtype=np.int64)
         self._heap_t = np.zeros(0)
         self._heap_event = np.zeros(0, dtype=np.int64)
@@ -1152,7 +1312,11 @@ class Router:
     def in_flight(self):
         """Events fed but neither delivered nor dropped: not yet emitted (time >= the last
         ``until``) or inside the router."""
-        return int(self._scal[_HEAP_SIZE]) + self._pending.size
+        return self._inside() + self._pending.size
+
+    def _inside(self):
+        """Events inside the router (every slot in use)."""
+        return self._capacity - int(self._scal[_FREE_TOP])
 
     def in_flight_events(self):
         """Event numbers of the events in flight (inside the router, then not yet emitted).
@@ -1161,7 +1325,8 @@ class Router:
         -------
         ndarray of int64, shape (in_flight,)
         """
-        inside = self._slot_i[self._heap_slot[:int(self._scal[_HEAP_SIZE])], _EVENT]
+        free = self._free[:int(self._scal[_FREE_TOP])]
+        inside = self._slot_i[np.setdiff1d(np.arange(self._capacity), free), _EVENT]
         return np.concatenate([np.sort(inside), self._pending_event])
 
     def link_stats(self):
@@ -1176,7 +1341,8 @@ class Router:
         return LinkStats(np.array(LEVELS)[self._link_i[:, _KIND]], self._link_i[:, _CHIP].copy(),
                          self._link_i[:, _INDEX].copy(), accepted + dropped, accepted, delivered, dropped,
                          accepted - delivered, stalled, delivered.copy(), s[:, 0].copy(), s[:, 1].copy(),
-                         s[:, 2].copy(), delivered.copy(), s[:, 3].copy(), s[:, 4].copy(), s[:, 5].copy())
+                         s[:, 2].copy(), delivered.copy(), s[:, 3].copy(), s[:, 4].copy(), s[:, 5].copy(),
+                         s[:, 6].copy(), s[:, 8].copy())
 
     def set_cam_matches(self, matches, chips_per_row):
         """Give the router the CAM match counts of every (destination core, tag), so that it counts
@@ -1229,9 +1395,9 @@ class Router:
         if needed <= self._capacity:
             return
         old, new = self._capacity, max(needed, 2 * self._capacity, 64)
-        slot_f = np.zeros((new, 3))
+        slot_f = np.zeros((new, _SLOT_FLOATS))
         slot_f[:old] = self._slot_f
-        slot_i = np.zeros((new, 6), dtype=np.int64)
+        slot_i = np.zeros((new, _SLOT_INTS), dtype=np.int64)
         slot_i[:old] = self._slot_i
         top = int(self._scal[_FREE_TOP])
         free = np.zeros(new, dtype=np.int64)
@@ -1289,7 +1455,7 @@ class Router:
             merged, merged_ids = merged.take(order), merged_ids[order]
         self._until = max(self._until, until)
         n_now = int(np.searchsorted(merged.time, until, side="left"))  # emitted before the horizon
-        in_transit = int(self._scal[_HEAP_SIZE])
+        in_transit = self._inside()
         if n_now == 0 and in_transit == 0:
             self._keep_pending(merged, merged_ids, 0)
             return _NO_DELIVERIES
@@ -1330,6 +1496,9 @@ class Router:
     def _feed_by_link(self, merged, merged_ids, n_now, until):
         """Route the first ``n_now`` events of ``merged`` and those in transit with the link-by-link
         pass; ``None`` (and nothing changed) if it does not apply."""
+        heap = int(self._scal[_HEAP_SIZE])
+        if self._inside() != heap or np.any(self._slot_i[self._heap_slot[:heap], _PHASE] != _P_WIRE):
+            return None  # events queued, in service or held: only the event loop knows their future
         now = EventBatch(*(field[:n_now] for field in merged))
         acyclic, topo, n_arrivals, n_carried, carried_slot, carried_time = _plan_by_link(
             n_now, now.src_chip, now.src_core, now.dst_chip, self.nx, self.n_cores, self._link_i, self._slot_i,
@@ -1342,7 +1511,7 @@ class Router:
         rt, merged_t, d_time, t_time, t_arrival, t_wait = floats
         rj, merged_j, d_j, d_event, t_j, t_event, t_link = ints
         ok, n_d, n_out, n_t = _run_by_link(
-            until, now.time, merged_ids[:n_now], now.dst_chip, now.core_mask, now.src_chip, now.src_core, self.nx,
+            until, np.array([0.0, self.levels["core"].latency, self.levels["chip"].latency]), now.time, merged_ids[:n_now], now.dst_chip, now.core_mask, now.src_chip, now.src_core, self.nx,
             self.n_cores,
             self._link_f, self._link_i, self._ring, self._busy, self._counts, self._stats, self._slot_f,
             self._slot_i, self._scal, topo, n_arrivals, n_carried, carried_slot, carried_time, rt, rj, merged_t,
@@ -1350,12 +1519,13 @@ class Router:
         if not ok:
             return None
         out = [np.empty(n_out, dtype=np.int64) for _ in range(5)] + [np.empty(n_out) for _ in range(2)]
-        transit = np.empty(n_t), np.empty((n_t, 3)), np.empty((n_t, 6), dtype=np.int64)
+        transit = np.empty(n_t), np.zeros((n_t, _SLOT_FLOATS)), np.zeros((n_t, _SLOT_INTS), dtype=np.int64)
         _collect_by_link(n_d, n_t, now.time, merged_ids[:n_now], now.source, now.tag,
                          now.dst_chip, now.core_mask, self.n_cores, self._counts, self._matches, self._match_meta,
                          self._slot_f, self._slot_i, carried_slot,
                          d_time, d_j, d_event, t_time, t_j, t_event, t_link, t_arrival, t_wait, *out, *transit)
         self._store_transit(*transit)
+        _reserve_wires(n_t, self._link_i, self._slot_i, self.nx, self.n_cores)
         return Deliveries(*out)
 
     def _scratch(self, dtype, size):
@@ -1386,7 +1556,7 @@ class Router:
         """
         usable = not (self._pending.size or self._scal[_TRACE_ON])
         if usable:
-            self._ensure_capacity(int(self._scal[_HEAP_SIZE]) + int(free_slots))
+            self._ensure_capacity(self._inside() + int(free_slots))
         return usable, (self._link_f, self._link_i, self._ring, self._busy, self._counts, self._stats, self._slot_f,
                 self._slot_i, self._free, self._heap_t, self._heap_event, self._heap_slot, self._scal, self.nx,
                 self.n_cores, self._matches, self._match_meta)
@@ -1420,7 +1590,7 @@ class Router:
         self._slot_f[:m] = transit_f
         self._slot_i[:m] = transit_i
         self._heap_t[:m] = transit_t
-        self._heap_event[:m] = transit_i[:, _EVENT]
+        self._heap_event[:m] = transit_i[:, _EVENT] + _ARRIVING
         self._heap_slot[:m] = np.arange(m)
         self._free[:capacity - m] = np.arange(m, capacity)
         self._scal[_FREE_TOP] = capacity - m
