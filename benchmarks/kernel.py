@@ -14,11 +14,17 @@ The same for the ``fast`` integrator (:mod:`mixsig.engine.fast`), on the states 
 run with it:
 
 * ``kernel_fast.neuron_ns``       :func:`mixsig.engine.fast.advance_serial`;
-* ``kernel_fast.dpi_decays_ns``   rule 1, the branch-free pass over every DPI;
-* ``kernel_fast.dpi_pulses_ns``   rule 2, the sparse pass over the DPIs with a pulse;
-* ``kernel_fast.soma_ns``         rules 3-4 (Heun step, exact kernel near threshold, AHP);
-* ``kernel_fast.pulses_per_neuron_step``, ``kernel_fast.spikes_per_neuron_step``: how often the
-  sparse paths run (a spike step is redone by the exact soma kernel);
+* ``kernel_fast.dpis_ns``         rules 1, 2 and 5 (noise inputs, vector decays, packed vector pulse
+  lanes, sparse long pulses);
+* ``kernel_fast.soma_ns``         the rest: rules 3-4 (AHP pulses, the vector Heun step, the exact
+  kernel's redo near threshold);
+* ``kernel_fast.pulses_per_neuron_step``, ``kernel_fast.spikes_per_neuron_step``,
+  ``kernel_fast.exact_redos_per_neuron_step``: pulse lanes per neuron-step, spikes, and soma steps
+  redone by the exact kernel (those ending above ``NEAR_THRESHOLD * i_spkthr``);
+* ``kernel_fast.<pass>_zmm_instructions``, ``..._ymm_instructions``,
+  ``..._scalar_double_instructions``: instructions of the vector passes' machine code
+  (``dpi_decays``, ``pulse_lanes``, ``soma_vector``) on 512-bit and 256-bit vectors and on scalar
+  doubles (the proof that they vectorise);
 * ``kernel_fast.table_bytes_per_neuron``: parameter and state bytes one neuron-step reads (the
   memory traffic of a neuron-step when the tables do not stay in cache).
 """
@@ -104,6 +110,26 @@ def _snapshots(integrator):
     return simulation, states, i_dc, np.zeros(m, dtype=np.int64), np.zeros(m), np.zeros((0, m))
 
 
+@numba.njit(cache=True)
+def _fast_dpis(syn, i_w, z, dt, syn_par, work):
+    m = syn.shape[2]
+    for lo in range(0, m, fast.BLOCK):
+        fast._dpis(lo, min(m, lo + fast.BLOCK), syn, i_w, z, dt, syn_par, work)
+
+
+def vector_instructions(function, args):
+    """``(zmm, ymm, scalar)``: instructions of ``function``'s machine code on 512-bit and 256-bit vectors,
+    and scalar double-precision arithmetic ones, compiled afresh (a kernel loaded from numba's cache
+    has no assembly to inspect) with the kernel's own options."""
+    fresh = numba.njit(error_model="numpy")(function.py_func)
+    fresh(*args)
+    lines = [line for line in fresh.inspect_asm(fresh.signatures[0]).splitlines() if line.startswith("\t")]
+    scalar = ("addsd", "subsd", "mulsd", "divsd", "sqrtsd", "fmadd", "maxsd", "minsd")
+    return (sum("zmm" in line for line in lines), sum("ymm" in line for line in lines),
+            sum(any(op in line.split()[0] for op in scalar) and "xmm" in line and "zmm" not in line
+                and "ymm" not in line for line in lines))
+
+
 def fast_figures():
     """The ``kernel_fast.*`` figures."""
     simulation, states, i_dc, count, offset, no_noise = _snapshots("fast")
@@ -118,46 +144,39 @@ def fast_figures():
         for syn, soma, i_w, work in copies():
             fast.advance_serial(syn, soma, i_w, no_noise, dt, syn_par, nmda_thr, soma_par, i_dc, work, count, offset)
 
-    def decays():
+    def dpis():
         for syn, _, i_w, work in copies():
-            fast._dpi_decays(0, m, syn, i_w, no_noise, dt, syn_par, work)
+            _fast_dpis(syn, i_w, no_noise, dt, syn_par, work)
 
-    def pulses():
-        for syn, _, i_w, work in copies():
-            fast._dpi_pulses(0, m, syn, i_w, no_noise, dt, syn_par, work)
-
-    prepared = []
+    spikes = redos = 0
     for syn, soma, i_w, work in copies():
-        fast._dpi_decays(0, m, syn, i_w, no_noise, dt, syn_par, work)
-        fast._dpi_pulses(0, m, syn, i_w, no_noise, dt, syn_par, work)
-        work[fast.N_TYPES] = -1.0
-        fast._ahp_pulses(0, m, soma, soma_par, dt, work)
-        prepared.append((syn, soma, work))
-
-    def prepared_copies():
-        return [[a.copy() for a in state] for state in prepared]
-
-    def somas():
-        for syn, soma, work in prepared_copies():
-            fast._soma(0, m, syn, soma, no_noise, dt, nmda_thr, soma_par, i_dc, work, count, offset)
-
-    spikes = 0
-    for syn, soma, work in prepared_copies():
-        fast._soma(0, m, syn, soma, no_noise, dt, nmda_thr, soma_par, i_dc, work, count, offset)
+        fast.advance_serial(syn, soma, i_w, no_noise, dt, syn_par, nmda_thr, soma_par, i_dc, work, count, offset)
         spikes += int(np.sum(count))
+        redos += int(np.sum(work[fast.ROW_REDO]))
     n_pulses = sum(int(np.sum((i_w > 0) | (syn[2].T > 0))) for syn, _, i_w, _ in states)
     overhead = _best(copies, per)
+    neuron_ns, dpis_ns = _best(neuron, per) - overhead, _best(dpis, per) - overhead
     row_bytes = (syn_par.shape[0] * fast.N_TYPES + soma_par.shape[0] + states[0][0].shape[0] * fast.N_TYPES
                  + states[0][1].shape[0] + fast.N_TYPES + 2) * 8
-    return {
-        "kernel_fast.neuron_ns": _best(neuron, per) - overhead,
-        "kernel_fast.dpi_decays_ns": _best(decays, per) - overhead,
-        "kernel_fast.dpi_pulses_ns": _best(pulses, per) - overhead,
-        "kernel_fast.soma_ns": _best(somas, per) - _best(prepared_copies, per),
+    syn, soma, i_w, work = copies()[0]
+    figures = {
+        "kernel_fast.neuron_ns": neuron_ns,
+        "kernel_fast.dpis_ns": dpis_ns,
+        "kernel_fast.soma_ns": neuron_ns - dpis_ns,
         "kernel_fast.pulses_per_neuron_step": n_pulses / per,
         "kernel_fast.spikes_per_neuron_step": spikes / per,
+        "kernel_fast.exact_redos_per_neuron_step": redos / per,
         "kernel_fast.table_bytes_per_neuron": float(row_bytes),
     }
+    for name, function, args in (
+            ("dpi_decays", fast._dpi_decays, (0, fast.BLOCK, 0, syn, dt, syn_par, work, 0)),
+            ("pulse_lanes", fast._pulse_lanes, (0, fast.BLOCK, dt, work)),
+            ("soma_vector", fast._soma_vector, (0, fast.BLOCK, soma, dt, nmda_thr, soma_par, i_dc, work))):
+        zmm, ymm, scalar = vector_instructions(function, args)
+        figures[f"kernel_fast.{name}_zmm_instructions"] = zmm
+        figures[f"kernel_fast.{name}_ymm_instructions"] = ymm
+        figures[f"kernel_fast.{name}_scalar_double_instructions"] = scalar
+    return figures
 
 
 def run():

@@ -36,6 +36,21 @@ def test_invert_solves_the_y_relation(w):
         assert abs(np.exp(v) + v - w) <= 1e-12 * max(1.0, abs(w))
 
 
+def test_invert_fixed_over_the_operating_range():
+    """The fixed-count inversion of the vector passes, from the tangent guess, solves ``e^v + v = w`` to
+    rounding for currents from 1e-26 to 3e6 times the gain current and steps in ``w`` up to 200: within
+    4 ulp of the iterated Newton solution (whose residual test_invert_solves_the_y_relation checks)."""
+    v0 = np.linspace(-60.0, 15.0, 151)
+    steps = np.concatenate([-np.logspace(-8, np.log10(200.0), 40), [0.0], np.logspace(-8, np.log10(200.0), 40)])
+    for start in v0:
+        e0 = np.exp(start)
+        for dw in steps:
+            w = e0 + start + dw
+            guess = start + dw / (e0 + 1.0)
+            reference = fast.invert(w, guess)
+            assert abs(fast.invert_fixed(w, guess) - reference) <= 4 * np.spacing(max(abs(reference), 1.0)), (start, dw)
+
+
 def test_dpi_without_pulse_decays_exactly():
     params = DPIParams()
     syn_par, soma_par = fast.tables([params] * 4, soma.SomaParams(), (1, 1), DT)

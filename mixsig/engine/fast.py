@@ -4,10 +4,22 @@ The ``exact`` integrator (:mod:`mixsig.engine.kernels`) solves each DPI pulse to
 precision and integrates the soma with adaptive RK4 sub-steps. This one integrates the **same
 equations** (no linearisation: the DPI keeps its ``I_g`` nonlinearity, the soma its positive
 feedback, the AHP, the NMDA gate, the shunt and the refractory period) with a fixed step chosen
-for accuracy at ``dt = 100 us``, in structure-of-arrays kernels whose common case is a
-branch-free loop over a block of neurons; rare events (pulses, AHP pulses) are handled in a
-second, sparse pass. Its error against ``exact`` is a validation result
-(``validation/fast_vs_exact.py``, ``docs/models.md``).
+for accuracy at ``dt = 100 us``, in structure-of-arrays kernels built for SIMD. Its error against
+``exact`` is a validation result (``validation/fast_vs_exact.py``, ``docs/models.md``).
+
+Layout of a step (blocks of :data:`BLOCK` neurons, one thread each):
+
+* vector passes, branch-free loops over one-dimensional rows (masked arithmetic: both branches are
+  computed and selected, so LLVM vectorises them; ``kernel_fast.*_zmm_instructions`` in
+  ``python -m benchmarks kernel`` counts their AVX-512 instructions): the noise inputs, each DPI
+  type's exact decay, the DPI pulse steps packed into contiguous lanes (about 0.4 per neuron-step
+  on ref1024: computing them in place for every DPI would cost ten times more), and the soma;
+* sparse passes for rare events: pulse parts longer than :data:`MAX_EULER_PULSE` time constants,
+  AHP pulses (after a spike), and the soma steps near threshold redone by the exact kernel.
+
+``exp`` and ``log`` in the vector passes are the polynomial, bit-cast ones of
+:mod:`mixsig.engine.vecmath` (within 2 ulp of libm's, which this numba build cannot vectorise);
+the inversions of ``e^v + v = w`` take a fixed number of Halley steps (:func:`invert_fixed`).
 
 Scheme
 ------
@@ -22,9 +34,9 @@ stiff after a reset (where ``ln I`` moves fast, ``y`` does not).
 1. DPI without a pulse in the step (the common case): the exact decay ``I <- max(I d, i_0)``
    with the propagator ``d = exp(-dt/tau)``, step average ``max(I tau (1 - d)/dt, i_0)`` (exact
    away from the floor; within ``i_0`` of it on the one step that reaches it).
-2. DPI with a pulse on (sparse pass): one Euler step of ``tau dy/dt = A - I`` over the pulse part
-   ``t_on`` of the step (``A = (I_g/I_tau) I_pulse - I_g``), inverted for ``I`` by Newton on
-   ``e^v + v = w`` to machine precision, then the exact decay over ``dt - t_on``. The charge of the
+2. DPI with a pulse on (packed vector lanes): one Euler step of ``tau dy/dt = A - I`` over the pulse part
+   ``t_on`` of the step (``A = (I_g/I_tau) I_pulse - I_g``), inverted for ``I`` on ``e^v + v = w``
+   to machine precision (:func:`invert_fixed`), then the exact decay over ``dt - t_on``. The charge of the
    pulse part is the corrected trapezoid ``t_on (I_s + I_e)/2 - t_on^2 (I'_e - I'_s)/12`` with the
    equation's own slopes ``I' = (A - I) I / (tau (I + I_g))`` (the plain trapezoid overestimates
    the charge of a pulse that grows ``I`` exponentially by up to 0.6 %). A pulse part longer than
@@ -32,11 +44,11 @@ stiff after a reset (where ``ln I`` moves fast, ``y`` does not).
    (:func:`mixsig.circuits.dpi.dpi_advance`). Pulses merge as in the exact integrator.
 3. Soma: one Heun (RK2) step of ``dw/dt`` over the non-refractory part ``h`` of the step, with the
    DPIs' step averages and the AHP's step average held constant (the exact integrator holds the
-   DPI averages constant too). Predictor and corrector are inverted for ``v`` by Newton
-   (:func:`invert`) from the tangent of ``e^v + v`` at the last ``v``. The non-refractory part
+   DPI averages constant too). Predictor and corrector are inverted for ``v``
+   (:func:`invert_fixed`) from the tangent of ``e^v + v`` at the last ``v``. The non-refractory part
    is ``h = dt - refractory_left`` (0 for a step that is refractory throughout). A step whose
-   Heun end point lies above :data:`NEAR_THRESHOLD` times ``i_spkthr`` (rare: about one step per
-   spike, where positive feedback makes the membrane run away) is redone from the same start and
+   Heun end point lies above :data:`NEAR_THRESHOLD` times ``i_spkthr`` (where positive feedback
+   makes the membrane run away; 0.037 per neuron-step on ref1024, 16 per spike) is redone from the same start and
    inputs by the exact soma kernel (:func:`mixsig.circuits.soma.soma_advance`): spike detection,
    spike times, reset, refractory period and the AHP pulse are then those of the exact integrator.
 4. AHP: the exact decay as in rule 1, its step average held in the soma's leak; a spike's AHP
@@ -61,6 +73,7 @@ import numpy as np
 from mixsig.circuits.dpi import dpi_advance
 from mixsig.circuits.soma import soma_advance
 from mixsig.constants import Q_E
+from mixsig.engine import vecmath
 
 N_TYPES = 4
 """Synapse types per neuron (AMPA, NMDA, GABA, SHUNT)."""
@@ -92,6 +105,9 @@ DPI_STATE_ROWS = ("i_syn", "pulse_current", "pulse_left")
 
 MAX_EULER_PULSE = 0.05
 """Longest pulse part, in DPI time constants, integrated by the Euler step of rule 2."""
+
+HALLEY_STEPS = 3
+"""Halley steps of :func:`invert_fixed` (enough over the operating range; proof there)."""
 
 NEAR_THRESHOLD = 0.5
 """Fraction of ``i_spkthr`` above which a step is redone by the exact soma kernel (rule 3)."""
@@ -194,14 +210,51 @@ def observe(name, syn, soma, soma_par):
     return syn[0, ("i_ampa", "i_nmda", "i_gaba", "i_shunt").index(name)].copy()
 
 
+ROW_I_IN = N_TYPES + 1
+"""Row of the work array holding each soma's input current of the step (A), for the sparse redo."""
+
+ROW_REDO = N_TYPES + 2
+"""Row of the work array flagging (1.0) a soma step left to the sparse pass (the exact kernel)."""
+
+ROW_DPI_SPARSE = N_TYPES + 3
+"""First of 4 rows of the work array flagging (1.0) a DPI pulse step left to the sparse pass."""
+
+ROW_DPI_NOISE = 2 * N_TYPES + 3
+"""First of 4 rows of the work array holding each DPI's noise current of the step (A; rule 5)."""
+
+ROW_SOMA_Z = 3 * N_TYPES + 3
+"""Rows ``ROW_SOMA_Z`` and ``ROW_SOMA_Z + 1`` of the work array: the soma's standard normal shot-noise
+draw and relative flicker fluctuation of the step (0 without noise)."""
+
+ROW_WEIGHT = 3 * N_TYPES + 5
+"""Row of the work array holding one type's weight currents of the step (A), copied from ``i_w``."""
+
+ROW_PACK = 3 * N_TYPES + 6
+"""First of 4 rows of the work array holding the packed pulse steps of a block (in its own columns),
+each as ``type * BLOCK + offset`` from the block's first neuron."""
+
+PULSE_LANE_ROWS = ("i_syn", "pulse_current", "pulse_left", "weight", "t_pulse", "i_gain", "i_0", "tau", "decay",
+                   "decay_after_pulse", "gain_ratio", "noise")
+"""Rows of the packed pulse lanes (:func:`_pulse_lanes`), from :data:`ROW_LANES` of the work array."""
+
+ROW_LANES = 4 * N_TYPES + 6
+"""First row of the packed pulse lanes in the work array."""
+
+
 def work_shape(m):
-    """Shape of the work array :func:`advance` takes as ``work``: the step averages of the four DPIs and the AHP."""
-    return (N_TYPES + 1, m)
+    """Shape of the work array :func:`advance` takes as ``work``.
+
+    Rows: the step averages of the four DPIs and of the AHP (A), then :data:`ROW_I_IN`,
+    :data:`ROW_REDO`, the four rows from :data:`ROW_DPI_SPARSE`, the four from
+    :data:`ROW_DPI_NOISE`, the two from :data:`ROW_SOMA_Z`, :data:`ROW_WEIGHT`, the four from :data:`ROW_PACK` and
+    the :data:`PULSE_LANE_ROWS` from :data:`ROW_LANES`.
+    """
+    return (ROW_LANES + len(PULSE_LANE_ROWS), m)
 
 
 @numba.njit(cache=True)
 def invert(w, v):
-    """Root of ``e^v + v = w`` by Newton from ``v``, to about 1e-16 relative.
+    """Root of ``e^v + v = w`` by Newton from ``v``, to about 1e-16 relative (any start; sparse passes).
 
     The root lies below ``w`` and, for ``w > 1``, below ``ln w``; a start above that bound is
     moved to it, and from there (or from a tangent guess, always at or above the root) Newton on
@@ -221,9 +274,33 @@ def invert(w, v):
     return v
 
 
+@numba.njit(cache=True, inline="always")
+def invert_fixed(w, v):
+    """Root of ``e^v + v = w`` from the tangent guess ``v`` (or any upper bound of the root), by
+    :data:`HALLEY_STEPS` Halley steps: a fixed count, branch-free (the vector passes).
+
+    The start is the least of three upper bounds of the root: ``v`` (a tangent guess
+    ``v_0 + dw / (e^{v_0} + 1)`` of the concave inverse lies above it), ``w`` (as ``e^v > 0``) and,
+    for ``w > 1``, ``ln w`` (as ``v > 0`` there). Its error is below 1 (``w - v = e^v <= 1`` for
+    ``w <= 1``; ``ln w - v = ln(w / (w - v))`` for ``w > 1``). Halley's iteration
+    ``v <- v - 2 f f' / (2 f'^2 - f f'')`` on ``f = e^v + v - w`` converges cubically; its
+    denominator stays above ``e^{2v}`` (``f <= e^v`` from a start below ``w``). Over
+    ``v_0`` in [-60, 15] and ``|dw| <= 200`` (currents from ``1e-26`` to ``3e6`` times the gain
+    current; steps far beyond any seen on ref1024, at most 43) three steps leave at most 2e-16
+    relative (``tests/test_fast.py::test_invert_fixed_over_the_operating_range``; after two, 4e-9).
+    """
+    v = min(v, w if w <= 1.0 else vecmath.log(max(w, 1.0)))
+    for _ in range(HALLEY_STEPS):
+        e = vecmath.exp(v)
+        f = e + v - w
+        slope = e + 1.0
+        v -= 2.0 * f * slope / (2.0 * slope * slope - f * e)
+    return v
+
+
 @numba.njit(cache=True)
 def pulse_step(i_start, pulse_current, t_on, dt, decay_rest, tau, gain_ratio, i_gain, i_tau, c, kappa, u_t, i_0):
-    """One step of a DPI whose pulse is on for ``t_on`` of it (rule 2): ``(I_end, charge)`` in (A, A s)."""
+    """One step of a DPI whose pulse is on for ``t_on`` of it (rule 2, scalar): ``(I_end, charge)`` in (A, A s)."""
     s = t_on / tau
     if s > MAX_EULER_PULSE:
         i_on, charge = dpi_advance(i_start, pulse_current, t_on, i_tau, i_gain, c, kappa, u_t, i_0)
@@ -234,46 +311,146 @@ def pulse_step(i_start, pulse_current, t_on, dt, decay_rest, tau, gain_ratio, i_
         rise = s * (a - i_start) / i_gain
         v1 = invert(e0 + v0 + rise, v0 + rise / (e0 + 1.0))
         i_on = max(i_gain * math.exp(v1), i_0)
-        # Corrected trapezoid (Euler-Maclaurin) with dI/dt = (A - I) I / (tau (I + I_g)) at both ends.
-        slope_start = (a - i_start) * i_start / (tau * (i_start + i_gain))
-        slope_end = (a - i_on) * i_on / (tau * (i_on + i_gain))
-        charge = 0.5 * t_on * (i_start + i_on) - t_on * t_on * (slope_end - slope_start) / 12.0
+        charge = _pulse_charge(t_on, tau, a, i_gain, i_start, i_on)
     i_end = max(i_on * decay_rest, i_0)
     return i_end, charge + tau * i_on * (1.0 - decay_rest)
 
 
-@numba.njit(cache=True)
-def _noise(i, z, k, j, dt):
-    """Rule 5: step-averaged shot (and flicker) noise current of row ``k`` of neuron ``j`` at current ``i``, A."""
-    if z.shape[0] == 0:
-        return 0.0
-    noise = math.sqrt(Q_E * i / dt) * z[k, j]
-    if z.shape[0] > N_TYPES + 1:
-        noise += i * z[N_TYPES + 1 + k, j]
-    return noise
+@numba.njit(cache=True, inline="always")
+def _pulse_charge(t_on, tau, a, i_gain, i_start, i_on):
+    """Charge of the pulse part: corrected trapezoid (Euler-Maclaurin) with ``dI/dt = (A - I) I / (tau (I + I_g))``."""
+    slope_start = (a - i_start) * i_start / (tau * (i_start + i_gain))
+    slope_end = (a - i_on) * i_on / (tau * (i_on + i_gain))
+    return 0.5 * t_on * (i_start + i_on) - t_on * t_on * (slope_end - slope_start) / 12.0
 
 
-@numba.njit(cache=True)
-def _dpi_pulses(lo, hi, syn, i_w, z, dt, syn_par, work):
-    """Rule 2 over the DPIs of neurons ``lo .. hi - 1`` with a pulse on or starting (sparse pass)."""
+@numba.njit(cache=True, error_model="numpy")
+def _noise_inputs(lo, hi, syn, z, dt, work):
+    """Rule 5's inputs for neurons ``lo .. hi - 1``: each DPI's step-averaged shot (and flicker) noise
+    current at its output current at the step's start (A), and the soma's draws, into ``work`` (zeros
+    without noise), so that the vector passes read them as plain rows."""
+    rows = z.shape[0]
     for k in range(N_TYPES):
         for j in range(lo, hi):
-            weight = i_w[j, k]
-            if not (weight > 0.0 or syn[2, k, j] > 0.0):
+            i = syn[0, k, j]
+            noise = math.sqrt(Q_E * i / dt) * z[k, j] if rows > 0 else 0.0
+            work[ROW_DPI_NOISE + k, j] = noise + i * z[N_TYPES + 1 + k, j] if rows > N_TYPES + 1 else noise
+    for j in range(lo, hi):
+        work[ROW_SOMA_Z, j] = z[N_TYPES, j] if rows > 0 else 0.0
+        work[ROW_SOMA_Z + 1, j] = z[2 * N_TYPES + 1, j] if rows > N_TYPES + 1 else 0.0
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _dpi_decays(lo, hi, k, syn, dt, syn_par, work, packed):
+    """Rule 1 for DPI type ``k`` of neurons ``lo .. hi - 1`` (branch-free): the exact decay where no pulse
+    is on or starting. The pulse steps (left untouched) are packed for :func:`_dpi_pulses`: their
+    ``k * BLOCK`` + offset from ``lo`` are appended after the ``packed`` already there (lane ``p`` in
+    row ``ROW_PACK + p // (hi - lo)``, column ``lo + p % (hi - lo)``: the block's own columns);
+    returns the new count."""
+    i_syn, remaining = syn[0, k, lo:hi], syn[2, k, lo:hi]
+    floors, decays, means = syn_par[6, k, lo:hi], syn_par[8, k, lo:hi], syn_par[9, k, lo:hi]
+    weights, noises, mean_out = work[ROW_WEIGHT, lo:hi], work[ROW_DPI_NOISE + k, lo:hi], work[k, lo:hi]
+    for j in range(hi - lo):
+        i_start, i_0, decay = i_syn[j], floors[j], decays[j]
+        idle = weights[j] <= 0.0 and remaining[j] <= 0.0
+        i_end = max(max(i_start * decay, i_0) + noises[j] * (1.0 - decay), i_0)
+        i_syn[j] = i_end if idle else i_start
+        mean_out[j] = max(i_start * means[j], i_0)
+    for j in range(hi - lo):
+        if weights[j] > 0.0 or remaining[j] > 0.0:
+            segment, column = divmod(packed, hi - lo)
+            work[ROW_PACK + segment, lo + column] = k * BLOCK + j
+            packed += 1
+    return packed
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _pulse_lanes(lo, n, dt, work):
+    """Rule 2 on ``n`` packed DPI pulse steps, branch-free (masked arithmetic), in place.
+
+    The lanes are columns ``lo .. lo + n - 1`` of the work array's rows from :data:`ROW_LANES`; on
+    entry (:data:`PULSE_LANE_ROWS`): start current, pulse current, pulse time
+    left, weight current starting (A, A, s, A), ``t_pulse``, ``i_gain``, ``i_0``, ``tau``,
+    ``exp(-dt/tau)``, ``exp(-(dt - t_pulse)/tau)``, ``i_gain/i_tau`` and the noise current; on exit
+    rows 0-3 hold the end current, pulse current, pulse time left and the step average (A, A, s, A),
+    and row 4 flags (1.0) a pulse part longer than :data:`MAX_EULER_PULSE` time constants, left
+    to :func:`_dpi_sparse` (its rows 0-3 are then meaningless). The pulse step uses
+    :func:`invert_fixed` and the polynomial :func:`~mixsig.engine.vecmath.exp` and
+    :func:`~mixsig.engine.vecmath.log`.
+    """
+    hi, r = lo + n, ROW_LANES
+    i_syn, pulse, remaining, weights = work[r, lo:hi], work[r + 1, lo:hi], work[r + 2, lo:hi], work[r + 3, lo:hi]
+    t_pulses, gains, floors, taus = work[r + 4, lo:hi], work[r + 5, lo:hi], work[r + 6, lo:hi], work[r + 7, lo:hi]
+    decays, after, ratios, noises = work[r + 8, lo:hi], work[r + 9, lo:hi], work[r + 10, lo:hi], work[r + 11, lo:hi]
+    for j in range(n):
+        t_pulse, i_gain, i_0, tau, decay = t_pulses[j], gains[j], floors[j], taus[j], decays[j]
+        i_start, current, left, weight = i_syn[j], pulse[j], remaining[j], weights[j]
+        starts = weight > 0.0
+        merged = current + weight
+        left = (current * left + weight * t_pulse) / merged if starts else left
+        current = merged if starts else current
+        t_on = min(left, dt)
+        s = t_on / tau
+        a = ratios[j] * current - i_gain
+        e0 = i_start / i_gain
+        v0 = vecmath.log(e0)
+        rise = s * (a - i_start) / i_gain
+        i_on = max(i_gain * vecmath.exp(invert_fixed(e0 + v0 + rise, v0 + rise / (e0 + 1.0))), i_0)
+        rest = after[j] if t_on == t_pulse else vecmath.exp(-(dt - t_on) / tau)
+        charge = _pulse_charge(t_on, tau, a, i_gain, i_start, i_on) + tau * i_on * (1.0 - rest)
+        left -= t_on
+        ended = left <= _PULSE_END_RTOL * dt
+        i_syn[j] = max(max(i_on * rest, i_0) + noises[j] * (1.0 - decay), i_0)
+        pulse[j] = 0.0 if ended else current
+        remaining[j] = 0.0 if ended else left
+        weights[j] = charge / dt
+        t_pulses[j] = 1.0 if s > MAX_EULER_PULSE else 0.0
+
+
+@numba.njit(cache=True)
+def _dpi_pulses(lo, hi, packed, syn, dt, syn_par, work, i_w):
+    """Rule 2 for the ``packed`` pulse steps (all types) of neurons ``lo .. hi - 1`` that
+    :func:`_dpi_decays` packed: gather their rows, :func:`_pulse_lanes` on each segment of up to
+    ``hi - lo`` lanes, scatter back (the long pulse parts flagged for :func:`_dpi_sparse`)."""
+    for first in range(0, packed, hi - lo):
+        n, segment = min(packed - first, hi - lo), first // (hi - lo)
+        lanes = work[ROW_LANES:ROW_LANES + len(PULSE_LANE_ROWS), lo:lo + n]
+        pack = work[ROW_PACK + segment, lo:lo + n]
+        for p in range(n):
+            k, j = divmod(np.int64(pack[p]), BLOCK)
+            j += lo
+            lanes[0, p], lanes[1, p], lanes[2, p], lanes[3, p] = syn[0, k, j], syn[1, k, j], syn[2, k, j], i_w[j, k]
+            lanes[4, p], lanes[5, p], lanes[6, p], lanes[7, p] = (syn_par[0, k, j], syn_par[2, k, j], syn_par[6, k, j],
+                                                                  syn_par[7, k, j])
+            lanes[8, p], lanes[9, p], lanes[10, p], lanes[11, p] = (syn_par[8, k, j], syn_par[10, k, j],
+                                                                    syn_par[11, k, j], work[ROW_DPI_NOISE + k, j])
+        _pulse_lanes(lo, n, dt, work)
+        for p in range(n):
+            k, j = divmod(np.int64(pack[p]), BLOCK)
+            j += lo
+            work[ROW_DPI_SPARSE + k, j] = lanes[4, p]
+            if lanes[4, p] == 0.0:
+                syn[0, k, j], syn[1, k, j], syn[2, k, j], work[k, j] = lanes[0, p], lanes[1, p], lanes[2, p], lanes[
+                    3, p]
+
+
+@numba.njit(cache=True)
+def _dpi_sparse(lo, hi, syn, i_w, dt, syn_par, work):
+    """Rule 2 by :func:`pulse_step` for the DPI steps :func:`_dpi_pulses` flagged (rare)."""
+    for k in range(N_TYPES):
+        for j in range(lo, hi):
+            if work[ROW_DPI_SPARSE + k, j] == 0.0:
                 continue
             t_pulse, i_tau, i_gain, c, kappa, u_t, i_0, tau = (syn_par[0, k, j], syn_par[1, k, j], syn_par[2, k, j],
                                                                syn_par[3, k, j], syn_par[4, k, j], syn_par[5, k, j],
                                                                syn_par[6, k, j], syn_par[7, k, j])
-            current, left = syn[1, k, j], syn[2, k, j]
+            current, left, weight = syn[1, k, j], syn[2, k, j], i_w[j, k]
             if weight > 0.0:
                 charge_in = current * left + weight * t_pulse
                 current += weight
                 left = charge_in / current
             t_on = min(left, dt)
-            if t_on == t_pulse:
-                decay_rest = syn_par[10, k, j]
-            else:
-                decay_rest = math.exp(-(dt - t_on) / tau)
+            decay_rest = syn_par[10, k, j] if t_on == t_pulse else math.exp(-(dt - t_on) / tau)
             i_start = syn[0, k, j]
             i_end, charge = pulse_step(i_start, current, t_on, dt, decay_rest, tau, syn_par[11, k, j], i_gain, i_tau,
                                        c, kappa, u_t, i_0)
@@ -281,28 +458,16 @@ def _dpi_pulses(lo, hi, syn, i_w, z, dt, syn_par, work):
             if left <= _PULSE_END_RTOL * dt:
                 left = 0.0
                 current = 0.0
-            i_end = max(i_end + _noise(i_start, z, k, j, dt) * (1.0 - syn_par[8, k, j]), i_0)
+            i_end = max(i_end + work[ROW_DPI_NOISE + k, j] * (1.0 - syn_par[8, k, j]), i_0)
             syn[0, k, j], syn[1, k, j], syn[2, k, j] = i_end, current, left
             work[k, j] = charge / dt
 
 
 @numba.njit(cache=True)
-def _dpi_decays(lo, hi, syn, i_w, z, dt, syn_par, work):
-    """Rule 1 over neurons ``lo .. hi - 1`` (branch-free; DPIs with a pulse are left to :func:`_dpi_pulses`)."""
-    for k in range(N_TYPES):
-        for j in range(lo, hi):
-            i_start, i_0 = syn[0, k, j], syn_par[6, k, j]
-            i_end = max(max(i_start * syn_par[8, k, j], i_0) + _noise(i_start, z, k, j, dt) * (1.0 - syn_par[8, k, j]),
-                        i_0)
-            idle = i_w[j, k] <= 0.0 and syn[2, k, j] <= 0.0
-            syn[0, k, j] = i_end if idle else i_start
-            work[k, j] = max(i_start * syn_par[9, k, j], i_0)
-
-
-@numba.njit(cache=True)
 def _ahp_pulses(lo, hi, soma, soma_par, dt, work):
-    """Rule 4's pulses: AHPs of neurons ``lo .. hi - 1`` with a pulse on (sparse pass)."""
+    """Rule 4's pulses: AHPs of neurons ``lo .. hi - 1`` with a pulse on (sparse pass, after spikes only)."""
     for j in range(lo, hi):
+        work[N_TYPES, j] = -1.0
         left = soma[3, j]
         if not left > 0.0:
             continue
@@ -318,61 +483,95 @@ def _ahp_pulses(lo, hi, soma, soma_par, dt, work):
         work[N_TYPES, j] = charge / dt
 
 
-@numba.njit(cache=True)
-def _soma(lo, hi, syn, soma, z, dt, nmda_thr, soma_par, i_dc, work, count, offset):
-    """Rules 3 and 4 (AHP decay) over neurons ``lo .. hi - 1``: one Heun step each, the exact kernel near threshold."""
-    noisy = z.shape[0] > 0
-    flicker = z.shape[0] > N_TYPES + 1
-    for j in range(lo, hi):
-        k_mem, i_gain, i_tau, i_fb_0 = soma_par[0, j], soma_par[1, j], soma_par[3, j], soma_par[4, j]
-        fb_exp, fb_off = soma_par[5, j], soma_par[6, j]
+@numba.njit(cache=True, inline="always")
+def _slope(k_mem, i_in, leak, i_fb_0, fb_exp, fb_off, e, v):
+    """``dw/dt`` of the soma at ``v`` (``e = e^v``), 1/s."""
+    return k_mem * (i_in - (e + 1.0) * (leak - i_fb_0 * vecmath.exp(fb_exp * v + fb_off)))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, work):
+    """Rules 3 and 4 (AHP decay) over neurons ``lo .. hi - 1``: one Heun step each, branch-free.
+
+    A step ending at or above ``w_near`` (near threshold) keeps its start state and is flagged in
+    ``work[ROW_REDO]`` for :func:`_soma_sparse`; its input current goes to ``work[ROW_I_IN]``.
+    """
+    v_mem, i_ahps, refractory = soma[0, lo:hi], soma[1, lo:hi], soma[2, lo:hi]
+    k_mems, gains, taus, fb_0s = soma_par[0, lo:hi], soma_par[1, lo:hi], soma_par[3, lo:hi], soma_par[4, lo:hi]
+    fb_exps, fb_offs, floors = soma_par[5, lo:hi], soma_par[6, lo:hi], soma_par[9, lo:hi]
+    ahp_decays, ahp_means, ahp_floors, w_nears = (soma_par[11, lo:hi], soma_par[12, lo:hi], soma_par[13, lo:hi],
+                                                  soma_par[30, lo:hi])
+    ampa, nmda, gaba, shunt, ahp_pulse = work[0, lo:hi], work[1, lo:hi], work[2, lo:hi], work[3, lo:hi], work[4, lo:hi]
+    shot, flicker, inputs, redos = work[ROW_SOMA_Z, lo:hi], work[ROW_SOMA_Z + 1, lo:hi], work[ROW_I_IN, lo:hi], work[
+        ROW_REDO, lo:hi]
+    thresholds, dc = nmda_thr[lo:hi], i_dc[lo:hi]
+    for j in range(hi - lo):
+        k_mem, i_gain, i_tau, i_fb_0, fb_exp, fb_off = k_mems[j], gains[j], taus[j], fb_0s[j], fb_exps[j], fb_offs[j]
         # AHP: the exact decay, unless _ahp_pulses advanced it this step (then work holds its mean).
-        i_ahp, pulsed = soma[1, j], work[N_TYPES, j] >= 0.0
-        ahp_mean = work[N_TYPES, j] if pulsed else max(i_ahp * soma_par[12, j], soma_par[13, j])
-        soma[1, j] = i_ahp if pulsed else max(i_ahp * soma_par[11, j], soma_par[13, j])
-        v0 = soma[0, j]
-        e0 = math.exp(v0)
+        i_ahp, pulsed, ahp_floor = i_ahps[j], ahp_pulse[j] >= 0.0, ahp_floors[j]
+        ahp_mean = ahp_pulse[j] if pulsed else max(i_ahp * ahp_means[j], ahp_floor)
+        v0 = v_mem[j]
+        e0 = vecmath.exp(v0)
         i_mem = i_gain * e0
-        i_in = i_dc[j] + work[0, j] + work[1, j] * i_mem / (i_mem + nmda_thr[j]) - work[2, j]
-        if noisy:
-            i_noisy = max(i_in, 0.0) + i_tau
-            i_in += math.sqrt(Q_E * i_noisy / dt) * z[N_TYPES, j]
-            if flicker:
-                i_in += i_noisy * z[2 * N_TYPES + 1, j]
-        i_in = max(i_in, 0.0)
-        leak = i_tau + work[3, j] + ahp_mean
-        ref = soma[2, j]
+        i_in = dc[j] + ampa[j] + nmda[j] * i_mem / (i_mem + thresholds[j]) - gaba[j]
+        i_noisy = max(i_in, 0.0) + i_tau
+        i_in = max(i_in + math.sqrt(Q_E * i_noisy / dt) * shot[j] + i_noisy * flicker[j], 0.0)
+        leak = i_tau + shunt[j] + ahp_mean
+        ref = refractory[j]
         h = max(dt - ref, 0.0)
-        f0 = k_mem * (i_in - (e0 + 1.0) * (leak - i_fb_0 * math.exp(fb_exp * v0 + fb_off)))
         w0 = e0 + v0
-        vp = invert(w0 + h * f0, v0 + h * f0 / (e0 + 1.0))
-        ep = math.exp(vp)
-        f1 = k_mem * (i_in - (ep + 1.0) * (leak - i_fb_0 * math.exp(fb_exp * vp + fb_off)))
-        w1 = w0 + 0.5 * h * (f0 + f1)
-        v1 = invert(w1, vp + (w1 - ep - vp) / (ep + 1.0))
-        soma[0, j] = max(v1, soma_par[9, j])
-        soma[2, j] = max(ref - dt, 0.0)
+        rise = h * _slope(k_mem, i_in, leak, i_fb_0, fb_exp, fb_off, e0, v0)
+        vp = invert_fixed(w0 + rise, v0 + rise / (e0 + 1.0))
+        ep = vecmath.exp(vp)
+        w1 = w0 + 0.5 * (rise + h * _slope(k_mem, i_in, leak, i_fb_0, fb_exp, fb_off, ep, vp))
+        v1 = invert_fixed(w1, vp + (w1 - ep - vp) / (ep + 1.0))
+        redo = w1 >= w_nears[j]
+        v_mem[j] = v0 if redo else max(v1, floors[j])
+        i_ahps[j] = i_ahp if (pulsed or redo) else max(i_ahp * ahp_decays[j], ahp_floor)
+        refractory[j] = ref if redo else max(ref - dt, 0.0)
+        inputs[j] = i_in
+        redos[j] = 1.0 if redo else 0.0
+
+
+@numba.njit(cache=True)
+def _soma_sparse(lo, hi, soma, dt, soma_par, work, count, offset):
+    """Rule 3's redo: the exact soma kernel for the steps :func:`_soma_vector` flagged (spike time, reset, AHP
+    pulse); the spike outputs of every neuron ``lo .. hi - 1`` (none where not flagged)."""
+    for j in range(lo, hi):
         count[j] = 0
         offset[j] = np.nan
-        if w1 >= soma_par[30, j]:
-            # Near or past threshold: the exact kernel redoes the step (spike time, reset, AHP pulse).
-            i_mem, soma[1, j], soma[2, j], soma[3, j], count[j], offset[j] = soma_advance(
-                i_mem, i_ahp, ref, soma[3, j], i_in, work[3, j], dt, soma_par[24, j], i_tau, i_gain, soma_par[25, j],
-                soma_par[26, j], soma_par[10, j], i_fb_0, soma_par[16, j], soma_par[14, j], soma_par[15, j],
-                soma_par[17, j], soma_par[18, j], soma_par[21, j], soma_par[22, j], soma_par[23, j], soma_par[27, j],
-                soma_par[28, j], soma_par[29, j])
-            soma[0, j] = math.log(i_mem / i_gain)
+        if work[ROW_REDO, j] == 0.0:
+            continue
+        i_gain = soma_par[1, j]
+        i_mem, soma[1, j], soma[2, j], soma[3, j], count[j], offset[j] = soma_advance(
+            i_gain * math.exp(soma[0, j]), soma[1, j], soma[2, j], soma[3, j], work[ROW_I_IN, j], work[3, j], dt,
+            soma_par[24, j], soma_par[3, j], i_gain, soma_par[25, j], soma_par[26, j], soma_par[10, j],
+            soma_par[4, j], soma_par[16, j], soma_par[14, j], soma_par[15, j], soma_par[17, j], soma_par[18, j],
+            soma_par[21, j], soma_par[22, j], soma_par[23, j], soma_par[27, j], soma_par[28, j], soma_par[29, j])
+        soma[0, j] = math.log(i_mem / i_gain)
+
+
+@numba.njit(cache=True)
+def _dpis(lo, hi, syn, i_w, z, dt, syn_par, work):
+    """Rules 1, 2 and 5 for the DPIs of neurons ``lo .. hi - 1``: noise inputs, decays, packed pulses, sparse pulses."""
+    _noise_inputs(lo, hi, syn, z, dt, work)
+    packed = 0
+    for k in range(N_TYPES):
+        for j in range(lo, hi):
+            work[ROW_WEIGHT, j] = i_w[j, k]
+            work[ROW_DPI_SPARSE + k, j] = 0.0
+        packed = _dpi_decays(lo, hi, k, syn, dt, syn_par, work, packed)
+    _dpi_pulses(lo, hi, packed, syn, dt, syn_par, work, i_w)
+    _dpi_sparse(lo, hi, syn, i_w, dt, syn_par, work)
 
 
 @numba.njit(cache=True)
 def _advance_block(lo, hi, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, work, count, offset):
-    """Advance neurons ``lo .. hi - 1`` by one step (rules 1-5), in place."""
-    _dpi_decays(lo, hi, syn, i_w, z, dt, syn_par, work)
-    _dpi_pulses(lo, hi, syn, i_w, z, dt, syn_par, work)
-    for j in range(lo, hi):
-        work[N_TYPES, j] = -1.0
+    """Advance neurons ``lo .. hi - 1`` by one step (rules 1-5), in place: vector passes, then sparse ones."""
+    _dpis(lo, hi, syn, i_w, z, dt, syn_par, work)
     _ahp_pulses(lo, hi, soma, soma_par, dt, work)
-    _soma(lo, hi, syn, soma, z, dt, nmda_thr, soma_par, i_dc, work, count, offset)
+    _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, work)
+    _soma_sparse(lo, hi, soma, dt, soma_par, work, count, offset)
 
 
 @numba.njit(cache=True, parallel=True)

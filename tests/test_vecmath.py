@@ -1,0 +1,63 @@
+"""The polynomial exp and log of the vector kernels (mixsig.engine.vecmath) against numpy."""
+
+import platform
+
+import numba
+import numpy as np
+import pytest
+
+from mixsig.engine import vecmath
+
+
+@numba.njit(error_model="numpy")
+def _apply_exp(x, out):
+    for j in range(x.size):
+        out[j] = vecmath.exp(x[j])
+
+
+@numba.njit(error_model="numpy")
+def _apply_log(x, out):
+    for j in range(x.size):
+        out[j] = vecmath.log(x[j])
+
+
+def _relative_error(values, reference):
+    return np.max(np.abs(values - reference) / np.abs(reference))
+
+
+def test_exp_within_two_ulp_over_its_range():
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.uniform(vecmath.EXP_MIN, vecmath.EXP_MAX, 10**6), rng.uniform(-50.0, 20.0, 10**6),
+                        [vecmath.EXP_MIN, vecmath.EXP_MAX, 0.0, -0.0, 1e-300, np.log(2.0) / 2]])
+    out = np.empty_like(x)
+    _apply_exp(x, out)
+    assert _relative_error(out, np.exp(x)) <= vecmath.MAX_REL_ERROR
+
+
+def test_exp_clamps_its_argument():
+    out = np.empty(2)
+    _apply_exp(np.array([-1e4, 1e4]), out)
+    np.testing.assert_allclose(out, np.exp([vecmath.EXP_MIN, vecmath.EXP_MAX]), rtol=vecmath.MAX_REL_ERROR)
+
+
+def test_log_within_two_ulp_of_positive_normals():
+    rng = np.random.default_rng(2)
+    x = np.concatenate([np.exp(rng.uniform(np.log(2.3e-308), np.log(1.7e308), 10**6)), rng.uniform(0.5, 2.0, 10**6),
+                        [np.sqrt(0.5), np.sqrt(2.0), 2.0, 0.5, 1e-300]])
+    out = np.empty_like(x)
+    _apply_log(x, out)
+    reference = np.log(x)
+    assert _relative_error(out, reference) <= vecmath.MAX_REL_ERROR
+    one = np.empty(1)
+    _apply_log(np.ones(1), one)
+    assert one[0] == 0.0
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="counts x86 vector registers")
+@pytest.mark.parametrize("function", [_apply_exp, _apply_log])
+def test_loops_over_them_vectorise(function):
+    """The reason these exist: a loop calling them compiles to vector instructions."""
+    x, out = np.ones(64), np.empty(64)
+    function(x, out)
+    asm = function.inspect_asm(function.signatures[0])
+    assert sum("zmm" in line or "ymm" in line for line in asm.splitlines()) > 20
