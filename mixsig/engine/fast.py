@@ -555,7 +555,7 @@ def _soma_sparse(lo, hi, soma, dt, soma_par, work, count, offset):
 def _dpis(lo, hi, syn, i_w, z, dt, syn_par, work):
     """Rules 1, 2 and 5 for the DPIs of neurons ``lo .. hi - 1``: noise inputs, decays, packed pulses, sparse pulses."""
     _noise_inputs(lo, hi, syn, z, dt, work)
-    packed = 0
+    packed = np.int64(0)  # not the literal 0: one specialisation of _dpi_decays and _dpi_pulses
     for k in range(N_TYPES):
         for j in range(lo, hi):
             work[ROW_WEIGHT, j] = i_w[j, k]
