@@ -24,6 +24,8 @@ is 1e-10 relative per step, so this is far below it. No ``fastmath``: the result
 on whether a lane was computed by the vector body or a scalar remainder loop.
 """
 
+import math
+
 import llvmlite.ir as llvm_ir
 import numba
 from numba import types
@@ -51,6 +53,12 @@ _SQRT_HALF_BITS = 0x3FE6A09E667F3BCD
 """Bits of sqrt(2)/2: :func:`log` splits ``x`` so that the mantissa lies in [sqrt(2)/2, sqrt(2))."""
 
 _MANTISSA = (1 << 52) - 1
+
+_EXP = tuple(1.0 / math.factorial(k) for k in range(2, 14))
+"""Taylor coefficients ``1/2!, ..., 1/13!`` of ``(e^r - 1 - r) / r^2``."""
+
+_ATANH = tuple(2.0 / (2 * k + 1) for k in range(1, 12))
+"""Coefficients ``2/3, 2/5, ..., 2/23`` of ``(2 atanh(s) - 2 s) / s^3`` in powers of ``s^2``."""
 
 
 @intrinsic
@@ -84,18 +92,9 @@ def exp(x):
     shifted = x * INV_LN2 + ROUNDER
     n = shifted - ROUNDER
     r = (x - n * LN2_HI) - n * LN2_LO
-    p = 1.0 / 6227020800.0
-    p = p * r + 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
+    p = _EXP[-1]
+    for k in range(len(_EXP) - 2, -1, -1):
+        p = p * r + _EXP[k]
     p = p * r * r + r
     scale = from_bits((as_bits(shifted) - as_bits(ROUNDER) + 1023) << 52)
     return (1.0 + p) * scale
@@ -110,16 +109,8 @@ def log(x):
     m = from_bits((offset & _MANTISSA) + _SQRT_HALF_BITS)
     s = (m - 1.0) / (m + 1.0)
     s2 = s * s
-    p = 2.0 / 23.0
-    p = p * s2 + 2.0 / 21.0
-    p = p * s2 + 2.0 / 19.0
-    p = p * s2 + 2.0 / 17.0
-    p = p * s2 + 2.0 / 15.0
-    p = p * s2 + 2.0 / 13.0
-    p = p * s2 + 2.0 / 11.0
-    p = p * s2 + 2.0 / 9.0
-    p = p * s2 + 2.0 / 7.0
-    p = p * s2 + 2.0 / 5.0
-    p = p * s2 + 2.0 / 3.0
+    p = _ATANH[-1]
+    for k in range(len(_ATANH) - 2, -1, -1):
+        p = p * s2 + _ATANH[k]
     n = float(e)
     return n * LN2_HI + (2.0 * s + s * s2 * p + n * LN2_LO)
