@@ -250,7 +250,7 @@ def test_engine_scales_leakage_flicker_and_excess_noise(tmp_path):
     expected = [math.sqrt(9.6e-22 / (2.66e-2 * loaded.parameters[f"{b}.i_tau"].area))
                 for b in ("ampa", "nmda", "gaba", "shunt", "soma")]
     np.testing.assert_allclose(hot.flicker_scale[:, 0], expected, rtol=1e-12)
-    hot._draw_noise()
+    hot._draw_noise(0)
     shot = hot.noise[:, :5]
     assert np.std(shot) == pytest.approx(2.0, rel=4 / math.sqrt(2 * shot.size))
 

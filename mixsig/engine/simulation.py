@@ -48,8 +48,9 @@ noise), and after a step whose spikes outgrow the spike record or the router's f
 Python then records and routes (``Router.feed``). With ``Simulation.compiled_routing = False``
 every step with a spike, or with events in flight, returns to Python for that (the path the
 tests compare against). Shot-noise normals are drawn
-ahead, per instance, in blocks of steps: a generator's stream does not depend on how its draws are
-grouped, so the values are those a per-step draw gives. Within a step the neurons may be spread
+ahead in blocks of steps by a counter-based generator (:mod:`mixsig.engine.philox`: each value is a
+function of the instance's key, the step and the neuron), so the values do not depend on the
+grouping of steps, instances or threads. Within a step the neurons may be spread
 over numba's threads (``Simulation.parallel``); each neuron's arithmetic is unchanged, so neither
 the threading nor the grouping of steps changes any result (``tests/test_kernels_reference.py``).
 
@@ -80,6 +81,7 @@ from mixsig.constants import I_0, thermal_voltage
 from mixsig.device import PURPOSE_NOISE, FlickerNoise, TemperatureProfile, instance_seed_sequence, load_device_model
 from mixsig.device.drift import factor_arrays, leakage_factor
 from mixsig.device.mismatch import ChipShape, draw_deviations
+from mixsig.engine import philox
 from mixsig.engine.budget import check_memory
 from mixsig.engine.kernels import (
     HOMEOSTASIS_ROWS,
@@ -474,7 +476,7 @@ class Simulation:
         self.shot = bool(exp.noise and settings is not None and settings.shot)
         self.flicker = bool(exp.noise and settings is not None and settings.flicker)
         self.noisy = self.shot or self.flicker
-        self.noise_rngs = [np.random.default_rng(instance_seed_sequence(exp.seed, i, PURPOSE_NOISE)) for i in self.instances]
+        self.noise_keys = philox.instance_keys(exp.seed, self.instances)
         # Flicker: per instance, a stateful sum of Lorentzians over (4 DPIs + soma, neuron), on its
         # own stream so that switching it does not change the shot-noise draws.
         self.flicker_rngs, self.flicker_sources = [], []
@@ -635,7 +637,7 @@ class Simulation:
             self._block = self._block_inputs(block)
         _, ptr, keys, counts, everyone = self._block
         if self.noisy and self.noise_used == self.noise.shape[0]:
-            self._draw_noise()
+            self._draw_noise(n)
         limit = self._limit(n, end)
         noise = self.noise[self.noise_used:] if self.noisy else self.no_noise
         pending_keys, pending_counts, pending_instance = self.pending
@@ -694,18 +696,17 @@ class Simulation:
         """Recovered fraction of each pool at its last pulse, shape (4, instance, neuron), 1."""
         return self.stp_state[0].reshape(N_TYPES, self.n_instances, self.n).copy()
 
-    def _draw_noise(self):
-        """Draw the standard normals of the next steps, instance by instance (stream order unchanged)."""
-        steps, n, dt = self.noise.shape[0], self.n, self.experiment.dt
-        for i, rng in enumerate(self.noise_rngs):
-            if self.shot:
-                self.noise[:, :N_TYPES + 1, i * n:(i + 1) * n] = rng.standard_normal((steps, N_TYPES + 1, n))
-                if self.shot_scale != 1.0:
-                    self.noise[:, :N_TYPES + 1, i * n:(i + 1) * n] *= self.shot_scale
-            if self.flicker:
-                source, frng = self.flicker_sources[i], self.flicker_rngs[i]
+    def _draw_noise(self, n):
+        """Draw the noise of steps ``n, n + 1, ...``: shot-noise standard normals from each neuron's
+        counter-based stream (:mod:`mixsig.engine.philox`), flicker fluctuations instance by instance."""
+        steps, dt = self.noise.shape[0], self.experiment.dt
+        if self.shot:
+            configure_threading()
+            philox.standard_normals(self.noise, N_TYPES + 1, n, self.noise_keys, self.n, self.shot_scale)
+        if self.flicker:
+            for i, (source, frng) in enumerate(zip(self.flicker_sources, self.flicker_rngs)):
                 for step in range(steps):
-                    self.noise[step, N_TYPES + 1:, i * n:(i + 1) * n] = source.step(1.0, dt, frng) * self.flicker_scale
+                    self.noise[step, N_TYPES + 1:, i * self.n:(i + 1) * self.n] = source.step(1.0, dt, frng) * self.flicker_scale
         self.noise_used = 0
 
     def _route(self, fired, times, until):

@@ -1,0 +1,94 @@
+"""Counter-based shot-noise normals (mixsig.engine.philox): reference vectors, statistics, independence of threads."""
+
+import numba
+import numpy as np
+import pytest
+from scipy import stats
+
+from mixsig.engine import philox
+
+# Random123 known-answer vectors for philox4x32_10 (kat_vectors: counter, key, output).
+KAT = [
+    ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+    ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+    ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
+     (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
+]
+
+
+@numba.njit
+def _philox(counter, key):
+    return philox.philox4x32(counter[0], counter[1], counter[2], counter[3], key[0], key[1])
+
+
+@pytest.mark.parametrize("counter, key, expected", KAT)
+def test_philox_matches_the_reference_vectors(counter, key, expected):
+    words = _philox(np.array(counter, dtype=np.uint64), np.array(key, dtype=np.uint64))
+    assert tuple(int(w) for w in words) == expected
+
+
+def _normals(steps=200, rows=5, n=512, instances=2, first_step=0, seed=7, scale=1.0):
+    out = np.empty((steps, rows, n * instances))
+    philox.standard_normals(out, rows, first_step, philox.instance_keys(seed, range(instances)), n, scale)
+    return out
+
+
+def test_normals_are_standard_normal():
+    z = _normals().ravel()
+    n = z.size
+    # mean and variance within 5 standard errors; the distribution by Kolmogorov-Smirnov at 1e-3
+    assert abs(z.mean()) < 5 / np.sqrt(n)
+    assert abs(z.var() - 1.0) < 5 * np.sqrt(2.0 / n)
+    assert stats.kstest(z, "norm").pvalue > 1e-3
+    assert abs(stats.kurtosis(z)) < 5 * np.sqrt(24.0 / n)
+
+
+def test_rows_neurons_and_steps_are_uncorrelated():
+    z = _normals(steps=400)
+    bound = 5 / np.sqrt(z.shape[0] * z.shape[2])
+    for a, b in ((0, 1), (1, 2), (3, 4), (0, 4)):
+        assert abs(np.mean(z[:, a] * z[:, b])) < bound
+    assert abs(np.mean(z[1:] * z[:-1])) < 5 / np.sqrt(z[1:].size)
+    assert abs(np.mean(z[:, :, 1:] * z[:, :, :-1])) < 5 / np.sqrt(z[:, :, 1:].size)
+
+
+def test_independent_of_threads_chunks_and_instance_batching():
+    threads = numba.get_num_threads()
+    whole = _normals(steps=30)
+    try:
+        numba.set_num_threads(1)
+        one = _normals(steps=30)
+    finally:
+        numba.set_num_threads(threads)
+    np.testing.assert_array_equal(whole, one)
+    later = _normals(steps=10, first_step=20)
+    np.testing.assert_array_equal(whole[20:], later)
+    second = np.empty((30, 5, 512))
+    philox.standard_normals(second, 5, 0, philox.instance_keys(7, [1]), 512, 1.0)
+    np.testing.assert_array_equal(whole[:, :, 512:], second)
+
+
+def test_scale_seed_and_rows_left_alone():
+    np.testing.assert_array_equal(_normals(steps=3, scale=2.0), 2.0 * _normals(steps=3))
+    assert not np.array_equal(_normals(steps=3), _normals(steps=3, seed=8))
+    out = np.full((3, 10, 1024), 7.0)
+    philox.standard_normals(out, 5, 0, philox.instance_keys(7, range(2)), 512, 1.0)
+    np.testing.assert_array_equal(out[:, :5], _normals(steps=3))
+    assert np.all(out[:, 5:] == 7.0)
+
+
+def test_engine_draws_its_shot_noise_from_the_instance_streams():
+    """The engine's pre-drawn shot-noise rows are these normals (times sqrt(excess)), keyed by global instance."""
+    from mixsig.engine.simulation import Simulation
+    from mixsig.experiment import default_experiment
+
+    simulation = Simulation(default_experiment().replace(duration=0.01, instances=2, noise=True))
+    assert simulation.shot
+    simulation._draw_noise(40)
+    rows = simulation.noise[:, :5]
+    z = rows.ravel() / simulation.shot_scale
+    assert abs(z.mean()) < 5 / np.sqrt(z.size) and abs(z.var() - 1.0) < 5 * np.sqrt(2.0 / z.size)
+    expected = np.empty_like(simulation.noise)
+    philox.standard_normals(expected, 5, 40, philox.instance_keys(simulation.experiment.seed, [0, 1]), simulation.n,
+                            simulation.shot_scale)
+    np.testing.assert_array_equal(rows, expected[:, :5])
