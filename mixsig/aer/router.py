@@ -1,4 +1,4 @@
-"""Asynchronous AER router: per-core encoders, on-chip routers and an inter-chip mesh.
+r"""Asynchronous AER router: per-core encoders, on-chip routers and an inter-chip mesh.
 
 Model
 -----
