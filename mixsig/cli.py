@@ -195,6 +195,10 @@ def _ints(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
 
 
+def _names(text):
+    return tuple(name.strip() for name in text.split(","))
+
+
 CROSSBAR_OPTIONS = ("times", "adc_bits", "variability")
 """Study options of the crossbar study only (argparse destinations)."""
 
@@ -240,7 +244,34 @@ def _study_substrates(args):
     return 0
 
 
+ROUTER_OPTIONS = ("patterns", "policies", "fifo_depths", "loads", "events", "burst_size")
+"""Study options of the router study only (argparse destinations)."""
+
+
+def _study_router(args):
+    from mixsig.studies.router import router_study
+
+    others = [f"--{name.replace('_', '-')}" for name in OTHER_STUDY_OPTIONS + CROSSBAR_OPTIONS + ("trim_bits", "instances")
+              if getattr(args, name) is not None]
+    if others or args.device_model or (args.chips and len(args.chips) > 1):
+        raise ConfigError([Problem("<command line>", "/".join(others) or "--device-model/--chips", None,
+                                   "options of the router study (--chips once, --patterns, --policies, --fifo-depths, "
+                                   "--loads, --events, --burst-size, --seed)")], "study options")
+    options = {name: getattr(args, name) for name in ROUTER_OPTIONS + ("seed",)}
+    options["chip"] = args.chips[0] if args.chips else None
+    result = router_study(output=args.output, **{k: v for k, v in options.items() if v is not None})
+    for path in result.files:
+        print(f"wrote {path}")
+    return 0
+
+
 def _study(args, argv):
+    if args.kind == "router":
+        return _study_router(args)
+    router_only = [f"--{name.replace('_', '-')}" for name in ROUTER_OPTIONS if getattr(args, name) is not None]
+    if router_only:
+        raise ConfigError([Problem("<command line>", "/".join(router_only), None, "options of the router study only")],
+                          "study options")
     if args.kind == "substrates":
         return _study_substrates(args)
     substrates_only = [f"--{name.replace('_', '-')}" for name in SUBSTRATES_OPTIONS if getattr(args, name) is not None]
@@ -420,7 +451,7 @@ def build_parser():
     validate.set_defaults(handler=_validate)
 
     study = commands.add_parser(
-        "study", help="run a characterisation, population-coding, homeostasis, crossbar or substrates study",
+        "study", help="run a characterisation, population-coding, homeostasis, crossbar, substrates or router study",
         description="characterize: TTFS, f-I, CV and ENOB versus population size, device model and temperature; "
                     "population: decoding a scalar from the emulated population, Fisher information; "
                     "homeostasis: homeostatic scaling of a mismatched population, rate CV and convergence time "
@@ -428,10 +459,12 @@ def build_parser():
                     "crossbar: PCM in-memory matrix-vector product and classifier accuracy versus time since "
                     "programming, write noise and ADC bits, with and without global drift compensation; "
                     "substrates: one encoding task on several chips, DYNAP-style population averaging versus "
-                    "BrainScaleS-style per-neuron calibration (CV/ENOB and decoding error versus N and trim bits). "
+                    "BrainScaleS-style per-neuron calibration (CV/ENOB and decoding error versus N and trim bits); "
+                    "router: AER router latency, drops and back-pressure holds versus offered load (synchronous "
+                    "bursts, converging fan-in) for both policies and several FIFO depths. "
                     "Writes datasets, results (netCDF, JSON) and PNG figures into the output folder.",
     )
-    study.add_argument("kind", choices=("characterize", "population", "homeostasis", "crossbar", "substrates"),
+    study.add_argument("kind", choices=("characterize", "population", "homeostasis", "crossbar", "substrates", "router"),
                        help="study to run")
     study.add_argument("--chips", action="append",
                        help="chip config (repeat for several; substrates: default dynapse2, brainscales2, digital_lif)")
@@ -460,6 +493,12 @@ def build_parser():
     study.add_argument("--adc-bits", type=_ints, help="ADC resolutions in bits, comma-separated (crossbar)")
     study.add_argument("--variability", type=_floats,
                        help="factors on the published programming noise, comma-separated (crossbar)")
+    study.add_argument("--patterns", type=_names, help="traffic patterns burst,fanin, comma-separated (router)")
+    study.add_argument("--policies", type=_names, help="back-pressure policies stall,drop, comma-separated (router)")
+    study.add_argument("--fifo-depths", type=_ints, help="FIFO depths in events, comma-separated (router)")
+    study.add_argument("--loads", type=_floats, help="offered loads over the saturation rate, comma-separated (router)")
+    study.add_argument("--events", type=int, help="events per run (router)")
+    study.add_argument("--burst-size", type=int, help="neurons firing together in a burst (router)")
     study.set_defaults(handler=_study)
 
     mapper = commands.add_parser(
