@@ -64,9 +64,16 @@ is split into calls. Two compiled implementations give identical results (bit fo
   has a cycle; when a link's hand-overs are not in (time, event) order (equal times with a
   later-served smaller event number, possible only with zero or negligible service times); when
   a stall link might have been full when a sender handed over (conservatively: the ``K``-th most
-  recent event still in it when the sender took its place); when an event is still in service at the
-  horizon; or when the call starts with events queued, in service or held. The event loop then
-  runs instead.
+  recent event still in it when the sender took its place); or when the call starts with events
+  queued, in service or held. The event loop then runs instead.
+
+A call mixes them (the common chunked case, where traffic is still in service at every horizon):
+the event loop runs until the first instant at which every event inside the router is on a wire;
+the link pass takes over from there up to the horizon or, if an event would still be in service at
+the horizon, up to a *cut*: the latest time before the horizon inside no link's service interval
+(found by a first pass that is then undone); the event loop finishes the call from the cut. Each
+piece starts from a state that a call ending at its start would leave, so the results are those of
+the event loop alone, bit for bit.
 
 Bookkeeping of ``stall``: an event waiting at the neuron or at a router's input port is counted
 in that link's ``in_flight`` (and ``stalled``) from its arrival on; a held event stays in its
@@ -288,8 +295,8 @@ has left (as in the recurrence)."""
 """Phases: on the wire to the next stage (heap: the hand-over), in service (heap: its end), queued
 for the server, held by the server after service (next stage full), waiting at the neuron for a
 place in the core encoder's FIFO."""
-# scal entries (_UNUSED: formerly a scheduling counter; ties are now broken by event number)
-_HEAP_SIZE, _UNUSED, _FREE_TOP, _N_OUT, _N_TRACE, _TRACE_ON, _N_DELIVERED, _N_DROPPED = range(8)
+# scal entries (_BUSY: links whose server is serving or holding an event)
+_HEAP_SIZE, _BUSY, _FREE_TOP, _N_OUT, _N_TRACE, _TRACE_ON, _N_DELIVERED, _N_DROPPED = range(8)
 
 
 _TO_CHIP = 4
@@ -461,6 +468,7 @@ def _take(link, head, link_i, slot_i):
 def _start(link, slot, t, link_f, link_i, slot_f, slot_i, heap_t, heap_event, heap_slot, scal, trace_i, trace_f):
     """The server of ``link`` starts serving ``slot`` at ``t``; its service ends at ``t + s``."""
     link_i[link, _SERVING] = slot
+    scal[_BUSY] += 1
     done = t + link_f[link, _SERVICE]
     slot_f[slot, _WAIT] = t - slot_f[slot, _ARRIVAL]
     slot_f[slot, _DONE] = done
@@ -506,6 +514,7 @@ def _release(link, t, link_f, link_i, ring, busy, stats, slot_f, slot_i, heap_t,
         ring[link_i[link, _RING_OFFSET] + position] = t
         link_i[link, _RING_POS] = 0 if position + 1 == link_i[link, _DEPTH] else position + 1
         link_i[link, _SERVING] = -1
+        scal[_BUSY] -= 1
         queued = _take(link, _QHEAD, link_i, slot_i)
         if queued >= 0:
             _start(link, queued, t, link_f, link_i, slot_f, slot_i, heap_t, heap_event, heap_slot, scal, trace_i,
@@ -525,7 +534,7 @@ def _release(link, t, link_f, link_i, ring, busy, stats, slot_f, slot_i, heap_t,
 
 
 @numba.njit(cache=True)
-def _route(until, in_time, in_event, in_source, in_src_chip, in_src_core, in_dst, in_mask, in_tag,
+def _route(until, quiet, in_time, in_event, in_source, in_src_chip, in_src_core, in_dst, in_mask, in_tag,
            nx, n_cores, link_f, link_i, ring, busy, counts, stats,
            slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, matches, match_meta,
            out_event, out_source, out_tag, out_chip, out_core, out_emit, out_arrival, trace_i, trace_f):
@@ -533,7 +542,10 @@ def _route(until, in_time, in_event, in_source, in_src_chip, in_src_core, in_dst
 
     Happenings, in (time, event) order: a neuron's event reaches its core encoder (input); an
     event ends its service at a link (phase ``_P_SERVICE``); an event reaches the next stage or
-    the destination cores (phase ``_P_WIRE``).
+    the destination cores (phase ``_P_WIRE``). With ``quiet`` true the loop also stops, after at
+    least one happening, before the first later instant at which every event inside the router is
+    on a wire (no server busy, nobody waiting): the state is then that of a call ending at that
+    instant, from which the link-by-link pass can take over.
     """
     n_in = in_time.shape[0]
     n_chips = link_i.shape[0] // (n_cores + 5)
@@ -541,12 +553,20 @@ def _route(until, in_time, in_event, in_source, in_src_chip, in_src_core, in_dst
     mesh_base = chip_base + n_chips
     n_out = scal[_N_OUT]
     i = 0
+    last = np.inf  # time of the last happening processed (none yet)
     while True:
         size = scal[_HEAP_SIZE]
+        if quiet and scal[_BUSY] == 0 and size == free.shape[0] - scal[_FREE_TOP]:
+            upcoming = heap_t[0] if size > 0 else np.inf
+            if i < n_in and in_time[i] < upcoming:
+                upcoming = in_time[i]
+            if last < upcoming < until:
+                break
         if size > 0 and (i >= n_in or _before(heap_t[0], heap_event[0], in_time[i], in_event[i] + _ARRIVING)):
             t = heap_t[0]
             if t >= until:
                 break
+            last = t
             slot = heap_slot[0]
             _heap_pop(heap_t, heap_event, heap_slot, size)
             scal[_HEAP_SIZE] = size - 1
@@ -595,6 +615,7 @@ def _route(until, in_time, in_event, in_source, in_src_chip, in_src_core, in_dst
             t = in_time[i]
             if t >= until or scal[_FREE_TOP] == 0:  # horizon reached, or no free slot: caller grows
                 break
+            last = t
             top = scal[_FREE_TOP] - 1
             scal[_FREE_TOP] = top
             slot = free[top]
@@ -753,7 +774,7 @@ def _order(time, event):
 def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, in_src_core, nx, n_cores, link_f, link_i, ring,
                  busy, counts, stats, slot_f, slot_i, scal, topo, n_arrivals, n_carried, carried_slot,
                  carried_time, rt, rj, merged_t, merged_j, d_time, d_j, d_event, t_time, t_j, t_event, t_link,
-                 t_arrival, t_wait):
+                 t_arrival, t_wait, served_a, served_d):
     """Serve every link in ``topo`` order (see above); new events are ``j >= n_c``.
 
     ``lead[kind]``: the latency of the senders that take a place in a link of that kind when they
@@ -762,10 +783,18 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
     every event holding a place then has arrived by ``a``: if the ``K``-th most recent arrival is
     still in the link at ``a - lead``, a hold may have happened and the pass declines.
 
-    Returns ``(ok, n_d, n_out, n_t)``: the deliveries and the events left in transit are in the
-    scratch arrays ``d_*`` and ``t_*`` (in service order, link after link).
+    An event still in service at the horizon (its release depends on what comes next) makes the
+    pass decline too, but it then completes the services as if the horizon were later and returns
+    a *cut*: the latest time ``T <= until`` that lies in no service interval ``(arrival,
+    departure]``. Services that start before ``T`` do not depend on anything after it, so a call
+    with horizon ``T`` (and the events emitted before it) completes the pass.
+
+    Returns ``(ok, n_d, n_out, n_t, cut)``: the deliveries and the events left in transit are in the
+    scratch arrays ``d_*`` and ``t_*`` (in service order, link after link); ``cut`` is ``until``
+    when nothing was in service at the horizon, ``-inf`` when the pass does not apply at all.
     ``rt``, ``rj`` hold the arrivals of every link (``n_arrivals.sum()`` rows), ``merged_*`` those
-    of one link (``n_arrivals.max()`` rows). With ``ok`` false nothing changed.
+    of one link (``n_arrivals.max()`` rows), ``served_a``, ``served_d`` the service intervals
+    (``n_arrivals.sum()`` rows). With ``ok`` false nothing changed.
     """
     n_links = link_i.shape[0]
     n_chips = n_links // (n_cores + 5)
@@ -830,6 +859,8 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
     heads = np.empty(n_cores + 6, dtype=np.int64)
     ends = np.empty(n_cores + 6, dtype=np.int64)
     ok = True
+    n_served = 0
+    in_service_at_horizon = False
     for u in topo:
         latency = link_f[u, _LATENCY]
         k = 0  # this link's runs (the linked list runs backwards)
@@ -880,14 +911,16 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
                     ok = False  # the stall FIFO may have been full when the sender handed over: a hold
                     break
                 start, departure, status = _serve(u, arrival, link_f, link_i, ring, busy)
-                if departure >= until:
-                    ok = False  # in service at the horizon: its release depends on what comes next
-                    break
                 if status == 2:
                     counts[u, _DROPPED] += 1
                     n_dropped += 1
                     continue
                 counts[u, _ACCEPTED] += 1  # (never stalled: a full stall FIFO made the pass decline above)
+                served_a[n_served] = arrival
+                served_d[n_served] = departure
+                n_served += 1
+                if departure >= until:  # in service at the horizon: its release depends on what comes next
+                    in_service_at_horizon = True
                 _accumulate(stats, u, 6, 0.0)  # released at the end of service: held for no time
                 wait = start - arrival
                 t_next = departure + latency
@@ -929,6 +962,12 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
             v = _option_link(u, option, chip_base, mesh_base, link_i)
             if v >= 0 and fill[v] > successor_fill[option]:
                 n_runs = _add_run(v, successor_fill[option], last_run, run_begin, run_prev, n_runs)
+    cut = until if ok else -np.inf
+    if in_service_at_horizon and ok:
+        for q in np.argsort(served_a[:n_served])[::-1]:  # latest time in no (arrival, departure]
+            if served_a[q] < cut <= served_d[q]:
+                cut = served_a[q]
+        ok = False
     if not ok:
         k = 0
         for m in range(n_touched):
@@ -941,10 +980,10 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
             link_i[u, _RING_POS] = saved_pos[m]
             counts[u] = saved_counts[m]
             stats[u] = saved_stats[m]
-        return False, 0, 0, 0
+        return False, 0, 0, 0, cut
     scal[_N_DELIVERED] += n_d
     scal[_N_DROPPED] += n_dropped
-    return True, n_d, n_out, n_t
+    return True, n_d, n_out, n_t, cut
 
 
 @numba.njit(cache=True, inline="always")
@@ -1084,7 +1123,7 @@ def feed_compiled(state, until, time, first_event, ints):
     scal[_N_OUT] = 0
     scal[_N_TRACE] = 0
     events = np.arange(first_event, first_event + n_new)
-    _route(until, time, events, ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], nx, n_cores, link_f, link_i,
+    _route(until, False, time, events, ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], nx, n_cores, link_f, link_i,
            ring, busy, counts, stats, slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, matches, match_meta,
            out_i[0], out_i[1],
            out_i[2], out_i[3], out_i[4], out_f[0], out_f[1], np.zeros((0, 2), dtype=np.int64), np.zeros((0, 3)))
@@ -1457,74 +1496,115 @@ class Router:
         if n_now == 0 and in_transit == 0:
             self._keep_pending(merged, merged_ids, 0)
             return _NO_DELIVERIES
-        trace_on = bool(self._scal[_TRACE_ON])
-        if not trace_on and n_now + in_transit >= LINK_PASS_MIN_EVENTS:
-            deliveries = self._feed_by_link(merged, merged_ids, n_now, until)
-            if deliveries is not None:
-                self._keep_pending(merged, merged_ids, n_now)
-                return deliveries
+        parts, consumed, done = [], 0, False
+        if not self._scal[_TRACE_ON] and n_now + in_transit >= LINK_PASS_MIN_EVENTS:
+            if not self._quiet():  # the event loop until only events on wires are left
+                consumed, deliveries = self._feed_by_event(merged, merged_ids, 0, n_now, until, quiet=True)
+                parts.append(deliveries)
+            if self._quiet() and n_now - consumed + self._inside() >= LINK_PASS_MIN_EVENTS:
+                result = self._feed_by_link(merged, merged_ids, consumed, n_now, until)
+                if result is not None:
+                    deliveries, consumed, done = result
+                    parts.append(deliveries)
+        if not done:
+            consumed, deliveries = self._feed_by_event(merged, merged_ids, consumed, n_now, until, quiet=False)
+            parts.append(deliveries)
+        self._keep_pending(merged, merged_ids, consumed)
+        return parts[0] if len(parts) == 1 else Deliveries.concatenate(parts)
+
+    def _quiet(self):
+        """Whether every event inside the router is on a wire (no server busy, nobody waiting)."""
+        return self._scal[_BUSY] == 0 and self._inside() == self._scal[_HEAP_SIZE]
+
+    def _feed_by_event(self, merged, merged_ids, begin, end, until, quiet):
+        """Route events ``begin:end`` of ``merged`` and those in transit with the event loop, up to
+        ``until`` (with ``quiet``: up to the first instant with only events on wires, see
+        :func:`_route`); return the index of the first event not emitted and the deliveries."""
+        in_transit = self._inside()
+        n_now = end - begin
         self._ensure_capacity(in_transit + min(n_now, 65536) + 1)
-        n_out = int(np.bitwise_count(merged.core_mask[:n_now].astype(np.uint64)).sum()) + self.n_cores * in_transit
+        n_out = int(np.bitwise_count(merged.core_mask[begin:end].astype(np.uint64)).sum()) + self.n_cores * in_transit
         out = [np.empty(n_out, dtype=np.int64) for _ in range(5)] + [np.empty(n_out) for _ in range(2)]
+        trace_on = bool(self._scal[_TRACE_ON])
         max_services = 3 + (self.nx - 1) + (self.ny - 1)
         n_trace = max_services * (in_transit + n_now) if trace_on else 0
         trace_i = np.zeros((n_trace, 2), dtype=np.int64)
         trace_f = np.zeros((n_trace, 3))
         self._scal[_N_OUT] = 0
         self._scal[_N_TRACE] = 0
-        consumed = 0
+        consumed = begin
         while True:
-            rest = slice(consumed, n_now)
-            consumed += _route(until, merged.time[rest], merged_ids[rest], merged.source[rest],
+            rest = slice(consumed, end)
+            consumed += _route(until, quiet, merged.time[rest], merged_ids[rest], merged.source[rest],
                                merged.src_chip[rest], merged.src_core[rest], merged.dst_chip[rest],
                                merged.core_mask[rest], merged.tag[rest], self.nx, self.n_cores,
                                self._link_f, self._link_i, self._ring, self._busy, self._counts, self._stats,
                                self._slot_f, self._slot_i, self._free, self._heap_t, self._heap_event,
                                self._heap_slot, self._scal, self._matches, self._match_meta, *out, trace_i, trace_f)
-            if consumed == n_now or self._scal[_FREE_TOP] > 0:
+            if consumed == end or self._scal[_FREE_TOP] > 0:
                 break
             self._ensure_capacity(2 * self._capacity)  # every slot in use: grow and resume
-        self._keep_pending(merged, merged_ids, consumed)
         if trace_on:
             n_trace = int(self._scal[_N_TRACE])
             self._hops.append((trace_i[:n_trace].copy(), trace_f[:n_trace].copy()))
         made = int(self._scal[_N_OUT])
-        return Deliveries(*(array if made == n_out else array[:made].copy() for array in out))
+        return consumed, Deliveries(*(array if made == n_out else array[:made].copy() for array in out))
 
-    def _feed_by_link(self, merged, merged_ids, n_now, until):
-        """Route the first ``n_now`` events of ``merged`` and those in transit with the link-by-link
-        pass; ``None`` (and nothing changed) if it does not apply."""
+    def _feed_by_link(self, merged, merged_ids, begin, n_now, until):
+        """Route events ``begin:n_now`` of ``merged`` and those in transit with the link-by-link
+        pass, up to ``until`` or, when an event would be in service there, up to the pass's cut.
+
+        Returns
+        -------
+        None, or (deliveries, consumed, done)
+            ``None`` (and nothing changed) if the pass does not apply; else the deliveries, the
+            index of the first event not emitted and whether the call reached ``until``.
+        """
         heap = int(self._scal[_HEAP_SIZE])
         if self._inside() != heap or np.any(self._slot_i[self._heap_slot[:heap], _PHASE] != _P_WIRE):
             return None  # events queued, in service or held: only the event loop knows their future
-        now = EventBatch(*(field[:n_now] for field in merged))
+        ok, cut, result = self._link_pass(merged, merged_ids, begin, n_now, until)
+        if ok:
+            return result, n_now, True
+        if cut == -np.inf:
+            return None
+        end = begin + int(np.searchsorted(merged.time[begin:n_now], cut, side="left"))
+        ok, _, result = self._link_pass(merged, merged_ids, begin, end, cut)
+        return (result, end, False) if ok else None
+
+    def _link_pass(self, merged, merged_ids, begin, end, until):
+        """One run of :func:`_run_by_link` over events ``begin:end``; ``(ok, cut, deliveries)``."""
+        now = EventBatch(*(field[begin:end] for field in merged))
+        ids = merged_ids[begin:end]
+        n_now = end - begin
         acyclic, topo, n_arrivals, n_carried, carried_slot, carried_time = _plan_by_link(
             n_now, now.src_chip, now.src_core, now.dst_chip, self.nx, self.n_cores, self._link_i, self._slot_i,
             self._heap_t, self._heap_event, self._heap_slot, self._scal)
         if not acyclic:
-            return None
+            return False, -np.inf, None
         total, longest, n_all = int(n_arrivals.sum()), int(n_arrivals.max()), n_now + carried_slot.shape[0]
-        floats = _split(self._scratch(np.float64, total + longest + 4 * n_all), (total, longest) + (n_all,) * 4)
+        floats = _split(self._scratch(np.float64, 3 * total + longest + 4 * n_all), (total, longest) + (n_all,) * 4
+                        + (total, total))
         ints = _split(self._scratch(np.int64, total + longest + 5 * n_all), (total, longest) + (n_all,) * 5)
-        rt, merged_t, d_time, t_time, t_arrival, t_wait = floats
+        rt, merged_t, d_time, t_time, t_arrival, t_wait, served_a, served_d = floats
         rj, merged_j, d_j, d_event, t_j, t_event, t_link = ints
-        ok, n_d, n_out, n_t = _run_by_link(
-            until, np.array([0.0, self.levels["core"].latency, self.levels["chip"].latency]), now.time, merged_ids[:n_now], now.dst_chip, now.core_mask, now.src_chip, now.src_core, self.nx,
-            self.n_cores,
+        ok, n_d, n_out, n_t, cut = _run_by_link(
+            until, np.array([0.0, self.levels["core"].latency, self.levels["chip"].latency]), now.time, ids,
+            now.dst_chip, now.core_mask, now.src_chip, now.src_core, self.nx, self.n_cores,
             self._link_f, self._link_i, self._ring, self._busy, self._counts, self._stats, self._slot_f,
             self._slot_i, self._scal, topo, n_arrivals, n_carried, carried_slot, carried_time, rt, rj, merged_t,
-            merged_j, d_time, d_j, d_event, t_time, t_j, t_event, t_link, t_arrival, t_wait)
+            merged_j, d_time, d_j, d_event, t_time, t_j, t_event, t_link, t_arrival, t_wait, served_a, served_d)
         if not ok:
-            return None
+            return False, cut, None
         out = [np.empty(n_out, dtype=np.int64) for _ in range(5)] + [np.empty(n_out) for _ in range(2)]
         transit = np.empty(n_t), np.zeros((n_t, _SLOT_FLOATS)), np.zeros((n_t, _SLOT_INTS), dtype=np.int64)
-        _collect_by_link(n_d, n_t, now.time, merged_ids[:n_now], now.source, now.tag,
+        _collect_by_link(n_d, n_t, now.time, ids, now.source, now.tag,
                          now.dst_chip, now.core_mask, self.n_cores, self._counts, self._matches, self._match_meta,
                          self._slot_f, self._slot_i, carried_slot,
                          d_time, d_j, d_event, t_time, t_j, t_event, t_link, t_arrival, t_wait, *out, *transit)
         self._store_transit(*transit)
         _reserve_wires(n_t, self._link_i, self._slot_i, self.nx, self.n_cores)
-        return Deliveries(*out)
+        return True, cut, Deliveries(*out)
 
     def _scratch(self, dtype, size):
         """A scratch array of at least ``size`` elements (kept between calls unless large)."""
