@@ -72,3 +72,11 @@ def test_command_line_writes_and_refuses(tmp_path, capsys):
     assert main(["study", "router", "-o", str(out), "--chips", "no_such_chip"]) == 2
     with pytest.raises(ConfigError):
         router_study(burst_size=100000)
+
+
+def test_shortest_latency_is_the_idle_path(results):
+    # an event that finds the router idle takes service + latency of its core encoder and of its
+    # chip's router (both patterns have such events on chip 0, at every load): the minimum latency
+    router = load_chip("dynapse1").router
+    idle = sum(router[level].service_time + router[level].latency for level in ("core", "chip"))
+    np.testing.assert_allclose(results["latency_min"], idle, rtol=1e-9)

@@ -193,6 +193,7 @@ def _measure(router, deliveries, emitted, first):
     return {
         "emitted": emitted, "delivered": router.delivered, "dropped": router.dropped, "in_flight": router.in_flight,
         "latency_percentile": percentiles, "latency_mean": latency.mean() if latency.size else np.nan,
+        "latency_min": latency.min() if latency.size else np.nan,
         "latency_max": latency.max() if latency.size else np.nan,
         "hold_mean": stats.hold_sum.sum() / emitted, "hold_max": max(float(stats.hold_max.max()), 0.0),
         "stalled": int(stats.stalled.sum()),
@@ -209,6 +210,7 @@ _VARIABLES = {
     "drop_fraction": ("1", "fraction of the emitted events lost"),
     "latency_percentile": ("s", "percentile of the emission-to-arrival latency of the delivered events"),
     "latency_mean": ("s", "mean emission-to-arrival latency of the delivered events"),
+    "latency_min": ("s", "smallest emission-to-arrival latency"),
     "latency_max": ("s", "largest emission-to-arrival latency"),
     "hold_mean": ("s", "time servers held a served event for a place in a full next FIFO, per emitted event (stall)"),
     "hold_max": ("s", "largest time a server held a served event (stall)"),
