@@ -202,7 +202,7 @@ def _names(text):
 CROSSBAR_OPTIONS = ("times", "adc_bits", "variability")
 """Study options of the crossbar study only (argparse destinations)."""
 
-SUBSTRATES_OPTIONS = ("chips", "trim_bits")
+SUBSTRATES_OPTIONS = ("chips", "trim_bits", "task")
 """Study options of the substrates study only (argparse destinations)."""
 
 OTHER_STUDY_OPTIONS = ("sizes", "temperatures", "duration", "enob_convention", "drive", "bias_mode", "encoding", "tau_h",
@@ -231,13 +231,13 @@ def _study_substrates(args):
     from mixsig.studies.substrates import substrates
 
     others = [f"--{name.replace('_', '-')}" for name in OTHER_STUDY_OPTIONS + CROSSBAR_OPTIONS
-              if name != "sizes" and getattr(args, name) is not None]
+              if name not in ("sizes", "times") and getattr(args, name) is not None]
     if others or args.device_model:
         raise ConfigError([Problem("<command line>", "/".join(others) or "--device-model", None,
-                                   "options of the substrates study (--chips, --trim-bits, --sizes, --instances, --seed; "
-                                   "each chip runs with its own device model)")], "study options")
-    options = {"chips": tuple(args.chips) if args.chips else None, "trim_bits": args.trim_bits,
-               "sizes": args.sizes, "instances": args.instances, "seed": args.seed}
+                                   "options of the substrates study (--chips, --trim-bits, --task, --times, --sizes, "
+                                   "--instances, --seed; each chip runs with its own device model)")], "study options")
+    options = {"chips": tuple(args.chips) if args.chips else None, "trim_bits": args.trim_bits, "task": args.task,
+               "t_since_program": args.times, "sizes": args.sizes, "instances": args.instances, "seed": args.seed}
     result = substrates(output=args.output, **{k: v for k, v in options.items() if v is not None})
     for path in result.files:
         print(f"wrote {path}")
@@ -470,6 +470,8 @@ def build_parser():
                        help="chip config (repeat for several; substrates: default dynapse2, brainscales2, digital_lif)")
     study.add_argument("--trim-bits", type=_ints,
                        help="trim resolutions of the calibrated chips, comma-separated (substrates)")
+    study.add_argument("--task", choices=("dc", "synapses"),
+                       help="substrates: encode x as a DC step (dc, default) or as input rates through the synapses")
     study.add_argument("-o", "--output", default="mixsig-study", help="output folder (default mixsig-study)")
     study.add_argument("--instances", type=int, help="chip instances")
     study.add_argument("--seed", type=int, help="root seed")
@@ -489,7 +491,8 @@ def build_parser():
                             "or linear (heterogeneity from the silicon only)")
     study.add_argument("--tau-h", type=_floats, help="homeostatic time constants in s, comma-separated (homeostasis)")
     study.add_argument("--time-scale", type=float, help="fast-forward factor of the homeostatic gain control (homeostasis)")
-    study.add_argument("--times", type=_floats, help="times since programming in s, comma-separated (crossbar)")
+    study.add_argument("--times", type=_floats,
+                       help="times since programming in s, comma-separated (crossbar; substrates --task synapses)")
     study.add_argument("--adc-bits", type=_ints, help="ADC resolutions in bits, comma-separated (crossbar)")
     study.add_argument("--variability", type=_floats,
                        help="factors on the published programming noise, comma-separated (crossbar)")

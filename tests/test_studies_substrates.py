@@ -45,3 +45,36 @@ def test_characterize_points_other_chips_to_this_study():
 
     with pytest.raises(ConfigError, match="study substrates"):
         characterize(chip="brainscales2")
+
+
+@pytest.mark.slow
+def test_synapse_task_shows_crossbar_variability_and_drift_and_digital_stays_exact(tmp_path):
+    """Task ``synapses`` on pcm_lif (1 s and 1 year after programming) and digital_lif, tiny settings."""
+    result = substrates(chips=("pcm_lif", "digital_lif"), task="synapses", instances=2, neurons=16, sizes=(1, 4),
+                        levels=(1.5, 2.0, 3.0), window=0.08, settle=0.02, t_since_program=(1.0, 3.15e7),
+                        output=str(tmp_path), progress=False)
+    r = result.results
+    fresh, aged = "pcm_lif 1 s after programming", "pcm_lif 3.15e+07 s after programming"
+    # digital: integer weights, no devices: every neuron identical and equal to the nominal chip
+    assert float(r["cv_within"].sel(condition="digital_lif", n_pop=1)) < 1e-12
+    assert float(r["decoding_rmse"].sel(condition="digital_lif", n_pop=1)) < 1e-12
+    # the crossbar's programming and read noise make neurons differ (the DC task cannot show it) ...
+    assert float(r["cv_within"].sel(condition=fresh, n_pop=1)) > 0.005
+    # ... and averaging N = 4 independent columns shrinks the spread
+    assert float(r["cv_within"].sel(condition=fresh, n_pop=4)) < float(r["cv_within"].sel(condition=fresh, n_pop=1))
+    # drift G(t) = G0 (t / t0)^-nu lowers every column current: lower rates at every level, and without
+    # compensation the nominal decoder reads x too low, a larger error after a year than after 1 s
+    assert np.all(r["rate_mean"].sel(condition=aged).values < r["rate_mean"].sel(condition=fresh).values)
+    assert float(r["decoding_rmse"].sel(condition=aged, n_pop=4)) > 3 * float(r["decoding_rmse"].sel(condition=fresh, n_pop=4))
+    assert r["threshold"].attrs["units"] == "Hz"
+    assert {"substrates-drift.png", "substrates-decoding.png"} <= {p.name for p in tmp_path.iterdir()}
+
+
+def test_synapse_task_weight_mask_is_the_nearest_fraction_of_full_scale():
+    from types import SimpleNamespace
+
+    from mixsig.studies.substrates import weight_mask
+
+    assert weight_mask(SimpleNamespace(weight_bits=4), 0.25) == 4  # round(3.75)
+    assert weight_mask(SimpleNamespace(weight_bits=6), 0.25) == 16  # round(15.75)
+    assert weight_mask(SimpleNamespace(weight_bits=1), 0.25) == 1  # at least one bit

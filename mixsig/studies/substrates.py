@@ -1,21 +1,29 @@
 """Substrates and calibration strategies on one task: population averaging versus per-neuron calibration.
 
 The same task runs on every chip named (any chip config: DYNAP-class, the BrainScaleS-2-like
-chip before and after per-neuron calibration, the digital fixed-point LIF; a crossbar chip when
-one is shipped): encode a scalar ``x`` in ``[0, 1]`` as the DC current of a population,
+chip before and after per-neuron calibration, the digital fixed-point LIF, the PCM crossbar
+chip): encode a scalar ``x`` in ``[0, 1]`` as the DC current of a population,
 ``I(x) = (l_min + x (l_max - l_min)) x I_rh``, with ``I_rh`` the chip's rheobase, and read it back
-from the population's mean firing rate.
+from the population's mean firing rate (task ``dc``). The DC drive bypasses the synapses, so a
+crossbar chip (``pcm_lif``) decodes exactly like its digital neurons; task ``synapses`` encodes ``x``
+instead as the rate of ``fan_in`` regular input trains, ``r(x) = (l_min + x (l_max - l_min)) x r_th``
+with ``r_th`` the nominal chip's threshold rate, through real synapses of one weight mask
+(:func:`weight_mask`), so the synapses' own imperfections show: DYNAP's DPI weight mismatch, the
+crossbar's programming noise, read noise and drift at each ``t_since_program`` (no drift
+compensation), and none on the digital chip (its integer weights are exact).
 
 Protocol, per condition (a chip, with its own device model: mismatch, noise; ``none`` for a chip
-without analog devices):
+without analog devices; a crossbar chip also at each ``t_since_program``, task ``synapses``):
 
-* the rheobase ``I_rh`` of the nominal chip (``device_model = "none"``): the smallest DC step that
-  makes a neuron fire at least twice in a window, found on a geometric and then two linear grids
-  of :data:`GRID` single-neuron populations run together (relative resolution about 0.5 %);
+* the threshold drive of the nominal chip (``device_model = "none"``, a crossbar's synapses at
+  their ideal weights): the smallest DC step ``I_rh`` (or input rate ``r_th``) that makes a neuron
+  fire at least twice in a window, found on a geometric and then two linear grids of :data:`GRID`
+  single-neuron populations run together (relative resolution about 0.5 %);
 * ``neurons`` neurons of core 0 of ``instances`` chip instances receive the levels ``levels``
-  (multiples of ``I_rh``) in consecutive windows of ``window`` seconds as exact DC steps (the same
-  idealised current source on every chip, so the comparison is of the neurons, not of the bias
-  paths); the rate of each neuron at each level counts the spikes after ``settle``;
+  (multiples of the threshold drive) in consecutive windows of ``window`` seconds, as exact DC
+  steps (the same idealised current source on every chip, so the comparison is of the neurons,
+  not of the bias paths) or as input trains through the synapses; the rate of each neuron at each
+  level counts the spikes after ``settle``;
 * on a chip with CapMem cells (``[capmem]``), the same chips (same seed) are also run after
   :func:`mixsig.calibrate.calibrate` at every resolution of ``trim_bits``, calibrating the
   ``neurons`` first neurons of every core.
@@ -51,7 +59,15 @@ from mixsig.studies.output import (
 )
 
 GRID = 16
-"""Single-neuron populations per rheobase search run."""
+"""Single-neuron populations per threshold search run."""
+
+MAX_DC = 1e-4
+"""Largest DC step of the rheobase search, A."""
+
+MAX_RATE = 5000.0
+"""Largest input rate per channel of the threshold-rate search, Hz."""
+
+TASKS = ("dc", "synapses")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +91,16 @@ class SubstratesSettings:
     sizes : tuple of int
         Population sizes ``N`` (at most ``neurons / 2``).
     seed : int
+    task : {"dc", "synapses"}
+        ``dc``: the levels are DC steps, multiples of the rheobase; ``synapses``: the levels are input
+        rates, multiples of the threshold rate, through ``fan_in`` synapses per neuron.
+    fan_in : int
+        Input channels, each connected to every task neuron (task ``synapses``).
+    weight_fraction : float
+        Weight of every input synapse as a fraction of the chip's largest weight mask, rounded to a
+        mask (at least 1): 0.25 is 4 of 15 on a 4-bit DYNAP-SE2 mask, 16 of 63 LSB on a 6-bit crossbar.
+    t_since_program : tuple of float
+        Times since programming at which a crossbar chip runs, s (task ``synapses``; one condition each).
     """
 
     chips: tuple = ("dynapse2", "brainscales2", "digital_lif")
@@ -86,6 +112,10 @@ class SubstratesSettings:
     settle: float = 0.05
     sizes: tuple = (1, 2, 4, 8, 16, 32)
     seed: int = 0
+    task: str = "dc"
+    fan_in: int = 32
+    weight_fraction: float = 0.25
+    t_since_program: tuple = (1.0, 86400.0, 3.15e7)
 
     def problems(self, source="<substrates settings>"):
         """Every invalid setting (list of Problem)."""
@@ -100,6 +130,10 @@ class SubstratesSettings:
             "sizes": (lambda v: is_sequence_of(lambda n: is_int(n, 1) and 2 * n <= self.neurons)(v),
                       "population sizes in [1, neurons / 2]"),
             "seed": (lambda v: is_int(v, 0), "an integer >= 0"),
+            "task": (lambda v: v in TASKS, f"one of {list(TASKS)}"),
+            "fan_in": (lambda v: is_int(v, 1), "an integer >= 1"),
+            "weight_fraction": (lambda v: is_positive(v) and v <= 1, "a fraction in (0, 1]"),
+            "t_since_program": (is_sequence_of(lambda t: is_positive(t) or t == 0), "times since programming >= 0 s"),
         }, source)
         return problems
 
@@ -108,35 +142,71 @@ def _device_model(chip):
     return "none" if kernel_for(chip.neuron_model, "fast").mismatch_free else chip.device_model
 
 
-def _experiment(chip_name, chip, settings, device_model, amplitudes, duration, per_population=1, instances=1):
-    """DC-step experiment: one population per amplitude row, on core 0."""
-    populations, steps = {}, []
-    for k, row in enumerate(amplitudes):
+def _experiment(chip_name, chip, settings, device_model, drives, duration, per_population=1, instances=1,
+                t_since_program=0.0):
+    """One population per row of ``drives`` on core 0, driven window by window at the row's levels.
+
+    Task ``dc``: exact DC steps of the row's amplitudes (A). Task ``synapses``: an input group of
+    ``settings.fan_in`` channels per population, all-to-all (``ampa``, :func:`weight_mask`), each
+    channel a regular train at the row's rate (Hz) in each window, with a phase drawn per channel
+    from ``SeedSequence(seed)`` (regular trains: the input itself has no rate noise).
+    """
+    populations, steps, inputs, connections = {}, [], {}, []
+    phases = np.random.default_rng(np.random.SeedSequence(settings.seed)).random(settings.fan_in)
+    for k, row in enumerate(np.atleast_2d(drives)):
         populations[f"p{k}"] = {"size": per_population, "core": 0}
-        steps += [DCStep(amplitude=float(a), population=f"p{k}", start=start, stop=start + settings.window)
-                  for a, start in zip(np.atleast_1d(row), settings.window * np.arange(np.size(row)))]
+        starts = settings.window * np.arange(row.size)
+        if settings.task == "dc":
+            steps += [DCStep(amplitude=float(a), population=f"p{k}", start=start, stop=start + settings.window)
+                      for a, start in zip(row, starts)]
+            continue
+        trains = [np.concatenate([start + (phase + np.arange(int(np.floor(rate * settings.window - phase)))) / rate
+                                  for rate, start in zip(row, starts) if rate > 0] or [np.zeros(0)])
+                  for phase in phases]
+        inputs[f"i{k}"] = {"size": settings.fan_in, "kind": "spike_array", "spike_times": trains}
+        connections.append({"pre": f"i{k}", "post": f"p{k}", "rule": "all_to_all", "syn_type": "ampa",
+                            "weight_mask": weight_mask(chip, settings.weight_fraction)})
+    network = {"populations": populations, "inputs": inputs, "connections": connections}
     return Experiment(chip=chip_name, device_model=device_model, noise=device_model != "none", seed=settings.seed,
-                      instances=instances, duration=duration, network={"populations": populations}, dc=tuple(steps))
+                      instances=instances, duration=duration, network={k: v for k, v in network.items() if v},
+                      dc=tuple(steps), t_since_program=t_since_program)
+
+
+def weight_mask(chip, fraction):
+    """The weight mask nearest ``fraction`` of the chip's largest one (at least 1; a 1-bit chip: 1)."""
+    return max(1, int(np.rint(fraction * ((1 << chip.weight_bits) - 1))))
+
+
+def _simulation(exp, trims=None, nominal=False):
+    """The experiment's simulation; ``nominal``: a crossbar chip's synapses at their programming targets."""
+    sim = Simulation(exp, trims=trims)
+    if nominal:
+        sim.crossbar_weight = None  # the ideal weights (compiled CAM currents) instead of programmed, drifted pairs
+    return sim
 
 
 def _fires(chip_name, chip, settings, amplitudes):
     exp = _experiment(chip_name, chip, settings, "none", amplitudes[:, None], settings.window)
-    sim = Simulation(exp)
+    sim = _simulation(exp, nominal=True)
     sim.advance(exp.duration, progress=False)
     _, neurons, _ = sim.spikes()
     counts = np.bincount(neurons, minlength=chip.neurons_per_core)[:amplitudes.size]
     return counts >= 2
 
 
-def rheobase(chip_name, settings):
-    """Smallest DC step (A) that makes a nominal neuron of the chip fire twice within one window."""
+def threshold(chip_name, settings):
+    """Smallest drive that makes a nominal neuron of the chip fire twice within one window.
+
+    Task ``dc``: the rheobase, A; task ``synapses``: the input rate per channel, Hz.
+    """
     chip = load_chip(chip_name)
     size = min(GRID, chip.neurons_per_core)
-    grid = np.geomspace(1e-15, 1e-4, size)
+    grid = np.geomspace(1e-15, MAX_DC, size) if settings.task == "dc" else np.geomspace(1.0, MAX_RATE, size)
     fires = _fires(chip_name, chip, settings, grid)
     if not fires.any():
-        raise ConfigError([Problem(chip_name, "rheobase", None, "a neuron that fires under a DC step below 100 uA")],
-                          "substrates study")
+        expected = ("a neuron that fires under a DC step below 100 uA" if settings.task == "dc" else
+                    f"a neuron that fires with {settings.fan_in} inputs at {MAX_RATE:g} Hz (raise fan_in or weight_fraction)")
+        raise ConfigError([Problem(chip_name, "threshold", None, expected)], "substrates study")
     high = int(np.argmax(fires))
     low, high = (grid[high - 1] if high else 0.0), grid[high]
     for _ in range(2):
@@ -147,14 +217,14 @@ def rheobase(chip_name, settings):
     return float(high)
 
 
-def _run(chip_name, chip, settings, device_model, currents, trims=None):
-    """Rates (instance, neuron, level), Hz, of ``settings.neurons`` neurons under the DC levels."""
-    exp = _experiment(chip_name, chip, settings, device_model, [currents], settings.window * len(currents),
-                      per_population=settings.neurons, instances=settings.instances)
-    sim = Simulation(exp, trims=trims)
+def _run(chip_name, chip, settings, device_model, drives, trims=None, t_since_program=0.0, nominal=False):
+    """Rates (instance, neuron, level), Hz, of ``settings.neurons`` neurons under the drive levels."""
+    exp = _experiment(chip_name, chip, settings, device_model, [drives], settings.window * len(drives),
+                      per_population=settings.neurons, instances=settings.instances, t_since_program=t_since_program)
+    sim = _simulation(exp, trims, nominal)
     sim.advance(exp.duration, progress=False)
     ds = sim.dataset(command="mixsig.study substrates")
-    starts = settings.window * np.arange(len(currents))
+    starts = settings.window * np.arange(len(drives))
     counts = interval_counts(ds, starts + settings.settle, starts + settings.window)
     return counts / (settings.window - settings.settle), ds
 
@@ -195,16 +265,18 @@ def decoding_error(rates, nominal, levels, sizes, seed=0, partitions=16):
 
 
 def _conditions(settings):
-    """``(label, chip name, trim bits or None)`` of every condition."""
+    """``(label, chip name, trim bits or None, time since programming in s)`` of every condition."""
     out = []
     for name in settings.chips:
         chip = load_chip(name)
         label = chip.name
         if chip.capmem is not None:
-            out.append((f"{label} uncalibrated", name, None))
-            out += [(f"{label} calibrated {bits} bit", name, bits) for bits in settings.trim_bits]
+            out.append((f"{label} uncalibrated", name, None, 0.0))
+            out += [(f"{label} calibrated {bits} bit", name, bits, 0.0) for bits in settings.trim_bits]
+        elif chip.crossbar is not None and settings.task == "synapses":
+            out += [(f"{label} {t:g} s after programming", name, None, float(t)) for t in settings.t_since_program]
         else:
-            out.append((label, name, None))
+            out.append((label, name, None, 0.0))
     return out
 
 
@@ -233,17 +305,17 @@ def substrates(settings=None, output=None, progress=None, **changes):
     conditions = _conditions(settings)
     rates, datasets, decoders, drives = {}, {}, {}, {}
     with counting(len(conditions), "condition", show=progress) as done:
-        for label, name, bits in conditions:
+        for label, name, bits, t_since_program in conditions:
             chip = load_chip(name)
             if name not in drives:
-                drives[name] = rheobase(name, settings) * levels
-                decoders[name] = _run(name, chip, settings, "none", drives[name])[0].mean(axis=(0, 1))
+                drives[name] = threshold(name, settings) * levels
+                decoders[name] = _run(name, chip, settings, "none", drives[name], nominal=True)[0].mean(axis=(0, 1))
             trims = None
             if bits is not None:
                 base = Experiment(chip=name, device_model=_device_model(chip), seed=settings.seed,
                                   instances=settings.instances)
                 trims = calibrate(name, experiment=base, bits=bits, per_core=settings.neurons).trims
-            rates[label], ds = _run(name, chip, settings, _device_model(chip), drives[name], trims)
+            rates[label], ds = _run(name, chip, settings, _device_model(chip), drives[name], trims, t_since_program)
             datasets[f"substrates-{label.replace(' ', '-')}"] = ds
             done()
     return _result(settings, conditions, rates, decoders, drives, datasets, output)
@@ -254,7 +326,7 @@ def _result(settings, conditions, rates, decoders, drives, datasets, output):
     levels = np.asarray(settings.levels, dtype=float)
     middle = len(levels) // 2
     cv, enob, error = [], [], []
-    for label, name, _ in conditions:
+    for label, name, *_ in conditions:
         values = xr.DataArray(rates[label][:, :, middle], dims=("instance", "neuron"),
                               attrs={"units": "Hz", "long_name": "rate at the middle level"})
         try:
@@ -267,18 +339,22 @@ def _result(settings, conditions, rates, decoders, drives, datasets, output):
         error.append(decoding_error(rates[label], decoders[name], levels, settings.sizes, seed=settings.seed))
     coords = {"condition": ("condition", labels, {"units": "1", "long_name": "chip and calibration"}),
               "n_pop": ("n_pop", np.asarray(settings.sizes), {"units": "1", "long_name": "neurons averaged per group"}),
-              "level": ("level", levels, {"units": "1", "long_name": "DC drive, multiples of the rheobase"}),
+              "level": ("level", levels, {"units": "1", "long_name": "drive, multiples of the nominal threshold drive"}),
               "trim_bits": ("condition", [c[2] if c[2] is not None else 0 for c in conditions],
-                            {"units": "bit", "long_name": "trim resolution (0: not calibrated)"})}
+                            {"units": "bit", "long_name": "trim resolution (0: not calibrated)"}),
+              "t_since_program": ("condition", [c[3] for c in conditions],
+                                  {"units": "s", "long_name": "time since the crossbar was programmed (0: no crossbar)"})}
     results = xr.Dataset({
         "cv_within": (("condition", "n_pop"), np.array(cv), {"units": "1", "long_name": "CV of group-mean rates within an instance"}),
         "enob_within": (("condition", "n_pop"), np.array(enob), {"units": "bit", "long_name": "ENOB of group-mean rates"}),
         "decoding_rmse": (("condition", "n_pop"), np.array(error), {"units": "1", "long_name": "rms decoding error of x in [0, 1]"}),
         "rate_mean": (("condition", "level"), np.array([rates[label].mean(axis=(0, 1)) for label in labels]),
                       {"units": "Hz", "long_name": "mean rate"}),
-        "rheobase": (("condition",), np.array([drives[c[1]][0] / levels[0] for c in conditions]),
-                     {"units": "A", "long_name": "rheobase of the nominal chip"}),
-    }, coords=coords, attrs={"study": "substrates", "enob_convention": "levels"})
+        "threshold": (("condition",), np.array([drives[c[1]][0] / levels[0] for c in conditions]),
+                      {"units": "A" if settings.task == "dc" else "Hz",
+                       "long_name": "rheobase of the nominal chip" if settings.task == "dc" else
+                       "input rate per channel at which the nominal chip's neuron fires"}),
+    }, coords=coords, attrs={"study": "substrates", "task": settings.task, "enob_convention": "levels"})
     summary = {"settings": settings_dict(settings),
                "decoding_rmse": {label: dict(zip(map(int, settings.sizes), map(float, row)))
                                  for label, row in zip(labels, error)},
@@ -324,8 +400,21 @@ def _figures(results):
         ax.set_ylabel("rms decoding error of x")
         ax.legend(fontsize="small")
 
+    def versus_time(ax):
+        times = results["t_since_program"].values
+        for size in (n[0], n[-1]):
+            ax.plot(times[times > 0], results["decoding_rmse"].sel(n_pop=size).values[times > 0], marker="o",
+                    label=f"crossbar, N = {size} (no drift compensation)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("time since programming, s")
+        ax.set_ylabel("rms decoding error of x")
+        ax.legend(fontsize="small")
+
     figures = [("substrates-enob", versus_n("enob_within", "ENOB of the mean rate, bit", False)),
                ("substrates-decoding", versus_n("decoding_rmse", "rms decoding error of x", True))]
     if np.any(results["trim_bits"].values > 0):
         figures.append(("substrates-trim-bits", versus_bits))
+    if np.count_nonzero(results["t_since_program"].values > 0) > 1:
+        figures.append(("substrates-drift", versus_time))
     return figures
