@@ -27,6 +27,11 @@ generic 180 nm calibration with mismatch and ageing drift, spikes only). Figures
 * ``ref1024.peak_traced_mb_<T>s``   peak Python-traced memory (numpy included) of a fresh
   simulation advanced by ``T`` s, for the two ``MEMORY_DURATIONS``, and the growth per simulated
   second beyond the spike record (``ref1024.memory_growth_beyond_spikes_mb_per_s``).
+
+``python -m benchmarks ref1024 --quick`` prints only the ``ref1024_fast.*`` and
+``ref1024_fast_noise.*`` figures (exact measured alongside, 1 vs 2 threads, agreement), one round
+over ``QUICK_DURATION`` instead of two over ``DURATION`` (``ref1024_fast.duration_s`` says which);
+its agreement figures are over that shorter run, not the issue's 1 s.
 """
 
 import numba
@@ -40,6 +45,9 @@ DURATION = 1.0
 BASELINE_DURATION = 0.2
 PROFILE_DURATION = 0.2
 MEMORY_DURATIONS = (0.2, 1.0)
+QUICK_DURATION = 0.2
+FAST_TARGETS = {"ref1024_fast.target_neuron_steps_per_s": 5e7, "ref1024_fast_noise.target_neuron_steps_per_s": 3e7}
+"""Issue 15's targets for the fast integrator, neuron-steps/s."""
 
 
 def _throughput(simulation, duration):
@@ -52,25 +60,26 @@ def _ready(noise, duration=DURATION, integrator="exact", open_loop=False, dt=1e-
                                            dt=dt))
 
 
-def _spikes(integrator, open_loop=False, dt=1e-4):
-    simulation = _ready(False, integrator=integrator, open_loop=open_loop, dt=dt)
-    simulation.advance(DURATION, progress=False)
+def _spikes(integrator, open_loop=False, dt=1e-4, duration=DURATION):
+    simulation = _ready(False, duration, integrator=integrator, open_loop=open_loop, dt=dt)
+    simulation.advance(duration, progress=False)
     instance, neuron, time = simulation.spikes()
     return (instance * simulation.n + neuron, time), simulation.size
 
 
-def measure_fast(noise, name, rounds=2):
-    """Figures of the fast integrator for one noise setting, exact measured in the same run (interleaved)."""
+def measure_fast(noise, name, rounds=2, duration=DURATION):
+    """Figures of the fast integrator for one noise setting, exact measured in the same run (interleaved),
+    over ``duration`` s, medians of ``rounds``."""
     for integrator in ("exact", "fast"):
         _ready(noise, integrator=integrator).advance(10e-4, progress=False)  # compile or load the kernels
     rates = {"fast": [], "exact": [], "one_thread": []}
     threads = numba.get_num_threads()
     for _ in range(rounds):
-        rates["exact"].append(_throughput(_ready(noise), DURATION))
-        rates["fast"].append(_throughput(_ready(noise, integrator="fast"), DURATION))
+        rates["exact"].append(_throughput(_ready(noise, duration), duration))
+        rates["fast"].append(_throughput(_ready(noise, duration, integrator="fast"), duration))
         numba.set_num_threads(1)
         try:
-            rates["one_thread"].append(_throughput(_ready(noise, integrator="fast"), DURATION))
+            rates["one_thread"].append(_throughput(_ready(noise, duration, integrator="fast"), duration))
         finally:
             numba.set_num_threads(threads)
     fast, exact, one = (float(np.median(rates[k])) for k in ("fast", "exact", "one_thread"))
@@ -87,16 +96,17 @@ def measure_fast(noise, name, rounds=2):
     return figures
 
 
-def agreement():
-    """Fast against exact, same seed, noise off: open loop, closed loop, and the closed loop's chaos floor."""
+def agreement(duration=DURATION):
+    """Fast against exact, same seed, noise off, over ``duration`` s: open loop, closed loop, and the
+    closed loop's chaos floor."""
     figures = {}
     for loop, open_loop in (("open", True), ("closed", False)):
-        exact, m = _spikes("exact", open_loop)
-        fast, _ = _spikes("fast", open_loop)
+        exact, m = _spikes("exact", open_loop, duration=duration)
+        fast, _ = _spikes("fast", open_loop, duration=duration)
         for figure, value in compare(exact, fast, m).items():
             figures[f"ref1024_fast.agreement_{loop}_{figure}"] = value
         if not open_loop:
-            half, _ = _spikes("exact", open_loop, dt=0.5e-4)
+            half, _ = _spikes("exact", open_loop, dt=0.5e-4, duration=duration)
             figures["ref1024_fast.agreement_closed_chaos_floor"] = compare(exact, half, m)["distance"]
     return figures
 
@@ -137,8 +147,14 @@ def memory():
     return figures
 
 
-def run():
-    """Measure; return ``{figure: value}``."""
+def run(quick=False):
+    """Measure; return ``{figure: value}``. ``quick``: only the issue-15 figures (fast and exact, noise
+    off and on, 1 vs 2 threads, agreement), one round over ``QUICK_DURATION``."""
+    if quick:
+        figures = measure_fast(False, "ref1024_fast", rounds=1, duration=QUICK_DURATION)
+        figures.update(measure_fast(True, "ref1024_fast_noise", rounds=1, duration=QUICK_DURATION))
+        figures.update(agreement(QUICK_DURATION))
+        return {**figures, "ref1024_fast.duration_s": QUICK_DURATION, **FAST_TARGETS}
     figures = measure(False, "ref1024")
     figures["ref1024.startup_s"] = workloads.startup_seconds()  # after the kernels are in the disk cache
     figures.update(measure(True, "ref1024_noise"))
@@ -148,9 +164,7 @@ def run():
     figures.update(memory())
     figures["ref1024.target_neuron_steps_per_s"] = 2e8
     figures["ref1024_noise.target_neuron_steps_per_s"] = 1e8
-    figures["ref1024_fast.target_neuron_steps_per_s"] = 5e7
-    figures["ref1024_fast_noise.target_neuron_steps_per_s"] = 3e7
-    return figures
+    return {**figures, "ref1024_fast.duration_s": DURATION, **FAST_TARGETS}
 
 
 if __name__ == "__main__":
