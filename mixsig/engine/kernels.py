@@ -88,8 +88,11 @@ def configure_threading():
     cheaply (1.6-1.8x over one thread on ref1024, 2 cores), the work-queue layer does not (about
     1x). Passive waiting (``OMP_WAIT_POLICY``, unless set) keeps OpenMP's idle threads from
     spinning on cores that other processes need (with a busy process beside it, active waiting
-    made the threaded run 1.8x slower than one thread; passive is on par). The work-queue layer
-    remains the fallback.
+    made the threaded run 1.8x slower than one thread; passive is on par). Spin-then-sleep waiting
+    is no better on a shared machine: on the fast integrator at 1024 neurons, with 6-7 runnable
+    processes on the 2 cores, a bounded spin (``GOMP_SPINCOUNT`` 3e3, 3e4, 3e5) gave 0.59x, 0.13-0.18x
+    and 0.06-0.07x of one thread's throughput and active waiting 0.05-0.09x, where passive gave
+    1.1-1.9x (issue 15). The work-queue layer remains the fallback.
     """
     from numba.np.ufunc import parallel
 
