@@ -58,11 +58,23 @@ def test_latency_grows_with_load(results):
     assert (p99.diff("offered_load") >= 0).all()
 
 
-def test_command_line_writes_and_refuses(tmp_path, capsys):
+def test_command_line_writes_and_refuses(results, tmp_path, capsys):
     out = tmp_path / "router"
     assert main(["study", "router", "-o", str(out), "--patterns", "fanin", "--policies", "drop", "--fifo-depths", "8",
                  "--loads", "0.5,1.5", "--events", "500"]) == 0
     assert (out / "router-results.nc").exists() and (out / "router-fanin-drop-drop.png").exists()
+    from mixsig.studies.router import _figures
+
+    class Axes:  # records the title each figure's draw sets (one draw per pattern and figure)
+        def __getattr__(self, name):
+            return lambda *args, **kwargs: setattr(self, "title", args[0]) if name == "set_title" else None
+
+    drawn = []
+    for stem, draw in _figures(results):
+        ax = Axes()
+        draw(ax)
+        drawn.append((stem.split("-")[1], ax.title.split(",")[0]))
+    assert drawn and all(stem == title for stem, title in drawn)
     capsys.readouterr()
     assert main(["study", "router", "-o", str(out), "--loads", "-1", "--policies", "hold", "--events", "5"]) == 2
     message = capsys.readouterr().err

@@ -338,5 +338,5 @@ def _figures(results):
                                            ("hold_mean", "stall", "hold time per event (us)", False)):
             if policy in r["policy"].values:
                 stem = f"router-{pattern}-{name.split('_')[0]}-{policy}"
-                figures.append((stem, lambda ax, a=(name, policy, ylabel, logy): lines(ax, *a)))
+                figures.append((stem, lambda ax, a=(name, policy, ylabel, logy), draw=lines: draw(ax, *a)))
     return figures
