@@ -71,9 +71,9 @@ A call mixes them (the common chunked case, where traffic is still in service at
 the event loop runs until the first instant at which every event inside the router is on a wire;
 the link pass takes over from there up to the horizon or, if an event would still be in service at
 the horizon, up to a *cut*: the latest time before the horizon inside no link's service interval
-(found by a first pass that is then undone); the event loop finishes the call from the cut. Each
-piece starts from a state that a call ending at its start would leave, so the results are those of
-the event loop alone, bit for bit.
+(the services from the cut on are undone and nothing else is recorded for them); the event loop
+finishes the call from the cut. Each piece starts from a state that a call ending at its start
+would leave, so the results are those of the event loop alone, bit for bit.
 
 Bookkeeping of ``stall``: an event waiting at the neuron or at a router's input port is counted
 in that link's ``in_flight`` (and ``stalled``) from its arrival on; a held event stays in its
@@ -774,7 +774,7 @@ def _order(time, event):
 def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, in_src_core, nx, n_cores, link_f, link_i, ring,
                  busy, counts, stats, slot_f, slot_i, scal, topo, n_arrivals, n_carried, carried_slot,
                  carried_time, rt, rj, merged_t, merged_j, d_time, d_j, d_event, t_time, t_j, t_event, t_link,
-                 t_arrival, t_wait, served_a, served_d):
+                 t_arrival, t_wait, r_arrival, r_wait, r_t, r_ring, r_busy, r_dep, r_j, r_u, r_kind):
     """Serve every link in ``topo`` order (see above); new events are ``j >= n_c``.
 
     ``lead[kind]``: the latency of the senders that take a place in a link of that kind when they
@@ -783,18 +783,19 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
     every event holding a place then has arrived by ``a``: if the ``K``-th most recent arrival is
     still in the link at ``a - lead``, a hold may have happened and the pass declines.
 
-    An event still in service at the horizon (its release depends on what comes next) makes the
-    pass decline too, but it then completes the services as if the horizon were later and returns
-    a *cut*: the latest time ``T <= until`` that lies in no service interval ``(arrival,
-    departure]``. Services that start before ``T`` do not depend on anything after it, so a call
-    with horizon ``T`` (and the events emitted before it) completes the pass.
+    An event still in service at the horizon (its release depends on what comes next) moves the
+    horizon back to a *cut*: the latest time ``T <= until`` in no service interval ``(arrival,
+    departure]``. Services that start before ``T`` do not depend on anything after it, so the pass
+    keeps those (the others are undone) and stops at ``T``; the caller routes from ``T`` on (only
+    the events emitted before ``T`` are consumed). Counters, statistics, deliveries and events in
+    transit are written after the cut is known, from one record per hand-over.
 
     Returns ``(ok, n_d, n_out, n_t, cut)``: the deliveries and the events left in transit are in the
-    scratch arrays ``d_*`` and ``t_*`` (in service order, link after link); ``cut`` is ``until``
-    when nothing was in service at the horizon, ``-inf`` when the pass does not apply at all.
+    scratch arrays ``d_*`` and ``t_*`` (in service order, link after link); ``cut`` is the horizon
+    reached (``until`` unless an event was in service there).
     ``rt``, ``rj`` hold the arrivals of every link (``n_arrivals.sum()`` rows), ``merged_*`` those
-    of one link (``n_arrivals.max()`` rows), ``served_a``, ``served_d`` the service intervals
-    (``n_arrivals.sum()`` rows). With ``ok`` false nothing changed.
+    of one link (``n_arrivals.max()`` rows), ``r_*`` the hand-over records (``n_arrivals.sum()``
+    plus the events in transit rows). With ``ok`` false nothing changed.
     """
     n_links = link_i.shape[0]
     n_chips = n_links // (n_cores + 5)
@@ -855,11 +856,10 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
         u = slot_i[carried_slot[j], _LINK]
         c_by_link[c_fill[u]] = j
         c_fill[u] += 1
-    n_d, n_out, n_t, n_dropped = 0, 0, 0, 0
     heads = np.empty(n_cores + 6, dtype=np.int64)
     ends = np.empty(n_cores + 6, dtype=np.int64)
     ok = True
-    n_served = 0
+    n_rec = 0  # hand-over records (kind 0: in transit at the start, 1: served, 2: dropped)
     in_service_at_horizon = False
     for u in topo:
         latency = link_f[u, _LATENCY]
@@ -903,6 +903,7 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
                 t_next = carried_time[j]
                 arrival = slot_f[slot, _ARRIVAL]
                 wait = slot_f[slot, _WAIT]
+                r_kind[n_rec] = 0
             else:
                 arrival = src_t[first + q - n_u]
                 j = src_j[first + q - n_u]
@@ -910,18 +911,19 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
                         and ring[link_i[u, _RING_OFFSET] + link_i[u, _RING_POS]] > arrival - lead[link_i[u, _KIND]]):
                     ok = False  # the stall FIFO may have been full when the sender handed over: a hold
                     break
+                r_ring[n_rec] = ring[link_i[u, _RING_OFFSET] + link_i[u, _RING_POS]]
+                r_busy[n_rec] = busy[u]
                 start, departure, status = _serve(u, arrival, link_f, link_i, ring, busy)
+                r_u[n_rec] = u
+                r_arrival[n_rec] = arrival
                 if status == 2:
-                    counts[u, _DROPPED] += 1
-                    n_dropped += 1
+                    r_kind[n_rec] = 2
+                    n_rec += 1
                     continue
-                counts[u, _ACCEPTED] += 1  # (never stalled: a full stall FIFO made the pass decline above)
-                served_a[n_served] = arrival
-                served_d[n_served] = departure
-                n_served += 1
+                r_kind[n_rec] = 1
+                r_dep[n_rec] = departure
                 if departure >= until:  # in service at the horizon: its release depends on what comes next
                     in_service_at_horizon = True
-                _accumulate(stats, u, 6, 0.0)  # released at the end of service: held for no time
                 wait = start - arrival
                 t_next = departure + latency
             # the global loop hands over in (time, event) order: it must be the service order
@@ -930,28 +932,14 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
                 ok = False
                 break
             previous_t, previous_j = t_next, j
+            r_u[n_rec], r_j[n_rec] = u, j
+            r_arrival[n_rec], r_wait[n_rec], r_t[n_rec] = arrival, wait, t_next
+            n_rec += 1
             if t_next >= until:  # still in the link's wire at the horizon
-                t_time[n_t] = t_next
-                t_j[n_t] = j
-                t_event[n_t] = _event_of(j, n_c, carried_slot, slot_i, in_event)
-                t_link[n_t] = u
-                t_arrival[n_t] = arrival
-                t_wait[n_t] = wait
-                n_t += 1
                 continue
-            counts[u, _DELIVERED] += 1
-            _accumulate(stats, u, 0, t_next - arrival)
-            _accumulate(stats, u, 3, wait)
             dst = slot_i[carried_slot[j], _DST] if j < n_c else in_dst[j - n_c]
             v = _next_link(u, dst, nx, chip_base, mesh_base, link_i)
-            if v < 0:
-                mask = slot_i[carried_slot[j], _MASK] if j < n_c else in_mask[j - n_c]
-                d_time[n_d] = t_next
-                d_j[n_d] = j
-                d_event[n_d] = _event_of(j, n_c, carried_slot, slot_i, in_event)
-                n_d += 1
-                n_out += _popcount(mask)
-            else:
+            if v >= 0:
                 position = fill[v]
                 rt[position] = t_next
                 rj[position] = j
@@ -962,12 +950,19 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
             v = _option_link(u, option, chip_base, mesh_base, link_i)
             if v >= 0 and fill[v] > successor_fill[option]:
                 n_runs = _add_run(v, successor_fill[option], last_run, run_begin, run_prev, n_runs)
-    cut = until if ok else -np.inf
+    cut = until
     if in_service_at_horizon and ok:
-        for q in np.argsort(served_a[:n_served])[::-1]:  # latest time in no (arrival, departure]
-            if served_a[q] < cut <= served_d[q]:
-                cut = served_a[q]
-        ok = False
+        served = np.flatnonzero(r_kind[:n_rec] == 1)
+        for q in served[np.argsort(r_arrival[served])[::-1]]:  # latest time in no (arrival, departure]
+            if r_arrival[q] < cut <= r_dep[q]:
+                cut = r_arrival[q]
+        for r in range(n_rec - 1, -1, -1):  # undo the services from the cut on (each link: last first)
+            if r_kind[r] == 1 and r_arrival[r] >= cut:
+                u = r_u[r]
+                position = link_i[u, _RING_POS] - 1 if link_i[u, _RING_POS] > 0 else link_i[u, _DEPTH] - 1
+                ring[link_i[u, _RING_OFFSET] + position] = r_ring[r]
+                busy[u] = r_busy[r]
+                link_i[u, _RING_POS] = position
     if not ok:
         k = 0
         for m in range(n_touched):
@@ -980,7 +975,40 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
             link_i[u, _RING_POS] = saved_pos[m]
             counts[u] = saved_counts[m]
             stats[u] = saved_stats[m]
-        return False, 0, 0, 0, cut
+        return False, 0, 0, 0, -np.inf
+    n_d, n_out, n_t, n_dropped = 0, 0, 0, 0
+    for r in range(n_rec):  # what happened before the cut, in service order link after link
+        u = r_u[r]
+        if r_kind[r] != 0 and r_arrival[r] >= cut:
+            continue
+        if r_kind[r] == 2:
+            counts[u, _DROPPED] += 1
+            n_dropped += 1
+            continue
+        if r_kind[r] == 1:
+            counts[u, _ACCEPTED] += 1  # (never stalled: a full stall FIFO made the pass decline above)
+            _accumulate(stats, u, 6, 0.0)  # released at the end of service: held for no time
+        j, t_next, arrival, wait = r_j[r], r_t[r], r_arrival[r], r_wait[r]
+        if t_next >= cut:  # still in the link's wire at the horizon
+            t_time[n_t] = t_next
+            t_j[n_t] = j
+            t_event[n_t] = _event_of(j, n_c, carried_slot, slot_i, in_event)
+            t_link[n_t] = u
+            t_arrival[n_t] = arrival
+            t_wait[n_t] = wait
+            n_t += 1
+            continue
+        counts[u, _DELIVERED] += 1
+        _accumulate(stats, u, 0, t_next - arrival)
+        _accumulate(stats, u, 3, wait)
+        dst = slot_i[carried_slot[j], _DST] if j < n_c else in_dst[j - n_c]
+        if _next_link(u, dst, nx, chip_base, mesh_base, link_i) < 0:
+            mask = slot_i[carried_slot[j], _MASK] if j < n_c else in_mask[j - n_c]
+            d_time[n_d] = t_next
+            d_j[n_d] = j
+            d_event[n_d] = _event_of(j, n_c, carried_slot, slot_i, in_event)
+            n_d += 1
+            n_out += _popcount(mask)
     scal[_N_DELIVERED] += n_d
     scal[_N_DROPPED] += n_dropped
     return True, n_d, n_out, n_t, cut
@@ -1564,13 +1592,11 @@ class Router:
         if self._inside() != heap or np.any(self._slot_i[self._heap_slot[:heap], _PHASE] != _P_WIRE):
             return None  # events queued, in service or held: only the event loop knows their future
         ok, cut, result = self._link_pass(merged, merged_ids, begin, n_now, until)
-        if ok:
-            return result, n_now, True
-        if cut == -np.inf:
+        if not ok:
             return None
-        end = begin + int(np.searchsorted(merged.time[begin:n_now], cut, side="left"))
-        ok, _, result = self._link_pass(merged, merged_ids, begin, end, cut)
-        return (result, end, False) if ok else None
+        if cut == until:
+            return result, n_now, True
+        return result, begin + int(np.searchsorted(merged.time[begin:n_now], cut, side="left")), False
 
     def _link_pass(self, merged, merged_ids, begin, end, until):
         """One run of :func:`_run_by_link` over events ``begin:end``; ``(ok, cut, deliveries)``."""
@@ -1583,17 +1609,19 @@ class Router:
         if not acyclic:
             return False, -np.inf, None
         total, longest, n_all = int(n_arrivals.sum()), int(n_arrivals.max()), n_now + carried_slot.shape[0]
-        floats = _split(self._scratch(np.float64, 3 * total + longest + 4 * n_all), (total, longest) + (n_all,) * 4
-                        + (total, total))
-        ints = _split(self._scratch(np.int64, total + longest + 5 * n_all), (total, longest) + (n_all,) * 5)
-        rt, merged_t, d_time, t_time, t_arrival, t_wait, served_a, served_d = floats
-        rj, merged_j, d_j, d_event, t_j, t_event, t_link = ints
+        n_rec = total + carried_slot.shape[0]
+        floats = _split(self._scratch(np.float64, total + longest + 4 * n_all + 6 * n_rec),
+                        (total, longest) + (n_all,) * 4 + (n_rec,) * 6)
+        ints = _split(self._scratch(np.int64, total + longest + 5 * n_all + 3 * n_rec),
+                      (total, longest) + (n_all,) * 5 + (n_rec,) * 3)
+        rt, merged_t, d_time, t_time, t_arrival, t_wait = floats[:6]
+        rj, merged_j, d_j, d_event, t_j, t_event, t_link = ints[:7]
         ok, n_d, n_out, n_t, cut = _run_by_link(
             until, np.array([0.0, self.levels["core"].latency, self.levels["chip"].latency]), now.time, ids,
             now.dst_chip, now.core_mask, now.src_chip, now.src_core, self.nx, self.n_cores,
             self._link_f, self._link_i, self._ring, self._busy, self._counts, self._stats, self._slot_f,
             self._slot_i, self._scal, topo, n_arrivals, n_carried, carried_slot, carried_time, rt, rj, merged_t,
-            merged_j, d_time, d_j, d_event, t_time, t_j, t_event, t_link, t_arrival, t_wait, served_a, served_d)
+            merged_j, d_time, d_j, d_event, t_time, t_j, t_event, t_link, t_arrival, t_wait, *floats[6:], *ints[7:])
         if not ok:
             return False, cut, None
         out = [np.empty(n_out, dtype=np.int64) for _ in range(5)] + [np.empty(n_out) for _ in range(2)]
