@@ -67,6 +67,7 @@ def test_synapse_task_shows_crossbar_variability_and_drift_and_digital_stays_exa
     assert np.all(r["rate_mean"].sel(condition=aged).values < r["rate_mean"].sel(condition=fresh).values)
     assert float(r["decoding_rmse"].sel(condition=aged, n_pop=4)) > 3 * float(r["decoding_rmse"].sel(condition=fresh, n_pop=4))
     assert r["threshold"].attrs["units"] == "Hz"
+    assert bool(r["decoder_invertible"].all())  # both nominal curves increase with the input rate
     assert {"substrates-drift.png", "substrates-decoding.png"} <= {p.name for p in tmp_path.iterdir()}
 
 

@@ -348,6 +348,9 @@ def _result(settings, conditions, rates, decoders, drives, datasets, output):
         "cv_within": (("condition", "n_pop"), np.array(cv), {"units": "1", "long_name": "CV of group-mean rates within an instance"}),
         "enob_within": (("condition", "n_pop"), np.array(enob), {"units": "bit", "long_name": "ENOB of group-mean rates"}),
         "decoding_rmse": (("condition", "n_pop"), np.array(error), {"units": "1", "long_name": "rms decoding error of x in [0, 1]"}),
+        "decoder_invertible": (("condition",), np.array([bool(np.all(np.diff(decoders[c[1]]) > 0)) for c in conditions]),
+                               {"units": "1", "long_name": "nominal rate strictly increasing with the level "
+                                                           "(else the decoding error is not meaningful)"}),
         "rate_mean": (("condition", "level"), np.array([rates[label].mean(axis=(0, 1)) for label in labels]),
                       {"units": "Hz", "long_name": "mean rate"}),
         "threshold": (("condition",), np.array([drives[c[1]][0] / levels[0] for c in conditions]),
@@ -356,6 +359,7 @@ def _result(settings, conditions, rates, decoders, drives, datasets, output):
                        "input rate per channel at which the nominal chip's neuron fires"}),
     }, coords=coords, attrs={"study": "substrates", "task": settings.task, "enob_convention": "levels"})
     summary = {"settings": settings_dict(settings),
+               "decoder_not_invertible": [label for label, ok in zip(labels, results["decoder_invertible"].values) if not ok],
                "decoding_rmse": {label: dict(zip(map(int, settings.sizes), map(float, row)))
                                  for label, row in zip(labels, error)},
                "cv_within_n1": {label: float(row[0]) for label, row in zip(labels, cv)}}
@@ -373,6 +377,8 @@ def _figures(results):
         def draw(ax):
             for label in labels:
                 values = results[variable].sel(condition=label).values
+                if variable == "decoding_rmse" and not results["decoder_invertible"].sel(condition=label):
+                    label = f"{label} (nominal curve not increasing)"
                 exact = np.all(values < 1e-9) if log else np.all(np.isinf(values))
                 if exact:  # a chip without mismatch (digital): error 0 (rounding), ENOB infinite
                     ax.plot([], [], marker="o", label=f"{label}: {'0' if log else 'unbounded'} (no mismatch)")
