@@ -23,7 +23,9 @@ generic 180 nm calibration with mismatch and ageing drift, spikes only). Figures
   fast run's time goes (``share_<part>``); and its agreement with exact, same seed, 1 s, noise
   off (:func:`mixsig.analysis.agreement.compare`): ``agreement_open_<figure>`` with the
   recurrent connections removed, ``agreement_closed_<figure>`` on ref1024 as is, and
-  ``agreement_closed_chaos_floor``, the distance of exact at dt/2 from exact at dt;
+  ``agreement_closed_chaos_floor``, the distance of exact at dt/2 from exact at dt (with
+  ``agreement_<loop>_exact_spikes`` and ``..._fast_spikes``, the spike totals compared: the ratios
+  print to 4 digits);
 * ``ref1024.peak_traced_mb_<T>s``   peak Python-traced memory (numpy included) of a fresh
   simulation advanced by ``T`` s, for the two ``MEMORY_DURATIONS``, and the growth per simulated
   second beyond the spike record (``ref1024.memory_growth_beyond_spikes_mb_per_s``).
@@ -105,6 +107,8 @@ def agreement(duration=DURATION):
         fast, _ = _spikes("fast", open_loop, duration=duration)
         for figure, value in compare(exact, fast, m).items():
             figures[f"ref1024_fast.agreement_{loop}_{figure}"] = value
+        figures[f"ref1024_fast.agreement_{loop}_exact_spikes"] = exact[1].size
+        figures[f"ref1024_fast.agreement_{loop}_fast_spikes"] = fast[1].size
         if not open_loop:
             half, _ = _spikes("exact", open_loop, dt=0.5e-4, duration=duration)
             figures["ref1024_fast.agreement_closed_chaos_floor"] = compare(exact, half, m)["distance"]
