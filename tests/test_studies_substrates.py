@@ -36,6 +36,7 @@ def test_cli_refuses_options_of_other_studies(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["study", "substrates", "--temperatures", "300"]) == 2
     assert main(["study", "characterize", "--trim-bits", "4"]) == 2
+    assert main(["study", "substrates", "--times", "1,100"]) == 2  # the DC task never reads the crossbar
     assert "substrates" in capsys.readouterr().err
 
 

@@ -133,7 +133,9 @@ class SubstratesSettings:
             "task": (lambda v: v in TASKS, f"one of {list(TASKS)}"),
             "fan_in": (lambda v: is_int(v, 1), "an integer >= 1"),
             "weight_fraction": (lambda v: is_positive(v) and v <= 1, "a fraction in (0, 1]"),
-            "t_since_program": (is_sequence_of(lambda t: is_positive(t) or t == 0), "times since programming >= 0 s"),
+            "t_since_program": (lambda v: is_sequence_of(lambda t: is_positive(t) or t == 0)(v)
+                                and (self.task == "synapses" or tuple(v) == type(self).t_since_program),
+                                "times since programming >= 0 s, with task 'synapses' (the DC task never reads synapses)"),
         }, source)
         return problems
 
