@@ -952,10 +952,16 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
                 n_runs = _add_run(v, successor_fill[option], last_run, run_begin, run_prev, n_runs)
     cut = until
     if in_service_at_horizon and ok:
-        served = np.flatnonzero(r_kind[:n_rec] == 1)
-        for q in served[np.argsort(r_arrival[served])[::-1]]:  # latest time in no (arrival, departure]
-            if r_arrival[q] < cut <= r_dep[q]:
-                cut = r_arrival[q]
+        # the latest time in no (arrival, departure]: move back to the start of a service that
+        # covers it until none does (every time skipped is covered; the records of one link are in
+        # arrival order, so one backward sweep crosses a whole busy period of a link)
+        moved = True
+        while moved:
+            moved = False
+            for r in range(n_rec - 1, -1, -1):
+                if r_kind[r] == 1 and r_arrival[r] < cut <= r_dep[r]:
+                    cut = r_arrival[r]
+                    moved = True
         for r in range(n_rec - 1, -1, -1):  # undo the services from the cut on (each link: last first)
             if r_kind[r] == 1 and r_arrival[r] >= cut:
                 u = r_u[r]
