@@ -251,8 +251,8 @@ ROUTER_OPTIONS = ("patterns", "policies", "fifo_depths", "loads", "events", "bur
 def _study_router(args):
     from mixsig.studies.router import router_study
 
-    others = [f"--{name.replace('_', '-')}" for name in OTHER_STUDY_OPTIONS + CROSSBAR_OPTIONS + ("trim_bits", "instances")
-              if getattr(args, name) is not None]
+    others = [f"--{name.replace('_', '-')}" for name in OTHER_STUDY_OPTIONS + CROSSBAR_OPTIONS + SUBSTRATES_OPTIONS + ("instances",)
+              if name != "chips" and getattr(args, name) is not None]
     if others or args.device_model or (args.chips and len(args.chips) > 1):
         raise ConfigError([Problem("<command line>", "/".join(others) or "--device-model/--chips", None,
                                    "options of the router study (--chips once, --patterns, --policies, --fifo-depths, "

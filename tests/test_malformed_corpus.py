@@ -537,6 +537,8 @@ CLI_CASES = [
     ("study router --patterns unknown", ["study", "router", "--patterns", "burst,storm"]),
     ("study router --policies repeated", ["study", "router", "--policies", "drop,drop"]),
     ("study router --chips missing", ["study", "router", "--chips", "missing-chip.toml"]),
+    *[(f"study router {o}", ["study", "router", o, v]) for o, v in (("--task", "synapses"), ("--trim-bits", "6"),
+                                                                    ("--times", "1"))],
     ("study --loads with population", ["study", "population", "--loads", "0.5"]),
     *[(f"neuron --rate {v}", ["neuron", "--rate", v]) for v in ("inf", "nan", "-1", "1e12")],
     *[(f"neuron --duration {v}", ["neuron", "--duration", v]) for v in ("inf", "nan", "0", "-2")],
