@@ -1157,7 +1157,8 @@ def feed_compiled(state, until, time, first_event, ints):
     scal[_N_OUT] = 0
     scal[_N_TRACE] = 0
     events = np.arange(first_event, first_event + n_new)
-    _route(until, False, time, events, ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], nx, n_cores, link_f, link_i,
+    quiet = np.bool_(False)  # a bool, not the literal False: one specialisation of _route
+    _route(until, quiet, time, events, ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], nx, n_cores, link_f, link_i,
            ring, busy, counts, stats, slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, matches, match_meta,
            out_i[0], out_i[1],
            out_i[2], out_i[3], out_i[4], out_f[0], out_f[1], np.zeros((0, 2), dtype=np.int64), np.zeros((0, 3)))
