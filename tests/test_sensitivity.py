@@ -13,7 +13,7 @@ import tomllib
 import numpy as np
 import pytest
 
-from mixsig.chip.sensitivity import ROWS, Row, scaled, sensitivities
+from mixsig.chip.sensitivity import FIXED_GATE_ROWS, ROWS, Row, model_rows, scaled, sensitivities
 from mixsig.constants import thermal_voltage
 from mixsig.device.calibration import load_device_model
 from mixsig.errors import ConfigError
@@ -65,3 +65,24 @@ def test_scaled_touches_only_the_named_values():
 def test_a_model_that_extends_another_is_refused():
     with pytest.raises(ConfigError, match="model.extends"):
         sensitivities("dynapse1_180nm", "dynapse1", ROWS[:1], instances=1)
+
+
+def test_fixed_gate_rows_only_for_a_fixed_gate_model():
+    generic = tomllib.loads(load_device_model("generic_180nm").text)
+    fdsoi = tomllib.loads(load_device_model("fdsoi_22nm").text)
+    assert model_rows(generic) == ROWS
+    assert model_rows(fdsoi) == ROWS + FIXED_GATE_ROWS
+    without_corners = {key: value for key, value in fdsoi.items() if key != "corners"}
+    assert all(row.keys[0] != "corners" for row in model_rows(without_corners))
+
+
+def test_fixed_gate_specific_current_cancels_at_the_nominal_temperature():
+    # fixed_gate: I = i_spec exp(kappa (Vg - VT + dVT)/Ut) with Vg - VT0 = (Ut/kappa) ln(I_nom/i_spec), so at
+    # t_nominal I = I_nom exp(kappa dVT/Ut) whatever i_spec; a global threshold shift (corner dvt_n) moves
+    # every n-type current of a chip by one factor and leaves the within-core tau spread alone
+    rows = tuple(row for row in FIXED_GATE_ROWS if row.label in ("temperature.i_spec", "corners.ss.dvt_n (at ss)"))
+    table = sensitivities("fdsoi_22nm", "dynapse1", rows, instances=2, seed=3)[1]
+    assert all(abs(value) < 1e-9 for value in table["temperature.i_spec"].values())
+    shifted = table["corners.ss.dvt_n (at ss)"]
+    assert shifted["tau_cv_core"] == pytest.approx(0.0, abs=1e-9)
+    assert abs(shifted["ttfs"]) > 0.05

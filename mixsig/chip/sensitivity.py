@@ -2,8 +2,9 @@
 
 For each unsourced value of a device model (Pelgrom and capacitor coefficients, the common
 reference factors, the per-core DAC spread, the bias devices' area, the ageing law, the process
-corners) this computes ``d ln output / d ln value`` by a central difference (the value multiplied
-by ``exp(+-STEP)``) with common random numbers: the same seed gives the same normal draws, which the
+corners; in bias mode ``fixed_gate`` also the specific current and the threshold corners) this
+computes ``d ln output / d ln value`` by a central difference (the value multiplied by
+``exp(+-STEP)``) with common random numbers: the same seed gives the same normal draws, which the
 perturbed spreads only rescale, so the difference is smooth even for small samples.
 
 Outputs, for one core of the chip (core 0 biases, ``neurons_per_core`` neurons, ``instances``
@@ -95,10 +96,37 @@ ROWS = (
     Row("corners.ss.i_ref (at ss)", ("corners", "ss", "i_ref"), "ss"),
     Row("corners.ss.c (at ss)", ("corners", "ss", "c"), "ss"),
 )
-"""The unsourced values of the shipped 180 nm statistics (``generic_180nm``, which
-``dynapse1_180nm`` extends). Off by default and so without a log-derivative: ``gradient.vt``,
-``noise.excess``; the threshold corners ``dvt_n``/``dvt_p`` move thresholds only in bias mode
-``fixed_current``; ``dvt_dt``, ``i_spec`` act only away from ``t_nominal`` or in ``fixed_gate``."""
+"""The unsourced values of every shipped CMOS device model (``generic_180nm``, which
+``dynapse1_180nm`` extends, and ``fdsoi_22nm``). Off by default and so without a log-derivative:
+``gradient.vt``, ``noise.excess``; ``dvt_dt`` acts only away from ``t_nominal``; the values that act
+only in bias mode ``fixed_gate`` are :data:`FIXED_GATE_ROWS`."""
+
+FIXED_GATE_ROWS = (
+    Row("temperature.i_spec", ("temperature", "i_spec")),
+    Row("corners.ss.dvt_n (at ss)", ("corners", "ss", "dvt_n"), "ss"),
+    Row("corners.ss.dvt_p (at ss)", ("corners", "ss", "dvt_p"), "ss"),
+)
+"""Rows of a model in bias mode ``fixed_gate``: the specific current converts the nominal currents to
+gate voltages, and the threshold corners move every bias current (with ``fixed_current`` the bias
+generator copies a reference and they move thresholds only)."""
+
+
+def model_rows(data):
+    """The rows that act in a parsed device-model TOML: :data:`ROWS`, plus :data:`FIXED_GATE_ROWS` in
+    bias mode ``fixed_gate``, without the rows whose value the model does not set."""
+    rows = ROWS + (FIXED_GATE_ROWS if data["temperature"]["bias"] == "fixed_gate" else ())
+
+    def present(keys):
+        if keys[:2] == ("parameters", "*"):
+            return True
+        table = data
+        for key in keys:
+            if key not in table:
+                return False
+            table = table[key]
+        return True
+
+    return tuple(row for row in rows if present(row.keys))
 
 
 def scaled(data, keys, factor):
@@ -139,7 +167,8 @@ def soma_parameters(model, chip, instances, seed, corner, age_after=0.0):
     """
     shape = ChipShape(1, chip.neurons_per_core, 1, 1)
     _, variables, attrs = draw_deviations(model, shape, instances, seed, corner)
-    deviations = {name: (values, var_attrs) for name, (_, values, var_attrs) in variables.items()}
+    deviations = {name: (values, var_attrs) for name, (_, values, var_attrs) in variables.items()
+                  if name.startswith("soma.")}
     nominal = {name: float(values[0]) for name, values in chip.biases.items()}
     nominal["soma.i_dc"] = DC_FACTOR * nominal["soma.i_tau"]
     start = model.ageing.age_at_start
@@ -191,8 +220,8 @@ def outputs(model, chip, instances=16, seed=0, corner="tt", dt=2e-5, max_duratio
     }
 
 
-def sensitivities(model_name="generic_180nm", chip_name="dynapse1", rows=ROWS, instances=16, seed=0):
-    """``d ln output / d ln value`` for every row.
+def sensitivities(model_name="generic_180nm", chip_name="dynapse1", rows=None, instances=16, seed=0):
+    """``d ln output / d ln value`` for every row (default: :func:`model_rows` of the model).
 
     Returns
     -------
@@ -207,6 +236,7 @@ def sensitivities(model_name="generic_180nm", chip_name="dynapse1", rows=ROWS, i
         raise ConfigError([Problem(model_name, "model.extends", "set", "a device model that does not extend another "
                                    "(perturb the base model)")], "sensitivity")
     data = tomllib.loads(shipped.text)
+    rows = model_rows(data) if rows is None else rows
     base, table = {}, {}
     for row in rows:
         if row.corner not in base:
@@ -240,7 +270,7 @@ def main(argv=None):
     parser.add_argument("--instances", type=int, default=16, help="chips sampled")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    base, table = sensitivities(args.model, args.chip, ROWS, args.instances, args.seed)
+    base, table = sensitivities(args.model, args.chip, None, args.instances, args.seed)
     print(markdown(base, table))
     return 0
 
