@@ -3,8 +3,9 @@
 Published (Qiao et al. 2015, Front. Neurosci. 9:141, the ROLLS chip: an INI 180 nm processor whose
 256 adaptive exponential silicon neurons and DPI synapses are the circuits DYNAP-SE inherits), as
 summarised by the Open Neuromorphic page on ROLLS
-(https://open-neuromorphic.org/neuromorphic-computing/hardware/rolls-ini/, read first-hand): "Low
-mismatch between neurons (9.4% avg)". The paper's own figure and its definition of that number
+(https://open-neuromorphic.org/neuromorphic-computing/hardware/rolls-ini/; its source,
+open-neuromorphic/open-neuromorphic.github.io, content/english/neuromorphic-computing/hardware/
+rolls-ini/index.md at commit 24fdaf04, read first-hand): "Low mismatch between neurons (9.4% avg)". The paper's own figure and its definition of that number
 (which statistic, at which inputs) were not readable here: the reading below is stated, and the
 tolerance covers it.
 
@@ -17,7 +18,10 @@ feedback and adaptation on) fires for 1 s under the core's DC bias at 10, 20, 50
 five levels. Near the rheobase (5 leaks) the model's CV rises to 0.17: levels that close to it are
 left out, as a rate-mismatch figure is normally taken on the f-I curve above it.
 
-Sibling chip, not DYNAP-SE: the same caveat as the PMC8149394 scripts. This is the first published
+Sibling chip, not DYNAP-SE: the same caveat as the PMC8149394 scripts. Only ``dynapse1`` is
+checked: the same reading on ``dynapse2`` (device model ``generic_180nm``) gives 0.133, but its
+shipped adaptation holds the rate at 10-25 Hz over these DC levels, an operating point the
+published figure says nothing about. This is the first published
 across-neuron spread the shipped statistics are checked against; their within-core spread comes
 from ``technology.a_vt`` and the bias devices' area, both still ``[asm]``
 (``d ln ttfs_cv_core / d ln a_vt`` = +1.09, docs/calibration.md).
