@@ -36,6 +36,8 @@ three rounds over ``QUICK_DURATION`` instead of two over ``DURATION`` (``ref1024
 its agreement figures are over that shorter run, not the issue's 1 s.
 """
 
+import dataclasses
+
 import numba
 import numpy as np
 
@@ -60,6 +62,25 @@ def _throughput(simulation, duration):
 def _ready(noise, duration=DURATION, integrator="exact", open_loop=False, dt=1e-4):
     return Simulation(workloads.experiment(noise=noise, duration=duration, integrator=integrator, open_loop=open_loop,
                                            dt=dt))
+
+
+def measure_delivery(rounds=2, duration=DURATION):
+    """The exact integrator with ``delivery = "exact"`` (pulses at their arrival times, routed in
+    rounds: :mod:`mixsig.engine.onsets`) against the default step-start delivery, noise off,
+    interleaved in the same run: neuron-steps/s of each, their ratio, and rounds per step."""
+    rates = {"step": [], "exact": []}
+    rounds_per_step = 0.0
+    for _ in range(rounds):
+        for delivery in rates:
+            simulation = Simulation(dataclasses.replace(workloads.experiment(duration=duration), delivery=delivery))
+            simulation.advance(1e-4, progress=False)  # compiled and warm before timing
+            rates[delivery].append(_throughput(simulation, duration))
+            if simulation.event_times is not None:
+                rounds_per_step = simulation.event_times.rounds_run / simulation.step_index
+    step, exact = (float(np.median(rates[k])) for k in ("step", "exact"))
+    return {"ref1024_exact_delivery.neuron_steps_per_s": exact, "ref1024_exact_delivery.step_delivery_neuron_steps_per_s": step,
+            "ref1024_exact_delivery.cost_vs_step_delivery": step / exact,
+            "ref1024_exact_delivery.rounds_per_step": rounds_per_step}
 
 
 def _spikes(integrator, open_loop=False, dt=1e-4, duration=DURATION):
@@ -158,6 +179,7 @@ def run(quick=False):
         figures = measure_fast(False, "ref1024_fast", rounds=3, duration=QUICK_DURATION)
         figures.update(measure_fast(True, "ref1024_fast_noise", rounds=3, duration=QUICK_DURATION))
         figures.update(agreement(QUICK_DURATION))
+        figures.update(measure_delivery(rounds=3, duration=QUICK_DURATION))
         return {**figures, "ref1024_fast.duration_s": QUICK_DURATION, **FAST_TARGETS}
     figures = measure(False, "ref1024")
     figures["ref1024.startup_s"] = workloads.startup_seconds()  # after the kernels are in the disk cache
@@ -165,6 +187,7 @@ def run(quick=False):
     figures.update(measure_fast(False, "ref1024_fast"))
     figures.update(measure_fast(True, "ref1024_fast_noise"))
     figures.update(agreement())
+    figures.update(measure_delivery())
     figures.update(memory())
     figures["ref1024.target_neuron_steps_per_s"] = 2e8
     figures["ref1024_noise.target_neuron_steps_per_s"] = 1e8

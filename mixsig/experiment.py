@@ -41,6 +41,10 @@ subthreshold regime the device models describe)."""
 INTEGRATORS = ("fast", "exact")
 """Values of :attr:`Experiment.integrator` (the kernels of :mod:`mixsig.engine.protocol`)."""
 
+DELIVERIES = ("step", "exact")
+"""Values of :attr:`Experiment.delivery`: the pulses of the router's deliveries start at the next
+step's start, or at their arrival times inside the step (:mod:`mixsig.engine.onsets`)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class DCStep:
@@ -118,6 +122,11 @@ class Experiment(Summary):
         ``"fast"`` (fixed-step scheme of the same equations, :mod:`mixsig.engine.fast`) or
         ``"exact"`` (the reference: closed-form DPI pulses and adaptive RK4 soma); see
         ``docs/experiments.md``, "Integrators".
+    delivery : str
+        ``"step"``: a pulse the router delivers during a step starts at the next step's start (up
+        to ``dt`` of delay added to the router's latency); ``"exact"`` (exact integrator, chips
+        whose pulses add): it starts at its arrival time inside the step (:mod:`mixsig.engine.onsets`,
+        ``docs/networks.md``, "Delivery timing").
     temperature : float or tuple of (float, float)
         Die temperature, K, or a piecewise-linear profile of ``(time s, temperature K)`` points.
     corner : str
@@ -158,6 +167,7 @@ class Experiment(Summary):
     mismatch_scale: float = 1.0
     drift: bool = True
     integrator: str = "fast"
+    delivery: str = "step"
     temperature: object = 300.0
     corner: str = "tt"
     age_at_start: object = None
@@ -394,7 +404,7 @@ def _spike_array(exp, name, table, problems):
 _TOP_KEYS = {
     "duration": float, "dt": float, "instances": int, "seed": int, "chip": str, "board": list,
     "device_model": str, "noise": bool, "mismatch": bool, "mismatch_scale": float, "drift": bool, "integrator": str,
-    "temperature": (float, list), "biases": list, "corner": str, "age_at_start": float, "trims": str,
+    "delivery": str, "temperature": (float, list), "biases": list, "corner": str, "age_at_start": float, "trims": str,
     "t_since_program": float,
     "populations": dict, "inputs": dict, "connections": list, "dc": list, "record": dict, "mapping": dict,
 }
@@ -490,7 +500,7 @@ def experiment_from_dict(data, source="<experiment>", text=""):
     top = _fields(data, _TOP_KEYS, source, "", problems)
     kwargs = {k: v for k, v in top.items() if k in ("duration", "dt", "instances", "seed", "chip", "device_model", "noise",
                                                     "mismatch", "mismatch_scale", "drift", "corner", "age_at_start", "integrator",
-                                                    "trims", "t_since_program")}
+                                                    "delivery", "trims", "t_since_program")}
     if "board" in top:
         kwargs["board"] = tuple(top["board"])
     if "temperature" in top:
@@ -593,6 +603,9 @@ def _problems(exp):
     need(is_finite(exp.dt) and 0 < exp.dt <= (exp.duration if is_finite(exp.duration) else math.inf), "dt", exp.dt,
          "a finite step with 0 < dt <= duration (s)")
     need(exp.integrator in INTEGRATORS, "integrator", exp.integrator, f"one of {', '.join(map(repr, INTEGRATORS))}")
+    need(exp.delivery in DELIVERIES, "delivery", exp.delivery, f"one of {', '.join(map(repr, DELIVERIES))}")
+    need(exp.delivery != "exact" or exp.integrator == "exact", "delivery", exp.delivery,
+         '"step" with integrator "fast" (pulse onsets inside a step need the exact integrator)')
     need(is_int(exp.instances) and exp.instances >= 1, "instances", exp.instances, "an integer >= 1")
     need(is_int(exp.seed) and 0 <= exp.seed < MAX_SEED, "seed", exp.seed, "an integer in [0, 2**64)")
     board = exp.board if isinstance(exp.board, tuple) else ()

@@ -52,6 +52,7 @@ RUNS = {
     "flicker": lambda: _run(_base(device_model="fdsoi_22nm", instances=1)),
     "adaptation": lambda: _run(_adaptation()),
     "exact": lambda: _run(_base(instances=2, integrator="exact")),
+    "exact_delivery": lambda: _run(dataclasses.replace(_adaptation(), integrator="exact", delivery="exact")),
 }
 
 

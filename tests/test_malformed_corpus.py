@@ -81,6 +81,8 @@ EXPERIMENT_CASES = [
                 [[0.0, NAN]], [[0.0, INF]], [[-1.0, 300.0]], [[0.0]], [[0.0, 300.0], [1.0, 1.0]], [["a", 300.0]])],
     *[(f"board={v!r}", {"board": v}, "board") for v in ([0, 1], [1], [1, 1, 1], [-1, 2], [1.5, 1], "1x1", [True, 1])],
     *[(f"noise={v!r}", {"noise": v}, "noise") for v in (1, "yes")],
+    *[(f"delivery={v!r}", {"delivery": v}, "delivery") for v in ("arrival", 1, True)],
+    ("delivery exact with the fast integrator", {"delivery": "exact", "integrator": "fast"}, "delivery"),
     *[(f"mismatch_scale={v!r}", {"mismatch_scale": v}, "mismatch_scale") for v in (-1.0, INF, NAN, 3.0, "1")],
     ("unknown top-level key", {"foo": 1}, "foo"),
     ("chip not a string", {"chip": 5}, "chip"),

@@ -1390,6 +1390,18 @@ class Router:
         """Events inside the router (every slot in use)."""
         return self._capacity - int(self._scal[_FREE_TOP])
 
+    def next_happening(self):
+        """Earliest time at which anything the router holds can happen next, s (``inf`` if empty).
+
+        The top of the happening heap (an end of service or an arrival at the next stage) or the
+        first event not yet emitted: no delivery of the events fed so far comes earlier (the
+        lookahead of :class:`mixsig.engine.onsets.EventTimes`).
+        """
+        t = self._heap_t[0] if self._scal[_HEAP_SIZE] > 0 else np.inf
+        if self._pending.size:
+            t = min(t, self._pending.time.min())
+        return float(t)
+
     def in_flight_events(self):
         """Event numbers of the events in flight (inside the router, then not yet emitted).
 

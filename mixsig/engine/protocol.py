@@ -19,7 +19,14 @@ implementation follows these rules.
    documented by :func:`mixsig.engine.kernels.advance_neurons` (an empty first axis: no noise),
    ``nmda_thr`` and ``i_dc`` (m,) currents (A). ``work`` has ``work_shape(m)`` and is scratch.
    Neurons are independent within a step: results must not depend on the number of threads.
-   No random draws, no I/O.
+   No random draws, no I/O. **Pulses inside the step** (optional, ``advance_onsets``, used with
+   the experiment's ``delivery = "exact"``): ``advance_onsets(targets, ptr, kind, onset, current,
+   syn, soma, syn0, soma0, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, work, count, offset)``
+   advances neurons ``targets`` from their step-start state ``syn0, soma0`` with, besides ``i_w``,
+   a time-sorted list of pulses per target (CSR ``ptr``: synapse type, onset from the step's
+   start in s, weight current in A), each starting at its onset
+   (:func:`mixsig.engine.onsets.advance_with_onsets`). A kernel without it (``None``) starts every
+   pulse of a step at the step's start and refuses ``delivery = "exact"``.
 4. **Spike outputs.** ``count`` (m,) int64: spikes in the step; ``offset`` (m,): time of the first
    spike from the step's start (s, NaN if none).
 5. **Observation.** ``observe(name, syn, soma, soma_par) -> (m,)`` returns a traceable quantity
@@ -47,7 +54,7 @@ import numpy as np
 from mixsig.circuits.adex import AdExParams
 from mixsig.circuits.soma import SomaParams
 from mixsig.circuits.digital_lif import LIFBlockParams
-from mixsig.engine import adex_kernel, digital_kernel, fast, kernels
+from mixsig.engine import adex_kernel, digital_kernel, fast, kernels, onsets
 from mixsig.experiment import TRACEABLE
 
 TRACE_TYPES = ("i_ampa", "i_nmda", "i_gaba", "i_shunt")
@@ -68,6 +75,8 @@ class NeuronKernel:
         Rule 6: the DPI state's layout.
     tables, resting_state, observe, work_shape : callable
         Rules 1, 2, 5 and 3.
+    advance_onsets : numba dispatcher or None
+        Rule 3, pulses starting inside the step (None: not supported).
     parameter_rows, state_rows : tuple of str
         Names of the soma table's and soma state's rows (or columns).
     block : str
@@ -100,6 +109,7 @@ class NeuronKernel:
     traceable: tuple = tuple(TRACEABLE)
     takes_dpis: bool = True
     mismatch_free: bool = False
+    advance_onsets: typing.Callable = None
 
 
 SOMA_COLUMNS = ("c_mem", "i_tau", "i_gain", "i_spkthr", "i_reset", "t_ref", "i_fb_0", "c_ahp", "i_tau_ahp",
@@ -123,7 +133,7 @@ EXACT = NeuronKernel(
     tables=lambda dpis, soma, shape, dt: kernels.parameter_tables(dpis, soma, shape),
     resting_state=kernels.resting_state, observe=_exact_observe,
     work_shape=lambda m: (m, kernels.N_TYPES), parameter_rows=SOMA_COLUMNS,
-    state_rows=("i_mem", "i_ahp", "refractory_left", "ahp_pulse_left"),
+    state_rows=("i_mem", "i_ahp", "refractory_left", "ahp_pulse_left"), advance_onsets=onsets.advance_with_onsets,
 )
 """The exact integrator (:mod:`mixsig.engine.kernels`): neuron-major tables and state."""
 

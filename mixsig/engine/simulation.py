@@ -34,7 +34,10 @@ Both blocks are off unless the chip config or the experiment's ``[[biases]]`` sw
 they change no result.
 
 So an event is delivered at the start of the first step that begins after its arrival time: the
-engine adds at most one step of delay to the router's latency. Chip instances are independent
+engine adds at most one step of delay to the router's latency (with the experiment's ``delivery =
+"exact"``, exact integrator, steps 1-3 are solved together instead, one step per call: each
+delivered pulse starts at its arrival time inside the step and the step's spikes are routed in
+time-ordered rounds, :class:`mixsig.engine.onsets.EventTimes`). Chip instances are independent
 chips; the router handles them together as disjoint rows of one board (no route crosses between
 instances), so each instance's traffic is exactly what it would be alone.
 
@@ -93,6 +96,7 @@ from mixsig.engine.kernels import (
     kernel_array,
     step_loop,
 )
+from mixsig.engine.onsets import EventTimes
 from mixsig.engine.protocol import kernel_for
 from mixsig.errors import ConfigError, Problem, raise_if_any
 from mixsig.experiment import TRACEABLE
@@ -563,6 +567,14 @@ class Simulation:
         self.delivered = np.zeros(self.n_instances, dtype=np.int64)
         self.pending = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64))
         self.compiled_routing = True  # record and route spikes inside the compiled step loop
+        self.event_times = None
+        if self.experiment.delivery == "exact":
+            if self.kernel.advance_onsets is None or chip.weight_scheme != "mask":
+                raise ConfigError([Problem(self.experiment.source, "delivery", "exact",
+                                           f'"step": {chip.name} has {chip.neuron_model} neurons with {chip.weight_scheme} '
+                                           'weights; exact onsets need the silicon soma\'s exact kernel and added pulses')],
+                                  f"experiment {self.experiment.source}")
+            self.event_times = EventTimes(self)
 
     def _init_records(self):
         record, exp = self.experiment.record, self.experiment
@@ -625,6 +637,8 @@ class Simulation:
             limit = n + 1  # the router may deliver during any step: hand it every step
         if self.noisy:
             limit = min(limit, n + self.noise.shape[0] - self.noise_used)
+        if self.event_times is not None:
+            limit = n + 1  # one step per call: its spikes are routed in rounds (mixsig.engine.onsets)
         return min(limit, n + self.max_steps_per_call)
 
     def _run(self, n, end):
@@ -642,6 +656,10 @@ class Simulation:
         noise = self.noise[self.noise_used:] if self.noisy else self.no_noise
         pending_keys, pending_counts, pending_instance = self.pending
         routing = self._routing()
+        saved = None
+        if self.event_times is not None:
+            saved = self.event_times.save()
+            routing = (False,) + routing[1:]
         if self.parallel:
             configure_threading()
         kernel = self.kernel
@@ -659,7 +677,9 @@ class Simulation:
             self.n_spikes = int(totals[0])
             if totals[1] > self.router.emitted:
                 self.router.account_compiled(totals[1] - self.router.emitted, horizon[0])
-        if handled:
+        if saved is not None:
+            self.event_times.rounds(n, saved, noise[0])
+        elif handled:
             self.pending = tuple(pending)
         else:
             fired = np.flatnonzero(self.count)
@@ -716,6 +736,14 @@ class Simulation:
         if fired.size == 0 and self.router.in_flight == 0:
             self.pending = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64))
             return
+        keys, owner, _ = self._feed(fired, times, until)
+        self.pending = (keys, np.ones(keys.size), owner)
+
+    def _feed(self, fired, times, until):
+        """Feed the spikes of neurons ``fired`` (kernel index) at ``times`` (s) to the router and run
+        it up to ``until``; return the deliveries' CAM keys, instances and arrival times (s)."""
+        if not self.routed:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
         instance, neuron = fired // self.n, self.neurons[fired % self.n]
         events = events_from_spikes(times, instance * self.n_board + neuron, self.sram, self.chip.n_cores,
                                     self.chip.neurons_per_core)
@@ -724,7 +752,7 @@ class Simulation:
         out = self.router.feed(events, until=until)
         keys, owner = delivery_keys(out.event, out.dst_chip, out.dst_core, out.tag, self.board.n_chips,
                                     self.chip.n_cores, self.chip.n_tags, self.delivered)
-        self.pending = (keys, np.ones(out.size), owner)
+        return keys, owner, out.arrival_time
 
     def _record(self, fired, times):
         """Append spikes to the record: two growing arrays (16 bytes a spike, capacity doubled as needed)."""

@@ -1,0 +1,121 @@
+"""Exact delivery times (mixsig.engine.onsets): pulses start inside the step at their arrival."""
+
+import numpy as np
+import pytest
+
+from mixsig.circuits.dpi import DPIParams
+from mixsig.circuits.soma import SomaParams
+from mixsig.engine import kernels
+from mixsig.engine.onsets import advance_with_onsets, lookahead
+from mixsig.engine.simulation import Simulation
+from mixsig.errors import ConfigError
+from mixsig.experiment import DCStep, Experiment, Record
+
+DT = 1e-4
+
+
+def _neuron(i_dc):
+    """Tables and resting state of one silicon neuron (default parameters) with DC input ``i_dc`` (A)."""
+    syn_par, soma_par = kernels.parameter_tables([DPIParams()] * 4, SomaParams(), (1, 1))
+    syn, soma = kernels.resting_state(syn_par, soma_par)
+    return syn_par, soma_par, syn, soma, np.array([i_dc])
+
+
+def _serial(syn, soma, i_w, dt, syn_par, soma_par, i_dc):
+    """One step of the engine's one-piece kernel; returns (count, offset)."""
+    count, offset = np.zeros(1, dtype=np.int64), np.zeros(1)
+    kernels.advance_neurons_serial(syn, soma, i_w, np.zeros((0, 1)), dt, syn_par, np.zeros(1), soma_par, i_dc,
+                                   np.zeros((1, 4)), count, offset)
+    return count[0], offset[0]
+
+
+@pytest.mark.parametrize("i_dc", [0.0, 3e-9])
+@pytest.mark.parametrize("onset", [1e-9, 3.7e-5, DT * (1 - 1e-9)])
+def test_pulse_inside_a_step_equals_the_step_split_at_its_onset(onset, i_dc):
+    """A pulse starting ``onset`` into the step gives the state of two engine steps, ``onset`` long
+    without it and ``dt - onset`` long starting with it (the one-piece kernel is checked against
+    solve_ivp in tests/test_dpi.py and tests/test_soma.py)."""
+    syn_par, soma_par, syn, soma, dc = _neuron(i_dc)
+    for _ in range(200):  # drive the membrane near its threshold (or to rest with no DC)
+        _serial(syn, soma, np.zeros((1, 4)), DT, syn_par, soma_par, dc)
+    w = np.array([[2e-8, 0.0, 0.0, 0.0]])
+    ref_syn, ref_soma = syn.copy(), soma.copy()
+    n1, o1 = _serial(ref_syn, ref_soma, np.zeros((1, 4)), onset, syn_par, soma_par, dc)
+    n2, o2 = _serial(ref_syn, ref_soma, w, DT - onset, syn_par, soma_par, dc)
+    out_syn, out_soma = np.empty_like(syn), np.empty_like(soma)
+    count, offset, mean = np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros((1, 4))
+    advance_with_onsets(np.array([0]), np.array([0, 1]), np.array([0]), np.array([onset]), np.array([w[0, 0]]),
+                        out_syn, out_soma, syn, soma, np.zeros((1, 4)), np.zeros((0, 1)), DT, syn_par, np.zeros(1),
+                        soma_par, dc, mean, count, offset)
+    np.testing.assert_allclose(out_syn, ref_syn, rtol=1e-12, atol=0.0)
+    np.testing.assert_allclose(out_soma, ref_soma, rtol=1e-12, atol=1e-30)
+    assert count[0] == n1 + n2
+    if n1 + n2:
+        expected = o1 if n1 else onset + o2
+        assert offset[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_onset_zero_is_the_one_piece_step():
+    syn_par, soma_par, syn, soma, dc = _neuron(3e-9)
+    w = np.array([[2e-8, 0.0, 5e-9, 0.0]])
+    ref_syn, ref_soma = syn.copy(), soma.copy()
+    _serial(ref_syn, ref_soma, w, DT, syn_par, soma_par, dc)
+    out_syn, out_soma = np.empty_like(syn), np.empty_like(soma)
+    count, offset, mean = np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros((1, 4))
+    advance_with_onsets(np.array([0]), np.array([0, 2]), np.array([0, 2]), np.zeros(2), w[0, [0, 2]],
+                        out_syn, out_soma, syn, soma, np.zeros((1, 4)), np.zeros((0, 1)), DT, syn_par, np.zeros(1),
+                        soma_par, dc, mean, count, offset)
+    np.testing.assert_allclose(out_syn, ref_syn, rtol=1e-14)
+    np.testing.assert_allclose(out_soma, ref_soma, rtol=1e-14)
+
+
+def _chain(dt, delivery, duration=0.05):
+    """Eight DC-driven neurons on core 0 exciting eight on core 1 (all to all, AMPA, 6 nA)."""
+    exp = Experiment(
+        duration=duration, dt=dt, seed=5, chip="dynapse2", noise=False, integrator="exact", delivery=delivery,
+        network={"populations": {"a": {"size": 8, "core": [0]}, "b": {"size": 8, "core": [1]}},
+                 "connections": [{"pre": "a", "post": "b", "rule": "all_to_all", "syn_type": "ampa", "weight_mask": 6}]},
+        dc=(DCStep(1e-9, population="a"),), record=Record(traces=(), neurons=(), router=True),
+        source="test chain",
+    )
+    sim = Simulation(exp)
+    sim.advance(duration)
+    _, neuron, time = sim.spikes()
+    return sim, neuron, time
+
+
+def _follower_times(neuron, time):
+    return {j: np.sort(time[neuron == j]) for j in np.unique(neuron) if j >= 256}
+
+
+def test_follower_spike_times_do_not_depend_on_the_step():
+    """The followers spike only from routed pulses: with exact delivery their spike times at dt and
+    dt/2 agree within 1 us (issue 19); with step-start delivery the pulses move by up to dt."""
+    shifts = {}
+    for delivery in ("exact", "step"):
+        (_, n1, t1), (_, n2, t2) = (_chain(DT / f, delivery) for f in (1, 2))
+        a, b = _follower_times(n1, t1), _follower_times(n2, t2)
+        assert a and a.keys() == b.keys()
+        assert all(a[j].size == b[j].size for j in a)
+        shifts[delivery] = np.concatenate([np.abs(a[j] - b[j]) for j in a])
+    assert shifts["exact"].max() < 1e-6
+    assert shifts["step"].max() > 5e-6
+
+
+def test_exact_delivery_conserves_events_and_counts_no_late_pulse():
+    sim, neuron, _ = _chain(DT, "exact")
+    assert int(sim.emitted.sum()) == int(sim.delivered.sum()) + sim.router.dropped + sim.router.in_flight
+    assert sim.emitted.sum() == np.count_nonzero(neuron < 256)
+    assert sim.event_times.late == 0 and sim.event_times.clamped == 0
+    assert sim.event_times.lookahead == lookahead(sim.router.levels) > 0
+
+
+def test_exact_delivery_is_refused_with_the_fast_integrator():
+    with pytest.raises(ConfigError) as info:
+        Experiment(integrator="fast", delivery="exact").check()
+    assert any(p.key == "delivery" for p in info.value.problems)
+    exp = Experiment(integrator="exact", delivery="exact", chip="dynapse1", noise=False,
+                     network={"populations": {"a": {"size": 2}}})
+    with pytest.raises(ConfigError) as info:
+        Simulation(exp)
+    assert any(p.key == "delivery" for p in info.value.problems)
