@@ -148,21 +148,18 @@ def scaled(data, keys, factor):
     return data
 
 
-def soma_parameters(model, chip, instances, seed, corner, age_after=0.0, dc_factor=DC_FACTOR):
+def soma_parameters(model, chip, instances, seed, corner, age_after=0.0):
     """Per-device soma parameters of one core, shaped (instances, neurons_per_core).
 
     Parameters
     ----------
     model : mixsig.device.calibration.DeviceModel
     chip : mixsig.chip.config.ChipConfig
-        Its core-0 biases are the nominal values; ``soma.i_dc`` is set to ``dc_factor`` leaks.
+        Its core-0 biases are the nominal values; ``soma.i_dc`` is set to ``DC_FACTOR`` leaks.
     instances, seed : int
     corner : str
     age_after : float
         Operation time after ``age_at_start``, s.
-    dc_factor : float
-        Nominal DC bias of the core in multiples of its leak ``soma.i_tau`` (each neuron's DC
-        current carries that bias's mismatch).
 
     Returns
     -------
@@ -173,7 +170,7 @@ def soma_parameters(model, chip, instances, seed, corner, age_after=0.0, dc_fact
     deviations = {name: (values, var_attrs) for name, (_, values, var_attrs) in variables.items()
                   if name.startswith("soma.")}
     nominal = {name: float(values[0]) for name, values in chip.biases.items()}
-    nominal["soma.i_dc"] = dc_factor * nominal["soma.i_tau"]
+    nominal["soma.i_dc"] = DC_FACTOR * nominal["soma.i_tau"]
     start = model.ageing.age_at_start
     scale = factor_arrays(deviations, attrs, None, start + age_after, nominal, age_origin=start)
     values = {}
