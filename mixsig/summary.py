@@ -81,7 +81,7 @@ def summarize(ds, path=None):
         f"mixsig {attrs['mixsig_version']}: {attrs.get('chip_name', '?')} board {attrs.get('board', '?')}, "
         f"{ds.sizes['instance']} instance(s) x {ds.sizes['neuron']} neurons, {duration} at "
         f"dt = {attrs['dt'] * 1e6:g} us, seed {attrs['seed']}, device model {attrs.get('device_model', '?')}, "
-        f"integrator {attrs.get('integrator', 'exact')}",
+        f"kernel {attrs.get('kernel', attrs.get('integrator', 'exact'))}",
         f"  spikes          {ds.sizes['spike']}",
     ]
     if ds.sizes["instance"] and ds.sizes["neuron"]:

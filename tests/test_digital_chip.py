@@ -105,3 +105,13 @@ def test_crossbar_weights_are_programmed_pairs_that_drift():
     assert 0.45 < np.mean(later) / np.mean(fresh) < 0.55  # G halves in a year (nu ~ 0.05)
     one = Simulation(pcm_experiment(0.0, instances=1)).weight
     np.testing.assert_array_equal(one[0], fresh[0])  # instance 0 is the same chip whatever the others
+
+
+@pytest.mark.parametrize("integrator", ["fast", "exact"])
+def test_summary_names_the_kernel_that_ran(integrator):
+    from mixsig.summary import summarize
+
+    ds = run(one_neuron([0.01], duration=0.02, integrator=integrator))
+    assert ds.attrs["kernel"] == "digital_lif" and ds.attrs["integrator"] == integrator
+    header = summarize(ds).splitlines()[0]
+    assert header.endswith("kernel digital_lif") and "fast" not in header and "exact" not in header

@@ -34,6 +34,10 @@ import scipy.sparse.linalg
 from mixsig.errors import is_finite, is_int
 from mixsig.params import parameter
 
+SOLVE_BLOCK = 4
+"""Right-hand sides per SuperLU solve in :func:`nodal_read` (64 x 512 array: 1.2 s for 64 inputs in
+blocks of 4, 7.7 s in one block)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class CrossbarParams:
@@ -240,11 +244,15 @@ def nodal_read(g, voltages, r_wire):
     """
     rows, cols = g.shape
     n = rows * cols
-    solve = scipy.sparse.linalg.splu(nodal_matrix(g, r_wire)).solve
-    rhs = np.zeros((2 * n, voltages.shape[0]))
+    # the matrix is symmetric: minimum degree on A^T + A fills in about half of COLAMD's factor
+    solve = scipy.sparse.linalg.splu(nodal_matrix(g, r_wire), permc_spec="MMD_AT_PLUS_A").solve
+    rhs = np.zeros((2 * n, voltages.shape[0]), order="F")
     rhs[np.arange(rows) * cols, :] = np.asarray(voltages, dtype=float).T / r_wire
-    nodes = solve(rhs)
-    return (nodes[n + (rows - 1) * cols + np.arange(cols), :] / r_wire).T
+    sense = n + (rows - 1) * cols + np.arange(cols)
+    # SuperLU solves a few right-hand sides at a time much faster than many (64 at once: 6x slower)
+    nodes = np.concatenate([solve(rhs[:, k:k + SOLVE_BLOCK])[sense] for k in range(0, rhs.shape[1], SOLVE_BLOCK)]
+                           or [np.zeros((cols, 0))], axis=1)
+    return (nodes / r_wire).T
 
 
 def read(g_plus, g_minus, x, params, i_fs):

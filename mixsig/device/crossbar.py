@@ -25,10 +25,12 @@ Every draw takes a ``numpy.random.Generator`` the caller derives from the run's 
 import dataclasses
 import math
 import tomllib
+import types
 
 import numpy as np
 
 from mixsig import paths
+from mixsig.circuits.crossbar import CrossbarParams, read
 from mixsig.device.mismatch import PURPOSE_MISMATCH, PURPOSE_NOISE, instance_seed_sequence
 from mixsig.errors import ConfigError, Problem, raise_if_any
 
@@ -336,6 +338,10 @@ def read_conductances(array, t, model, rng, read_noise=True):
     return np.clip(g * (1.0 + sigma * z), 0.0, None)
 
 
+PERIPHERY_KEYS = ("r_wire", "dac_bits", "adc_bits")
+"""Optional ``[crossbar]`` keys of a chip config: the array periphery (:class:`mixsig.circuits.crossbar.CrossbarParams`)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class CrossbarSynapses:
     """A chip's synapses stored on crossbar arrays (chip config section ``[crossbar]``).
@@ -343,46 +349,99 @@ class CrossbarSynapses:
     Each synapse (CAM entry) is one differential pair: its nominal weight current ``I_w`` (the
     chip's weight bits) is the target ``I_w = v_read (G+ - G-)``, with ``G+`` programmed to
     ``I_w / v_read`` on the model's ``levels`` grid and ``G-`` left at ``g_min``; the synapse type
-    keeps the sign (AMPA and NMDA excite, GABA and SHUNT inhibit).
+    keeps the sign (AMPA and NMDA excite, GABA and SHUNT inhibit). Each core is one array whose
+    rows are the CAM slots and whose columns are the core's neurons (``G+`` and ``G-`` columns
+    interleaved); a spike arriving at a synapse drives its row at ``v_read`` through the DAC
+    (the other rows at 0 V), and the ADC digitises the column currents, with IR drop along the
+    lines when ``periphery.r_wire > 0`` (:func:`mixsig.circuits.crossbar.read`).
 
     Attributes
     ----------
     model : CrossbarModel
     v_read : float
         Read voltage of a synapse's row during a pulse, V.
+    periphery : CrossbarParams
+        Conductance range and levels of ``model``, ``v_read``, wire resistance, DAC and ADC bits.
+    i_fs : float
+        ADC full scale, A: the chip's largest weight current (the largest current one read of a
+        programmed pair is meant to give).
     """
 
     model: CrossbarModel
     v_read: float
+    periphery: object
+    i_fs: float
 
-    def currents(self, nominal, t_since_program, seed, instance):
-        """Weight currents the pairs of one chip instance deliver ``t_since_program`` s after programming.
+    def targets(self, nominal):
+        """Target conductances of the ``G+`` devices storing weight currents ``nominal`` (A), S."""
+        model = self.model
+        span = model.g_max - model.g_min
+        return model.g_min + np.rint(np.clip(nominal / self.v_read - model.g_min, 0.0, span) / span
+                                     * (model.levels - 1)) / (model.levels - 1) * span
 
-        Programming (faults, program-and-verify, drift exponents) and the read (drift to
-        ``t_since_program``, one 1/f read-noise draw per device) come from the instance's crossbar
-        streams (:func:`array_generators`, key 0 for the synapse arrays).
+    def arrays(self, nominal, synapse, shape, t_since_program, seed, instance):
+        """Read conductances of every array of one chip instance that holds a synapse.
+
+        Array ``a`` (global core index) is programmed from the instance's crossbar streams
+        (:func:`array_generators` with key ``(0, a)``) and read ``t_since_program`` s after
+        programming (drift, one 1/f read-noise draw per device).
 
         Parameters
         ----------
         nominal : ndarray, shape (synapses,)
             Nominal weight currents, A (>= 0).
+        synapse : ndarray of int, shape (synapses,)
+            Global synapse slot, ``neuron * rows + slot``.
+        shape : tuple of int
+            ``(rows, columns)`` of an array: CAM slots per neuron, neurons per core.
         t_since_program : float
             s.
         seed, instance : int
 
         Returns
         -------
+        dict of int to (ndarray, ndarray)
+            ``G+`` and ``G-`` read conductances, each shape ``(rows, columns)``, S, by array.
+        """
+        rows, columns = shape
+        array, within = np.divmod(np.asarray(synapse, dtype=np.int64), rows * columns)
+        column, row = np.divmod(within, rows)
+        out = {}
+        for a in np.unique(array):
+            chosen = array == a
+            target = np.full((2, rows, columns), self.model.g_min)
+            target[0, row[chosen], column[chosen]] = self.targets(np.asarray(nominal, dtype=float)[chosen])
+            programming, reading = array_generators(seed, instance, 0, int(a))
+            g = read_conductances(program(target, self.model, programming), t_since_program, self.model, reading)
+            out[int(a)] = (g[0], g[1])
+        return out
+
+    def currents(self, nominal, synapse, shape, t_since_program, seed, instance):
+        """Weight currents the pairs of one chip instance deliver ``t_since_program`` s after programming.
+
+        Each synapse's current is the ADC output of its column when its row alone is driven at
+        full scale (:meth:`arrays`, then :func:`mixsig.circuits.crossbar.read` of the unit inputs),
+        floored at 0 A.
+
+        Parameters
+        ----------
+        nominal, synapse, shape, t_since_program, seed, instance
+            As :meth:`arrays`.
+
+        Returns
+        -------
         ndarray, shape (synapses,)
             A.
         """
-        model = self.model
-        span = model.g_max - model.g_min
-        target = model.g_min + np.rint(np.clip(nominal / self.v_read - model.g_min, 0.0, span) / span
-                                       * (model.levels - 1)) / (model.levels - 1) * span
-        programming, reading = array_generators(seed, instance, 0)
-        pairs = program(np.stack([target, np.full(target.shape, model.g_min)]), model, programming)
-        g = read_conductances(pairs, t_since_program, model, reading)
-        return self.v_read * np.maximum(g[0] - g[1], 0.0)
+        rows, columns = shape
+        array, within = np.divmod(np.asarray(synapse, dtype=np.int64), rows * columns)
+        column, row = np.divmod(within, rows)
+        out = np.zeros(np.shape(synapse))
+        for a, (g_plus, g_minus) in self.arrays(nominal, synapse, shape, t_since_program, seed, instance).items():
+            chosen = array == a
+            read_out = read(g_plus, g_minus, np.eye(rows), self.periphery, self.i_fs)
+            out[chosen] = read_out[row[chosen], column[chosen]]
+        return np.maximum(out, 0.0)
 
 
 def parse_crossbar_synapses(source, table, folder, max_weight, problems):
@@ -393,17 +452,20 @@ def parse_crossbar_synapses(source, table, folder, max_weight, problems):
     source : str
         Chip config file, for the messages.
     table : dict
-        ``device_model`` (crossbar device model name or path, relative to ``folder``) and
-        ``v_read`` (V > 0).
+        ``device_model`` (crossbar device model name or path, relative to ``folder``),
+        ``v_read`` (V > 0) and optionally the periphery :data:`PERIPHERY_KEYS` (defaults of
+        :class:`mixsig.circuits.crossbar.CrossbarParams`).
     folder : path or None
         Folder of the chip config.
     max_weight : float or None
-        Largest weight current of the chip, A: it must fit in ``v_read (g_max - g_min)``.
+        Largest weight current of the chip, A: it must fit in ``v_read (g_max - g_min)``; it is
+        the ADC's full scale.
     problems : list
         Extended with every problem found.
     """
-    for key in sorted(set(table) - {"device_model", "v_read"}):
-        problems.append(Problem(source, f"crossbar.{key}", table[key], "one of the keys device_model, v_read"))
+    allowed = ("device_model", "v_read") + PERIPHERY_KEYS
+    for key in sorted(set(table) - set(allowed)):
+        problems.append(Problem(source, f"crossbar.{key}", table[key], f"one of the keys {', '.join(allowed)}"))
     v_read = table.get("v_read")
     if isinstance(v_read, bool) or not isinstance(v_read, (int, float)) or not math.isfinite(v_read) \
             or not 0 < v_read <= 5.0:
@@ -421,8 +483,16 @@ def parse_crossbar_synapses(source, table, folder, max_weight, problems):
         return None
     if v_read is None:
         return None
+    periphery = {key: table[key] for key in PERIPHERY_KEYS if key in table}
+    fields = dict(g_min=model.g_min, g_max=model.g_max, levels=model.levels, v_read=float(v_read))
+    defaults = {field.name: field.default for field in dataclasses.fields(CrossbarParams)}
+    found = CrossbarParams.problems(types.SimpleNamespace(**{**defaults, **fields, **periphery}))
+    problems.extend(Problem(source, f"crossbar.{key}", value, expected) for key, value, expected in found)
+    if found:
+        return None
     if max_weight is not None and max_weight > v_read * (model.g_max - model.g_min) * (1 + 1e-12):
         problems.append(Problem(source, "crossbar.v_read", v_read,
                                 f"a read voltage at which the largest weight current ({max_weight:.3g} A) fits in "
                                 f"v_read (g_max - g_min) of {model.name}"))
-    return CrossbarSynapses(model, float(v_read))
+    i_fs = max_weight if max_weight else float(v_read) * (model.g_max - model.g_min)
+    return CrossbarSynapses(model, float(v_read), CrossbarParams(**fields, **periphery), float(i_fs))

@@ -9,9 +9,10 @@ One :class:`Simulation` binds an :class:`~mixsig.experiment.Experiment` to
   :data:`DRIFT_INTERVAL`, then so that no parameter moves by more than :data:`DRIFT_TOLERANCE`
   between re-evaluations, within :data:`DRIFT_INTERVAL_MIN` .. :data:`DRIFT_INTERVAL_MAX`) when the
   temperature profile or ageing moves them;
-* on a chip whose synapses are crossbar pairs (``[crossbar]``), each instance's programmed pairs
-  read ``t_since_program`` after programming (:class:`mixsig.device.crossbar.CrossbarSynapses`)
-  as the weight currents, evaluated once at the run's start;
+* on a chip whose synapses are crossbar pairs (``[crossbar]``), each instance's programmed arrays
+  read ``t_since_program`` after programming through the periphery (DAC, IR drop, ADC;
+  :class:`mixsig.device.crossbar.CrossbarSynapses`) as the weight currents, evaluated once at the
+  run's start (``ideal_crossbar``: the nominal currents);
 * the AER router (:class:`mixsig.aer.Router`), which carries every spike from its source core to
   the cores of its SRAM destinations with queueing, latency and losses.
 
@@ -189,6 +190,10 @@ class Simulation:
         is the same chip whatever the others are.
     trims : mixsig.trims.Trims, optional
         CapMem codes of the trimmable parameters (default: the experiment's ``trims`` file, if any).
+    ideal_crossbar : bool
+        On a chip with crossbar synapses, use the nominal weight currents (the programming
+        targets) instead of programmed, drifted and read pairs: the ideal chip a decoder is built
+        on. No effect on other chips.
 
     Attributes
     ----------
@@ -203,8 +208,9 @@ class Simulation:
         loop, for benchmarks). Results do not depend on it.
     """
 
-    def __init__(self, experiment, instances=None, trims=None):
+    def __init__(self, experiment, instances=None, trims=None, ideal_crossbar=False):
         exp = experiment
+        self.ideal_crossbar = bool(ideal_crossbar)
         network = exp.build_network()
         self.experiment = exp
         chip = _with_biases(load_chip(exp.chip), exp.biases, exp.source)
@@ -270,8 +276,9 @@ class Simulation:
         self.nominal["synapse.i_w"] = compiled.cam_weight
         self._apply_trims()
         # Synapses on crossbar arrays: each instance's programmed, drifted and read pairs at the run's start.
-        self.crossbar_weight = None if chip.crossbar is None else np.stack(
-            [chip.crossbar.currents(compiled.cam_weight, exp.t_since_program, exp.seed, int(i)) for i in self.instances])
+        self.crossbar_weight = None if chip.crossbar is None or self.ideal_crossbar else np.stack(
+            [chip.crossbar.currents(compiled.cam_weight, compiled.cam_synapse, (chip.cam_per_neuron, chip.neurons_per_core),
+                                    exp.t_since_program, exp.seed, int(i)) for i in self.instances])
         self.mismatch = None  # name -> (native deviations of the simulated devices, attrs), and the draw's attrs
         self.mismatch_scale = float(exp.mismatch_scale) if exp.mismatch and self.model is not None else 0.0
         if self.model is not None:
@@ -936,6 +943,7 @@ class Simulation:
             "mismatch_scale": self.mismatch_scale,
             "drift": bool(self.model is not None and exp.drift),
             "integrator": exp.integrator,
+            "kernel": self.kernel.name,
             "neuron_model": chip.neuron_model,
             "acceleration": chip.acceleration,
             "trims": os.path.basename(exp.trims) if exp.trims else ("<in memory>" if self.trims is not None else "none"),

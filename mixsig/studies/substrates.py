@@ -179,17 +179,9 @@ def weight_mask(chip, fraction):
     return max(1, int(np.rint(fraction * ((1 << chip.weight_bits) - 1))))
 
 
-def _simulation(exp, trims=None, nominal=False):
-    """The experiment's simulation; ``nominal``: a crossbar chip's synapses at their programming targets."""
-    sim = Simulation(exp, trims=trims)
-    if nominal:
-        sim.crossbar_weight = None  # the ideal weights (compiled CAM currents) instead of programmed, drifted pairs
-    return sim
-
-
 def _fires(chip_name, chip, settings, amplitudes):
     exp = _experiment(chip_name, chip, settings, "none", amplitudes[:, None], settings.window)
-    sim = _simulation(exp, nominal=True)
+    sim = Simulation(exp, ideal_crossbar=True)
     sim.advance(exp.duration, progress=False)
     _, neurons, _ = sim.spikes()
     counts = np.bincount(neurons, minlength=chip.neurons_per_core)[:amplitudes.size]
@@ -223,7 +215,7 @@ def _run(chip_name, chip, settings, device_model, drives, trims=None, t_since_pr
     """Rates (instance, neuron, level), Hz, of ``settings.neurons`` neurons under the drive levels."""
     exp = _experiment(chip_name, chip, settings, device_model, [drives], settings.window * len(drives),
                       per_population=settings.neurons, instances=settings.instances, t_since_program=t_since_program)
-    sim = _simulation(exp, trims, nominal)
+    sim = Simulation(exp, trims=trims, ideal_crossbar=nominal)
     sim.advance(exp.duration, progress=False)
     ds = sim.dataset(command="mixsig.study substrates")
     starts = settings.window * np.arange(len(drives))
