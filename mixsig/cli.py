@@ -203,10 +203,14 @@ CROSSBAR_OPTIONS = ("times", "adc_bits", "variability")
 """Study options of the crossbar study only (argparse destinations)."""
 
 SUBSTRATES_OPTIONS = ("chips", "trim_bits", "task")
-"""Study options of the substrates study only (argparse destinations)."""
+"""Study options of the substrates study (argparse destinations); the characterize study also takes
+``chips`` and ``trim_bits``."""
+
+CHARACTERIZE_SUBSTRATES_OPTIONS = ("chips", "trim_bits")
+"""Options the characterize study shares with the substrates study (argparse destinations)."""
 
 OTHER_STUDY_OPTIONS = ("sizes", "temperatures", "duration", "enob_convention", "drive", "bias_mode", "encoding", "tau_h",
-                       "time_scale")
+                       "time_scale", "trims")
 """Study options the crossbar study does not take (argparse destinations)."""
 
 
@@ -274,10 +278,15 @@ def _study(args, argv):
                           "study options")
     if args.kind == "substrates":
         return _study_substrates(args)
-    substrates_only = [f"--{name.replace('_', '-')}" for name in SUBSTRATES_OPTIONS if getattr(args, name) is not None]
+    shared = CHARACTERIZE_SUBSTRATES_OPTIONS if args.kind == "characterize" else ()
+    substrates_only = [f"--{name.replace('_', '-')}" for name in SUBSTRATES_OPTIONS
+                       if name not in shared and getattr(args, name) is not None]
+    if args.trims is not None and args.kind != "characterize":
+        substrates_only.append("--trims")
     if substrates_only:
         raise ConfigError([Problem("<command line>", "/".join(substrates_only), None,
-                                   "options of the substrates study only")], "study options")
+                                   "options of the substrates study (--chips and --trim-bits also of the "
+                                   "characterize study, --trims of the characterize study only)")], "study options")
     if args.kind == "crossbar":
         return _study_crossbar(args)
     crossbar_only = [f"--{name.replace('_', '-')}" for name in CROSSBAR_OPTIONS if getattr(args, name) is not None]
@@ -308,7 +317,9 @@ def _study(args, argv):
     elif args.kind == "characterize":
         from mixsig.studies.characterize import characterize as study
 
-        extra = {"device_models": tuple(args.device_model) if args.device_model else None,
+        extra = {"chips": tuple(args.chips) if args.chips else None, "trim_bits": args.trim_bits,
+                 "trims": tuple(args.trims) if args.trims else None,
+                 "device_models": tuple(args.device_model) if args.device_model else None,
                  "temperatures": args.temperatures, "duration": args.duration, "enob_convention": args.enob_convention,
                  "drive": args.drive, "bias_modes": tuple(args.bias_mode) if args.bias_mode else None}
     else:
@@ -452,7 +463,9 @@ def build_parser():
 
     study = commands.add_parser(
         "study", help="run a characterisation, population-coding, homeostasis, crossbar, substrates or router study",
-        description="characterize: TTFS, f-I, CV and ENOB versus population size, device model and temperature; "
+        description="characterize: TTFS, f-I, CV and ENOB versus population size on every chip side by side "
+                    "(DYNAP at each device model, bias mode and temperature; BrainScaleS-2-like before and after "
+                    "calibration; crossbar; digital); "
                     "population: decoding a scalar from the emulated population, Fisher information; "
                     "homeostasis: homeostatic scaling of a mismatched population, rate CV and convergence time "
                     "versus tau_h (fast-forwarded by --time-scale); "
@@ -467,9 +480,13 @@ def build_parser():
     study.add_argument("kind", choices=("characterize", "population", "homeostasis", "crossbar", "substrates", "router"),
                        help="study to run")
     study.add_argument("--chips", action="append",
-                       help="chip config (repeat for several; substrates: default dynapse2, brainscales2, digital_lif)")
+                       help="chip config (repeat for several; substrates: default dynapse2, brainscales2, digital_lif; "
+                            "characterize: default dynapse2, brainscales2, pcm_lif, digital_lif)")
     study.add_argument("--trim-bits", type=_ints,
-                       help="trim resolutions of the calibrated chips, comma-separated (substrates)")
+                       help="trim resolutions of the calibrated chips, comma-separated (substrates, characterize)")
+    study.add_argument("--trims", action="append",
+                       help="trim file from 'mixsig calibrate' of a chip with CapMem cells (repeat for several; "
+                            "characterize)")
     study.add_argument("--task", choices=("dc", "synapses"),
                        help="substrates: encode x as a DC step (dc, default) or as input rates through the synapses")
     study.add_argument("-o", "--output", default="mixsig-study", help="output folder (default mixsig-study)")

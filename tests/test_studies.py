@@ -12,7 +12,7 @@ from mixsig.errors import ConfigError
 from mixsig.studies.characterize import CharacterizeSettings, characterize
 from mixsig.studies.population import PopulationSettings, fisher_schedule, input_trains, population
 
-TINY_CH = dict(chip="tiny", neurons=4, sizes=(1, 2), fi_drive=(20.0, 200.0), fi_neurons=2, instances=3,
+TINY_CH = dict(chips=("tiny",), neurons=4, sizes=(1, 2), fi_drive=(20.0, 200.0), fi_neurons=2, instances=3,
                device_models=("generic_180nm",), temperatures=(300.0, 320.0), duration=0.15, trace_neurons=2, partitions=4,
                rheobase_window=0.2)
 TINY_POP = dict(chip="tiny", neurons=4, sizes=(2, 4), subsets=2, levels=3, repeats=3, window=0.03, settle=0.02, instances=2,
@@ -38,11 +38,11 @@ def _spike_times(ds, instance, neuron):
 
 def test_characterize_cv_at_n1_equals_reference_computation(char):
     result, _ = char
-    ds = result.datasets["characterize-generic_180nm-fixed_current-300K"]
+    ds = result.datasets["characterize-tiny-generic_180nm-fixed_current-300K"]
     core0 = ds["neuron"].values[ds["core"].values == 0]
     ttfs = np.array([[_spike_times(ds, i, n)[0] for n in core0] for i in ds["instance"].values])
     rel = np.array([row.var(ddof=1) / row.mean() ** 2 for row in ttfs])
-    r = result.results.sel(device_model="generic_180nm", bias_mode="fixed_current", temperature=300.0)
+    r = result.results.sel(chip="tiny generic_180nm/fixed_current@300K")
     assert float(r["ttfs_cv_within"].sel(n_pop=1)) == pytest.approx(np.sqrt(rel.mean()), rel=1e-9)
     assert float(r["ttfs_mean"]) == pytest.approx(ttfs.mean())
     tau = ds["soma__i_tau"].values[:, ds["core"].values == 0]
@@ -56,29 +56,33 @@ def test_characterize_fi_levels_are_per_core_biases_and_rates_are_inverse_mean_i
     # tiny chip (2 cores): run 0 holds the TTFS population on core 0 and level 0 on core 1; run 1 holds
     # level 1 on core 0. Each level is the core's DC bias, copied into every neuron with mismatch.
     result, _ = char
-    rheobase = result.results.attrs["rheobase"]
-    np.testing.assert_allclose(result.results["i_in"].values, [20 * rheobase, 200 * rheobase])
+    r = result.results.sel(chip="tiny generic_180nm/fixed_current@320K")
+    rheobase = float(r["threshold_current"])
+    np.testing.assert_allclose(r["i_in"].values, [20 * rheobase, 200 * rheobase])
+    assert np.isnan(float(r["threshold_rate"])) and str(r["input_path"].values) == "per-core DC bias soma.i_dc"
     for level, (stem, core) in enumerate((("", 1), ("-fi1", 0))):
-        ds = result.datasets[f"characterize-generic_180nm-fixed_current-320K{stem}"]  # fixed_gate at 320 K: x3
+        ds = result.datasets[f"characterize-tiny-generic_180nm-fixed_current-320K{stem}"]  # fixed_gate at 320 K: x3
         neurons = ds["neuron"].values[ds["core"].values == core]
         assert neurons.size == 2
         i_dc = ds["soma__i_dc"].sel(neuron=neurons).values
-        assert np.all(np.abs(np.log(i_dc / (result.results["i_in"].values[level]))) < np.log(2.0)) and np.unique(i_dc).size == i_dc.size
+        assert np.all(np.abs(np.log(i_dc / (r["i_in"].values[level]))) < np.log(2.0)) and np.unique(i_dc).size == i_dc.size
         rates = []
         for i in ds["instance"].values:
             for n in neurons:
                 t = _spike_times(ds, i, n)
                 rates.append(1.0 / np.mean(np.diff(t)) if t.size >= 2 else 0.0)
-        got = result.results["fi_rate_mean"].sel(device_model="generic_180nm", bias_mode="fixed_current", temperature=320.0)
+        got = r["fi_rate_mean"]
         assert float(got.isel(fi_drive=level)) == pytest.approx(np.mean(rates))
 
 
 def test_characterize_bias_modes_agree_at_the_calibration_temperature_only(char):
     # the bias mode says how a current follows the temperature: identical draws at T0 = 300 K, different at 320 K
     result, _ = char
-    ttfs = result.results["ttfs_mean"].sel(device_model="generic_180nm")
-    assert float(ttfs.sel(bias_mode="fixed_current", temperature=300.0)) == float(ttfs.sel(bias_mode="fixed_gate", temperature=300.0))
-    assert float(ttfs.sel(bias_mode="fixed_current", temperature=320.0)) != float(ttfs.sel(bias_mode="fixed_gate", temperature=320.0))
+    ttfs = result.results["ttfs_mean"]
+    def at(mode, temp):
+        return float(ttfs.sel(chip=f"tiny generic_180nm/{mode}@{temp}K"))
+    assert at("fixed_current", 300) == at("fixed_gate", 300)
+    assert at("fixed_current", 320) != at("fixed_gate", 320)
 
 
 def test_rheobase_brackets_silence_and_firing():
@@ -112,13 +116,14 @@ def test_characterize_writes_datasets_results_summary_and_figures(char):
         assert f"{stem}.png" in names
         with open(folder / f"{stem}.png", "rb") as stream:
             assert stream.read(8) == b"\x89PNG\r\n\x1a\n"
-    with open_dataset(folder / "characterize-generic_180nm-fixed_gate-300K.nc") as ds:
+    with open_dataset(folder / "characterize-tiny-generic_180nm-fixed_gate-300K.nc") as ds:
         assert ds.sizes["instance"] == 3
     with xr.open_dataset(folder / "characterize-results.nc") as saved:
         xr.testing.assert_allclose(saved["ttfs_cv_pooled"], result.results["ttfs_cv_pooled"])
         assert saved.attrs["enob_convention"] == "levels"
     summary = json.loads((folder / "characterize-summary.json").read_text())
-    assert summary["enob_convention"] == "levels" and "generic_180nm/fixed_gate@300K" in summary["models"]
+    assert summary["enob_convention"] == "levels" and "tiny generic_180nm/fixed_gate@300K" in summary["chips"]
+    assert summary["chips"]["tiny generic_180nm/fixed_gate@300K"]["not_measured"] == {}  # a DYNAP-class chip: all measured
 
 
 def test_settings_errors_list_every_problem():
@@ -205,11 +210,11 @@ def test_population_linear_fisher_information_from_spike_times(pop):
 
 def test_cli_study_runs_and_reports_bad_options(tmp_path, capsys):
     folder = tmp_path / "out"
-    status = cli.main(["study", "characterize", "--instances", "1", "--device-model", "generic_180nm", "--temperatures", "300",
+    status = cli.main(["study", "characterize", "--chips", "dynapse2", "--instances", "1", "--device-model", "generic_180nm", "--temperatures", "300",
                        "--sizes", "1,2", "--duration", "0.05", "--drive", "exact", "--bias-mode", "calibrated", "-o", str(folder)])
     assert status == 0
     summary = json.loads((folder / "characterize-summary.json").read_text())
-    assert summary["settings"]["drive"] == "exact" and list(summary["models"]) == ["generic_180nm/calibrated@300K"]
+    assert summary["settings"]["drive"] == "exact" and list(summary["chips"]) == ["dynapse2 generic_180nm/calibrated@300K"]
     assert (folder / "characterize-cv-vs-n.png").exists()
     assert cli.main(["study", "characterize", "--instances", "0", "-o", str(folder)]) == 2
     assert "instances" in capsys.readouterr().err

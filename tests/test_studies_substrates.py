@@ -35,17 +35,9 @@ def test_calibration_beats_the_uncalibrated_chip_and_digital_is_exact(tmp_path):
 def test_cli_refuses_options_of_other_studies(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["study", "substrates", "--temperatures", "300"]) == 2
-    assert main(["study", "characterize", "--trim-bits", "4"]) == 2
+    assert main(["study", "characterize", "--task", "synapses"]) == 2
     assert main(["study", "substrates", "--times", "1,100"]) == 2  # the DC task never reads the crossbar
     assert "substrates" in capsys.readouterr().err
-
-
-def test_characterize_points_other_chips_to_this_study():
-    from mixsig.errors import ConfigError
-    from mixsig.studies.characterize import characterize
-
-    with pytest.raises(ConfigError, match="study substrates"):
-        characterize(chip="brainscales2")
 
 
 @pytest.mark.slow

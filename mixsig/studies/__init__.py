@@ -1,8 +1,9 @@
 """Ready-made studies: each runs the engine, analyses the runs and writes datasets, results and figures.
 
 * :func:`~mixsig.studies.characterize.characterize`: TTFS, f-I, CV and ENOB versus population
-  size, device model, bias mode and temperature, driven through the per-core DC bias
-  (``mixsig study characterize``);
+  size on every chip side by side, each driven through its own input (DYNAP's per-core DC bias at
+  every device model, bias mode and temperature; the BrainScaleS-2-like chip before and after
+  calibration; a crossbar's conductances; the digital DC register) (``mixsig study characterize``);
 * :func:`~mixsig.studies.population.population`: population coding of a scalar, decoding error
   versus N, bias-corrected linear Fisher information and ML decoding (``mixsig study population``);
 * :func:`~mixsig.studies.homeostasis.homeostasis`: homeostatic synaptic scaling of a mismatched

@@ -6,7 +6,8 @@ A study that drives neurons with DC currents states its levels as multiples of t
 rheobase, so that it keeps its meaning when the chip's operating point (``soma.i_tau``,
 ``soma.i_fb_0``, the AHP...) changes. :func:`measure_rheobase` measures it on the nominal chip
 (``device_model = "none"``, no noise), as an experimenter would on silicon: the neurons of core 0
-receive exact DC steps on a geometric grid (on top of ``soma.i_dc = 0``), and the bracket
+receive exact DC steps on a geometric grid (on top of the chip's DC input bias at 0: ``soma.i_dc``,
+``adex.i_ext`` or ``lif.i_dc``, :func:`dc_input`), and the bracket
 between the largest current that leaves a neuron silent for ``window`` seconds and the smallest
 that makes it fire is narrowed run by run to a relative width ``tolerance``. The result is the
 smallest DC input that fires the neuron within ``window`` (with positive feedback and adaptation
@@ -38,18 +39,33 @@ CALIBRATED = "calibrated"
 
 
 def _probe(chip, currents, window, dt):
-    """Which neurons of core 0 fire within ``window`` under the given exact DC steps (nominal chip)."""
+    """Which neurons of core 0 fire within ``window`` under the given exact DC steps (nominal chip;
+    the chip's own DC input, :attr:`~mixsig.engine.protocol.NeuronKernel.dc_bias`, at 0)."""
     from mixsig.engine.simulation import run
     from mixsig.experiment import DCStep, Experiment, Record
 
     exp = Experiment(
         duration=window, dt=dt, instances=1, seed=0, chip=chip, device_model="none", noise=False,
-        biases=((None, "soma.i_dc", 0.0),),
+        biases=((None, dc_input(chip), 0.0),),
         network={"populations": {"probe": {"size": len(currents), "core": 0}}},
         dc=tuple(DCStep(amplitude=float(c), neurons=(k,)) for k, c in enumerate(currents)),
         record=Record(router=False),
     )
     return run(exp, progress=False, command="mixsig rheobase probe")["spike_count"].values[0] > 0
+
+
+def dc_input(chip):
+    """The bias holding the DC input current of the chip's neurons (``soma.i_dc``, ``adex.i_ext``, ``lif.i_dc``).
+
+    Parameters
+    ----------
+    chip : str
+        Chip config name or path.
+    """
+    from mixsig.chip import load_chip
+    from mixsig.engine.protocol import kernel_for
+
+    return kernel_for(load_chip(chip).neuron_model, "exact").dc_bias
 
 
 def measure_rheobase(chip, window=1.0, dt=1e-4, tolerance=1e-3):
@@ -87,11 +103,11 @@ def measure_rheobase(chip, window=1.0, dt=1e-4, tolerance=1e-3):
             if high < RHEOBASE_RANGE[1]:
                 low = currents[-1]  # only the known-firing upper end fires
                 continue
-            raise ConfigError([Problem(chip, "soma.i_dc", float(high), f"a chip whose neurons fire within {window:g} s "
+            raise ConfigError([Problem(chip, dc_input(chip), float(high), f"a chip whose neurons fire within {window:g} s "
                                        f"for a DC input of at most {RHEOBASE_RANGE[1]:g} A")], "rheobase")
         first = int(np.argmax(fired))
         if first == 0 and low == RHEOBASE_RANGE[0] and _probe(chip, [low], window, dt)[0]:
-            raise ConfigError([Problem(chip, "soma.i_dc", float(low), f"a chip whose neurons stay silent at "
+            raise ConfigError([Problem(chip, dc_input(chip), float(low), f"a chip whose neurons stay silent at "
                                        f"{RHEOBASE_RANGE[0]:g} A")], "rheobase")
         low, high = (low if first == 0 else currents[first - 1]), currents[first]
     return float(high)

@@ -154,7 +154,6 @@ def _experiment(chip_name, chip, settings, device_model, drives, duration, per_p
     from ``SeedSequence(seed)`` (regular trains: the input itself has no rate noise).
     """
     populations, steps, inputs, connections = {}, [], {}, []
-    phases = np.random.default_rng(np.random.SeedSequence(settings.seed)).random(settings.fan_in)
     for k, row in enumerate(np.atleast_2d(drives)):
         populations[f"p{k}"] = {"size": per_population, "core": 0}
         starts = settings.window * np.arange(row.size)
@@ -162,9 +161,7 @@ def _experiment(chip_name, chip, settings, device_model, drives, duration, per_p
             steps += [DCStep(amplitude=float(a), population=f"p{k}", start=start, stop=start + settings.window)
                       for a, start in zip(row, starts)]
             continue
-        trains = [np.concatenate([start + (phase + np.arange(int(np.floor(rate * settings.window - phase)))) / rate
-                                  for rate, start in zip(row, starts) if rate > 0] or [np.zeros(0)])
-                  for phase in phases]
+        trains = regular_trains(row, starts, settings.window, settings.fan_in, settings.seed)
         inputs[f"i{k}"] = {"size": settings.fan_in, "kind": "spike_array", "spike_times": trains}
         connections.append({"pre": f"i{k}", "post": f"p{k}", "rule": "all_to_all", "syn_type": "ampa",
                             "weight_mask": weight_mask(chip, settings.weight_fraction)})
@@ -172,6 +169,30 @@ def _experiment(chip_name, chip, settings, device_model, drives, duration, per_p
     return Experiment(chip=chip_name, device_model=device_model, noise=device_model != "none", seed=settings.seed,
                       instances=instances, duration=duration, network={k: v for k, v in network.items() if v},
                       dc=tuple(steps), t_since_program=t_since_program)
+
+
+def regular_trains(rates, starts, window, channels, seed):
+    """Regular spike trains of ``channels`` channels, window by window at the given rates.
+
+    Parameters
+    ----------
+    rates, starts : sequence of float
+        Rate of every window, Hz (0: silent), and its start, s.
+    window : float
+        Length of every window, s.
+    channels, seed : int
+        Each channel has its own phase in [0, 1) of the period, drawn from ``SeedSequence(seed)``
+        (the same phases in every window and every call with that seed).
+
+    Returns
+    -------
+    list of ndarray
+        Spike times of each channel, s, increasing.
+    """
+    phases = np.random.default_rng(np.random.SeedSequence(seed)).random(channels)
+    return [np.concatenate([start + (phase + np.arange(int(np.floor(rate * window - phase)))) / rate
+                            for rate, start in zip(rates, starts) if rate > 0] or [np.zeros(0)])
+            for phase in phases]
 
 
 def weight_mask(chip, fraction):
