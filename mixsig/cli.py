@@ -502,7 +502,7 @@ def build_parser():
                             "or idealised exact DC steps")
     study.add_argument("--bias-mode", action="append", choices=("fixed_current", "fixed_gate", "calibrated"),
                        help="bias mode every device model is run at (repeat for several; characterize; "
-                            "default fixed_current and fixed_gate)")
+                            "default fixed_current)")
     study.add_argument("--encoding", choices=("nef", "linear"),
                        help="input encoding of the population study: nef (random intercepts and gains, default) "
                             "or linear (heterogeneity from the silicon only)")

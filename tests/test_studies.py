@@ -13,7 +13,7 @@ from mixsig.studies.characterize import CharacterizeSettings, characterize
 from mixsig.studies.population import PopulationSettings, fisher_schedule, input_trains, population
 
 TINY_CH = dict(chips=("tiny",), neurons=4, sizes=(1, 2), fi_drive=(20.0, 200.0), fi_neurons=2, instances=3,
-               device_models=("generic_180nm",), temperatures=(300.0, 320.0), duration=0.15, trace_neurons=2, partitions=4,
+               device_models=("generic_180nm",), bias_modes=("fixed_current", "fixed_gate"), temperatures=(300.0, 320.0), duration=0.15, trace_neurons=2, partitions=4,
                rheobase_window=0.2)
 TINY_POP = dict(chip="tiny", neurons=4, sizes=(2, 4), subsets=2, levels=3, repeats=3, window=0.03, settle=0.02, instances=2,
                 rheobase_window=0.2)

@@ -54,9 +54,11 @@ def test_spread_digital_none_dynap_some_calibration_reduces_it(every_chip):
     r = result.results
     cv = r["ttfs_cv_within"].sel(n_pop=1)
     # digital: identical neurons, no devices: no TTFS spread, every neuron of a level at the same rate
-    assert float(cv.sel(chip="digital_lif")) == 0.0
+    # (CVs to float rounding: identical TTFS, group means of identical values)
+    assert float(cv.sel(chip="digital_lif")) < 1e-12
     assert float(r["fi_rate_std"].sel(chip="digital_lif").max()) == 0.0
-    assert float(r["ttfs_cv_pooled"].sel(chip="digital_lif", n_pop=1)) == 0.0
+    assert float(r["ttfs_cv_pooled"].sel(chip="digital_lif", n_pop=1)) < 1e-12
+    assert np.isnan(float(r["ttfs_cv_slope"].sel(chip="digital_lif")))
     # DYNAP: device mismatch through the bias path
     for label in ("dynapse1 generic_180nm/fixed_current@300K", "dynapse2 generic_180nm/fixed_current@300K",
                   "tiny generic_180nm/fixed_current@300K"):

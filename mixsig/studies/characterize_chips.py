@@ -42,6 +42,11 @@ NOT_APPLICABLE = "not applicable"
 CROSSBAR = "crossbar"
 """Input path of a chip whose synapses are crossbar conductances (input trains through them)."""
 
+RHEOBASE_PROBES = 32
+"""Currents per rheobase probe run on a chip that is not DYNAP-class: the AdEx kernel integrates with
+error control, and 256 neurons over a 1 s window per run made the BrainScaleS-2 rheobase the
+study's costliest step (the bracket still closes to 0.1 %, in a run or two more)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class Condition:
@@ -177,11 +182,13 @@ def threshold_drive(condition, settings):
     """The nominal chip's threshold drive the levels are multiples of.
 
     DC paths: the rheobase, A (:func:`mixsig.studies.operating_point.measure_rheobase`, observation
-    ``rheobase_window``); crossbar: the input rate per channel at which a nominal neuron fires twice
+    ``rheobase_window``; a DYNAP-class chip probes a whole core per run, any other chip
+    :data:`RHEOBASE_PROBES` neurons); crossbar: the input rate per channel at which a nominal neuron fires twice
     within ``rheobase_window``, Hz (:func:`mixsig.studies.substrates.threshold`).
     """
     if condition.path != CROSSBAR:
-        return measure_rheobase(condition.chip, settings.rheobase_window, settings.dt)
+        per_run = None if condition.bias_mode != NOT_APPLICABLE else RHEOBASE_PROBES
+        return measure_rheobase(condition.chip, settings.rheobase_window, settings.dt, per_run=per_run)
     from mixsig.studies.substrates import SubstratesSettings, threshold
 
     task = SubstratesSettings(task="synapses", window=settings.rheobase_window, settle=settings.dt,

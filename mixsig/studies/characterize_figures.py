@@ -9,9 +9,11 @@ instead of drawing it off the logarithmic axis.
 
 import numpy as np
 
+from mixsig.studies.characterize import ZERO_SPREAD
+
 
 def _zero_spread(cv_n):
-    return bool(np.all(cv_n["cv_within"].values == 0) and np.all(cv_n["cv_pooled"].values == 0))
+    return bool(np.all(cv_n["cv_within"].values < ZERO_SPREAD) and np.all(cv_n["cv_pooled"].values < ZERO_SPREAD))
 
 
 def _versus_n(draw_sets, cv_sets):

@@ -68,7 +68,7 @@ def dc_input(chip):
     return kernel_for(load_chip(chip).neuron_model, "exact").dc_bias
 
 
-def measure_rheobase(chip, window=1.0, dt=1e-4, tolerance=1e-3):
+def measure_rheobase(chip, window=1.0, dt=1e-4, tolerance=1e-3, per_run=None):
     """Smallest DC input that makes a nominal neuron of the chip fire within ``window``, A.
 
     Parameters
@@ -81,6 +81,9 @@ def measure_rheobase(chip, window=1.0, dt=1e-4, tolerance=1e-3):
         Engine step, s.
     tolerance : float
         Relative width of the final bracket.
+    per_run : int, optional
+        Currents probed per run (default: every neuron of a core); fewer need more runs of fewer
+        neurons.
 
     Returns
     -------
@@ -94,7 +97,7 @@ def measure_rheobase(chip, window=1.0, dt=1e-4, tolerance=1e-3):
     """
     from mixsig.chip import load_chip
 
-    per_run = load_chip(chip).neurons_per_core
+    per_run = min(per_run or load_chip(chip).neurons_per_core, load_chip(chip).neurons_per_core)
     low, high = RHEOBASE_RANGE
     while high / low > 1.0 + tolerance:
         currents = np.geomspace(low, high, per_run + 2)[1:-1]
