@@ -214,7 +214,7 @@ class Experiment(Summary):
             "duration": self.duration, "dt": self.dt, "instances": self.instances, "seed": self.seed,
             "chip": self.chip, "board": self.board, "device_model": self.device_model, "noise": self.noise,
             "mismatch": self.mismatch, "mismatch_scale": self.mismatch_scale, "drift": self.drift,
-            "temperature": self.temperature, "corner": self.corner,
+            "integrator": self.integrator, "delivery": self.delivery, "temperature": self.temperature, "corner": self.corner,
             **({} if self.age_at_start is None else {"age_at_start": self.age_at_start}),
             **({"trims": self.trims} if self.trims else {}),
             **({} if self.t_since_program == 0 else {"t_since_program": self.t_since_program}),

@@ -213,6 +213,11 @@ def test_referenced_file_that_is_not_a_usable_file_is_refused(tmp_path, monkeypa
 # Chip configs: (id, changes to chip_configs/tiny.toml, key named in the problem)
 
 CHIP_CASES = [
+    ("delays not a table", {"delays": 5}, "delays"),
+    *[(f"delay {v!r}", {"delays": {"d": {"delay": v}}}, "delays.d.delay") for v in (0.0, -1e-3, 2.0, NAN, INF, "1 ms")],
+    *[(f"delay sigma {v!r}", {"delays": {"d": {"delay": 1e-3, "sigma": v}}}, "delays.d.sigma") for v in (-0.1, 3.0, NAN)],
+    ("delay unknown key", {"delays": {"d": {"delay": 1e-3, "jitter": 0.1}}}, "delays.d.jitter"),
+    ("delay placeholder not a bool", {"delays": {"d": {"delay": 1e-3, "placeholder": 1}}}, "delays.d.placeholder"),
     ("crossbar v_read 0", {"crossbar": {"device_model": "pcm_ibm", "v_read": 0.0}}, "crossbar.v_read"),
     ("crossbar weights beyond the conductance range", {"crossbar": {"device_model": "pcm_ibm", "v_read": 1e-5}},
      "crossbar.v_read"),

@@ -119,3 +119,13 @@ def test_exact_delivery_is_refused_with_the_fast_integrator():
     with pytest.raises(ConfigError) as info:
         Simulation(exp)
     assert any(p.key == "delivery" for p in info.value.problems)
+
+
+def test_exact_delivery_round_trips_through_the_recorded_toml():
+    import tomllib
+
+    from mixsig.experiment import experiment_from_dict
+
+    exp = Experiment(integrator="exact", delivery="exact", noise=False)
+    again = experiment_from_dict(tomllib.loads(exp.to_toml()), source=exp.source, text=exp.text)
+    assert (again.integrator, again.delivery) == ("exact", "exact")

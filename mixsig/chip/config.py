@@ -40,6 +40,7 @@ from mixsig.chip.capmem import nominal_problems, parse_capmem
 from mixsig.device.crossbar import parse_crossbar_synapses
 
 from mixsig.circuits.adex import AdExParams
+from mixsig.circuits.delay import MAX_DELAY, MAX_SIGMA, DelayParams
 from mixsig.circuits.digital_lif import LIFBlockParams
 from mixsig.circuits.dpi import DPIParams
 from mixsig.circuits.homeostasis import HomeostasisParams
@@ -334,6 +335,8 @@ class ChipConfig(Summary):
         Synapses stored as differential conductance pairs of a crossbar (``[crossbar]``), or None.
     energy : mixsig.aer.energy.EnergyParams or None
         Energy per operation (``[energy]``); None when the config has no ``[energy]`` section.
+    delays : mapping of str to mixsig.circuits.delay.DelayParams
+        Delay circuits a CAM synapse can select (``[delays.<name>]``); empty when the chip has none.
     """
 
     name: str
@@ -359,6 +362,7 @@ class ChipConfig(Summary):
     capmem: object = None
     crossbar: object = None
     energy: object = None
+    delays: object = dataclasses.field(default_factory=lambda: types.MappingProxyType({}))
 
     def _summary(self):
         return f"mixsig ChipConfig {self.name}", [
@@ -566,7 +570,7 @@ def chip_from_dict(data, source="<chip>", toml_text="", biasgen=None):
     mixsig.errors.ConfigError
     """
     problems = []
-    top_keys = {"chip", "board", "router", "energy", "biases", "core_biases", "capmem", "crossbar"}
+    top_keys = {"chip", "board", "router", "energy", "delays", "biases", "core_biases", "capmem", "crossbar"}
     for key in sorted(set(data) - top_keys):
         problems.append(Problem(source, key, data[key], f"one of the sections {sorted(top_keys)}"))
     structure = _parse_chip_section(source, _table(source, data, "chip", problems), problems)
@@ -583,6 +587,7 @@ def chip_from_dict(data, source="<chip>", toml_text="", biasgen=None):
     board = _parse_board(source, _table(source, data, "board", problems), problems)
     router = _parse_router(source, _table(source, data, "router", problems), problems)
     energy = _parse_energy(source, data.get("energy"), problems)
+    delays = _parse_delays(source, data.get("delays"), problems)
     biases, settings = _parse_biases(source, data, structure, biasgen, problems)
     capmem = None
     if "capmem" in data:
@@ -602,6 +607,7 @@ def chip_from_dict(data, source="<chip>", toml_text="", biasgen=None):
     return ChipConfig(
         **structure, capmem=capmem, crossbar=crossbar, board=board, router=types.MappingProxyType(router), biases=types.MappingProxyType(biases),
         bias_settings=types.MappingProxyType(settings), source=source, toml_text=toml_text, energy=energy,
+        delays=delays,
     )
 
 
@@ -710,6 +716,33 @@ def _parse_energy(source, table, problems):
     if len(problems) > count:
         return None
     return EnergyParams(**{name: float(table[name]) for name in OPERATIONS}, placeholder=table.get("placeholder", False))
+
+
+def _parse_delays(source, table, problems):
+    """Validate ``[delays]`` (optional): named delay circuits; return ``{name: DelayParams}``."""
+    circuits = {}
+    if table is not None and not isinstance(table, dict):
+        problems.append(Problem(source, "delays", table, "tables of delay circuits [delays.<name>]"))
+        table = None
+    allowed = {"delay", "sigma", "placeholder"}
+    for name, entry in (table or {}).items():
+        key = f"delays.{name}"
+        if not isinstance(entry, dict):
+            problems.append(Problem(source, key, entry, "a table with delay (s), sigma (1) and placeholder"))
+            continue
+        count = len(problems)
+        for field in sorted(set(entry) - allowed):
+            problems.append(Problem(source, f"{key}.{field}", entry[field], f"one of {sorted(allowed)}"))
+        delay, sigma, placeholder = entry.get("delay"), entry.get("sigma", 0.0), entry.get("placeholder", False)
+        if not _is_number(delay) or not 0 < delay <= MAX_DELAY:
+            problems.append(Problem(source, f"{key}.delay", delay, f"a delay in (0, {MAX_DELAY:g}] s"))
+        if not _is_number(sigma) or not 0 <= sigma <= MAX_SIGMA:
+            problems.append(Problem(source, f"{key}.sigma", sigma, f"a log-delay spread in [0, {MAX_SIGMA:g}]"))
+        if not isinstance(placeholder, bool):
+            problems.append(Problem(source, f"{key}.placeholder", placeholder, "true or false"))
+        if len(problems) == count:
+            circuits[name] = DelayParams(float(delay), float(sigma), placeholder)
+    return types.MappingProxyType(circuits)
 
 
 def _parse_biases(source, data, structure, biasgen, problems):

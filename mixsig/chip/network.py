@@ -127,6 +127,8 @@ class Connection:
         CAM weight mask.
     weight : float or None
         Target weight current, A, rounded to the nearest mask of each target core.
+    delay : str
+        Delay circuit of the chip the synapses select (``""``: none; :mod:`mixsig.circuits.delay`).
     """
 
     pre: str
@@ -137,6 +139,7 @@ class Connection:
     syn_type: int
     weight_mask: int
     weight: float
+    delay: str = ""
 
     @property
     def label(self):
@@ -254,7 +257,7 @@ class Network:
             raise ValueError(f"kind {kind!r}: expected one of {list(INPUT_KINDS)}")
 
     def connect(self, pre, post, rule="all_to_all", p=None, pairs=None, syn_type="ampa", weight_mask=None,
-                weight=None):
+                weight=None, delay=""):
         """Add a connection.
 
         Parameters
@@ -310,9 +313,11 @@ class Network:
             raise ValueError(f"weight_mask {weight_mask!r}: expected an integer >= 1")
         if weight is not None and (not isinstance(weight, (int, float)) or not np.isfinite(weight) or weight <= 0):
             raise ValueError(f"weight {weight!r}: expected a current > 0 A")
+        if not isinstance(delay, str):
+            raise ValueError(f"delay {delay!r}: expected the name of a delay circuit of the chip")
         self.connections.append(Connection(pre, post, rule, None if p is None else float(p), pairs, syn,
                                            None if weight_mask is None else int(weight_mask),
-                                           None if weight is None else float(weight)))
+                                           None if weight is None else float(weight), delay))
 
     @classmethod
     def from_dict(cls, data, source="<network>"):
@@ -346,7 +351,7 @@ class Network:
                  for name, table in (data.get("populations") or {}).items()]
         items += [("inputs", name, table, net.input, {"size", "kind", "rate", "spike_times"})
                   for name, table in (data.get("inputs") or {}).items()]
-        allowed = {"pre", "post", "rule", "p", "pairs", "syn_type", "weight_mask", "weight"}
+        allowed = {"pre", "post", "rule", "p", "pairs", "syn_type", "weight_mask", "weight", "delay"}
         items += [("connections", index, table, net.connect, allowed)
                   for index, table in enumerate(data.get("connections") or [])]
         for section, name, table, method, allowed in items:
@@ -393,6 +398,8 @@ class Network:
                 table["pairs"] = conn.pairs.tolist()
             table["weight_mask" if conn.weight_mask is not None else "weight"] = (
                 conn.weight_mask if conn.weight_mask is not None else conn.weight)
+            if conn.delay:
+                table["delay"] = conn.delay
             connections.append(table)
         return {"populations": populations, "inputs": inputs, "connections": connections}
 

@@ -52,6 +52,8 @@ PURPOSE_STIMULUS = 2
 """``spawn_key`` purpose index of stimulus generators."""
 PURPOSE_READOUT = 3
 """``spawn_key`` purpose index of the readout noise of emulated measurements (:mod:`mixsig.calibrate`)."""
+PURPOSE_DELAY = 4
+"""``spawn_key`` purpose index of the per-synapse delay mismatch (:mod:`mixsig.circuits.delay`)."""
 _AGEING_STREAM = len(LEVELS)
 
 

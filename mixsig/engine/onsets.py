@@ -65,7 +65,7 @@ def lookahead(levels):
 
 
 @numba.njit(cache=True)
-def expand_deliveries(keys, arrival, owner, cam_ptr, cam_neuron, cam_type, weight, n_neurons, gain, scaled,
+def expand_deliveries(keys, arrival, owner, cam_ptr, cam_neuron, cam_type, weight, delay, n_neurons, gain, scaled,
                       stp_on, stp_par, stp_state):
     """The pulses of router deliveries: one per (delivery, CAM row of a simulated neuron).
 
@@ -77,14 +77,16 @@ def expand_deliveries(keys, arrival, owner, cam_ptr, cam_neuron, cam_type, weigh
         Arrival time of each delivery, s, in non-decreasing order.
     cam_ptr, cam_neuron, cam_type, weight, n_neurons, gain, scaled, stp_on, stp_par, stp_state :
         As :func:`mixsig.engine.kernels.deliver` (``stp_state`` updated in place, each pool at the
-        pulse's arrival time).
+        delivery's arrival time: a delayed pulse carries the efficacy of its arrival).
+    delay : ndarray, shape (instance, rows) or (0, 0)
+        Delay of each synapse, s (:mod:`mixsig.circuits.delay`); empty: no delay synapses.
 
     Returns
     -------
     neuron, kind : ndarray of int64, shape (q,)
         Target neuron (``instance * n_neurons + neuron``) and synapse type of each pulse.
     time : ndarray, shape (q,)
-        Onset, s (the delivery's arrival time).
+        Onset, s (the delivery's arrival time plus the synapse's delay).
     current : ndarray, shape (q,)
         Weight current of the pulse, A (times the gain or the depression efficacy).
     """
@@ -112,7 +114,8 @@ def expand_deliveries(keys, arrival, owner, cam_ptr, cam_neuron, cam_type, weigh
                 stp_state[0, k, j], stp_state[1, k, j], efficacy = stp.pulse_event(
                     stp_state[0, k, j], stp_state[1, k, j], t, 1.0, stp_par[0, k, j], stp_par[1, k, j])
                 w = efficacy * w
-            neuron[q], kind[q], time[q], current[q] = j, k, t, w
+            neuron[q], kind[q], current[q] = j, k, w
+            time[q] = t + delay[i, row] if delay.shape[0] > 0 else t
             q += 1
     return neuron, kind, time, current
 
@@ -223,6 +226,9 @@ class EventTimes:
         Pulses revealed after a spike of their target in the same window had been routed.
     clamped : int
         Spikes fed to the router at its horizon, after their exact time (recorded exactly).
+    carried : list of ndarray
+        Pulses of delay synapses starting in a later step: target neuron, synapse type, onset (s,
+        absolute), weight current (A).
     """
 
     def __init__(self, simulation):
@@ -231,6 +237,7 @@ class EventTimes:
         self.rounds_run = 0
         self.late = 0
         self.clamped = 0
+        self.carried = [np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)]
 
     def save(self):
         """Copies of the state a step starts from (DPIs, somas, homeostatic state and gain)."""
@@ -239,7 +246,7 @@ class EventTimes:
 
     def rounds(self, n, saved, z):
         """Finish step ``n``, already advanced once from ``saved`` with its input pulses: route its
-        spikes in rounds, starting each delivered pulse at its arrival.
+        spikes in rounds, starting each delivered pulse at its arrival (plus its synapse's delay).
 
         Parameters
         ----------
@@ -253,14 +260,18 @@ class EventTimes:
         sim = self.simulation
         dt = sim.experiment.dt
         t0, t1 = n * dt, (n + 1) * dt
-        syn0, soma0, homeo0, gain0 = saved
+        homeo0, gain0 = saved[2:]
         if sim.scaled:  # the step's pulses take the gain of the step's start; the loop is advanced last
             sim.homeo_state[:], sim.gain[:] = homeo0, gain0
-        stp_on, stp_par, stp_state = sim.stp_on, sim.stp_par, sim.stp_state
-        i_w = sim.i_w.copy()
+        self._step = (n, t0, t1, saved, z, sim.i_w.copy())
+        self._pulses = [np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)]
         routed = np.zeros(sim.size, dtype=bool)
-        spike_at = np.full(sim.size, -np.inf)  # time of each routed spike of the step
-        pulses = [np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)]
+        self._spike_at = np.full(sim.size, -np.inf)  # time of each routed spike of the step
+        now = self.carried[2] < t1  # delayed pulses of earlier steps starting in this one
+        carried = [field[now] for field in self.carried]
+        self.carried = [field[~now] for field in self.carried]
+        self._add(*carried)
+        delay = sim.delays if sim.delays is not None else np.zeros((0, 0))
         until = t0
         while True:
             self.rounds_run += 1
@@ -273,27 +284,39 @@ class EventTimes:
             fed = np.maximum(times[final], until)
             self.clamped += int(np.count_nonzero(times[final] < until))
             routed[final] = True
-            spike_at[final] = times[final]
+            self._spike_at[final] = times[final]
             if final.size:
                 sim._record(final, times[final])
             keys, owner, arrival = sim._feed(final, fed, window)
             until = window
             if keys.size:
-                j, k, a, w = expand_deliveries(keys, arrival, owner, sim.compiled.cam_ptr, sim.cam_local,
-                                               sim.compiled.cam_syn_type, sim.weight, sim.n, sim.gain, bool(sim.scaled),
-                                               stp_on, stp_par, stp_state)
-                self.late += int(np.count_nonzero(a < spike_at[j]))
-                onsets = np.minimum(a - t0, np.nextafter(dt, 0.0))  # a < t0 + dt; rounding may not say so
-                pulses = [np.concatenate([old, new]) for old, new in zip(pulses, (j, k, onsets, w))]
-                targets = np.unique(j)
-                chosen = np.isin(pulses[0], targets)
-                order = np.lexsort((pulses[2][chosen], pulses[0][chosen]))
-                neuron, kind, onset, current = (p[chosen][order] for p in pulses)
-                ptr = np.searchsorted(neuron, np.append(targets, sim.size)) if targets.size else np.zeros(1, np.int64)
-                sim.kernel.advance_onsets(targets, ptr.astype(np.int64), kind, onset, current, sim.syn, sim.soma, syn0, soma0,
-                                    i_w, z, dt, sim.syn_par, sim.nmda_thr, sim.soma_par, sim._i_dc(n), sim.syn_mean,
-                                    sim.count, sim.offset)
+                self._add(*expand_deliveries(keys, arrival, owner, sim.compiled.cam_ptr, sim.cam_local,
+                                             sim.compiled.cam_syn_type, sim.weight, delay, sim.n, sim.gain,
+                                             bool(sim.scaled), sim.stp_on, sim.stp_par, sim.stp_state))
             if window >= t1:
                 break
         if sim.scaled:
             scale_gains(sim.count, sim.offset, dt, sim.homeo_on, sim.homeo_par, sim.homeo_state, sim.gain)
+
+    def _add(self, neuron, kind, time, current):
+        """Take new pulses (absolute onsets, s): those of later steps wait in :attr:`carried`, the
+        targets of the others are advanced again over the step with all their pulses."""
+        sim = self.simulation
+        n, t0, t1, saved, z, i_w = self._step
+        later = time >= t1
+        if later.any():
+            self.carried = [np.concatenate([old, new[later]]) for old, new in zip(self.carried, (neuron, kind, time, current))]
+            neuron, kind, time, current = (field[~later] for field in (neuron, kind, time, current))
+        if neuron.size == 0:
+            return
+        self.late += int(np.count_nonzero(time < self._spike_at[neuron]))
+        onset = np.minimum(time - t0, np.nextafter(sim.experiment.dt, 0.0))  # t0 <= time < t1; rounding may not say so
+        pulses = self._pulses = [np.concatenate([old, new]) for old, new in zip(self._pulses, (neuron, kind, onset, current))]
+        targets = np.unique(neuron)
+        chosen = np.isin(pulses[0], targets)
+        order = np.lexsort((pulses[2][chosen], pulses[0][chosen]))
+        neuron, kind, onset, current = (p[chosen][order] for p in pulses)
+        ptr = np.searchsorted(neuron, np.append(targets, sim.size)).astype(np.int64)
+        sim.kernel.advance_onsets(targets, ptr, kind, onset, current, sim.syn, sim.soma, saved[0], saved[1], i_w, z,
+                                  sim.experiment.dt, sim.syn_par, sim.nmda_thr, sim.soma_par, sim._i_dc(n), sim.syn_mean,
+                                  sim.count, sim.offset)

@@ -78,13 +78,14 @@ from mixsig.aer.energy import CORE_OPERATIONS, OPERATIONS, energies
 from mixsig.aer.router import LEVELS, Router
 from mixsig.chip import Board, MappingError, compile_network, load_chip
 from mixsig.chip.config import DPI_FIELDS, HOMEOSTASIS_FIELDS, STP_FIELDS, bias_problem, neuron_fields
+from mixsig.circuits.delay import synapse_delays
 from mixsig.circuits.dpi import DPIParams
 from mixsig.circuits.homeostasis import HomeostasisParams
 from mixsig.circuits.stp import STPParams
 from mixsig.constants import I_0, thermal_voltage
 from mixsig.device import PURPOSE_NOISE, FlickerNoise, TemperatureProfile, instance_seed_sequence, load_device_model
 from mixsig.device.drift import factor_arrays, leakage_factor
-from mixsig.device.mismatch import ChipShape, draw_deviations
+from mixsig.device.mismatch import PURPOSE_DELAY, ChipShape, draw_deviations
 from mixsig.engine import philox
 from mixsig.engine.budget import check_memory
 from mixsig.engine.kernels import (
@@ -242,6 +243,7 @@ class Simulation:
         self._init_state()
         self._init_inputs()
         self._init_router()
+        self._init_delays(network)
         self._init_records()
         self.step_index = 0
 
@@ -582,6 +584,33 @@ class Simulation:
                                            'weights; exact onsets need the silicon soma\'s exact kernel and added pulses')],
                                   f"experiment {self.experiment.source}")
             self.event_times = EventTimes(self)
+
+    def _init_delays(self, network):
+        """Per-synapse delays of the connections that select a delay circuit (``self.delays``, shape
+        (instance, CAM rows), s; None without delay synapses); see :mod:`mixsig.circuits.delay`."""
+        exp, chip, compiled = self.experiment, self.chip, self.compiled
+        self.delays = None
+        names = [conn.delay for conn in network.connections]
+        if not any(names):
+            return
+        problems = []
+        for index, (name, conn) in enumerate(zip(names, network.connections)):
+            if name and name not in chip.delays:
+                problems.append(Problem(exp.source, f"connections[{index}].delay", name,
+                                        f"a delay circuit of {chip.name}: {sorted(chip.delays) or 'it has none'}"))
+            elif name and conn.pre in network.inputs:
+                problems.append(Problem(exp.source, f"connections[{index}].delay", name,
+                                        "no delay on an input group's connection (its spikes enter at step starts)"))
+        if self.event_times is None:
+            problems.append(Problem(exp.source, "delivery", exp.delivery,
+                                    '"exact": the network has delay synapses, whose pulses start inside a step'))
+        raise_if_any(problems, f"experiment {exp.source}")
+        circuits = [chip.delays.get(name) for name in names]
+        nominal = np.array([c.delay if c else 0.0 for c in circuits])[compiled.cam_connection]
+        sigma = np.array([c.sigma if c else 0.0 for c in circuits])[compiled.cam_connection]
+        z = np.stack([np.random.default_rng(instance_seed_sequence(exp.seed, int(i), PURPOSE_DELAY)).standard_normal(
+            nominal.size) for i in self.instances])
+        self.delays = kernel_array(synapse_delays(nominal, sigma, self.mismatch_scale * z))
 
     def _init_records(self):
         record, exp = self.experiment.record, self.experiment
@@ -944,6 +973,7 @@ class Simulation:
             "drift": bool(self.model is not None and exp.drift),
             "integrator": exp.integrator,
             "kernel": self.kernel.name,
+            "delivery": exp.delivery,
             "neuron_model": chip.neuron_model,
             "acceleration": chip.acceleration,
             "trims": os.path.basename(exp.trims) if exp.trims else ("<in memory>" if self.trims is not None else "none"),

@@ -1,0 +1,88 @@
+"""Delay synapses (mixsig.circuits.delay): per-synapse delays with mismatch, pulses at arrival + delay."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from mixsig.chip import load_chip
+from mixsig.engine.simulation import Simulation
+from mixsig.errors import ConfigError
+from mixsig.experiment import DCStep, Experiment, Record
+
+DT = 1e-4
+
+
+def _chain(delay="", delivery="exact", device_model="none", instances=1, seed=5, duration=0.05, extra=()):
+    """Eight DC-driven neurons on core 0 exciting eight on core 1 through ``delay`` synapses."""
+    connection = {"pre": "a", "post": "b", "rule": "all_to_all", "syn_type": "ampa", "weight_mask": 6}
+    if delay:
+        connection["delay"] = delay
+    return Experiment(
+        duration=duration, dt=DT, seed=seed, chip="dynapse2", noise=False, device_model=device_model,
+        instances=instances, integrator="exact", delivery=delivery,
+        network={"populations": {"a": {"size": 8, "core": [0]}, "b": {"size": 8, "core": [1]}},
+                 "connections": [connection, *extra]},
+        dc=(DCStep(1e-9, population="a"),), record=Record(traces=(), neurons=(), router=True), source="test chain",
+    )
+
+
+def _run(exp):
+    sim = Simulation(exp)
+    sim.advance(exp.duration)
+    _, neuron, time = sim.spikes()
+    return sim, neuron, time
+
+
+def test_shipped_delay_circuits_are_placeholders():
+    chip = load_chip("dynapse2")
+    assert set(chip.delays) == {"precise", "mismatched"}
+    assert all(circuit.placeholder for circuit in chip.delays.values())
+    assert chip.delays["precise"].sigma < chip.delays["mismatched"].sigma
+    assert dict(load_chip("dynapse1").delays) == {}
+
+
+def test_nominal_delay_shifts_the_followers_by_the_delay():
+    """Nominal devices: every pulse to the followers starts ``delay`` later, and the followers (at
+    rest until their first pulse) spike exactly ``delay`` later; the leaders are unchanged."""
+    delay = load_chip("dynapse2").delays["precise"].delay
+    _, n0, t0 = _run(_chain())
+    sim, n1, t1 = _run(_chain("precise", duration=0.05 + delay))
+    np.testing.assert_allclose(sim.delays[sim.delays > 0], delay, rtol=1e-15)
+    lead0, lead1 = np.sort(t0[n0 < 256]), np.sort(t1[n1 < 256])
+    np.testing.assert_array_equal(lead1[:lead0.size], lead0)
+    for j in np.unique(n0[n0 >= 256]):
+        a, b = np.sort(t0[n0 == j]), np.sort(t1[n1 == j])
+        assert a.size and b.size >= a.size
+        np.testing.assert_allclose(b[:a.size] - a, delay, atol=1e-9)
+    assert sim.event_times.late == 0
+
+
+def test_delay_mismatch_is_lognormal_and_per_instance():
+    exp = _chain("mismatched", device_model="generic_180nm", instances=3)
+    sim = Simulation(exp)
+    circuit = sim.chip.delays["mismatched"]
+    rows = sim.compiled.cam_connection == 0
+    log = np.log(sim.delays[:, rows] / circuit.delay).ravel()
+    n = log.size  # 3 instances x 64 synapses: 5 standard errors of the mean and of the std
+    assert abs(log.mean()) < 5 * circuit.sigma / np.sqrt(n)
+    assert log.std(ddof=1) == pytest.approx(circuit.sigma, abs=5 * circuit.sigma / np.sqrt(2 * (n - 1)))
+    alone = Simulation(exp, instances=[2])
+    np.testing.assert_array_equal(alone.delays[0], sim.delays[2])
+    nominal = Simulation(dataclasses.replace(exp, mismatch_scale=0.0))
+    np.testing.assert_array_equal(nominal.delays[:, rows], circuit.delay)
+
+
+@pytest.mark.parametrize("exp, key", [
+    (_chain("precise", delivery="step"), "delivery"),
+    (_chain("nowhere"), "connections[0].delay"),
+    (dataclasses.replace(_chain(), network={
+        "populations": {"b": {"size": 2}}, "inputs": {"drive": {"size": 2, "kind": "poisson", "rate": 10.0}},
+        "connections": [{"pre": "drive", "post": "b", "rule": "all_to_all", "weight_mask": 1, "delay": "precise"}]},
+        dc=()),
+     "connections[0].delay"),
+])
+def test_delay_synapses_are_refused_where_they_cannot_work(exp, key):
+    with pytest.raises(ConfigError) as info:
+        Simulation(exp)
+    assert any(p.key == key for p in info.value.problems)
