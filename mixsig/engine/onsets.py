@@ -313,7 +313,9 @@ class EventTimes:
         onset = np.minimum(time - t0, np.nextafter(sim.experiment.dt, 0.0))  # t0 <= time < t1; rounding may not say so
         pulses = self._pulses = [np.concatenate([old, new]) for old, new in zip(self._pulses, (neuron, kind, onset, current))]
         targets = np.unique(neuron)
-        chosen = np.isin(pulses[0], targets)
+        chosen = np.zeros(sim.size, dtype=bool)
+        chosen[targets] = True
+        chosen = chosen[pulses[0]]
         order = np.lexsort((pulses[2][chosen], pulses[0][chosen]))
         neuron, kind, onset, current = (p[chosen][order] for p in pulses)
         ptr = np.searchsorted(neuron, np.append(targets, sim.size)).astype(np.int64)

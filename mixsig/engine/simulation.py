@@ -780,10 +780,11 @@ class Simulation:
         it up to ``until``; return the deliveries' CAM keys, instances and arrival times (s)."""
         if not self.routed:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
-        instance, neuron = fired // self.n, self.neurons[fired % self.n]
-        events = events_from_spikes(times, instance * self.n_board + neuron, self.sram, self.chip.n_cores,
-                                    self.chip.neurons_per_core)
-        if events.size:
+        events = None  # no spike: the router only runs on
+        if fired.size:
+            instance, neuron = fired // self.n, self.neurons[fired % self.n]
+            events = events_from_spikes(times, instance * self.n_board + neuron, self.sram, self.chip.n_cores,
+                                        self.chip.neurons_per_core)
             self.emitted += np.bincount(events.src_chip // self.board.n_chips, minlength=self.n_instances)
         out = self.router.feed(events, until=until)
         keys, owner = delivery_keys(out.event, out.dst_chip, out.dst_core, out.tag, self.board.n_chips,
