@@ -59,6 +59,9 @@ def _fi(results):
             line, = ax.plot(levels, mean, "o-", label=f"{label} ({results['input_path'].sel(chip=label).values})")
             ax.fill_between(levels, np.maximum(mean - std, 0.0), mean + std, color=line.get_color(), alpha=0.2)
         ax.set_xscale("log")
+        ax.set_yscale("symlog", linthresh=1.0)  # DYNAP's tens of Hz beside the kHz of LIF/AdEx chips; 0 Hz drawn
+        top = np.nanmax((results["fi_rate_mean"] + results["fi_rate_std"]).values)
+        ax.set_ylim(0.0, 3.0 * top if np.isfinite(top) and top > 0 else 1.0)
         _finish(ax, "drive, multiples of the nominal chip's threshold drive (rheobase or threshold input rate)",
                 "firing rate (Hz)", "f-I curves, mean +- 1 s.d. over neurons and instances")
     return draw
