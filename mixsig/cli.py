@@ -52,7 +52,7 @@ def _run(args, argv):
     else:
         experiment = load_experiment(args.experiment)
     changes = {k: v for k, v in (("instances", args.instances), ("seed", args.seed), ("duration", args.duration),
-                                 ("integrator", args.integrator)) if v is not None}
+                                 ("integrator", args.integrator), ("delivery", args.delivery)) if v is not None}
     if changes:
         experiment = experiment.replace(**changes)
         experiment.check()
@@ -380,7 +380,7 @@ def _calibrate(args, argv):
 
 def build_parser():
     """The argument parser of the ``mixsig`` command."""
-    from mixsig.experiment import INTEGRATORS
+    from mixsig.experiment import DELIVERIES, INTEGRATORS
 
     parser = argparse.ArgumentParser(prog="mixsig", description="Emulator of mixed-signal neuromorphic processors.")
     parser.add_argument("--version", action="version", version=f"mixsig {__version__}")
@@ -409,6 +409,9 @@ def build_parser():
                           "dataset with a condition dimension; keys as for --set")
     run.add_argument("--integrator", choices=INTEGRATORS,
                      help="fast (fixed-step scheme) or exact (reference) integrator (default: the experiment's)")
+    run.add_argument("--delivery", choices=DELIVERIES,
+                     help="when a routed pulse starts: at the next step's start (step) or at its arrival time "
+                          "(exact, exact integrator) (default: the experiment's)")
     run.add_argument("--workers", type=int,
                      help="run the instances in shards on N worker processes and combine them "
                           "(with --scheduler local: the LocalCluster's workers)")

@@ -129,3 +129,15 @@ def test_exact_delivery_round_trips_through_the_recorded_toml():
     exp = Experiment(integrator="exact", delivery="exact", noise=False)
     again = experiment_from_dict(tomllib.loads(exp.to_toml()), source=exp.source, text=exp.text)
     assert (again.integrator, again.delivery) == ("exact", "exact")
+
+
+def test_command_line_selects_the_delivery(tmp_path):
+    from mixsig.cli import main
+    from mixsig.io import open_dataset
+
+    out = tmp_path / "out.nc"
+    assert main(["run", "--integrator", "exact", "--delivery", "exact", "--duration", "0.01", "--instances", "1",
+                 "-o", str(out)]) == 0
+    with open_dataset(out) as ds:
+        assert ds.attrs["delivery"] == "exact" and ds.attrs["integrator"] == "exact"
+    assert main(["run", "--integrator", "fast", "--delivery", "exact", "--duration", "0.01", "-o", str(out)]) == 2
