@@ -20,7 +20,7 @@ run with it:
   kernel's redo near threshold);
 * ``kernel_fast.pulses_per_neuron_step``, ``kernel_fast.spikes_per_neuron_step``,
   ``kernel_fast.exact_redos_per_neuron_step``: pulse lanes per neuron-step, spikes, and soma steps
-  redone by the exact kernel (those ending above ``NEAR_THRESHOLD * i_spkthr``);
+  redone by the exact kernel (those that may cross the threshold);
 * ``kernel_fast.<pass>_zmm_instructions``, ``..._ymm_instructions``,
   ``..._scalar_double_instructions``: instructions of the vector passes' machine code
   (``dpi_decays``, ``pulse_lanes``, ``soma_vector``) on 512-bit and 256-bit vectors and on scalar
@@ -169,7 +169,7 @@ def fast_figures():
         "kernel_fast.table_bytes_per_neuron": float(row_bytes),
     }
     for name, function, args in (
-            ("dpi_decays", fast._dpi_decays, (0, fast.BLOCK, 0, syn, dt, syn_par, work, 0)),
+            ("dpi_decays", fast._dpi_decays, (0, fast.BLOCK, 0, syn, dt, syn_par, work)),
             ("pulse_lanes", fast._pulse_lanes, (0, fast.BLOCK, dt, work)),
             ("soma_vector", fast._soma_vector, (0, fast.BLOCK, soma, dt, nmda_thr, soma_par, i_dc, work))):
         zmm, ymm, scalar = vector_instructions(function, args)

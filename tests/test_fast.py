@@ -1,5 +1,6 @@
 """The fast integrator (mixsig.engine.fast) against closed forms, solve_ivp and the exact kernel."""
 
+import numba
 import numpy as np
 import pytest
 
@@ -50,6 +51,32 @@ def test_invert_fixed_over_the_operating_range():
             reference = fast.invert(w, guess)
             assert abs(fast.invert_fixed(w, guess) - reference) <= 4 * np.spacing(max(abs(reference), 1.0)), (start, dw)
 
+
+
+@numba.njit
+def _increments32(e0s, steps, out):
+    for i in range(e0s.size):
+        for k in range(steps.size):
+            e0, dw = np.float32(e0s[i]), np.float32(steps[k])
+            out[i, k] = fast.invert_increment32(e0, dw, dw / (e0 + np.float32(1.0)))
+
+
+def test_invert_increment32_over_the_operating_range():
+    """The float32 inversion of the soma's Heun step solves ``e0 (e^d - 1) + d = dw`` to float32
+    precision relative to the increment ``d`` itself (so a small step keeps its precision however
+    large ``v``), over the range of :func:`test_invert_fixed_over_the_operating_range`. Reference:
+    Newton in float64 on the same equation with ``expm1``, from an upper bound (monotone on the
+    convex residual), for the float32 inputs the kernel sees."""
+    v0 = np.linspace(-60.0, 15.0, 151)
+    steps = np.concatenate([-np.logspace(-8, np.log10(200.0), 40), [0.0], np.logspace(-8, np.log10(200.0), 40)])
+    e0 = np.exp(v0).astype(np.float32).astype(float)[:, None]
+    dw = steps.astype(np.float32).astype(float)[None, :]
+    reference = np.minimum(np.minimum(dw / (e0 + 1.0), e0 + dw), np.log1p(np.maximum(dw, 0.0) / e0))
+    for _ in range(100):
+        reference = reference - (e0 * np.expm1(reference) + reference - dw) / (e0 * np.exp(reference) + 1.0)
+    out = np.zeros((v0.size, steps.size))
+    _increments32(np.exp(v0), steps, out)
+    assert np.all(np.abs(out - reference) <= 4e-7 * np.abs(reference))
 
 def test_dpi_without_pulse_decays_exactly():
     params = DPIParams()

@@ -61,3 +61,41 @@ def test_loops_over_them_vectorise(function):
     function(x, out)
     asm = function.inspect_asm(function.signatures[0])
     assert sum("zmm" in line or "ymm" in line for line in asm.splitlines()) > 20
+
+
+@numba.njit(error_model="numpy")
+def _apply32(function, x, out):
+    for j in range(x.size):
+        out[j] = function(x[j])
+
+
+@pytest.mark.parametrize("function, reference", [(vecmath.exp32, np.exp), (vecmath.expm1_32, np.expm1)])
+def test_float32_exp_and_expm1_within_three_ulp(function, reference):
+    """Against numpy in float64 on the float32 arguments, over the clamp range and near 0 (where
+    ``expm1_32`` keeps its relative precision)."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.uniform(vecmath.EXP32_MIN, vecmath.EXP32_MAX, 10**6), rng.uniform(-1e-3, 1e-3, 10**5),
+                        [vecmath.EXP32_MIN, vecmath.EXP32_MAX, 1e-30, -1e-30, 0.3465, -0.3465]]).astype(np.float32)
+    out = np.empty_like(x)
+    _apply32(function, x, out)
+    assert out.dtype == np.float32
+    assert _relative_error(out.astype(float), reference(x.astype(float))) <= vecmath.MAX_REL_ERROR_32
+
+
+def test_float32_log_within_three_ulp_of_positive_normals():
+    rng = np.random.default_rng(4)
+    x = np.concatenate([np.exp(rng.uniform(np.log(1.2e-38), np.log(3.4e38), 10**6)), rng.uniform(0.5, 2.0, 10**6)])
+    x = x.astype(np.float32)
+    x = x[(x >= np.finfo(np.float32).tiny) & np.isfinite(x) & (x != 1.0)]
+    out = np.empty_like(x)
+    _apply32(vecmath.log32, x, out)
+    assert _relative_error(out.astype(float), np.log(x.astype(float))) <= vecmath.MAX_REL_ERROR_32
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="counts x86 vector registers")
+@pytest.mark.parametrize("function", [vecmath.exp32, vecmath.log32])
+def test_float32_loops_vectorise(function):
+    x, out = np.ones(64, dtype=np.float32), np.empty(64, dtype=np.float32)
+    _apply32(function, x, out)
+    asm = _apply32.inspect_asm(_apply32.signatures[-1])
+    assert sum("zmm" in line or "ymm" in line for line in asm.splitlines()) > 20

@@ -46,11 +46,18 @@ stiff after a reset (where ``ln I`` moves fast, ``y`` does not).
    DPIs' step averages and the AHP's step average held constant (the exact integrator holds the
    DPI averages constant too). Predictor and corrector are inverted for ``v``
    (:func:`invert_fixed`) from the tangent of ``e^v + v`` at the last ``v``. The non-refractory part
-   is ``h = dt - refractory_left`` (0 for a step that is refractory throughout). A step whose
-   Heun end point lies above :data:`NEAR_THRESHOLD` times ``i_spkthr`` (where positive feedback
-   makes the membrane run away; 0.037 per neuron-step on ref1024, 16 per spike) is redone from the same start and
-   inputs by the exact soma kernel (:func:`mixsig.circuits.soma.soma_advance`): spike detection,
-   spike times, reset, refractory period and the AHP pulse are then those of the exact integrator.
+   is ``h = dt - refractory_left`` (0 for a step that is refractory throughout). A step that may
+   cross the threshold is redone from the same start and inputs by the exact soma kernel
+   (:func:`mixsig.circuits.soma.soma_advance`): spike detection, spike times, reset, refractory
+   period and the AHP pulse are then those of the exact integrator. The trigger is the step's own
+   result: its Heun end point ``w_1`` plus :data:`REDO_MARGIN` times its error estimate
+   ``|w_1 - w_Euler|`` (the embedded Euler step's difference, ``O(h^2)``, above Heun's own
+   ``O(h^3)`` error) reaches ``w_thr``. A step not redone therefore ends below threshold by more
+   than its error. On ref1024 this redoes 1.03 steps per spike (0.0016 per neuron-step); the former
+   trigger, an end point above half of ``i_spkthr``, redid 16 per spike, as the membrane lingers
+   for many steps between half the threshold and the threshold. Both give the same open-loop
+   spike counts, and the same spike times within the integrator's error (median difference from
+   ``exact`` 26 us now, 30 us before).
 4. AHP: the exact decay as in rule 1, its step average held in the soma's leak; a spike's AHP
    pulse is applied by rule 3's exact kernel from the spike time, and a part of it left at the
    step's end is applied as in rule 2 in the next step.
@@ -58,11 +65,22 @@ stiff after a reset (where ``ln I`` moves fast, ``y`` does not).
    standard normal draws, entering the same places (each DPI's output after its update, the
    soma's input).
 
-Precision: float64 throughout (state, parameters and arithmetic). The per-step error budget of
-the scheme (``O(dt^2)`` per soma step, ``O((t_pulse/tau) (I_end - I_start)/(A - I_start))`` per
-pulse) is below 1e-4 relative at ``dt = 100 us`` on the reference network, which float32
-(6e-8 relative rounding per operation, ~1e-5 after the 10^4 steps of a second on ``ln I``) would
-eat into; float32 is therefore not used.
+Precision: state and parameter tables are float64 (one dtype for every kernel array); the DPIs'
+arithmetic is float64; the soma's Heun step (rule 3) is float32 arithmetic on the step's
+*increments* of ``w`` and ``v``, added to the float64 ``v``. Rounding then costs about 1e-7 of a
+step's change of ``v`` (``tests/test_fast.py::test_invert_increment32_over_the_operating_range``:
+within 1.4e-7 relative of the float64 root), not 1e-7 of ``v`` itself: no increment is lost, however
+small, and there is no drift over the 10^4 steps of a second. The scheme's own error (``O(dt^2)`` per
+soma step: spike times within 9-53 us of ``solve_ivp`` at ``dt = 100 us``,
+``validation/soma_dt_convergence.py``) is about 1e3 times larger than the rounding's effect on a spike
+time (an error ``dv`` of 1e-7 moves a spike by ``dv / (dv/dt)``, about 1 ns near threshold).
+Measured against float64 arithmetic on ref1024 (same states, same seed, 1 s): the open-loop spike
+counts are identical (32119), the median/p99/max spike-time difference from ``exact`` is
+25.87/78.84/152.6 us against 25.88/78.85/152.6 us; the closed loop gives rate ratio 1.0003 (1.0001),
+rate-CV ratio 0.9955 (0.9946) and distance 0.8196 (0.8198) against a chaos floor of 0.846. float32
+halves the cost of ``exp`` (:func:`~mixsig.engine.vecmath.exp32`: 0.41 against 1.2 ns per value), and the
+soma pass costs 37 against 51 ns per neuron-step (``python -m benchmarks kernel``). The DPI pulses
+stay float64: their state is the current itself, without an increment form yet.
 """
 
 import math
@@ -87,14 +105,13 @@ then ``tau`` (s), the propagators ``exp(-dt/tau)``, ``tau (1 - exp(-dt/tau))/dt`
 SOMA_ROWS = ("k_mem", "i_gain", "ln_i_gain", "i_tau", "i_fb_0", "fb_exponent", "fb_offset", "w_thr", "v_reset",
              "v_floor", "t_ref", "ahp_decay", "ahp_mean_factor", "ahp_floor", "i_tau_ahp", "i_gain_ahp", "c_ahp",
              "i_w_ahp", "t_pulse_ahp", "ahp_tau", "ahp_decay_after_pulse", "kappa", "u_t", "i_0", "c_mem", "i_spkthr", "i_reset", "x_thr",
-             "x_reset", "x_floor", "w_near")
+             "x_reset", "x_floor")
 """Rows of the soma table (shape ``(rows, m)``): ``K = kappa/(c_mem u_t)`` (1/(F V)); ``i_gain``
 (A) and its log; ``i_tau``, ``i_fb_0`` (A); the feedback ``I_fb = i_fb_0 exp(fb_exponent v +
 fb_offset)``; ``w_thr``, ``v_reset``, ``v_floor`` (threshold, reset and floor in ``w`` / ``v``);
 ``t_ref`` (s); the AHP propagators and floor (``i_0``, or 0 when ``i_w_ahp = 0``), the AHP DPI
 parameters, ``kappa``, ``u_t`` and ``i_0``; then the exact kernel's extra parameters (``c_mem``,
-``i_spkthr``, ``i_reset`` and the logs of ``i_spkthr``, ``i_reset``, ``i_0``) and ``w_near``, the
-``w`` of :data:`NEAR_THRESHOLD` times ``i_spkthr``."""
+``i_spkthr``, ``i_reset`` and the logs of ``i_spkthr``, ``i_reset``, ``i_0``)."""
 
 STATE_ROWS = ("v_mem", "i_ahp", "refractory_left", "ahp_pulse_left")
 """Rows of the soma state (shape ``(4, m)``): ``v = ln(I_mem / i_gain)`` (1), ``I_ahp`` (A), and the
@@ -109,8 +126,8 @@ MAX_EULER_PULSE = 0.05
 HALLEY_STEPS = 3
 """Halley steps of :func:`invert_fixed` (enough over the operating range; proof there)."""
 
-NEAR_THRESHOLD = 0.5
-"""Fraction of ``i_spkthr`` above which a step is redone by the exact soma kernel (rule 3)."""
+REDO_MARGIN = 1.0
+"""Factor on the Heun step's error estimate ``|w_1 - w_Euler|`` in the redo trigger of rule 3 (1)."""
 
 BLOCK = 256
 """Neurons per block: the unit of work of a thread."""
@@ -174,7 +191,7 @@ def tables(dpis, soma, shape, dt):
         "ahp_decay_after_pulse": np.exp(-np.maximum(dt - s["t_pulse_ahp"], 0.0) / ahp_tau),
         "kappa": s["kappa"], "u_t": s["u_t"], "i_0": s["i_0"], "c_mem": s["c_mem"], "i_spkthr": s["i_spkthr"],
         "i_reset": s["i_reset"], "x_thr": np.log(s["i_spkthr"]), "x_reset": np.log(s["i_reset"]),
-        "x_floor": np.log(s["i_0"]), "w_near": NEAR_THRESHOLD * thr + np.log(NEAR_THRESHOLD * thr),
+        "x_floor": np.log(s["i_0"]),
     }
     soma_par = np.stack([rows[r] for r in SOMA_ROWS])
     return np.ascontiguousarray(syn_par), np.ascontiguousarray(soma_par)
@@ -230,14 +247,14 @@ ROW_WEIGHT = 3 * N_TYPES + 5
 """Row of the work array holding one type's weight currents of the step (A), copied from ``i_w``."""
 
 ROW_PACK = 3 * N_TYPES + 6
-"""First of 4 rows of the work array holding the packed pulse steps of a block (in its own columns),
-each as ``type * BLOCK + offset`` from the block's first neuron."""
+"""Row of the work array holding the packed pulse steps of one DPI type of a block (in the block's own
+columns), each as its offset from the block's first neuron."""
 
 PULSE_LANE_ROWS = ("i_syn", "pulse_current", "pulse_left", "weight", "t_pulse", "i_gain", "i_0", "tau", "decay",
                    "decay_after_pulse", "gain_ratio", "noise")
 """Rows of the packed pulse lanes (:func:`_pulse_lanes`), from :data:`ROW_LANES` of the work array."""
 
-ROW_LANES = 4 * N_TYPES + 6
+ROW_LANES = 3 * N_TYPES + 7
 """First row of the packed pulse lanes in the work array."""
 
 
@@ -246,7 +263,7 @@ def work_shape(m):
 
     Rows: the step averages of the four DPIs and of the AHP (A), then :data:`ROW_I_IN`,
     :data:`ROW_REDO`, the four rows from :data:`ROW_DPI_SPARSE`, the four from
-    :data:`ROW_DPI_NOISE`, the two from :data:`ROW_SOMA_Z`, :data:`ROW_WEIGHT`, the four from :data:`ROW_PACK` and
+    :data:`ROW_DPI_NOISE`, the two from :data:`ROW_SOMA_Z`, :data:`ROW_WEIGHT`, :data:`ROW_PACK` and
     the :data:`PULSE_LANE_ROWS` from :data:`ROW_LANES`.
     """
     return (ROW_LANES + len(PULSE_LANE_ROWS), m)
@@ -341,12 +358,11 @@ def _noise_inputs(lo, hi, syn, z, dt, work):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _dpi_decays(lo, hi, k, syn, dt, syn_par, work, packed):
+def _dpi_decays(lo, hi, k, syn, dt, syn_par, work):
     """Rule 1 for DPI type ``k`` of neurons ``lo .. hi - 1`` (branch-free): the exact decay where no pulse
     is on or starting. The pulse steps (left untouched) are packed for :func:`_dpi_pulses`: their
-    ``k * BLOCK`` + offset from ``lo`` are appended after the ``packed`` already there (lane ``p`` in
-    row ``ROW_PACK + p // (hi - lo)``, column ``lo + p % (hi - lo)``: the block's own columns);
-    returns the new count."""
+    offsets from ``lo`` go to ``work[ROW_PACK, lo:lo + n]`` (branch-free compaction: every offset is
+    written, the count moves on for a pulse only); returns their count ``n``."""
     i_syn, remaining = syn[0, k, lo:hi], syn[2, k, lo:hi]
     floors, decays, means = syn_par[6, k, lo:hi], syn_par[8, k, lo:hi], syn_par[9, k, lo:hi]
     weights, noises, mean_out = work[ROW_WEIGHT, lo:hi], work[ROW_DPI_NOISE + k, lo:hi], work[k, lo:hi]
@@ -356,12 +372,12 @@ def _dpi_decays(lo, hi, k, syn, dt, syn_par, work, packed):
         i_end = max(max(i_start * decay, i_0) + noises[j] * (1.0 - decay), i_0)
         i_syn[j] = i_end if idle else i_start
         mean_out[j] = max(i_start * means[j], i_0)
+    pack = work[ROW_PACK, lo:hi]
+    n = 0
     for j in range(hi - lo):
-        if weights[j] > 0.0 or remaining[j] > 0.0:
-            segment, column = divmod(packed, hi - lo)
-            work[ROW_PACK + segment, lo + column] = k * BLOCK + j
-            packed += 1
-    return packed
+        pack[n] = j
+        n += 1 if weights[j] > 0.0 or remaining[j] > 0.0 else 0
+    return n
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -408,30 +424,30 @@ def _pulse_lanes(lo, n, dt, work):
 
 
 @numba.njit(cache=True)
-def _dpi_pulses(lo, hi, packed, syn, dt, syn_par, work, i_w):
-    """Rule 2 for the ``packed`` pulse steps (all types) of neurons ``lo .. hi - 1`` that
-    :func:`_dpi_decays` packed: gather their rows, :func:`_pulse_lanes` on each segment of up to
-    ``hi - lo`` lanes, scatter back (the long pulse parts flagged for :func:`_dpi_sparse`)."""
-    for first in range(0, packed, hi - lo):
-        n, segment = min(packed - first, hi - lo), first // (hi - lo)
-        lanes = work[ROW_LANES:ROW_LANES + len(PULSE_LANE_ROWS), lo:lo + n]
-        pack = work[ROW_PACK + segment, lo:lo + n]
-        for p in range(n):
-            k, j = divmod(np.int64(pack[p]), BLOCK)
-            j += lo
-            lanes[0, p], lanes[1, p], lanes[2, p], lanes[3, p] = syn[0, k, j], syn[1, k, j], syn[2, k, j], i_w[j, k]
-            lanes[4, p], lanes[5, p], lanes[6, p], lanes[7, p] = (syn_par[0, k, j], syn_par[2, k, j], syn_par[6, k, j],
-                                                                  syn_par[7, k, j])
-            lanes[8, p], lanes[9, p], lanes[10, p], lanes[11, p] = (syn_par[8, k, j], syn_par[10, k, j],
-                                                                    syn_par[11, k, j], work[ROW_DPI_NOISE + k, j])
-        _pulse_lanes(lo, n, dt, work)
-        for p in range(n):
-            k, j = divmod(np.int64(pack[p]), BLOCK)
-            j += lo
-            work[ROW_DPI_SPARSE + k, j] = lanes[4, p]
-            if lanes[4, p] == 0.0:
-                syn[0, k, j], syn[1, k, j], syn[2, k, j], work[k, j] = lanes[0, p], lanes[1, p], lanes[2, p], lanes[
-                    3, p]
+def _dpi_pulses(lo, n, k, syn, dt, syn_par, work):
+    """Rule 2 for the ``n`` pulse steps of DPI type ``k`` that :func:`_dpi_decays` packed for the block
+    starting at neuron ``lo``: gather their rows into the lanes, :func:`_pulse_lanes`, scatter back
+    (the long pulse parts flagged for :func:`_dpi_sparse`)."""
+    i_syn, pulse, remaining = syn[0, k], syn[1, k], syn[2, k]
+    t_pulses, gains, floors, taus = syn_par[0, k], syn_par[2, k], syn_par[6, k], syn_par[7, k]
+    decays, after, ratios = syn_par[8, k], syn_par[10, k], syn_par[11, k]
+    weights, noises, means, sparse = work[ROW_WEIGHT], work[ROW_DPI_NOISE + k], work[k], work[ROW_DPI_SPARSE + k]
+    pack, r, hi = work[ROW_PACK, lo:lo + n], ROW_LANES, lo + n
+    l_syn, l_pulse, l_left, l_weight = work[r, lo:hi], work[r + 1, lo:hi], work[r + 2, lo:hi], work[r + 3, lo:hi]
+    l_t_pulse, l_gain, l_floor, l_tau = work[r + 4, lo:hi], work[r + 5, lo:hi], work[r + 6, lo:hi], work[r + 7, lo:hi]
+    l_decay, l_after, l_ratio, l_noise = work[r + 8, lo:hi], work[r + 9, lo:hi], work[r + 10, lo:hi], work[
+        r + 11, lo:hi]
+    for p in range(n):
+        j = lo + np.int64(pack[p])
+        l_syn[p], l_pulse[p], l_left[p], l_weight[p] = i_syn[j], pulse[j], remaining[j], weights[j]
+        l_t_pulse[p], l_gain[p], l_floor[p], l_tau[p] = t_pulses[j], gains[j], floors[j], taus[j]
+        l_decay[p], l_after[p], l_ratio[p], l_noise[p] = decays[j], after[j], ratios[j], noises[j]
+    _pulse_lanes(lo, n, dt, work)
+    for p in range(n):
+        j = lo + np.int64(pack[p])
+        sparse[j] = l_t_pulse[p]
+        if l_t_pulse[p] == 0.0:
+            i_syn[j], pulse[j], remaining[j], means[j] = l_syn[p], l_pulse[p], l_left[p], l_weight[p]
 
 
 @numba.njit(cache=True)
@@ -483,50 +499,79 @@ def _ahp_pulses(lo, hi, soma, soma_par, dt, work):
         work[N_TYPES, j] = charge / dt
 
 
+_HALF_32, _ONE_32, _TWO_32 = vecmath.F32(0.5), vecmath.F32(1.0), vecmath.F32(2.0)
+_BIG_32 = vecmath.F32(1e30)
+
+
 @numba.njit(cache=True, inline="always")
-def _slope(k_mem, i_in, leak, i_fb_0, fb_exp, fb_off, e, v):
-    """``dw/dt`` of the soma at ``v`` (``e = e^v``), 1/s."""
-    return k_mem * (i_in - (e + 1.0) * (leak - i_fb_0 * vecmath.exp(fb_exp * v + fb_off)))
+def invert_increment32(e0, dw, d):
+    """Root ``d`` of ``e0 (e^d - 1) + d = dw`` in float32: the increment of ``v`` from ``v_0`` (``e0 = e^{v_0}``)
+    that moves ``w = e^v + v`` by ``dw``; from the tangent guess ``d`` by :data:`HALLEY_STEPS` Halley steps.
+
+    The float32 twin of :func:`invert_fixed`, written for increments so that a step's change of ``v``
+    keeps float32's relative precision (``v`` itself stays float64): ``e^d - 1`` is
+    :func:`~mixsig.engine.vecmath.expm1_32`, exact in relative terms near 0. The start is the least of
+    the upper bounds ``d`` (tangent guess of the concave inverse), ``e0 + dw`` (``v <= w``) and
+    ``ln(1 + dw/e0)`` (for ``dw > 0``, from ``e0 (e^d - 1) <= dw``; 0 otherwise, where the root is
+    negative), as in :func:`invert_fixed`. Over ``v_0`` in [-60, 15] and ``|dw| <= 200`` the result
+    is within 1e-6 (absolute, in ``v``) of the float64 root
+    (``tests/test_fast.py::test_invert_increment32_over_the_operating_range``).
+    """
+    d = min(min(d, e0 + dw), vecmath.log32(_ONE_32 + min(max(dw, 0) / e0, _BIG_32)))
+    for _ in range(HALLEY_STEPS):
+        m1 = vecmath.expm1_32(d)
+        f = e0 * m1 + d - dw
+        curvature = e0 * m1 + e0
+        slope = curvature + _ONE_32
+        d -= _TWO_32 * f * slope / (_TWO_32 * slope * slope - f * curvature)
+    return d
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, work):
     """Rules 3 and 4 (AHP decay) over neurons ``lo .. hi - 1``: one Heun step each, branch-free.
 
-    A step ending at or above ``w_near`` (near threshold) keeps its start state and is flagged in
-    ``work[ROW_REDO]`` for :func:`_soma_sparse`; its input current goes to ``work[ROW_I_IN]``.
+    The input and leak currents are float64; the Heun step (``exp``, the feedback current and the
+    inversions) is float32 arithmetic on the increments of ``w`` and ``v``, scaled to dimensionless
+    form (``h K I``); ``v`` stays float64, so a step's change keeps float32's relative precision
+    (module docstring, "Precision"). A step whose end point plus :data:`REDO_MARGIN` times its error
+    estimate reaches ``w_thr`` (rule 3) keeps its start state and is flagged in ``work[ROW_REDO]``
+    for :func:`_soma_sparse`; its input current goes to ``work[ROW_I_IN]``.
     """
+    f32 = vecmath.F32
     v_mem, i_ahps, refractory = soma[0, lo:hi], soma[1, lo:hi], soma[2, lo:hi]
     k_mems, gains, taus, fb_0s = soma_par[0, lo:hi], soma_par[1, lo:hi], soma_par[3, lo:hi], soma_par[4, lo:hi]
     fb_exps, fb_offs, floors = soma_par[5, lo:hi], soma_par[6, lo:hi], soma_par[9, lo:hi]
-    ahp_decays, ahp_means, ahp_floors, w_nears = (soma_par[11, lo:hi], soma_par[12, lo:hi], soma_par[13, lo:hi],
-                                                  soma_par[30, lo:hi])
+    ahp_decays, ahp_means, ahp_floors, w_thrs = (soma_par[11, lo:hi], soma_par[12, lo:hi], soma_par[13, lo:hi],
+                                                 soma_par[7, lo:hi])
     ampa, nmda, gaba, shunt, ahp_pulse = work[0, lo:hi], work[1, lo:hi], work[2, lo:hi], work[3, lo:hi], work[4, lo:hi]
     shot, flicker, inputs, redos = work[ROW_SOMA_Z, lo:hi], work[ROW_SOMA_Z + 1, lo:hi], work[ROW_I_IN, lo:hi], work[
         ROW_REDO, lo:hi]
     thresholds, dc = nmda_thr[lo:hi], i_dc[lo:hi]
     for j in range(hi - lo):
-        k_mem, i_gain, i_tau, i_fb_0, fb_exp, fb_off = k_mems[j], gains[j], taus[j], fb_0s[j], fb_exps[j], fb_offs[j]
+        i_gain, i_tau, fb_exp = gains[j], taus[j], f32(fb_exps[j])
         # AHP: the exact decay, unless _ahp_pulses advanced it this step (then work holds its mean).
         i_ahp, pulsed, ahp_floor = i_ahps[j], ahp_pulse[j] >= 0.0, ahp_floors[j]
         ahp_mean = ahp_pulse[j] if pulsed else max(i_ahp * ahp_means[j], ahp_floor)
         v0 = v_mem[j]
-        e0 = vecmath.exp(v0)
-        i_mem = i_gain * e0
+        v0_32 = f32(v0)
+        e0 = vecmath.exp32(v0_32)
+        i_mem = i_gain * np.float64(e0)
         i_in = dc[j] + ampa[j] + nmda[j] * i_mem / (i_mem + thresholds[j]) - gaba[j]
         i_noisy = max(i_in, 0.0) + i_tau
         i_in = max(i_in + math.sqrt(Q_E * i_noisy / dt) * shot[j] + i_noisy * flicker[j], 0.0)
-        leak = i_tau + shunt[j] + ahp_mean
         ref = refractory[j]
-        h = max(dt - ref, 0.0)
-        w0 = e0 + v0
-        rise = h * _slope(k_mem, i_in, leak, i_fb_0, fb_exp, fb_off, e0, v0)
-        vp = invert_fixed(w0 + rise, v0 + rise / (e0 + 1.0))
-        ep = vecmath.exp(vp)
-        w1 = w0 + 0.5 * (rise + h * _slope(k_mem, i_in, leak, i_fb_0, fb_exp, fb_off, ep, vp))
-        v1 = invert_fixed(w1, vp + (w1 - ep - vp) / (ep + 1.0))
-        redo = w1 >= w_nears[j]
-        v_mem[j] = v0 if redo else max(v1, floors[j])
+        scale = max(dt - ref, 0.0) * k_mems[j]
+        # dw/dt = K (I_in - (e^v + 1)(I_leak - I_fb)), times the non-refractory part h of the step: rise = a - (e + 1)(b - c I_fb / i_fb_0)
+        a, b, c = f32(scale * i_in), f32(scale * (i_tau + shunt[j] + ahp_mean)), f32(scale * fb_0s[j])
+        fb0 = vecmath.exp32(fb_exp * v0_32 + f32(fb_offs[j]))
+        rise = a - (e0 + _ONE_32) * (b - c * fb0)
+        dp = invert_increment32(e0, rise, rise / (e0 + _ONE_32))
+        ep = e0 * vecmath.exp32(dp)
+        dw = _HALF_32 * (rise + a - (ep + _ONE_32) * (b - c * fb0 * vecmath.exp32(fb_exp * dp)))
+        d1 = invert_increment32(e0, dw, dp + (dw - rise) / (ep + _ONE_32))
+        redo = v0 + np.float64(e0) + np.float64(dw) + REDO_MARGIN * abs(np.float64(dw - rise)) >= w_thrs[j]
+        v_mem[j] = v0 if redo else max(v0 + np.float64(d1), floors[j])
         i_ahps[j] = i_ahp if (pulsed or redo) else max(i_ahp * ahp_decays[j], ahp_floor)
         refractory[j] = ref if redo else max(ref - dt, 0.0)
         inputs[j] = i_in
@@ -555,13 +600,11 @@ def _soma_sparse(lo, hi, soma, dt, soma_par, work, count, offset):
 def _dpis(lo, hi, syn, i_w, z, dt, syn_par, work):
     """Rules 1, 2 and 5 for the DPIs of neurons ``lo .. hi - 1``: noise inputs, decays, packed pulses, sparse pulses."""
     _noise_inputs(lo, hi, syn, z, dt, work)
-    packed = np.int64(0)  # not the literal 0: one specialisation of _dpi_decays and _dpi_pulses
     for k in range(N_TYPES):
         for j in range(lo, hi):
             work[ROW_WEIGHT, j] = i_w[j, k]
             work[ROW_DPI_SPARSE + k, j] = 0.0
-        packed = _dpi_decays(lo, hi, k, syn, dt, syn_par, work, packed)
-    _dpi_pulses(lo, hi, packed, syn, dt, syn_par, work, i_w)
+        _dpi_pulses(lo, _dpi_decays(lo, hi, k, syn, dt, syn_par, work), k, syn, dt, syn_par, work)
     _dpi_sparse(lo, hi, syn, i_w, dt, syn_par, work)
 
 

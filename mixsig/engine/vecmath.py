@@ -18,7 +18,20 @@ float), so LLVM turns a loop calling them into AVX-512/AVX2 code.
   ``ln x = e ln2 + ln m`` with the split ``ln2``. For positive normal ``x`` only (the kernels take
   logs of currents above a floor ``i_0 > 0``).
 
-Both are within 2 ulp of numpy's over their range (``tests/test_vecmath.py``: at most
+Float32 versions for the kernels' float32 arithmetic (16 lanes per AVX-512 vector instead of 8, and
+shorter polynomials: about 3x cheaper per value), same methods with float32 constants and int32 bits:
+
+* :func:`exp32` and :func:`expm1_32`: ``r`` as above with ``ln2`` split in a high part of 9
+  significant bits; ``e^r - 1`` by its Taylor polynomial of degree 7 (remainder
+  ``(ln2/2)^8 / 8! < 5e-9``), ``2^n`` from its bits ``(n + 127) << 23``; argument clamped to
+  ``[EXP32_MIN, EXP32_MAX]``. ``expm1_32`` returns ``p 2^n + (2^n - 1)``: for ``|x| <= ln2/2`` the
+  polynomial itself, with its full relative precision near 0.
+* :func:`log32`: as :func:`log`, series up to ``s^9`` (remainder below 3e-9 relative).
+
+They are within :data:`MAX_REL_ERROR_32` (3 float32 ulp) of numpy's float64 values
+(``tests/test_vecmath.py``).
+
+The float64 functions are within 2 ulp of numpy's over their range (``tests/test_vecmath.py``: at most
 ``MAX_REL_ERROR`` relative, measured on 10^6 log-uniform arguments); the kernels' error budget
 is 1e-10 relative per step, so this is far below it. No ``fastmath``: the results do not depend
 on whether a lane was computed by the vector body or a scalar remainder loop.
@@ -28,6 +41,7 @@ import math
 
 import llvmlite.ir as llvm_ir
 import numba
+import numpy as np
 from numba import types
 from numba.extending import intrinsic
 
@@ -114,3 +128,97 @@ def log(x):
         p = p * s2 + _ATANH[k]
     n = float(e)
     return n * LN2_HI + (2.0 * s + s * s2 * p + n * LN2_LO)
+
+
+F32 = np.float32
+"""The float32 type, for typed constants: a float64 literal would promote float32 arithmetic."""
+
+EXP32_MIN, EXP32_MAX = F32(-87.0), F32(88.0)
+"""Clamp of :func:`exp32`'s argument (``2^n`` stays a normal float32)."""
+
+MAX_REL_ERROR_32 = 3.6e-7
+"""Largest relative difference from numpy (float64) accepted by the tests for the float32 functions (3 ulp)."""
+
+_LN2_HI_32, _LN2_LO_32 = F32(0.693359375), F32(-2.12194440e-4)
+"""ln 2 split for float32: ``_LN2_HI_32`` has 9 significant bits (``n * _LN2_HI_32`` exact for ``|n| < 2^15``)."""
+
+_INV_LN2_32, _ROUNDER_32 = F32(1.4426950408889634), F32(12582912.0)
+"""1 / ln 2, and 1.5 * 2^23 (rounds a float32 to the nearest integer, held in its low bits)."""
+
+_EXP_32 = tuple(F32(1.0 / math.factorial(k)) for k in range(2, 8))
+"""Taylor coefficients ``1/2!, ..., 1/7!`` of ``(e^r - 1 - r) / r^2`` (float32)."""
+
+_ATANH_32 = tuple(F32(2.0 / (2 * k + 1)) for k in range(1, 5))
+"""Coefficients ``2/3, ..., 2/9`` of ``(2 atanh(s) - 2 s) / s^3`` in powers of ``s^2`` (float32)."""
+
+_SQRT_HALF_BITS_32 = np.int32(0x3F3504F3)
+_MANTISSA_32 = np.int32((1 << 23) - 1)
+_ONE_32, _TWO_32 = F32(1.0), F32(2.0)
+
+
+@intrinsic
+def as_bits32(typingctx, x):
+    """The bits of a float32 as an int32 (an LLVM bitcast)."""
+    if not isinstance(x, types.Float):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], llvm_ir.IntType(32))
+
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def from_bits32(typingctx, n):
+    """The float32 whose bits are the int32 ``n``."""
+    if not isinstance(n, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], llvm_ir.FloatType())
+
+    return types.float32(types.int32), codegen
+
+
+@numba.njit(cache=True, inline="always")
+def _reduce32(x):
+    """``(p, 2^n)`` with ``e^x = (1 + p) 2^n`` for a float32 ``x`` (clamped)."""
+    x = min(max(x, EXP32_MIN), EXP32_MAX)
+    shifted = x * _INV_LN2_32 + _ROUNDER_32
+    n = shifted - _ROUNDER_32
+    r = (x - n * _LN2_HI_32) - n * _LN2_LO_32
+    p = _EXP_32[-1]
+    for k in range(len(_EXP_32) - 2, -1, -1):
+        p = p * r + _EXP_32[k]
+    p = p * r * r + r
+    scale = from_bits32((as_bits32(shifted) - as_bits32(_ROUNDER_32) + np.int32(127)) << np.int32(23))
+    return p, scale
+
+
+@numba.njit(cache=True, inline="always")
+def exp32(x):
+    """``e^x`` for a float32 ``x`` (clamped to ``[EXP32_MIN, EXP32_MAX]``), float32."""
+    p, scale = _reduce32(x)
+    return (_ONE_32 + p) * scale
+
+
+@numba.njit(cache=True, inline="always")
+def expm1_32(x):
+    """``e^x - 1`` for a float32 ``x`` (clamped), float32, to full relative precision near 0."""
+    p, scale = _reduce32(x)
+    return p * scale + (scale - _ONE_32)
+
+
+@numba.njit(cache=True, inline="always")
+def log32(x):
+    """``ln x`` for a positive normal float32 ``x``, float32."""
+    offset = as_bits32(x) - _SQRT_HALF_BITS_32
+    e = offset >> np.int32(23)
+    m = from_bits32((offset & _MANTISSA_32) + _SQRT_HALF_BITS_32)
+    s = (m - _ONE_32) / (m + _ONE_32)
+    s2 = s * s
+    p = _ATANH_32[-1]
+    for k in range(len(_ATANH_32) - 2, -1, -1):
+        p = p * s2 + _ATANH_32[k]
+    n = F32(e)
+    return n * _LN2_HI_32 + (_TWO_32 * s + s * s2 * p + n * _LN2_LO_32)
