@@ -18,6 +18,11 @@ run with it:
   lanes, sparse long pulses);
 * ``kernel_fast.soma_ns``         the rest: rules 3-4 (AHP pulses, the vector Heun step, the exact
   kernel's redo near threshold);
+* ``kernel_fast.pass_<name>_ns``  the passes of a step one after another, each the difference
+  between running the step up to and including it and up to the one before (``noise`` inputs,
+  DPI ``decays`` with the packing of pulse steps, ``pulses`` with the gather and scatter of the
+  lanes and the sparse long pulses, ``ahp`` pulses, ``soma_vector``, ``soma_redo`` by the exact
+  kernel), CPU time;
 * ``kernel_fast.pulses_per_neuron_step``, ``kernel_fast.spikes_per_neuron_step``,
   ``kernel_fast.exact_redos_per_neuron_step``: pulse lanes per neuron-step, spikes, and soma steps
   redone by the exact kernel (those that may cross the threshold);
@@ -117,6 +122,56 @@ def _fast_dpis(syn, i_w, z, dt, syn_par, work):
         fast._dpis(lo, min(m, lo + fast.BLOCK), syn, i_w, z, dt, syn_par, work)
 
 
+@numba.njit(cache=True)
+def _fast_passes(last, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, work, count, offset):
+    """The passes of :func:`mixsig.engine.fast.advance_serial` up to pass ``last`` (1-6: noise inputs,
+    decays, pulses, AHP pulses, soma vector pass, soma redo), block by block."""
+    m = soma.shape[1]
+    for lo in range(0, m, fast.BLOCK):
+        hi = min(m, lo + fast.BLOCK)
+        fast._noise_inputs(lo, hi, syn, z, dt, work)
+        for k in range(fast.N_TYPES if last >= 2 else 0):
+            for j in range(lo, hi):
+                work[fast.ROW_WEIGHT, j] = i_w[j, k]
+                work[fast.ROW_DPI_SPARSE + k, j] = 0.0
+            n = fast._dpi_decays(lo, hi, k, syn, dt, syn_par, work)
+            if last >= 3:
+                fast._dpi_pulses(lo, n, k, syn, dt, syn_par, work)
+        if last >= 3:
+            fast._dpi_sparse(lo, hi, syn, i_w, dt, syn_par, work)
+        if last >= 4:
+            fast._ahp_pulses(lo, hi, soma, soma_par, dt, work)
+        if last >= 5:
+            fast._soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, work)
+        if last >= 6:
+            fast._soma_sparse(lo, hi, soma, dt, soma_par, work, count, offset)
+
+
+PASSES = ("noise", "decays", "pulses", "ahp", "soma_vector", "soma_redo")
+
+
+def _best_cpu(function, states, per):
+    """Least CPU time over ``REPEATS`` of ``function`` on fresh copies of every state (copies not timed), ns per
+    neuron-step."""
+    best = np.inf
+    for _ in range(REPEATS + 1):
+        copies = [[a.copy() for a in state] for state in states]
+        start = time.process_time_ns()
+        for copy in copies:
+            function(*copy)
+        best = min(best, time.process_time_ns() - start)
+    return best / per
+
+
+def pass_figures(states, dt, syn_par, nmda_thr, soma_par, i_dc, count, offset, no_noise):
+    """``kernel_fast.pass_<name>_ns`` (see the module docstring)."""
+    per = states[0][1].shape[1] * len(states)
+    upto = [_best_cpu(lambda syn, soma, i_w, work, last=last: _fast_passes(
+        last, syn, soma, i_w, no_noise, dt, syn_par, nmda_thr, soma_par, i_dc, work, count, offset), states, per)
+        for last in range(1, len(PASSES) + 1)]
+    return {f"kernel_fast.pass_{name}_ns": upto[i] - (upto[i - 1] if i else 0.0) for i, name in enumerate(PASSES)}
+
+
 def vector_instructions(function, args):
     """``(zmm, ymm, scalar)``: instructions of ``function``'s machine code on 512-bit and 256-bit vectors,
     and scalar double-precision arithmetic ones, compiled afresh (a kernel loaded from numba's cache
@@ -167,6 +222,7 @@ def fast_figures():
         "kernel_fast.spikes_per_neuron_step": spikes / per,
         "kernel_fast.exact_redos_per_neuron_step": redos / per,
         "kernel_fast.table_bytes_per_neuron": float(row_bytes),
+        **pass_figures(states, dt, syn_par, nmda_thr, soma_par, i_dc, count, offset, no_noise),
     }
     for name, function, args in (
             ("dpi_decays", fast._dpi_decays, (0, fast.BLOCK, 0, syn, dt, syn_par, work)),

@@ -499,7 +499,7 @@ def _ahp_pulses(lo, hi, soma, soma_par, dt, work):
         work[N_TYPES, j] = charge / dt
 
 
-_HALF_32, _ONE_32, _TWO_32 = vecmath.F32(0.5), vecmath.F32(1.0), vecmath.F32(2.0)
+_ZERO_32, _HALF_32, _ONE_32, _TWO_32 = vecmath.F32(0.0), vecmath.F32(0.5), vecmath.F32(1.0), vecmath.F32(2.0)
 _BIG_32 = vecmath.F32(1e30)
 
 
@@ -517,7 +517,7 @@ def invert_increment32(e0, dw, d):
     is within 1e-6 (absolute, in ``v``) of the float64 root
     (``tests/test_fast.py::test_invert_increment32_over_the_operating_range``).
     """
-    d = min(min(d, e0 + dw), vecmath.log32(_ONE_32 + min(max(dw, 0) / e0, _BIG_32)))
+    d = min(min(d, e0 + dw), vecmath.log32(_ONE_32 + min(max(dw, _ZERO_32) / e0, _BIG_32)))
     for _ in range(HALLEY_STEPS):
         m1 = vecmath.expm1_32(d)
         f = e0 * m1 + d - dw

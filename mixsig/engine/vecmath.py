@@ -77,41 +77,48 @@ _ATANH = tuple(2.0 / (2 * k + 1) for k in range(1, 12))
 
 @intrinsic
 def as_bits(typingctx, x):
-    """The bits of a float64 as an int64 (an LLVM bitcast: no memory traffic, vectorisable)."""
+    """The bits of a float64 (float32) as an int64 (int32): an LLVM bitcast, no memory traffic, vectorisable."""
     if not isinstance(x, types.Float):
         return None
+    width = x.bitwidth
 
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], llvm_ir.IntType(64))
+        return builder.bitcast(args[0], llvm_ir.IntType(width))
 
-    return types.int64(types.float64), codegen
+    return types.Integer.from_bitwidth(width)(x), codegen
 
 
 @intrinsic
 def from_bits(typingctx, n):
-    """The float64 whose bits are the int64 ``n``."""
-    if not isinstance(n, types.Integer):
+    """The float64 (float32) whose bits are the int64 (int32) ``n``."""
+    if not isinstance(n, types.Integer) or n.bitwidth not in (32, 64):
         return None
+    target = types.float64 if n.bitwidth == 64 else types.float32
 
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], llvm_ir.DoubleType())
+        return builder.bitcast(args[0], llvm_ir.DoubleType() if target == types.float64 else llvm_ir.FloatType())
 
-    return types.float64(types.int64), codegen
+    return target(n), codegen
+
+
+@numba.njit(cache=True, inline="always")
+def _reduce(x, inv_ln2, rounder, ln2_hi, ln2_lo, coefficients):
+    """``(p, n)`` with ``e^x = (1 + p) 2^n`` (Cody-Waite reduction, Horner polynomial) in the precision of
+    the constants: the integer ``n`` comes in the low bits of ``x / ln2 + rounder``."""
+    shifted = x * inv_ln2 + rounder
+    n = shifted - rounder
+    r = (x - n * ln2_hi) - n * ln2_lo
+    p = coefficients[-1]
+    for k in range(len(coefficients) - 2, -1, -1):
+        p = p * r + coefficients[k]
+    return p * r * r + r, as_bits(shifted) - as_bits(rounder)
 
 
 @numba.njit(cache=True, inline="always")
 def exp(x):
     """``e^x`` for a float64 ``x`` (clamped to ``[EXP_MIN, EXP_MAX]``), within 2 ulp."""
-    x = min(max(x, EXP_MIN), EXP_MAX)
-    shifted = x * INV_LN2 + ROUNDER
-    n = shifted - ROUNDER
-    r = (x - n * LN2_HI) - n * LN2_LO
-    p = _EXP[-1]
-    for k in range(len(_EXP) - 2, -1, -1):
-        p = p * r + _EXP[k]
-    p = p * r * r + r
-    scale = from_bits((as_bits(shifted) - as_bits(ROUNDER) + 1023) << 52)
-    return (1.0 + p) * scale
+    p, n = _reduce(min(max(x, EXP_MIN), EXP_MAX), INV_LN2, ROUNDER, LN2_HI, LN2_LO, _EXP)
+    return (1.0 + p) * from_bits((n + 1023) << 52)
 
 
 @numba.njit(cache=True, inline="always")
@@ -156,43 +163,11 @@ _MANTISSA_32 = np.int32((1 << 23) - 1)
 _ONE_32, _TWO_32 = F32(1.0), F32(2.0)
 
 
-@intrinsic
-def as_bits32(typingctx, x):
-    """The bits of a float32 as an int32 (an LLVM bitcast)."""
-    if not isinstance(x, types.Float):
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], llvm_ir.IntType(32))
-
-    return types.int32(types.float32), codegen
-
-
-@intrinsic
-def from_bits32(typingctx, n):
-    """The float32 whose bits are the int32 ``n``."""
-    if not isinstance(n, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], llvm_ir.FloatType())
-
-    return types.float32(types.int32), codegen
-
-
 @numba.njit(cache=True, inline="always")
 def _reduce32(x):
-    """``(p, 2^n)`` with ``e^x = (1 + p) 2^n`` for a float32 ``x`` (clamped)."""
-    x = min(max(x, EXP32_MIN), EXP32_MAX)
-    shifted = x * _INV_LN2_32 + _ROUNDER_32
-    n = shifted - _ROUNDER_32
-    r = (x - n * _LN2_HI_32) - n * _LN2_LO_32
-    p = _EXP_32[-1]
-    for k in range(len(_EXP_32) - 2, -1, -1):
-        p = p * r + _EXP_32[k]
-    p = p * r * r + r
-    scale = from_bits32((as_bits32(shifted) - as_bits32(_ROUNDER_32) + np.int32(127)) << np.int32(23))
-    return p, scale
+    """``(p, 2^n)`` with ``e^x = (1 + p) 2^n`` for ``x`` rounded to float32 (clamped)."""
+    p, n = _reduce(min(max(F32(x), EXP32_MIN), EXP32_MAX), _INV_LN2_32, _ROUNDER_32, _LN2_HI_32, _LN2_LO_32, _EXP_32)
+    return p, from_bits(np.int32((n + np.int32(127)) << np.int32(23)))
 
 
 @numba.njit(cache=True, inline="always")
@@ -211,10 +186,10 @@ def expm1_32(x):
 
 @numba.njit(cache=True, inline="always")
 def log32(x):
-    """``ln x`` for a positive normal float32 ``x``, float32."""
-    offset = as_bits32(x) - _SQRT_HALF_BITS_32
+    """``ln x`` for ``x`` rounded to float32 (positive normal), float32."""
+    offset = np.int32(as_bits(F32(x)) - _SQRT_HALF_BITS_32)
     e = offset >> np.int32(23)
-    m = from_bits32((offset & _MANTISSA_32) + _SQRT_HALF_BITS_32)
+    m = from_bits(np.int32((offset & _MANTISSA_32) + _SQRT_HALF_BITS_32))
     s = (m - _ONE_32) / (m + _ONE_32)
     s2 = s * s
     p = _ATANH_32[-1]
