@@ -30,6 +30,7 @@ Conditions on the study's ``chip`` axis:
 
 import dataclasses
 import os
+import pathlib
 
 from mixsig.chip import load_chip
 from mixsig.engine.protocol import kernel_for
@@ -170,7 +171,7 @@ def conditions(settings, folder):
             continue
         name, chip = loaded[trims.chip]
         model = own_device_model(chip)
-        out.append(Condition(f"{chip.name} trims {os.path.basename(path)}", name, chip.name, model, device_label(chip),
+        out.append(Condition(f"{chip.name} trims {pathlib.Path(path).stem}", name, chip.name, model, device_label(chip),
                              NOT_APPLICABLE, float(Experiment.temperature), input_path(chip, settings.drive),
                              trim_bits=trims.bits, trims=os.path.abspath(path)))
     if problems:
