@@ -78,9 +78,11 @@ Measured against float64 arithmetic on ref1024 (same states, same seed, 1 s): th
 counts are identical (32119), the median/p99/max spike-time difference from ``exact`` is
 25.87/78.84/152.6 us against 25.88/78.85/152.6 us; the closed loop gives rate ratio 1.0003 (1.0001),
 rate-CV ratio 0.9955 (0.9946) and distance 0.8196 (0.8198) against a chaos floor of 0.846. float32
-halves the cost of ``exp`` (:func:`~mixsig.engine.vecmath.exp32`: 0.41 against 1.2 ns per value), and the
-soma pass costs 37 against 51 ns per neuron-step (``python -m benchmarks kernel``). The DPI pulses
-stay float64: their state is the current itself, without an increment form yet.
+cuts the cost of ``exp`` to a third (:func:`~mixsig.engine.vecmath.exp32`: 0.41 against 1.2 ns per
+value), and the soma pass costs 37 against 51 ns per neuron-step (one thread, same ref1024 states,
+both versions side by side in one process; ``kernel_fast.pass_soma_vector_ns`` of
+``python -m benchmarks kernel``). The DPI pulses stay float64: their state is the current itself,
+without an increment form yet.
 """
 
 import math
