@@ -8,17 +8,21 @@ from the population's mean firing rate (task ``dc``). The DC drive bypasses the 
 crossbar chip (``pcm_lif``) decodes exactly like its digital neurons; task ``synapses`` encodes ``x``
 instead as the rate of ``fan_in`` regular input trains, ``r(x) = (l_min + x (l_max - l_min)) x r_th``
 with ``r_th`` the nominal chip's threshold rate, through real synapses of one weight mask
-(:func:`weight_mask`), so the synapses' own imperfections show: DYNAP's DPI weight mismatch, the
+(:func:`weight_mask`), so the synapses' own imperfections show: the rounding of the weight to
+the chip's weight bits (the decoder is built on the chip as designed, with the exact weight:
+:func:`design_biases`): DYNAP's DPI weight mismatch, the
 crossbar's programming noise, read noise and drift at each ``t_since_program`` (no drift
 compensation), and none on the digital chip (its integer weights are exact).
 
 Protocol, per condition (a chip, with its own device model: mismatch, noise; ``none`` for a chip
 without analog devices; a crossbar chip also at each ``t_since_program``, task ``synapses``):
 
-* the threshold drive of the nominal chip (``device_model = "none"``, a crossbar's synapses at
-  their ideal weights): the smallest DC step ``I_rh`` (or input rate ``r_th``) that makes a neuron
-  fire at least twice in a window, found on a geometric and then two linear grids of :data:`GRID`
-  single-neuron populations run together (relative resolution about 0.5 %);
+* the threshold drive of the nominal chip as designed (``device_model = "none"``, a crossbar's
+  synapses at their target weights; task ``synapses``: the exact target weight, not its rounding
+  to the weight bits, :func:`design_biases`): the smallest DC step ``I_rh`` (or input rate
+  ``r_th``) that makes a neuron fire at least twice in :data:`THRESHOLD_WINDOW` (200 ms), found
+  on a geometric and then two linear grids of :data:`GRID` single-neuron populations run
+  together (relative resolution about 0.5 %);
 * ``neurons`` neurons of core 0 of ``instances`` chip instances receive the levels ``levels``
   (multiples of the threshold drive) in consecutive windows of ``window`` seconds, as exact DC
   steps (the same idealised current source on every chip, so the comparison is of the neurons,
@@ -69,6 +73,20 @@ MAX_RATE = 5000.0
 
 TASKS = ("dc", "synapses")
 
+THRESHOLD_WINDOW = 0.2
+"""Window of the threshold search, s: the threshold drive fires a nominal neuron twice within it,
+whatever the task's counting window (in a 3 s window, single input spikes that each make a
+digital neuron burst would count as firing, far below any sustained rate)."""
+
+TIMING = {"dc": (0.2, 0.05), "synapses": (3.0, 0.5)}
+"""Default ``(window, settle)`` of each task, s. Task ``synapses`` settles for 0.5 s, ten times the
+adaptation time constant of DYNAP-SE2's neurons (``C_ahp U_T / (kappa I_tau,ahp)``, about 50 ms).
+With 0.05 s the counts held the adaptation's onset and what the previous level left: the nominal
+curve fell as the input rose (27, 33, 27, 27 Hz at 1.5-3x the threshold rate; 20, 27, 27, 40 Hz
+with the levels in reverse order; 40, 48, 56, 62 Hz in 1 s windows with the adaptation switched
+off). Adapted, the curve rises only from 22.4 to 24.2 Hz over 1.5-3x (single levels, 2.5 s
+counted), so 2.5 s are counted: one spike is 0.4 Hz."""
+
 
 @dataclasses.dataclass(frozen=True)
 class SubstratesSettings:
@@ -86,8 +104,9 @@ class SubstratesSettings:
         Neurons of core 0 in the task (and calibrated per core).
     levels : tuple of float
         Drive levels, multiples of the rheobase, increasing.
-    window, settle : float
-        Length of each level's window and the part of it not counted, s.
+    window, settle : float or None
+        Length of each level's window and the part of it not counted, s (None: the task's
+        :data:`TIMING`).
     sizes : tuple of int
         Population sizes ``N`` (at most ``neurons / 2``).
     seed : int
@@ -97,8 +116,9 @@ class SubstratesSettings:
     fan_in : int
         Input channels, each connected to every task neuron (task ``synapses``).
     weight_fraction : float
-        Weight of every input synapse as a fraction of the chip's largest weight mask, rounded to a
-        mask (at least 1): 0.25 is 4 of 15 on a 4-bit DYNAP-SE2 mask, 16 of 63 LSB on a 6-bit crossbar.
+        Target weight of every input synapse as a fraction of the chip's largest weight mask,
+        rounded to a mask (at least 1): 0.25 is 4 of 15 on a 4-bit DYNAP-SE2 mask (+6.7 %),
+        16 of 63 LSB on a 6-bit crossbar (+1.6 %), 64 of 255 on the 8-bit digital chip (+0.4 %).
     t_since_program : tuple of float
         Times since programming at which a crossbar chip runs, s (task ``synapses``; one condition each).
     """
@@ -108,8 +128,8 @@ class SubstratesSettings:
     instances: int = 2
     neurons: int = 64
     levels: tuple = (1.5, 2.0, 2.5, 3.0)
-    window: float = 0.2
-    settle: float = 0.05
+    window: float = None
+    settle: float = None
     sizes: tuple = (1, 2, 4, 8, 16, 32)
     seed: int = 0
     task: str = "dc"
@@ -117,8 +137,15 @@ class SubstratesSettings:
     weight_fraction: float = 0.25
     t_since_program: tuple = (1.0, 86400.0, 3.15e7)
 
+    def resolved(self):
+        """These settings with ``window`` and ``settle`` left at None set to the task's :data:`TIMING`."""
+        window, settle = TIMING.get(self.task, (None, None))
+        return dataclasses.replace(self, window=window if self.window is None else self.window,
+                                   settle=settle if self.settle is None else self.settle)
+
     def problems(self, source="<substrates settings>"):
-        """Every invalid setting (list of Problem)."""
+        """Every invalid setting (list of Problem), ``window`` and ``settle`` as :meth:`resolved`."""
+        self = self.resolved()
         problems = settings_problems(self, {
             "chips": (is_sequence_of(lambda c: isinstance(c, str)), "chip config names or paths"),
             "trim_bits": (is_sequence_of(lambda b: is_int(b, 1) and b <= 16, 0), "trim resolutions in [1, 16] bits"),
@@ -145,7 +172,7 @@ def _device_model(chip):
 
 
 def _experiment(chip_name, chip, settings, device_model, drives, duration, per_population=1, instances=1,
-                t_since_program=0.0):
+                t_since_program=0.0, biases=()):
     """One population per row of ``drives`` on core 0, driven window by window at the row's levels.
 
     Task ``dc``: exact DC steps of the row's amplitudes (A). Task ``synapses``: an input group of
@@ -168,7 +195,7 @@ def _experiment(chip_name, chip, settings, device_model, drives, duration, per_p
     network = {"populations": populations, "inputs": inputs, "connections": connections}
     return Experiment(chip=chip_name, device_model=device_model, noise=device_model != "none", seed=settings.seed,
                       instances=instances, duration=duration, network={k: v for k, v in network.items() if v},
-                      dc=tuple(steps), t_since_program=t_since_program)
+                      dc=tuple(steps), t_since_program=t_since_program, biases=tuple(biases))
 
 
 def regular_trains(rates, starts, window, channels, seed):
@@ -200,8 +227,43 @@ def weight_mask(chip, fraction):
     return max(1, int(np.rint(fraction * ((1 << chip.weight_bits) - 1))))
 
 
+def quantisation_error(chip, fraction):
+    """Relative error of the realised weight: ``weight_mask / (fraction (2^bits - 1)) - 1``."""
+    return weight_mask(chip, fraction) / (fraction * ((1 << chip.weight_bits) - 1)) - 1
+
+
+DESIGN_RESOLUTION = 64
+"""Factor by which the designed (ideal) digital neuron reads its input more finely than the chip
+(``lif.i_lsb / 64``, ``lif.v_th x 64``: the same dynamics on a 64 x finer integer grid)."""
+
+
+def design_biases(chip, settings):
+    """Bias overrides of core 0 that give ``chip`` the task's exact target weight (task ``synapses``).
+
+    The weight currents ``synapse.i_w_*`` are scaled by ``fraction (2^bits - 1) / weight_mask``, so
+    the mask delivers the continuous target ``fraction`` of full scale; a digital neuron
+    (``lif`` block), whose input is an integer number of ``lif.i_lsb``, also reads it
+    :data:`DESIGN_RESOLUTION` times more finely. This is the chip as designed, before its weight
+    bits round the weight: the nominal decoder is built on it, so the rounding shows.
+
+    Returns
+    -------
+    tuple of (int, str, float)
+    """
+    if settings.task != "synapses":
+        return ()
+    scale = 1 + quantisation_error(chip, settings.weight_fraction)
+    out = [(0, name, float(values[0]) / scale) for name, values in chip.biases.items() if name.startswith("synapse.i_w")]
+    if "lif.i_lsb" in chip.biases:
+        out += [(0, "lif.i_lsb", float(chip.biases["lif.i_lsb"][0]) / DESIGN_RESOLUTION),
+                (0, "lif.v_th", float(chip.biases["lif.v_th"][0]) * DESIGN_RESOLUTION)]
+    return tuple(out)
+
+
 def _fires(chip_name, chip, settings, amplitudes):
-    exp = _experiment(chip_name, chip, settings, "none", amplitudes[:, None], settings.window)
+    settings = dataclasses.replace(settings, window=THRESHOLD_WINDOW)
+    exp = _experiment(chip_name, chip, settings, "none", amplitudes[:, None], settings.window,
+                      biases=design_biases(chip, settings))
     sim = Simulation(exp, ideal_crossbar=True)
     sim.advance(exp.duration, progress=False)
     _, neurons, _ = sim.spikes()
@@ -210,10 +272,11 @@ def _fires(chip_name, chip, settings, amplitudes):
 
 
 def threshold(chip_name, settings):
-    """Smallest drive that makes a nominal neuron of the chip fire twice within one window.
+    """Smallest drive that makes a nominal neuron of the chip fire twice within :data:`THRESHOLD_WINDOW`.
 
     Task ``dc``: the rheobase, A; task ``synapses``: the input rate per channel, Hz.
     """
+    settings = settings.resolved()
     chip = load_chip(chip_name)
     size = min(GRID, chip.neurons_per_core)
     grid = np.geomspace(1e-15, MAX_DC, size) if settings.task == "dc" else np.geomspace(1.0, MAX_RATE, size)
@@ -233,9 +296,13 @@ def threshold(chip_name, settings):
 
 
 def _run(chip_name, chip, settings, device_model, drives, trims=None, t_since_program=0.0, nominal=False):
-    """Rates (instance, neuron, level), Hz, of ``settings.neurons`` neurons under the drive levels."""
+    """Rates (instance, neuron, level), Hz, of ``settings.neurons`` neurons under the drive levels.
+
+    ``nominal``: the chip as designed (:func:`design_biases`, a crossbar at its target weights).
+    """
     exp = _experiment(chip_name, chip, settings, device_model, [drives], settings.window * len(drives),
-                      per_population=settings.neurons, instances=settings.instances, t_since_program=t_since_program)
+                      per_population=settings.neurons, instances=settings.instances, t_since_program=t_since_program,
+                      biases=design_biases(chip, settings) if nominal else ())
     sim = Simulation(exp, trims=trims, ideal_crossbar=nominal)
     sim.advance(exp.duration, progress=False)
     ds = sim.dataset(command="mixsig.study substrates")
@@ -316,6 +383,7 @@ def substrates(settings=None, output=None, progress=None, **changes):
 
     settings = dataclasses.replace(settings or SubstratesSettings(), **changes)
     raise_if_any(settings.problems(), "substrates study")
+    settings = settings.resolved()
     levels = np.asarray(settings.levels, dtype=float)
     conditions = _conditions(settings)
     rates, datasets, decoders, drives = {}, {}, {}, {}
@@ -338,6 +406,8 @@ def substrates(settings=None, output=None, progress=None, **changes):
 
 def _result(settings, conditions, rates, decoders, drives, datasets, output):
     labels = [c[0] for c in conditions]
+    quantisation = {c[1]: quantisation_error(load_chip(c[1]), settings.weight_fraction) if settings.task == "synapses"
+                    else np.nan for c in conditions}
     levels = np.asarray(settings.levels, dtype=float)
     middle = len(levels) // 2
     cv, enob, error = [], [], []
@@ -366,6 +436,9 @@ def _result(settings, conditions, rates, decoders, drives, datasets, output):
         "decoder_invertible": (("condition",), np.array([bool(np.all(np.diff(decoders[c[1]]) > 0)) for c in conditions]),
                                {"units": "1", "long_name": "nominal rate strictly increasing with the level "
                                                            "(else the decoding error is not meaningful)"}),
+        "weight_quantisation_error": (("condition",), np.array([quantisation[c[1]] for c in conditions]), {
+            "units": "1", "long_name": "relative error of the synaptic weight rounded to the chip's weight bits "
+                                       "(NaN: task dc)"}),
         "rate_mean": (("condition", "level"), np.array([rates[label].mean(axis=(0, 1)) for label in labels]),
                       {"units": "Hz", "long_name": "mean rate"}),
         "threshold": (("condition",), np.array([drives[c[1]][0] / levels[0] for c in conditions]),
@@ -377,7 +450,8 @@ def _result(settings, conditions, rates, decoders, drives, datasets, output):
                "decoder_not_invertible": [label for label, ok in zip(labels, results["decoder_invertible"].values) if not ok],
                "decoding_rmse": {label: dict(zip(map(int, settings.sizes), map(float, row)))
                                  for label, row in zip(labels, error)},
-               "cv_within_n1": {label: float(row[0]) for label, row in zip(labels, cv)}}
+               "cv_within_n1": {label: float(row[0]) for label, row in zip(labels, cv)},
+               "weight_quantisation_error": {c[1]: float(quantisation[c[1]]) for c in conditions}}
     result = StudyResult(results=results, datasets=datasets, summary=summary)
     if output is not None:
         write_outputs(output, "substrates", result, _figures(results))
