@@ -27,7 +27,7 @@ def test_calibration_beats_the_uncalibrated_chip_and_digital_is_exact(tmp_path):
                         progress=False)
     cv = result.results["cv_within"].sel(n_pop=1)
     assert float(cv.sel(condition="brainscales2 calibrated 8 bit")) < 0.5 * float(cv.sel(condition="brainscales2 uncalibrated"))
-    assert float(cv.sel(condition="digital_lif")) == 0.0  # no device mismatch: identical neurons
+    assert float(cv.sel(condition="digital_lif")) < 1e-12  # no device mismatch: identical neurons (rounding of the means)
     assert float(result.results["decoding_rmse"].sel(condition="digital_lif", n_pop=1)) < 1e-12  # interpolation rounding
     names = {p.name for p in tmp_path.iterdir()}
     assert {"substrates-enob.png", "substrates-decoding.png", "substrates-trim-bits.png",
@@ -43,16 +43,16 @@ def test_cli_refuses_options_of_other_studies(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_synapse_task_shows_crossbar_variability_and_drift_and_digital_stays_exact(tmp_path):
+def test_synapse_task_shows_crossbar_variability_and_drift_and_digital_has_no_spread(tmp_path):
     """Task ``synapses`` on pcm_lif (1 s and 1 year after programming) and digital_lif, tiny settings."""
     result = substrates(chips=("pcm_lif", "digital_lif"), task="synapses", instances=2, neurons=16, sizes=(1, 4),
-                        levels=(1.5, 2.0, 3.0), window=0.08, settle=0.02, t_since_program=(1.0, 3.15e7),
-                        weight_spread=0.0, output=str(tmp_path), progress=False)
+                        levels=(1.5, 2.0, 3.0), window=0.3, settle=0.05, t_since_program=(1.0, 3.15e7),
+                        output=str(tmp_path), progress=False)
     r = result.results
     fresh, aged = "pcm_lif 1 s after programming", "pcm_lif 3.15e+07 s after programming"
-    # digital: equal integer weights (no spread), no devices: every neuron identical and equal to the nominal chip
+    # digital: no devices: every neuron identical (the decoder, the chip as designed, differs by the 0.4 % weight rounding)
     assert float(r["cv_within"].sel(condition="digital_lif", n_pop=1)) < 1e-12
-    assert float(r["decoding_rmse"].sel(condition="digital_lif", n_pop=1)) < 1e-12
+    assert float(r["decoding_rmse"].sel(condition="digital_lif", n_pop=1)) < 0.02  # the rounding's (0.0028 at 2.5 s)
     # the crossbar's programming and read noise make neurons differ (the DC task cannot show it) ...
     assert float(r["cv_within"].sel(condition=fresh, n_pop=1)) > 0.005
     # ... and averaging N = 4 independent columns shrinks the spread
