@@ -260,10 +260,9 @@ def design_biases(chip, settings):
     return tuple(out)
 
 
-def _fires(chip_name, chip, settings, amplitudes):
-    settings = dataclasses.replace(settings, window=THRESHOLD_WINDOW)
+def _fires(chip_name, chip, settings, amplitudes, design):
     exp = _experiment(chip_name, chip, settings, "none", amplitudes[:, None], settings.window,
-                      biases=design_biases(chip, settings))
+                      biases=design_biases(chip, settings) if design else ())
     sim = Simulation(exp, ideal_crossbar=True)
     sim.advance(exp.duration, progress=False)
     _, neurons, _ = sim.spikes()
@@ -271,16 +270,17 @@ def _fires(chip_name, chip, settings, amplitudes):
     return counts >= 2
 
 
-def threshold(chip_name, settings):
-    """Smallest drive that makes a nominal neuron of the chip fire twice within :data:`THRESHOLD_WINDOW`.
+def threshold(chip_name, settings, design=False):
+    """Smallest drive that makes a nominal neuron of the chip fire twice within one window.
 
-    Task ``dc``: the rheobase, A; task ``synapses``: the input rate per channel, Hz.
+    Task ``dc``: the rheobase, A; task ``synapses``: the input rate per channel, Hz. ``design``:
+    on the chip as designed (:func:`design_biases`).
     """
     settings = settings.resolved()
     chip = load_chip(chip_name)
     size = min(GRID, chip.neurons_per_core)
     grid = np.geomspace(1e-15, MAX_DC, size) if settings.task == "dc" else np.geomspace(1.0, MAX_RATE, size)
-    fires = _fires(chip_name, chip, settings, grid)
+    fires = _fires(chip_name, chip, settings, grid, design)
     if not fires.any():
         expected = ("a neuron that fires under a DC step below 100 uA" if settings.task == "dc" else
                     f"a neuron that fires with {settings.fan_in} inputs at {MAX_RATE:g} Hz (raise fan_in or weight_fraction)")
@@ -289,7 +289,7 @@ def threshold(chip_name, settings):
     low, high = (grid[high - 1] if high else 0.0), grid[high]
     for _ in range(2):
         grid = np.linspace(low, high, size)
-        fires = _fires(chip_name, chip, settings, grid)
+        fires = _fires(chip_name, chip, settings, grid, design)
         first = int(np.argmax(fires))
         low, high = grid[max(first - 1, 0)], grid[first]
     return float(high)
@@ -391,7 +391,7 @@ def substrates(settings=None, output=None, progress=None, **changes):
         for label, name, bits, t_since_program in conditions:
             chip = load_chip(name)
             if name not in drives:
-                drives[name] = threshold(name, settings) * levels
+                drives[name] = threshold(name, dataclasses.replace(settings, window=THRESHOLD_WINDOW), design=True) * levels
                 decoders[name] = _run(name, chip, settings, "none", drives[name], nominal=True)[0].mean(axis=(0, 1))
             trims = None
             if bits is not None:
