@@ -54,7 +54,8 @@ def test_shipped_configs_are_complete_and_keep_their_text(name):
     assert chip.toml_text == (CONFIGS / f"{name}.toml").read_text(encoding="utf-8")
     assert set(chip.biases) == set(bias_fields(chip.weight_scheme, chip.weight_bits))
     assert all(values.shape == (chip.n_cores,) for values in chip.biases.values())
-    assert set(chip.router) == {"core", "chip", "mesh"}
+    # the DYNAP chips declare their destination-core broadcast stage; the test chip leaves it out
+    assert set(chip.router) == {"core", "chip", "mesh"} | ({"broadcast"} if name != "tiny" else set())
     # no published router figure: every level is marked as a placeholder
     assert all(level.placeholder for level in chip.router.values())
     assert load_chip(CONFIGS / f"{name}.toml") == dataclasses.replace(chip, source=str(CONFIGS / f"{name}.toml"))
@@ -90,6 +91,12 @@ def test_router_levels_map_onto_link_parameters_and_can_be_overridden():
     assert faster.router["core"] == chip.router["core"]
     with pytest.raises(ConfigError, match="router.mesh.fifo_depth"):
         with_router(chip, mesh={"fifo_depth": 0})
+    # a chip without a broadcast stage gets one from a stage that costs nothing
+    tiny = load_chip("tiny")
+    assert "broadcast" not in tiny.router
+    searched = with_router(tiny, broadcast={"service_time": 1e-7})
+    assert searched.router["broadcast"] == RouterLevel(0.0, 1e-7, 16, "stall", placeholder=False)
+    assert searched.router["core"] == tiny.router["core"]
 
 
 def _tiny_data():

@@ -258,6 +258,9 @@ CHIP_CASES = [
     ("placeholder not bool", {"router.core.placeholder": "yes"}, "router.core.placeholder"),
     ("router level unknown", {"router.bus": {"latency": 1e-9}}, "router.bus"),
     ("router level missing", {"router.mesh": DELETE}, "router.mesh"),
+    ("broadcast stage not a table", {"router.broadcast": 1e-8}, "router.broadcast"),
+    ("broadcast stage service_time < 0", {"router.broadcast": {"latency": 0.0, "service_time": -1e-9, "fifo_depth": 4,
+                                                               "policy": "drop"}}, "router.broadcast.service_time"),
     *[(f"board nx={v!r}", {"board.nx": v}, "board.nx") for v in (0, -1, 1.5)],
     ("board unknown key", {"board.nz": 2}, "board.nz"),
     *[(f"bias soma.i_tau={v!r}", {("biases", "soma", "i_tau"): v}, "biases.soma.i_tau")

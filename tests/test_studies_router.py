@@ -24,13 +24,15 @@ def test_conservation_and_units(results):
 
 
 def test_saturation_rate_is_the_bottleneck_capacity(results):
-    # burst: every event passes the source core's encoder and the chip router, so
-    # lambda_sat = 1/max(s_core, s_chip); fan-in: chip 0's router carries every event, lambda_sat <= 1/s_chip
+    # burst: every event passes the source core's encoder, the chip router and core 1's broadcast
+    # stage, so lambda_sat = 1/max(s_core, s_chip, s_broadcast); fan-in: chip 0's router and core 0's
+    # broadcast stage carry every event, lambda_sat <= 1/max(s_chip, s_broadcast)
     router = load_chip("dynapse1").router
     rate = results["saturation_rate"]
     assert float(rate.sel(pattern="burst")) == pytest.approx(
-        1 / max(router["core"].service_time, router["chip"].service_time), rel=1e-12)
-    assert float(rate.sel(pattern="fanin")) <= 1 / router["chip"].service_time * (1 + 1e-12)
+        1 / max(router[level].service_time for level in ("core", "chip", "broadcast")), rel=1e-12)
+    assert float(rate.sel(pattern="fanin")) <= 1 / max(router["chip"].service_time,
+                                                       router["broadcast"].service_time) * (1 + 1e-12)
     # below saturation the router delivers what is offered; past it the throughput is capped
     # (stall, burst: the bottleneck serves every event; the first emission to the last arrival
     # includes one path latency, so the measured rate is a little below the cap)
@@ -87,8 +89,9 @@ def test_command_line_writes_and_refuses(results, tmp_path, capsys):
 
 
 def test_shortest_latency_is_the_idle_path(results):
-    # an event that finds the router idle takes service + latency of its core encoder and of its
-    # chip's router (both patterns have such events on chip 0, at every load): the minimum latency
+    # an event that finds the router idle takes service + latency of its core encoder, of its
+    # chip's router and of the destination core's broadcast stage (both patterns have such events
+    # on chip 0, at every load): the minimum latency
     router = load_chip("dynapse1").router
-    idle = sum(router[level].service_time + router[level].latency for level in ("core", "chip"))
+    idle = sum(router[level].service_time + router[level].latency for level in ("core", "chip", "broadcast"))
     np.testing.assert_allclose(results["latency_min"], idle, rtol=1e-9)

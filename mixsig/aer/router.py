@@ -44,9 +44,11 @@ Path of an event from core ``c`` of chip ``S`` to chip ``D`` with core mask ``m`
 3. if ``D != S``: mesh hops with dimension-order routing (first x, then y), one link per
    (chip, direction) (level ``mesh``, the cost of one hop), then the on-chip router of ``D``
    (the same link as chip ``D``'s own outgoing traffic: one router per chip);
-4. fan-out: the destination chip router serves the event **once** and broadcasts it to every core
-   of the mask in parallel; each of those cores receives it at ``d + L_chip``. Fan-out costs no
-   extra service per core.
+4. fan-out: the destination chip router serves the event **once** and sends it to every core of
+   the mask in parallel; a copy reaches each of those cores at ``d + L_chip``, where it enters the
+   core's **broadcast stage** (:mod:`mixsig.aer.broadcast`, level ``broadcast``): a serial CAM
+   search per event with its own service time, latency and FIFO, which delivers the copy to the
+   core's synapses. The deliveries of :meth:`Router.feed` are these copies.
 
 Queueing is simulated exactly in global time order. Happenings (an emission, the end of a
 service, an arrival at the next stage) are ordered by time, and **ties by event number** (the
@@ -79,15 +81,17 @@ Bookkeeping of ``stall``: an event waiting at the neuron or at a router's input 
 in that link's ``in_flight`` (and ``stalled``) from its arrival on; a held event stays in its
 link's ``in_flight`` (the full link counts it as ``stalled``).
 
-Energy bookkeeping: every broadcast into a destination core is counted on that core (and, with
+Energy bookkeeping: the broadcast stage counts every copy it accepts on its core (and, with
 :meth:`Router.set_cam_matches`, the CAM matches it makes there: the synaptic events), for
 :mod:`mixsig.aer.energy` (:meth:`Router.receptions`).
 
 Incremental use: :meth:`Router.feed` processes everything that happens before ``until`` and keeps
 the rest (busy-until times, FIFO contents, events in transit, not yet emitted inputs) for the next
 call. After every call ``emitted = delivered + dropped + in_flight`` holds exactly, both for the
-whole router and per link (``accepted = delivered + in_flight`` and ``offered = accepted +
-dropped``, where a link's *delivered* events have reached the next stage).
+whole router (in events; *delivered*: fanned out to the destination cores' broadcast stages) and
+per link (``accepted = delivered + in_flight`` and ``offered = accepted + dropped``, where a link's
+*delivered* events have reached the next stage); per broadcast stage the same holds in copies
+(:meth:`Router.broadcast_stats`).
 """
 
 import dataclasses
@@ -96,6 +100,7 @@ import typing
 import numba
 import numpy as np
 
+from mixsig.aer import broadcast as _broadcast
 from mixsig.aer.events import MAX_HOP, Deliveries, EventBatch, empty_batch, unsorted, validate_batch
 from mixsig.errors import ConfigError, Problem
 from mixsig.params import parameter
@@ -104,7 +109,10 @@ POLICIES = ("stall", "drop")
 """What a link does with an event that finds its FIFO full."""
 
 LEVELS = ("core", "chip", "mesh")
-"""Router levels: per-core encoder/arbiter, on-chip router, inter-chip mesh hop."""
+"""Router levels with links: per-core encoder/arbiter, on-chip router, inter-chip mesh hop."""
+
+STAGES = LEVELS + ("broadcast",)
+"""Every router level with parameters: the link levels and the destination-core broadcast stage."""
 
 CORE, CHIP, MESH = 0, 1, 2
 """Link kinds (index into :data:`LEVELS`)."""
@@ -154,9 +162,11 @@ DEFAULT_LEVELS = {
     "core": LinkParams(latency=10e-9, service_time=20e-9, fifo_depth=16, policy="stall"),
     "chip": LinkParams(latency=20e-9, service_time=20e-9, fifo_depth=16, policy="stall"),
     "mesh": LinkParams(latency=100e-9, service_time=40e-9, fifo_depth=16, policy="stall"),
+    "broadcast": LinkParams(latency=0.0, service_time=0.0, fifo_depth=16, policy="stall"),
 }
 """PLACEHOLDER router timings: the DYNAP-SE/SE2 per-level figures were not available
-(physics reference, section 4). Chip configs should provide measured values."""
+(physics reference, section 4). Chip configs should provide measured values. The default
+broadcast stage costs nothing (every copy reaches its core's synapses when it reaches the core)."""
 
 
 class LinkStats(typing.NamedTuple):
@@ -278,9 +288,8 @@ _OCC, _QHEAD, _QTAIL, _BHEAD, _BTAIL, _SERVING = range(8, 14)
 _LINK_INTS = 14
 # counts columns
 # (offered = accepted + dropped, in_flight = accepted - delivered, statistic counts = delivered;
-# _RECEIVED and _MATCHED are kept on the core links, whose index is also the destination core's:
-# events broadcast into the core and the CAM matches, i.e. synaptic events, they caused there)
-_ACCEPTED, _DELIVERED, _DROPPED, _STALLED, _RECEIVED, _MATCHED = range(6)
+# _FANNED is kept on the chip links: events the router fanned out to its own chip's cores)
+_ACCEPTED, _DELIVERED, _DROPPED, _STALLED, _FANNED = range(5)
 # slot_f / slot_i columns
 # (_DONE: end of service at the current link; _NEXT: the next slot in a link's list; _PHASE: where
 # the event is, one of the _P_* below)
@@ -422,20 +431,6 @@ def _heap_pop(heap_t, heap_event, heap_slot, size):
 
 
 @numba.njit(cache=True, inline="always")
-def _count_receptions(dst, mask, tag, n_cores, counts, matches, match_meta):
-    """Count one event broadcast into the cores ``mask`` of chip ``dst`` and the CAM matches it
-    makes there (``matches`` is indexed by ``((dst % match_meta[0]) * n_cores + core) * match_meta[1] + tag``;
-    ``match_meta[0] == 0``: no CAM table, no match counted)."""
-    period, n_tags = match_meta[0], match_meta[1]
-    base = ((dst % period) * n_cores) * n_tags + tag if period > 0 else 0
-    for core in range(n_cores):
-        if (mask >> core) & 1:
-            counts[dst * n_cores + core, _RECEIVED] += 1
-            if period > 0:
-                counts[dst * n_cores + core, _MATCHED] += matches[base + core * n_tags]
-
-
-@numba.njit(cache=True, inline="always")
 def _schedule(t, slot, slot_i, heap_t, heap_event, heap_slot, scal):
     """Put the next happening of ``slot`` (its phase says which) on the heap at time ``t``."""
     size = scal[_HEAP_SIZE]
@@ -536,7 +531,7 @@ def _release(link, t, link_f, link_i, ring, busy, stats, slot_f, slot_i, heap_t,
 @numba.njit(cache=True)
 def _route(until, quiet, in_time, in_event, in_source, in_src_chip, in_src_core, in_dst, in_mask, in_tag,
            nx, n_cores, link_f, link_i, ring, busy, counts, stats,
-           slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, matches, match_meta,
+           slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal,
            out_event, out_source, out_tag, out_chip, out_core, out_emit, out_arrival, trace_i, trace_f):
     """Run the discrete-event simulation over every happening before ``until``; return inputs consumed.
 
@@ -591,7 +586,7 @@ def _route(until, quiet, in_time, in_event, in_source, in_src_chip, in_src_core,
             _accumulate(stats, link, 3, slot_f[slot, _WAIT])
             if following < 0:  # fan-out to the cores of the mask
                 mask = slot_i[slot, _MASK]
-                _count_receptions(dst, mask, slot_i[slot, _TAG], n_cores, counts, matches, match_meta)
+                counts[link, _FANNED] += 1
                 for core in range(n_cores):
                     if (mask >> core) & 1:
                         out_event[n_out] = slot_i[slot, _EVENT]
@@ -1037,13 +1032,14 @@ def _popcount(mask):
 
 @numba.njit(cache=True)
 def _collect_by_link(n_d, n_t, in_time, in_event, in_source, in_tag, in_dst, in_mask,
-                     n_cores, counts, matches, match_meta, slot_f, slot_i, carried_slot, d_time, d_j, d_event, t_time, t_j, t_event, t_link,
+                     n_cores, counts, slot_f, slot_i, carried_slot, d_time, d_j, d_event, t_time, t_j, t_event, t_link,
                      t_arrival, t_wait,
                      out_event, out_source, out_tag,
                      out_chip, out_core, out_emit, out_arrival, transit_t, transit_f, transit_i):
     """Write the deliveries of :func:`_run_by_link` (arrival order, one row per core) and the
     events it left in transit (time order, as slot rows)."""
     n_c = carried_slot.shape[0]
+    chip_base = (counts.shape[0] // (n_cores + 5)) * n_cores
     d_ordered = _in_order(d_time[:n_d], d_event[:n_d])  # several chips deliver: sort
     t_ordered = _in_order(t_time[:n_t], t_event[:n_t])
     d_order = np.arange(0) if d_ordered else _order(d_time[:n_d], d_event[:n_d])
@@ -1061,7 +1057,7 @@ def _collect_by_link(n_d, n_t, in_time, in_event, in_source, in_tag, in_dst, in_
             event, source, tag = in_event[i], in_source[i], in_tag[i]
             dst, mask, emit = in_dst[i], in_mask[i], in_time[i]
         arrival = d_time[a]
-        _count_receptions(dst, mask, tag, n_cores, counts, matches, match_meta)
+        counts[chip_base + dst, _FANNED] += 1
         for core in range(n_cores):
             if (mask >> core) & 1:
                 out_event[n] = event
@@ -1121,9 +1117,10 @@ def feed_compiled(state, until, time, first_event, ints):
     """:meth:`Router.feed` of one time-sorted batch in compiled code (the engine's per-step call).
 
     Applies when no fed event waits for emission, tracing is off and the router has at least
-    ``len(time) + 1`` free slots (:meth:`Router.compiled_state` says whether it does, and
-    :meth:`Router.account_compiled` must be told what was fed). The routing is the exact event
-    loop :meth:`Router.feed` runs, so the results are the same bit for bit.
+    ``len(time) + 1`` free slots (:func:`compiled_free_slots`; :meth:`Router.compiled_state` says
+    whether it applies, and :meth:`Router.account_compiled` must be told what was fed). The
+    routing is the exact event loop :meth:`Router.feed` runs, followed by the broadcast stages, so
+    the results are the same bit for bit.
 
     Parameters
     ----------
@@ -1141,10 +1138,11 @@ def feed_compiled(state, until, time, first_event, ints):
     Returns
     -------
     event, tag, dst_chip, dst_core : ndarray of int64, shape (p,)
-        The deliveries made before ``until`` (see :class:`mixsig.aer.events.Deliveries`).
+        The copies delivered to the cores' synapses before ``until`` (see
+        :class:`mixsig.aer.events.Deliveries`).
     """
     (link_f, link_i, ring, busy, counts, stats, slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, nx, n_cores,
-     matches, match_meta) = state
+     matches, match_meta, stage_par, stage_spec, stage) = state
     n_new = time.shape[0]
     n_out = n_cores * (free.shape[0] - scal[_FREE_TOP])
     for e in range(n_new):
@@ -1159,23 +1157,35 @@ def feed_compiled(state, until, time, first_event, ints):
     events = np.arange(first_event, first_event + n_new)
     quiet = np.bool_(False)  # a bool, not the literal False: one specialisation of _route
     _route(until, quiet, time, events, ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], nx, n_cores, link_f, link_i,
-           ring, busy, counts, stats, slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, matches, match_meta,
+           ring, busy, counts, stats, slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal,
            out_i[0], out_i[1],
            out_i[2], out_i[3], out_i[4], out_f[0], out_f[1], np.zeros((0, 2), dtype=np.int64), np.zeros((0, 3)))
     made = scal[_N_OUT]
-    return out_i[0, :made], out_i[2, :made], out_i[3, :made], out_i[4, :made]
+    n_copies = made + stage[0][0]
+    copy_i = np.empty((5, n_copies), dtype=np.int64)
+    copy_f = np.empty((2, n_copies))
+    made = _broadcast.broadcast(until, made, out_i[0], out_i[1], out_i[2], out_i[3], out_i[4], out_f[0], out_f[1],
+                                n_cores, stage_par, stage_spec, *stage, matches, match_meta, copy_i[0], copy_i[1],
+                                copy_i[2], copy_i[3], copy_i[4], copy_f[0], copy_f[1])
+    return copy_i[0, :made], copy_i[2, :made], copy_i[3, :made], copy_i[4, :made]
 
 
 @numba.njit(cache=True)
 def compiled_in_flight(state):
-    """Events inside the router, from its :meth:`Router.compiled_state` arrays."""
-    return state[8].shape[0] - state[12][_FREE_TOP]
+    """Events inside the router plus copies in its broadcast stages, from its
+    :meth:`Router.compiled_state` arrays."""
+    return state[8].shape[0] - state[12][_FREE_TOP] + state[19][0][0]
 
 
 @numba.njit(cache=True)
 def compiled_free_slots(state):
-    """Free event slots of the router, from its :meth:`Router.compiled_state` arrays."""
-    return state[12][_FREE_TOP]
+    """New events :func:`feed_compiled` can take, plus one, from the :meth:`Router.compiled_state`
+    arrays: free event slots, and room in the broadcast stages for every copy the events inside
+    and the new ones could make."""
+    n_cores, stage = state[14], state[19]
+    inside = state[8].shape[0] - state[12][_FREE_TOP]
+    room = (stage[6].shape[0] - stage[0][0]) // n_cores - inside
+    return min(state[12][_FREE_TOP], room)
 
 
 LINK_PASS_MIN_EVENTS = 64
@@ -1259,8 +1269,8 @@ class Router:
     n_cores : int
         Cores per chip.
     levels : mapping of str to LinkParams, optional
-        Parameters of the levels ``core``, ``chip`` and ``mesh`` (missing levels take
-        :data:`DEFAULT_LEVELS`, which are placeholders).
+        Parameters of the levels ``core``, ``chip``, ``mesh`` and ``broadcast`` (:data:`STAGES`;
+        missing levels take :data:`DEFAULT_LEVELS`, which are placeholders).
     max_hop : int
         Largest ``|dx|``, ``|dy|`` of a destination (7 on DYNAP-SE2).
     trace : bool
@@ -1269,11 +1279,11 @@ class Router:
 
     def __init__(self, nx, ny, n_cores, levels=None, max_hop=MAX_HOP, trace=False):
         levels = dict(levels or {})
-        unknown = sorted(set(levels) - set(LEVELS))
+        unknown = sorted(set(levels) - set(STAGES))
         if unknown:
-            raise ConfigError([Problem("<router>", f"levels.{name}", levels[name], f"one of {list(LEVELS)}")
+            raise ConfigError([Problem("<router>", f"levels.{name}", levels[name], f"one of {list(STAGES)}")
                                for name in unknown], "router levels")
-        self.levels = {name: levels.get(name, DEFAULT_LEVELS[name]) for name in LEVELS}
+        self.levels = {name: levels.get(name, DEFAULT_LEVELS[name]) for name in STAGES}
         for name, value in self.levels.items():
             if not isinstance(value, LinkParams):
                 raise TypeError(f"router level {name!r} must be a LinkParams, got {type(value).__name__}")
@@ -1292,7 +1302,11 @@ class Router:
         is_mesh = kinds == MESH
         self._link_i[is_mesh, _LAND] = link_chip[is_mesh] + step[index[is_mesh]]
         n_links = kinds.size
-        self._counts = np.zeros((n_links, 6), dtype=np.int64)
+        self._counts = np.zeros((n_links, 5), dtype=np.int64)
+        stage = self.levels["broadcast"]
+        self._stage_par = np.array([stage.service_time, stage.latency])
+        self._stage_spec = np.array([stage.fifo_depth, int(stage.policy == "drop")], dtype=np.int64)
+        self._stage = _broadcast.stage_arrays(n_chips * self.n_cores, stage.fifo_depth)
         self._matches = np.zeros(1, dtype=np.int64)
         self._match_meta = np.zeros(2, dtype=np.int64)
         self._stats = np.zeros((n_links, 9))
@@ -1372,8 +1386,24 @@ class Router:
 
     @property
     def delivered(self):
-        """Events that reached their destination chip's cores (each counted once, not per core)."""
+        """Events fanned out to their destination cores' broadcast stages (each counted once, not
+        per core)."""
         return int(self._scal[_N_DELIVERED])
+
+    def delivered_per_chip(self):
+        """Events fanned out to the cores of each destination chip (:attr:`delivered` by chip).
+
+        Returns
+        -------
+        ndarray of int64, shape (n_chips,)
+        """
+        first = self.n_chips * self.n_cores
+        return self._counts[first:first + self.n_chips, _FANNED].copy()
+
+    @property
+    def broadcast_in_flight(self):
+        """Copies accepted by the broadcast stages and not yet delivered to the synapses."""
+        return int(self._stage[0][0])
 
     @property
     def dropped(self):
@@ -1393,13 +1423,16 @@ class Router:
     def next_happening(self):
         """Earliest time at which anything the router holds can happen next, s (``inf`` if empty).
 
-        The top of the happening heap (an end of service or an arrival at the next stage) or the
-        first event not yet emitted: no delivery of the events fed so far comes earlier (the
-        lookahead of :class:`mixsig.engine.onsets.EventTimes`).
+        The top of the happening heap (an end of service or an arrival at the next stage), the
+        first event not yet emitted or the first delivery of a copy in a broadcast stage: no
+        delivery of the events fed so far comes earlier (the lookahead of
+        :class:`mixsig.engine.onsets.EventTimes`).
         """
         t = self._heap_t[0] if self._scal[_HEAP_SIZE] > 0 else np.inf
         if self._pending.size:
             t = min(t, self._pending.time.min())
+        if self.broadcast_in_flight:
+            t = min(t, self._stage[6][:self.broadcast_in_flight, _broadcast.OUT].min())
         return float(t)
 
     def in_flight_events(self):
@@ -1428,6 +1461,26 @@ class Router:
                          s[:, 2].copy(), delivered.copy(), s[:, 3].copy(), s[:, 4].copy(), s[:, 5].copy(),
                          s[:, 6].copy(), s[:, 8].copy())
 
+    def broadcast_stats(self):
+        """Cumulative counters and statistics of the broadcast stages, in copies.
+
+        Returns
+        -------
+        LinkStats
+            One entry per destination core (``chip * n_cores + core``), kind ``broadcast``, index
+            the core; ``offered = accepted + dropped`` and ``accepted = delivered + in_flight``;
+            the sojourn runs from the arrival at the core to the delivery to its synapses; no hold.
+        """
+        counts, s = self._stage[4], self._stage[5]
+        accepted, delivered, dropped = (counts[:, k].copy() for k in (_broadcast.ACCEPTED, _broadcast.DELIVERED,
+                                                                        _broadcast.DROPPED))
+        n = accepted.shape[0]
+        return LinkStats(np.full(n, "broadcast"), np.arange(n) // self.n_cores, np.arange(n) % self.n_cores,
+                         accepted + dropped, accepted, delivered, dropped, accepted - delivered,
+                         counts[:, _broadcast.STALLED].copy(), delivered.copy(), s[:, 0].copy(), s[:, 1].copy(),
+                         s[:, 2].copy(), delivered.copy(), s[:, 3].copy(), s[:, 4].copy(), s[:, 5].copy(),
+                         np.zeros(n), np.full(n, -np.inf))
+
     def set_cam_matches(self, matches, chips_per_row):
         """Give the router the CAM match counts of every (destination core, tag), so that it counts
         the synaptic events each broadcast causes (:meth:`receptions`).
@@ -1448,16 +1501,17 @@ class Router:
         self._match_meta[:] = chips_per_row, matches.shape[2]
 
     def receptions(self):
-        """Events broadcast into each core and the synaptic events (CAM matches) they caused.
+        """Events broadcast into each core (copies its broadcast stage accepted) and the synaptic
+        events (CAM matches) they caused.
 
         Returns
         -------
         received, matched : ndarray of int64, shape (n_chips, n_cores)
             ``matched`` is zero without :meth:`set_cam_matches`.
         """
-        core_links = slice(0, self.n_chips * self.n_cores)
-        return tuple(self._counts[core_links, k].reshape(self.n_chips, self.n_cores).copy()
-                     for k in (_RECEIVED, _MATCHED))
+        counts = self._stage[4]
+        return tuple(counts[:, k].reshape(self.n_chips, self.n_cores).copy()
+                     for k in (_broadcast.ACCEPTED, _broadcast.MATCHED))
 
     def hops(self):
         """Every (event, link) service so far, in processing order (needs ``trace=True``).
@@ -1542,7 +1596,7 @@ class Router:
         in_transit = self._inside()
         if n_now == 0 and in_transit == 0:
             self._keep_pending(merged, merged_ids, 0)
-            return _NO_DELIVERIES
+            return self._through_stages(_NO_DELIVERIES, until) if self.broadcast_in_flight else _NO_DELIVERIES
         parts, consumed, done = [], 0, False
         if not self._scal[_TRACE_ON] and n_now + in_transit >= LINK_PASS_MIN_EVENTS:
             if not self._quiet():  # the event loop until only events on wires are left
@@ -1557,7 +1611,20 @@ class Router:
             consumed, deliveries = self._feed_by_event(merged, merged_ids, consumed, n_now, until, quiet=False)
             parts.append(deliveries)
         self._keep_pending(merged, merged_ids, consumed)
-        return parts[0] if len(parts) == 1 else Deliveries.concatenate(parts)
+        return self._through_stages(parts[0] if len(parts) == 1 else Deliveries.concatenate(parts), until)
+
+    def _through_stages(self, fanned, until):
+        """Pass the router's fan-out copies through the broadcast stages (:mod:`mixsig.aer.broadcast`);
+        return the copies delivered to the cores' synapses before ``until``."""
+        n_pending = self.broadcast_in_flight
+        stage = list(self._stage)
+        stage[6], stage[7] = _broadcast.grow_pending(stage[6], stage[7], n_pending, n_pending + fanned.size)
+        self._stage = tuple(stage)
+        n = n_pending + fanned.size
+        out = [np.empty(n, dtype=np.int64) for _ in range(5)] + [np.empty(n) for _ in range(2)]
+        made = _broadcast.broadcast(until, fanned.size, *fanned, self.n_cores, self._stage_par, self._stage_spec,
+                                    *self._stage, self._matches, self._match_meta, *out)
+        return Deliveries(*(array if made == n else array[:made].copy() for array in out))
 
     def _quiet(self):
         """Whether every event inside the router is on a wire (no server busy, nobody waiting)."""
@@ -1587,7 +1654,7 @@ class Router:
                                merged.core_mask[rest], merged.tag[rest], self.nx, self.n_cores,
                                self._link_f, self._link_i, self._ring, self._busy, self._counts, self._stats,
                                self._slot_f, self._slot_i, self._free, self._heap_t, self._heap_event,
-                               self._heap_slot, self._scal, self._matches, self._match_meta, *out, trace_i, trace_f)
+                               self._heap_slot, self._scal, *out, trace_i, trace_f)
             if consumed == end or self._scal[_FREE_TOP] > 0:
                 break
             self._ensure_capacity(2 * self._capacity)  # every slot in use: grow and resume
@@ -1646,8 +1713,7 @@ class Router:
         out = [np.empty(n_out, dtype=np.int64) for _ in range(5)] + [np.empty(n_out) for _ in range(2)]
         transit = np.empty(n_t), np.zeros((n_t, _SLOT_FLOATS)), np.zeros((n_t, _SLOT_INTS), dtype=np.int64)
         _collect_by_link(n_d, n_t, now.time, ids, now.source, now.tag,
-                         now.dst_chip, now.core_mask, self.n_cores, self._counts, self._matches, self._match_meta,
-                         self._slot_f, self._slot_i, carried_slot,
+                         now.dst_chip, now.core_mask, self.n_cores, self._counts, self._slot_f, self._slot_i, carried_slot,
                          d_time, d_j, d_event, t_time, t_j, t_event, t_link, t_arrival, t_wait, *out, *transit)
         self._store_transit(*transit)
         _reserve_wires(n_t, self._link_i, self._slot_i, self.nx, self.n_cores)
@@ -1681,10 +1747,15 @@ class Router:
         """
         usable = not (self._pending.size or self._scal[_TRACE_ON])
         if usable:
-            self._ensure_capacity(self._inside() + int(free_slots))
+            inside = self._inside() + int(free_slots)
+            self._ensure_capacity(inside)
+            stage, n_pending = list(self._stage), self.broadcast_in_flight
+            stage[6], stage[7] = _broadcast.grow_pending(stage[6], stage[7], n_pending,
+                                                         n_pending + self.n_cores * inside)
+            self._stage = tuple(stage)
         return usable, (self._link_f, self._link_i, self._ring, self._busy, self._counts, self._stats, self._slot_f,
                 self._slot_i, self._free, self._heap_t, self._heap_event, self._heap_slot, self._scal, self.nx,
-                self.n_cores, self._matches, self._match_meta)
+                self.n_cores, self._matches, self._match_meta, self._stage_par, self._stage_spec, self._stage)
 
     def account_compiled(self, n_events, until):
         """Record what the :func:`feed_compiled` calls since :meth:`compiled_state` did.

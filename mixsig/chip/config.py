@@ -15,9 +15,10 @@ A chip config (``chip_configs/<name>.toml``, documented field by field in
 
   with ``weight_scheme = "per_type"`` (DYNAP-SE1, 1-bit weights) the entry either connects or
   not, and the weight current is the per-core, per-synapse-type bias ``synapse.i_w_<type>``;
-* router levels ``core``, ``chip`` and ``mesh``, each a latency (s), a service time per event
-  (s), a FIFO depth (events) and a policy (``"stall"`` or ``"drop"``), mapping 1:1 onto the
-  AER router's link parameters;
+* router levels ``core``, ``chip`` and ``mesh`` (and optionally ``broadcast``, the destination
+  core's CAM-search stage), each a latency (s), a service time per event (s), a FIFO depth
+  (events) and a policy (``"stall"`` or ``"drop"``), mapping 1:1 onto the AER router's link
+  parameters;
 * per-core default biases, keyed by namespaced parameter names ``<block>.<field>`` (SI floats,
   or ``{coarse, fine, type}`` bias-generator settings when :mod:`mixsig.device.biasgen` is
   available);
@@ -61,8 +62,12 @@ SYN_TYPE_ALIASES = {"fast_exc": "ampa", "slow_exc": "nmda", "fast_inh": "shunt",
 the shunting synapse, SLOW_INH = GABA_B = the subtractive one [R: rockpool Dynapse1 synapse
 types; physics reference 4.1]."""
 
-ROUTER_LEVELS = ("core", "chip", "mesh")
-"""Router levels: per-core encoder/arbiter, on-chip router between cores, inter-chip mesh (per hop)."""
+ROUTER_LEVELS = ("core", "chip", "mesh", "broadcast")
+"""Router levels: per-core encoder/arbiter, on-chip router between cores, inter-chip mesh (per hop),
+destination-core broadcast (CAM search). ``broadcast`` is optional (absent: it costs nothing)."""
+
+OPTIONAL_ROUTER_LEVELS = ("broadcast",)
+"""Router levels a chip config may leave out (``mixsig.aer.router.DEFAULT_LEVELS`` then applies)."""
 
 POLICIES = ("stall", "drop")
 
@@ -688,6 +693,8 @@ def _parse_router(source, router_table, problems):
         problems.append(Problem(source, f"router.{key}", router_table[key], f"one of {list(ROUTER_LEVELS)}"))
     router = {}
     for level in ROUTER_LEVELS:
+        if level in OPTIONAL_ROUTER_LEVELS and level not in router_table:
+            continue
         router_level = _router_level(source, level, router_table.get(level), problems)
         if router_level is not None:
             router[level] = router_level
@@ -826,7 +833,9 @@ def with_router(chip, **levels):
     ----------
     chip : ChipConfig
     **levels : RouterLevel or dict
-        ``core=``, ``chip=``, ``mesh=``: a full RouterLevel, or a dict of the fields to change.
+        ``core=``, ``chip=``, ``mesh=``, ``broadcast=``: a full RouterLevel, or a dict of the fields
+        to change (of the chip's level; a ``broadcast`` level the chip does not declare starts from
+        a stage that costs nothing).
 
     Returns
     -------
@@ -837,7 +846,8 @@ def with_router(chip, **levels):
         if level not in ROUTER_LEVELS:
             raise ValueError(f"unknown router level {level!r}: expected one of {list(ROUTER_LEVELS)}")
         if isinstance(value, dict):
-            fields = {**dataclasses.asdict(router[level]), "placeholder": False, **value}
+            base = router.get(level, RouterLevel(latency=0.0, service_time=0.0, fifo_depth=16, policy="stall"))
+            fields = {**dataclasses.asdict(base), "placeholder": False, **value}
             problems = []
             value = _router_level("<override>", level, fields, problems)
             raise_if_any(problems, "router override")

@@ -429,7 +429,7 @@ def _record_and_route(n, dt, count, offset, n_neurons, routing):
     then records and routes in Python).
     """
     (_, state, sram_src, sram_dst, sram_mask, sram_tag, neurons, n_board, n_chips, n_cores, neurons_per_core, n_tags,
-     emitted, delivered, spike_index, spike_time, totals, horizon) = routing
+     emitted, spike_index, spike_time, totals, horizon) = routing
     m = count.shape[0]
     n_fired = 0
     for j in range(m):
@@ -460,10 +460,10 @@ def _record_and_route(n, dt, count, offset, n_neurons, routing):
     for e in range(time.shape[0]):
         emitted[ints[1, e] // n_chips] += 1
     until = (n + 1) * dt
-    event, tag, dst_chip, dst_core = feed_compiled(state, until, time, totals[1], ints)
+    _, tag, dst_chip, dst_core = feed_compiled(state, until, time, totals[1], ints)
     totals[1] += time.shape[0]
     horizon[0] = until
-    keys, owner = delivery_keys(event, dst_chip, dst_core, tag, n_chips, n_cores, n_tags, delivered)
+    keys, owner = delivery_keys(dst_chip, dst_core, tag, n_chips, n_cores, n_tags)
     return True, keys, np.ones(keys.shape[0]), owner
 
 
@@ -511,7 +511,7 @@ def _run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_i
         any neuron has homeostasis on, and whether pulses are OR-ed (:func:`extend_pulses`).
     routing : tuple
         ``(on, router_state, sram_src, sram_dst_chip, sram_core_mask, sram_tag, neurons, n_board,
-        n_chips, n_cores, neurons_per_core, n_tags, emitted, delivered, spike_index, spike_time,
+        n_chips, n_cores, neurons_per_core, n_tags, emitted, spike_index, spike_time,
         totals, horizon)``: whether to route here; the router's arrays
         (:meth:`mixsig.aer.router.Router.compiled_state`); the SRAM table sorted by source; the
         board index of each simulated neuron; the geometry; the per-instance event counters; the
@@ -602,20 +602,17 @@ def step_loop_name(advance):
 
 
 @numba.njit(cache=True)
-def delivery_keys(event, dst_chip, dst_core, tag, n_chips, n_cores, n_tags, delivered):
-    """CAM keys and owning instances of the router's deliveries; counts delivered events.
+def delivery_keys(dst_chip, dst_core, tag, n_chips, n_cores, n_tags):
+    """CAM keys and owning instances of the router's deliveries.
 
     The engine's router sees instance ``i`` of chip ``c`` as board chip ``i * n_chips + c``.
 
     Parameters
     ----------
-    event, dst_chip, dst_core, tag : ndarray of int64, shape (p,)
+    dst_chip, dst_core, tag : ndarray of int64, shape (p,)
         :class:`mixsig.aer.events.Deliveries` fields.
     n_chips, n_cores, n_tags : int
         Chips per instance, cores per chip, tags per core.
-    delivered : ndarray of int64, shape (instances,)
-        Events delivered per instance (an event broadcast to several cores counts once); updated
-        in place.
 
     Returns
     -------
@@ -624,15 +621,10 @@ def delivery_keys(event, dst_chip, dst_core, tag, n_chips, n_cores, n_tags, deli
     owner : ndarray of int64, shape (p,)
         Instance receiving each delivery.
     """
-    p = event.shape[0]
+    p = dst_chip.shape[0]
     keys = np.empty(p, dtype=np.int64)
     owner = np.empty(p, dtype=np.int64)
     for d in range(p):
         owner[d] = dst_chip[d] // n_chips
         keys[d] = ((dst_chip[d] % n_chips) * n_cores + dst_core[d]) * n_tags + tag[d]
-    by_event = np.argsort(event, kind="mergesort")
-    for r in range(p):
-        d = by_event[r]
-        if r == 0 or event[d] != event[by_event[r - 1]]:
-            delivered[owner[d]] += 1
     return keys, owner

@@ -30,7 +30,7 @@ after it):
 Rounds are in time order, so the router sees events in non-decreasing emission time, and a round
 costs one vectorised pass (no Python per event). Exactness: a delivery revealed in a round arrives
 at ``a >= b``; so the only effects not resolved in time order are those of a pulse arriving less
-than ``L`` (60 ns on the shipped chips) before a spike of its target in the same window. They are
+than ``L`` (80 ns on the shipped DYNAP chips) before a spike of its target in the same window. They are
 counted: :attr:`EventTimes.late` (a pulse revealed after its target's spike of the window was
 routed; the spike is kept) and :attr:`EventTimes.clamped` (a spike such a pulse caused before the
 router's horizon, fed at the horizon; its recorded time is exact).
@@ -48,20 +48,21 @@ from mixsig.constants import Q_E
 from mixsig.engine.kernels import N_EXCITATORY, N_TYPES, scale_gains
 
 def lookahead(levels):
-    """Shortest time from a spike to a delivery: the same-chip path, core encoder then chip router.
+    """Shortest time from a spike to a delivery: the same-chip path, core encoder, chip router and
+    the destination core's broadcast stage.
 
     Parameters
     ----------
     levels : mapping of str to mixsig.aer.router.LinkParams
-        The router's levels (``core``, ``chip``, ``mesh``).
+        The router's levels (``core``, ``chip``, ``mesh``, ``broadcast``).
 
     Returns
     -------
     float
-        ``s_core + L_core + s_chip + L_chip``, s (a mesh path adds hops to it).
+        ``s_core + L_core + s_chip + L_chip + s_broadcast + L_broadcast``, s (a mesh path adds hops
+        to it; the encoder's arbitration delay, left out, only makes the bound safer).
     """
-    core, chip = levels["core"], levels["chip"]
-    return float(core.service_time + core.latency + chip.service_time + chip.latency)
+    return float(sum(levels[name].service_time + levels[name].latency for name in ("core", "chip", "broadcast")))
 
 
 @numba.njit(cache=True)

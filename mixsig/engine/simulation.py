@@ -573,7 +573,6 @@ class Simulation:
         matches = np.bincount(row_key[self.cam_local >= 0], minlength=n_keys)
         self.router.set_cam_matches(matches.reshape(board.n_chips, chip.n_cores, chip.n_tags), board.n_chips)
         self.emitted = np.zeros(self.n_instances, dtype=np.int64)
-        self.delivered = np.zeros(self.n_instances, dtype=np.int64)
         self.pending = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64))
         self.compiled_routing = True  # record and route spikes inside the compiled step loop
         self.event_times = None
@@ -669,7 +668,7 @@ class Simulation:
         later = self.dc_switches[self.dc_switches > n]
         if later.size:
             limit = min(limit, int(later[0]))
-        if self.routed and not self.compiled_routing and self.router.in_flight > 0:
+        if self.routed and not self.compiled_routing and self.router.in_flight + self.router.broadcast_in_flight > 0:
             limit = n + 1  # the router may deliver during any step: hand it every step
         if self.noisy:
             limit = min(limit, n + self.noise.shape[0] - self.noise_used)
@@ -734,7 +733,7 @@ class Simulation:
         on = bool(self.routed and self.compiled_routing and usable)
         chip = self.chip
         return (on, state, *self.sram, self.neurons, self.n_board, self.board.n_chips, chip.n_cores,
-                chip.neurons_per_core, chip.n_tags, self.emitted, self.delivered, self._spike_index, self._spike_time,
+                chip.neurons_per_core, chip.n_tags, self.emitted, self._spike_index, self._spike_time,
                 np.array([self.n_spikes, self.router.emitted], dtype=np.int64), np.array([-np.inf]))
 
     def _adapt(self):
@@ -769,7 +768,7 @@ class Simulation:
         """Send the step's spikes through the router; keep the deliveries for the next step."""
         if not self.routed:
             return
-        if fired.size == 0 and self.router.in_flight == 0:
+        if fired.size == 0 and self.router.in_flight == 0 and self.router.broadcast_in_flight == 0:
             self.pending = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64))
             return
         keys, owner, _ = self._feed(fired, times, until)
@@ -787,8 +786,8 @@ class Simulation:
                                         self.chip.neurons_per_core)
             self.emitted += np.bincount(events.src_chip // self.board.n_chips, minlength=self.n_instances)
         out = self.router.feed(events, until=until)
-        keys, owner = delivery_keys(out.event, out.dst_chip, out.dst_core, out.tag, self.board.n_chips,
-                                    self.chip.n_cores, self.chip.n_tags, self.delivered)
+        keys, owner = delivery_keys(out.dst_chip, out.dst_core, out.tag, self.board.n_chips, self.chip.n_cores,
+                                    self.chip.n_tags)
         return keys, owner, out.arrival_time
 
     def _record(self, fired, times):
@@ -824,8 +823,10 @@ class Simulation:
         """Per-instance event counts and per-link statistics, as ``build_dataset`` expects.
 
         Conservation ``emitted = delivered + dropped + in_flight`` holds per instance: events are
-        counted when fed, when their first destination core receives them, when a link drops
-        them, and while a link holds them.
+        counted when fed, when the destination chip's router fans them out to the broadcast stages
+        of their destination cores, when a link drops them, and while a link holds them. The
+        ``broadcast_*`` statistics count copies per core: ``offered = delivered + dropped +
+        in_flight``.
         """
         stats = self.router.link_stats()
         chips, n_cores = self.board.n_chips, self.chip.n_cores
@@ -851,9 +852,10 @@ class Simulation:
             return name, (value[links], ("instance", "link"), {"units": units, "long_name": long_name})
 
         energy = self._energy_statistics(stats) if self.chip.energy is not None else []
-        return dict(energy + [
+        delivered = self.router.delivered_per_chip().reshape(self.n_instances, chips).sum(axis=1)
+        return dict(energy + self._broadcast_statistics() + [
             per_instance("emitted", self.emitted.copy(), "address events sent into the router"),
-            per_instance("delivered", self.delivered.copy(), "events that reached their destination cores"),
+            per_instance("delivered", delivered, "events fanned out to the broadcast stages of their destination cores"),
             per_instance("dropped", dropped, "events lost at a full FIFO (drop policy)"),
             per_instance("in_flight", in_flight, "events still inside the router at the end"),
             per_link("link_offered", stats.offered, "events that reached the link"),
@@ -872,6 +874,26 @@ class Simulation:
             ("link_index", (stats.index[first], ("link",),
                             {"units": "1", "long_name": "core (core level) or direction +x -x +y -y (mesh level) of the link"})),
         ])
+
+    def _broadcast_statistics(self):
+        """The ``broadcast_*`` router statistics: the destination-core broadcast stages, per core."""
+        stats = self.router.broadcast_stats()
+        dims = ("instance", "board_core")
+
+        def per_core(name, value, long_name, units="1"):
+            return f"broadcast_{name}", (value.reshape(self.n_instances, -1), dims, {"units": units, "long_name": long_name})
+
+        return [
+            per_core("offered", stats.offered, "event copies that reached the core's broadcast stage"),
+            per_core("delivered", stats.delivered, "event copies broadcast into the core and delivered to its synapses"),
+            per_core("dropped", stats.dropped, "event copies lost at the full FIFO of the broadcast stage (drop policy)"),
+            per_core("stalled", stats.stalled, "event copies that found the broadcast stage's FIFO full and waited (stall)"),
+            per_core("in_flight", stats.in_flight, "event copies in the broadcast stage at the end"),
+            per_core("wait_mean", stats.wait_mean, "mean wait for the core's broadcast (CAM search)", "s"),
+            per_core("wait_max", np.where(np.isfinite(stats.wait_max), stats.wait_max, np.nan),
+                     "longest wait for the core's broadcast (CAM search)", "s"),
+            per_core("latency_mean", stats.latency_mean, "mean sojourn (wait + search + latency) in the broadcast stage", "s"),
+        ]
 
     def operation_counts(self, stats=None):
         """Event-driven operations so far, per instance and core (:data:`mixsig.aer.energy.OPERATIONS`).

@@ -7,10 +7,11 @@ the depth and the policy under study):
 
 * **burst** (synchronous bursts): ``burst_size`` neurons of core 0 of chip 0 fire at the same
   instant (a population spike); the bursts come as a Poisson process. Every event goes to core 1
-  of chip 0 (core encoder, on-chip router, broadcast into the core).
+  of chip 0 (core encoder, on-chip router, broadcast stage of the core).
 * **fanin** (converging fan-in): every core of every chip of the board sends Poisson events
   (a source core and neuron drawn uniformly per event) to core 0 of chip 0: the traffic of the
-  other chips crosses the mesh and converges on chip 0's router.
+  other chips crosses the mesh and converges on chip 0's router and on core 0's broadcast stage
+  (its CAM search, :mod:`mixsig.aer.broadcast`).
 
 Offered load and capacity (closed form)
 ---------------------------------------
@@ -41,7 +42,7 @@ import numpy as np
 import xarray as xr
 
 from mixsig.aer.events import EventBatch
-from mixsig.aer.router import POLICIES, Router
+from mixsig.aer.router import POLICIES, LinkStats, Router
 from mixsig.chip.config import load_chip
 from mixsig.chip.topology import Board
 from mixsig.errors import ConfigError, Problem, raise_if_any
@@ -167,12 +168,18 @@ def _levels(board, depth, policy):
             for name, level in board.chip.router.items()}
 
 
+def _stages(router):
+    """Statistics of every link and broadcast stage of ``router`` (one :class:`LinkStats`)."""
+    return LinkStats(*(np.concatenate(pair) for pair in zip(router.link_stats(), router.broadcast_stats())))
+
+
 def _capacity(traffic, board):
-    """Saturation rate ``1/max_l(f_l s_l)`` (events/s) and the bottleneck link's level, with
-    ``f_l`` counted by routing the pattern at vanishing load (one event per second)."""
+    """Saturation rate ``1/max_l(f_l s_l)`` (events/s) and the bottleneck level, with ``f_l``
+    counted by routing the pattern at vanishing load (one event per second); the broadcast stages
+    count as links."""
     router = Router.from_board(board)
     router.feed(traffic.batch(1.0), np.inf)
-    stats = router.link_stats()
+    stats = _stages(router)
     service = np.array([router.levels[kind].service_time for kind in stats.kind])
     busy = stats.offered / traffic.unit_time.size * service
     worst = int(np.argmax(busy))
@@ -184,14 +191,17 @@ def _capacity(traffic, board):
 
 
 def _measure(router, deliveries, emitted, first):
-    """Per-run numbers: counts, latency percentiles, holds, encoder waits and throughput."""
+    """Per-run numbers: counts, latency percentiles, holds, encoder waits and throughput (every
+    event has one destination core: copies are events)."""
     latency = deliveries.arrival_time - deliveries.emit_time
-    stats = router.link_stats()
+    stats = _stages(router)
+    stages = router.broadcast_stats()
     core = stats.kind == "core"
     percentiles = np.percentile(latency, PERCENTILES) if latency.size else np.full(len(PERCENTILES), np.nan)
     span = (deliveries.arrival_time.max() - first) if latency.size else np.nan
     return {
-        "emitted": emitted, "delivered": router.delivered, "dropped": router.dropped, "in_flight": router.in_flight,
+        "emitted": emitted, "delivered": int(stages.delivered.sum()), "dropped": router.dropped + int(stages.dropped.sum()),
+        "in_flight": router.in_flight + router.broadcast_in_flight,
         "latency_percentile": percentiles, "latency_mean": latency.mean() if latency.size else np.nan,
         "latency_min": latency.min() if latency.size else np.nan,
         "latency_max": latency.max() if latency.size else np.nan,
@@ -204,8 +214,8 @@ def _measure(router, deliveries, emitted, first):
 
 _VARIABLES = {
     "emitted": ("1", "events emitted by the neurons"),
-    "delivered": ("1", "events delivered to the destination core"),
-    "dropped": ("1", "events lost at a full FIFO (drop policy)"),
+    "delivered": ("1", "events delivered to the destination core's synapses"),
+    "dropped": ("1", "events lost at a full FIFO (drop policy), broadcast stage included"),
     "in_flight": ("1", "events still in the router after draining (0 by conservation)"),
     "drop_fraction": ("1", "fraction of the emitted events lost"),
     "latency_percentile": ("s", "percentile of the emission-to-arrival latency of the delivered events"),

@@ -1,0 +1,196 @@
+r"""Destination-core broadcast stage of the AER router: one serial CAM search per event and core.
+
+Model
+-----
+The destination chip's router fans an event out to the cores of its core mask. Inside a core the
+event's tag is broadcast to every CAM entry of the core at once (one parallel CAM search), so the
+core's broadcast bus is a *serial* resource shared by every event that enters the core: when many
+sources converge on one core, the events queue there. Each core has one broadcast stage, a FIFO
+server like a router link (:mod:`mixsig.aer.router`), with
+
+* a constant **service time** ``s`` (s per event: one CAM search; ``1/s`` its throughput),
+* a **latency** ``L`` (s) from the end of the search to the DPI pulse onset,
+* a **FIFO depth** ``K`` (copies waiting plus the one in service),
+* a **policy**: ``drop`` loses a copy that finds ``K`` copies in the stage; with ``stall`` the
+  copy waits at the core's input port (the chip router's output towards the core) in arrival
+  order until a place frees, and is never lost.
+
+Copy ``i`` of a core, arriving at ``a_i``, is served in arrival order:
+
+.. math:: d_i = \max(a_i, d_{i-1}) + s, \qquad \text{delivered at } d_i + L,
+
+its wait is ``d_i - s - a_i`` and its sojourn ``d_i + L - a_i``. It finds the stage full when the
+``K``-th previous accepted copy has not finished its search by ``a_i`` (``d_{i-K} > a_i``). For
+Poisson arrivals of rate ``lambda`` this is the M/D/1 queue: with load ``rho = lambda s`` the mean
+wait is ``rho s / (2 (1 - rho))`` (``validation/router_broadcast_md1.py``).
+
+Simplification: a stalled copy does not hold the chip router (the router's server serves on while
+copies wait at the input port of a full core), as a mesh hop does not hold its server for a full
+chip router (:mod:`mixsig.aer.router`). With ``stall`` the FIFO depth therefore changes no time;
+it sets when a copy counts as *stalled*.
+
+Energy: every copy the stage accepts is one broadcast (CAM search) in the core, and the CAM
+entries of the core that match the event's tag are its synaptic events
+(:meth:`mixsig.aer.router.Router.receptions`).
+
+Bookkeeping per core, in copies: ``offered = accepted + dropped`` and ``accepted = delivered +
+in_flight``, where *delivered* copies have reached the core's synapses before the horizon.
+"""
+
+import numba
+import numpy as np
+
+ACCEPTED, DELIVERED, DROPPED, STALLED, MATCHED = range(5)
+"""Columns of the per-core counters: copies accepted, delivered to the synapses, dropped, that
+found the FIFO full (``stall``), and CAM matches of the accepted copies (synaptic events)."""
+
+N_COUNTS = 5
+N_STATS = 6
+"""Per-core statistics: sojourn sum, sum of squares, max; wait sum, sum of squares, max."""
+
+# pending copy columns (float: emission, delivery time, arrival at the stage, wait; int: event,
+# source, tag, destination chip, destination core)
+_EMIT, OUT, _ARRIVAL, _WAIT = range(4)
+_P_FLOATS, _P_INTS = 4, 5
+
+
+def stage_arrays(n_links, depth):
+    """The state of the broadcast stages of ``n_links`` cores with FIFOs of ``depth`` copies.
+
+    Returns
+    -------
+    tuple
+        ``(n_pending, ring, position, busy, counts, stats, pending_f, pending_i)``: pending copies
+        (shape (1,)), departures of the last ``depth`` accepted copies per core (a ring), the ring
+        position and end of the last service per core, the counters and statistics, and the
+        copies accepted and not yet delivered (capacity 0: grown by :func:`grow_pending`).
+    """
+    stats = np.zeros((n_links, N_STATS))
+    stats[:, [2, 5]] = -np.inf
+    return (np.zeros(1, dtype=np.int64), np.full(n_links * depth, -np.inf), np.zeros(n_links, dtype=np.int64),
+            np.full(n_links, -np.inf), np.zeros((n_links, N_COUNTS), dtype=np.int64), stats,
+            np.zeros((0, _P_FLOATS)), np.zeros((0, _P_INTS), dtype=np.int64))
+
+
+def grow_pending(pending_f, pending_i, n_pending, needed):
+    """Pending arrays with room for at least ``needed`` copies (the same arrays if they have it)."""
+    if pending_f.shape[0] >= needed:
+        return pending_f, pending_i
+    capacity = max(needed, 2 * pending_f.shape[0], 64)
+    grown_f = np.zeros((capacity, _P_FLOATS))
+    grown_i = np.zeros((capacity, _P_INTS), dtype=np.int64)
+    grown_f[:n_pending] = pending_f[:n_pending]
+    grown_i[:n_pending] = pending_i[:n_pending]
+    return grown_f, grown_i
+
+
+@numba.njit(cache=True, inline="always")
+def _accumulate(stats, core, column, value):
+    stats[core, column] += value
+    stats[core, column + 1] += value * value
+    if value > stats[core, column + 2]:
+        stats[core, column + 2] = value
+
+
+@numba.njit(cache=True)
+def broadcast(until, n_rows, event, source, tag, chip, core, emit, arrival, n_cores, par, spec, n_pending, ring,
+              position, busy, counts, stats, pending_f, pending_i, matches, match_meta,
+              out_event, out_source, out_tag, out_chip, out_core, out_emit, out_arrival):
+    """Pass the first ``n_rows`` router deliveries through the broadcast stages of their cores.
+
+    Parameters
+    ----------
+    until : float
+        Horizon, s: copies whose search ends and whose latency has passed before it are delivered.
+    n_rows : int
+        Rows of the input arrays to take (router deliveries, in arrival order).
+    event, source, tag, chip, core : ndarray of int64, shape (>= n_rows,)
+    emit, arrival : ndarray of float64, shape (>= n_rows,)
+        The router's deliveries (:class:`mixsig.aer.events.Deliveries` fields): ``arrival`` is the
+        arrival at the destination core's broadcast stage, s.
+    n_cores : int
+        Cores per chip (stage of core ``c`` of chip ``x``: ``x * n_cores + c``).
+    par : ndarray of float64, shape (2,)
+        Service time and latency, s.
+    spec : ndarray of int64, shape (2,)
+        FIFO depth and 1 for ``drop`` (0 for ``stall``).
+    n_pending, ring, position, busy, counts, stats, pending_f, pending_i
+        The state (:func:`stage_arrays`), updated in place; ``pending_*`` must have room for
+        ``n_pending[0] + n_rows`` copies.
+    matches, match_meta : ndarray of int64
+        CAM matches per (destination core, tag) (see ``mixsig.aer.router.Router.set_cam_matches``).
+    out_event, out_source, out_tag, out_chip, out_core : ndarray of int64, shape (>= n_pending + n_rows,)
+    out_emit, out_arrival : ndarray of float64
+        Written with the delivered copies, in (delivery time, arrival order); ``out_arrival`` is the
+        delivery time at the core's synapses, s.
+
+    Returns
+    -------
+    int
+        Copies delivered (rows written).
+    """
+    service, latency = par[0], par[1]
+    depth, drop = spec[0], spec[1]
+    period, n_tags = match_meta[0], match_meta[1]
+    m = n_pending[0]
+    for k in range(n_rows):
+        link = chip[k] * n_cores + core[k]
+        a = arrival[k]
+        slot = link * depth + position[link]
+        if ring[slot] > a:  # the K-th previous copy is still in the stage: full
+            if drop == 1:
+                counts[link, DROPPED] += 1
+                continue
+            counts[link, STALLED] += 1
+        start = max(a, busy[link])
+        done = start + service
+        busy[link] = done
+        ring[slot] = done
+        position[link] = 0 if position[link] + 1 == depth else position[link] + 1
+        counts[link, ACCEPTED] += 1
+        if period > 0:
+            counts[link, MATCHED] += matches[(((chip[k] % period) * n_cores) + core[k]) * n_tags + tag[k]]
+        pending_f[m, _EMIT] = emit[k]
+        pending_f[m, OUT] = done + latency
+        pending_f[m, _ARRIVAL] = a
+        pending_f[m, _WAIT] = start - a
+        pending_i[m, 0] = event[k]
+        pending_i[m, 1] = source[k]
+        pending_i[m, 2] = tag[k]
+        pending_i[m, 3] = chip[k]
+        pending_i[m, 4] = core[k]
+        m += 1
+    ready = np.empty(m, dtype=np.int64)
+    n_ready = 0
+    ordered = True
+    for p in range(m):
+        if pending_f[p, OUT] < until:
+            if n_ready > 0 and pending_f[p, OUT] < pending_f[ready[n_ready - 1], OUT]:
+                ordered = False
+            ready[n_ready] = p
+            n_ready += 1
+    ready = ready[:n_ready]
+    if not ordered:  # stable: equal delivery times keep the arrival order
+        ready = ready[np.argsort(pending_f[ready, OUT], kind="mergesort")]
+    for q in range(n_ready):
+        p = ready[q]
+        link = pending_i[p, 3] * n_cores + pending_i[p, 4]
+        counts[link, DELIVERED] += 1
+        _accumulate(stats, link, 0, pending_f[p, OUT] - pending_f[p, _ARRIVAL])
+        _accumulate(stats, link, 3, pending_f[p, _WAIT])
+        out_event[q] = pending_i[p, 0]
+        out_source[q] = pending_i[p, 1]
+        out_tag[q] = pending_i[p, 2]
+        out_chip[q] = pending_i[p, 3]
+        out_core[q] = pending_i[p, 4]
+        out_emit[q] = pending_f[p, _EMIT]
+        out_arrival[q] = pending_f[p, OUT]
+    kept = 0
+    for p in range(m):  # keep the rest, in arrival order
+        if pending_f[p, OUT] >= until:
+            if kept != p:
+                pending_f[kept] = pending_f[p]
+                pending_i[kept] = pending_i[p]
+            kept += 1
+    n_pending[0] = kept
+    return n_ready
