@@ -259,6 +259,10 @@ CHIP_CASES = [
     ("router level unknown", {"router.bus": {"latency": 1e-9}}, "router.bus"),
     ("router level missing", {"router.mesh": DELETE}, "router.mesh"),
     ("broadcast stage not a table", {"router.broadcast": 1e-8}, "router.broadcast"),
+    ("arbiter unknown", {"router.core.arbiter": "lottery"}, "router.core.arbiter"),
+    *[(f"arbitration_delay={v!r}", {"router.core.arbitration_delay": v}, "router.core.arbitration_delay")
+      for v in (NAN, -1e-9, "1ns")],
+    ("arbiter on the chip level", {"router.chip.arbiter": "tree"}, "router.chip.arbiter"),
     ("broadcast stage service_time < 0", {"router.broadcast": {"latency": 0.0, "service_time": -1e-9, "fifo_depth": 4,
                                                                "policy": "drop"}}, "router.broadcast.service_time"),
     *[(f"board nx={v!r}", {"board.nx": v}, "board.nx") for v in (0, -1, 1.5)],

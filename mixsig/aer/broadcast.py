@@ -93,17 +93,23 @@ def _accumulate(stats, core, column, value):
 
 
 @numba.njit(cache=True)
-def broadcast(until, n_rows, event, source, tag, chip, core, emit, arrival, n_cores, par, spec, n_pending, ring,
+def broadcast(until, begin, n_rows, event, source, tag, chip, core, emit, arrival, n_cores, par, spec, n_pending, ring,
               position, busy, counts, stats, pending_f, pending_i, matches, match_meta,
-              out_event, out_source, out_tag, out_chip, out_core, out_emit, out_arrival):
-    """Pass the first ``n_rows`` router deliveries through the broadcast stages of their cores.
+              out_event, out_source, out_tag, out_chip, out_core, out_emit, out_arrival, made):
+    """Pass router deliveries ``begin:n_rows`` through the broadcast stages of their cores.
+
+    Copies that reach the synapses before ``until`` are written to the ``out_*`` arrays, the others
+    are kept (pending) for a later call. When the pending arrays are full the call stops at the row
+    that does not fit and returns its index: grow them (:func:`grow_pending`) and call again from
+    there with the same ``out_*`` arrays and ``made``.
 
     Parameters
     ----------
     until : float
         Horizon, s: copies whose search ends and whose latency has passed before it are delivered.
-    n_rows : int
-        Rows of the input arrays to take (router deliveries, in arrival order).
+    begin, n_rows : int
+        Rows of the input arrays to take (router deliveries, in arrival order); with ``begin == 0``
+        the pending copies due before ``until`` are delivered first.
     event, source, tag, chip, core : ndarray of int64, shape (>= n_rows,)
     emit, arrival : ndarray of float64, shape (>= n_rows,)
         The router's deliveries (:class:`mixsig.aer.events.Deliveries` fields): ``arrival`` is the
@@ -115,41 +121,70 @@ def broadcast(until, n_rows, event, source, tag, chip, core, emit, arrival, n_co
     spec : ndarray of int64, shape (2,)
         FIFO depth and 1 for ``drop`` (0 for ``stall``).
     n_pending, ring, position, busy, counts, stats, pending_f, pending_i
-        The state (:func:`stage_arrays`), updated in place; ``pending_*`` must have room for
-        ``n_pending[0] + n_rows`` copies.
+        The state (:func:`stage_arrays`), updated in place.
     matches, match_meta : ndarray of int64
         CAM matches per (destination core, tag) (see ``mixsig.aer.router.Router.set_cam_matches``).
     out_event, out_source, out_tag, out_chip, out_core : ndarray of int64, shape (>= n_pending + n_rows,)
     out_emit, out_arrival : ndarray of float64
-        Written with the delivered copies, in (delivery time, arrival order); ``out_arrival`` is the
-        delivery time at the core's synapses, s.
+        The delivered copies; ``out_arrival`` is the delivery time at the core's synapses, s. Once
+        every row is taken, the ``made[0]`` rows written are in (delivery time, arrival) order.
+        Without pending copies they may be the input arrays (row ``k`` is read before any row
+        ``<= k`` is written).
+    made : ndarray of int64, shape (1,)
+        Rows written to ``out_*`` (updated).
 
     Returns
     -------
     int
-        Copies delivered (rows written).
+        The first row not taken (``n_rows`` when every row was).
     """
     service, latency = par[0], par[1]
     depth, drop = spec[0], spec[1]
     period, n_tags = match_meta[0], match_meta[1]
+    n = made[0]
     m = n_pending[0]
-    for k in range(n_rows):
+    if begin == 0:  # the pending copies due before the horizon, in arrival order; keep the rest
+        kept = 0
+        for p in range(m):
+            if pending_f[p, OUT] < until:
+                _deliver(pending_i[p, 0], pending_i[p, 1], pending_i[p, 2], pending_i[p, 3], pending_i[p, 4],
+                         pending_f[p, _EMIT], pending_f[p, _ARRIVAL], pending_f[p, _WAIT], pending_f[p, OUT],
+                         n_cores, counts, stats, out_event, out_source, out_tag, out_chip, out_core, out_emit,
+                         out_arrival, n)
+                n += 1
+            else:
+                if kept != p:
+                    pending_f[kept] = pending_f[p]
+                    pending_i[kept] = pending_i[p]
+                kept += 1
+        m = kept
+    for k in range(begin, n_rows):
         link = chip[k] * n_cores + core[k]
         a = arrival[k]
         slot = link * depth + position[link]
-        if ring[slot] > a:  # the K-th previous copy is still in the stage: full
-            if drop == 1:
-                counts[link, DROPPED] += 1
-                continue
-            counts[link, STALLED] += 1
+        full = ring[slot] > a  # the K-th previous copy is still in the stage
+        if full and drop == 1:
+            counts[link, DROPPED] += 1
+            continue
         start = max(a, busy[link])
         done = start + service
+        if done + latency >= until and m == pending_f.shape[0]:  # no room to keep it: the caller grows
+            n_pending[0] = m
+            made[0] = n
+            return k
+        if full:
+            counts[link, STALLED] += 1
         busy[link] = done
         ring[slot] = done
         position[link] = 0 if position[link] + 1 == depth else position[link] + 1
         counts[link, ACCEPTED] += 1
         if period > 0:
             counts[link, MATCHED] += matches[(((chip[k] % period) * n_cores) + core[k]) * n_tags + tag[k]]
+        if done + latency < until:
+            _deliver(event[k], source[k], tag[k], chip[k], core[k], emit[k], a, start - a, done + latency, n_cores,
+                     counts, stats, out_event, out_source, out_tag, out_chip, out_core, out_emit, out_arrival, n)
+            n += 1
+            continue
         pending_f[m, _EMIT] = emit[k]
         pending_f[m, OUT] = done + latency
         pending_f[m, _ARRIVAL] = a
@@ -160,37 +195,31 @@ def broadcast(until, n_rows, event, source, tag, chip, core, emit, arrival, n_co
         pending_i[m, 3] = chip[k]
         pending_i[m, 4] = core[k]
         m += 1
-    ready = np.empty(m, dtype=np.int64)
-    n_ready = 0
-    ordered = True
-    for p in range(m):
-        if pending_f[p, OUT] < until:
-            if n_ready > 0 and pending_f[p, OUT] < pending_f[ready[n_ready - 1], OUT]:
-                ordered = False
-            ready[n_ready] = p
-            n_ready += 1
-    ready = ready[:n_ready]
-    if not ordered:  # stable: equal delivery times keep the arrival order
-        ready = ready[np.argsort(pending_f[ready, OUT], kind="mergesort")]
-    for q in range(n_ready):
-        p = ready[q]
-        link = pending_i[p, 3] * n_cores + pending_i[p, 4]
-        counts[link, DELIVERED] += 1
-        _accumulate(stats, link, 0, pending_f[p, OUT] - pending_f[p, _ARRIVAL])
-        _accumulate(stats, link, 3, pending_f[p, _WAIT])
-        out_event[q] = pending_i[p, 0]
-        out_source[q] = pending_i[p, 1]
-        out_tag[q] = pending_i[p, 2]
-        out_chip[q] = pending_i[p, 3]
-        out_core[q] = pending_i[p, 4]
-        out_emit[q] = pending_f[p, _EMIT]
-        out_arrival[q] = pending_f[p, OUT]
-    kept = 0
-    for p in range(m):  # keep the rest, in arrival order
-        if pending_f[p, OUT] >= until:
-            if kept != p:
-                pending_f[kept] = pending_f[p]
-                pending_i[kept] = pending_i[p]
-            kept += 1
-    n_pending[0] = kept
-    return n_ready
+    n_pending[0] = m
+    made[0] = n
+    for q in range(1, n):
+        if out_arrival[q] < out_arrival[q - 1]:  # not in delivery order: sort (stable: ties keep arrival order)
+            order = np.argsort(out_arrival[:n], kind="mergesort")
+            for column in (out_event, out_source, out_tag, out_chip, out_core):
+                column[:n] = column[:n][order]
+            for column in (out_emit, out_arrival):
+                column[:n] = column[:n][order]
+            break
+    return n_rows
+
+
+@numba.njit(cache=True, inline="always")
+def _deliver(event, source, tag, chip, core, emit, arrival, wait, time, n_cores, counts, stats, out_event, out_source,
+             out_tag, out_chip, out_core, out_emit, out_arrival, n):
+    """Write one copy delivered to its core's synapses at ``time`` to row ``n`` and count it."""
+    link = chip * n_cores + core
+    counts[link, DELIVERED] += 1
+    _accumulate(stats, link, 0, time - arrival)
+    _accumulate(stats, link, 3, wait)
+    out_event[n] = event
+    out_source[n] = source
+    out_tag[n] = tag
+    out_chip[n] = chip
+    out_core[n] = core
+    out_emit[n] = emit
+    out_arrival[n] = time

@@ -100,6 +100,7 @@ import typing
 import numba
 import numpy as np
 
+from mixsig.aer import arbiter as _arbiter
 from mixsig.aer import broadcast as _broadcast
 from mixsig.aer.events import MAX_HOP, Deliveries, EventBatch, empty_batch, unsorted, validate_batch
 from mixsig.errors import ConfigError, Problem
@@ -136,15 +137,28 @@ class LinkParams:
     policy : {"stall", "drop"}
         ``stall``: an event finding the FIFO full waits upstream (never lost); ``drop``: it is
         lost and counted.
+    arbiter : {"fifo", "tree", "round_robin"}
+        Core level only: which waiting neuron a freed encoder FIFO place goes to
+        (:mod:`mixsig.aer.arbiter`).
+    arbitration_delay : float
+        Core level only: delay per arbitration level, s (>= 0); every event's latency at its
+        encoder grows by ``ceil(log2(neurons_per_core))`` times it.
     """
 
     latency: float = parameter(0.0, "s", "link latency after service")
     service_time: float = parameter(0.0, "s", "service time per event (inverse throughput)")
     fifo_depth: int = parameter(16, "1", "FIFO depth, events waiting plus in service")
     policy: str = parameter("stall", "1", "policy for an event finding the FIFO full (stall or drop)")
+    arbiter: str = parameter("fifo", "1", "core encoder arbiter (fifo, tree or round_robin)")
+    arbitration_delay: float = parameter(0.0, "s", "arbitration delay per level of the encoder's arbiter tree")
 
     def __post_init__(self):
         problems = []
+        if self.arbiter not in _arbiter.ARBITERS:
+            problems.append(Problem("<LinkParams>", "arbiter", self.arbiter, f"one of {list(_arbiter.ARBITERS)}"))
+        delay = self.arbitration_delay
+        if not isinstance(delay, (int, float, np.integer, np.floating)) or not np.isfinite(delay) or delay < 0:
+            problems.append(Problem("<LinkParams>", "arbitration_delay", delay, "a finite time >= 0 s"))
         for name in ("latency", "service_time"):
             value = getattr(self, name)
             if not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value) or value < 0:
@@ -459,6 +473,30 @@ def _take(link, head, link_i, slot_i):
     return slot
 
 
+@numba.njit(cache=True)
+def _take_granted(link, link_i, slot_i, arbiter):
+    """Remove and return the oldest waiting event of the neuron the arbiter of core encoder ``link``
+    grants (-1: nobody waits)."""
+    slot = link_i[link, _BHEAD]
+    if slot < 0:
+        return -1
+    spec, counts, cells, last = arbiter
+    leaf = _arbiter.grant(spec[0], counts, cells, last, link, spec[1])
+    previous = -1
+    while slot_i[slot, _SOURCE] % spec[2] != leaf:
+        previous = slot
+        slot = slot_i[slot, _NEXT]
+    following = slot_i[slot, _NEXT]
+    if previous < 0:
+        link_i[link, _BHEAD] = following
+    else:
+        slot_i[previous, _NEXT] = following
+    if following < 0:
+        link_i[link, _BTAIL] = previous
+    _arbiter.request(counts, link, leaf, spec[1], -1)
+    return slot
+
+
 @numba.njit(cache=True, inline="always")
 def _start(link, slot, t, link_f, link_i, slot_f, slot_i, heap_t, heap_event, heap_slot, scal, trace_i, trace_f):
     """The server of ``link`` starts serving ``slot`` at ``t``; its service ends at ``t + s``."""
@@ -493,12 +531,13 @@ def _enter(link, slot, t, link_f, link_i, slot_f, slot_i, heap_t, heap_event, he
 
 @numba.njit(cache=True, inline="always")
 def _release(link, t, link_f, link_i, ring, busy, stats, slot_f, slot_i, heap_t, heap_event, heap_slot, scal,
-             trace_i, trace_f):
+             arbiter, trace_i, trace_f):
     """The server of ``link`` hands its event over at ``t`` (the caller scheduled the hand-over).
 
     The freed server starts its next queued event; the freed FIFO slot goes to the first sender
-    waiting for it (a neuron's event at a core encoder, or an upstream server holding its event),
-    whose own server is then released in turn: blocking unwinds upstream in one instant.
+    waiting for it (a neuron's event at a core encoder, chosen by the encoder's arbiter, or an
+    upstream server holding its event), whose own server is then released in turn: blocking
+    unwinds upstream in one instant.
     """
     while True:
         slot = link_i[link, _SERVING]
@@ -514,7 +553,10 @@ def _release(link, t, link_f, link_i, ring, busy, stats, slot_f, slot_i, heap_t,
         if queued >= 0:
             _start(link, queued, t, link_f, link_i, slot_f, slot_i, heap_t, heap_event, heap_slot, scal, trace_i,
                    trace_f)
-        waiting = _take(link, _BHEAD, link_i, slot_i)
+        if arbiter[0][0] != _arbiter.FIFO and link_i[link, _KIND] == CORE:
+            waiting = _take_granted(link, link_i, slot_i, arbiter)
+        else:
+            waiting = _take(link, _BHEAD, link_i, slot_i)
         if waiting < 0:
             return
         link_i[link, _OCC] += 1
@@ -531,7 +573,7 @@ def _release(link, t, link_f, link_i, ring, busy, stats, slot_f, slot_i, heap_t,
 @numba.njit(cache=True)
 def _route(until, quiet, in_time, in_event, in_source, in_src_chip, in_src_core, in_dst, in_mask, in_tag,
            nx, n_cores, link_f, link_i, ring, busy, counts, stats,
-           slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal,
+           slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, arbiter,
            out_event, out_source, out_tag, out_chip, out_core, out_emit, out_arrival, trace_i, trace_f):
     """Run the discrete-event simulation over every happening before ``until``; return inputs consumed.
 
@@ -579,7 +621,7 @@ def _route(until, quiet, in_time, in_event, in_source, in_src_chip, in_src_core,
                 slot_i[slot, _PHASE] = _P_WIRE
                 _schedule(t + link_f[link, _LATENCY], slot, slot_i, heap_t, heap_event, heap_slot, scal)
                 _release(link, t, link_f, link_i, ring, busy, stats, slot_f, slot_i, heap_t, heap_event, heap_slot,
-                         scal, trace_i, trace_f)
+                         scal, arbiter, trace_i, trace_f)
                 continue
             counts[link, _DELIVERED] += 1  # hand-over: the event reaches the next stage
             _accumulate(stats, link, 0, t - slot_f[slot, _ARRIVAL])
@@ -643,6 +685,9 @@ def _route(until, quiet, in_time, in_event, in_source, in_src_chip, in_src_core,
                 slot_i[slot, _LINK] = link
                 slot_i[slot, _PHASE] = _P_SOURCE
                 _append(link, slot, _BHEAD, _BTAIL, link_i, slot_i)
+                if arbiter[0][0] != _arbiter.FIFO and link_i[link, _KIND] == CORE:  # the neuron requests
+                    spec = arbiter[0]
+                    _arbiter.request(arbiter[1], link, slot_i[slot, _SOURCE] % spec[2], spec[1], 1)
                 continue
             link_i[link, _OCC] += 1
         counts[link, _ACCEPTED] += 1
@@ -1142,7 +1187,7 @@ def feed_compiled(state, until, time, first_event, ints):
         :class:`mixsig.aer.events.Deliveries`).
     """
     (link_f, link_i, ring, busy, counts, stats, slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, nx, n_cores,
-     matches, match_meta, stage_par, stage_spec, stage) = state
+     matches, match_meta, stage_par, stage_spec, stage, arbiter) = state
     n_new = time.shape[0]
     n_out = n_cores * (free.shape[0] - scal[_FREE_TOP])
     for e in range(n_new):
@@ -1157,17 +1202,21 @@ def feed_compiled(state, until, time, first_event, ints):
     events = np.arange(first_event, first_event + n_new)
     quiet = np.bool_(False)  # a bool, not the literal False: one specialisation of _route
     _route(until, quiet, time, events, ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], nx, n_cores, link_f, link_i,
-           ring, busy, counts, stats, slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal,
+           ring, busy, counts, stats, slot_f, slot_i, free, heap_t, heap_event, heap_slot, scal, arbiter,
            out_i[0], out_i[1],
            out_i[2], out_i[3], out_i[4], out_f[0], out_f[1], np.zeros((0, 2), dtype=np.int64), np.zeros((0, 3)))
-    made = scal[_N_OUT]
-    n_copies = made + stage[0][0]
-    copy_i = np.empty((5, n_copies), dtype=np.int64)
-    copy_f = np.empty((2, n_copies))
-    made = _broadcast.broadcast(until, made, out_i[0], out_i[1], out_i[2], out_i[3], out_i[4], out_f[0], out_f[1],
-                                n_cores, stage_par, stage_spec, *stage, matches, match_meta, copy_i[0], copy_i[1],
-                                copy_i[2], copy_i[3], copy_i[4], copy_f[0], copy_f[1])
-    return copy_i[0, :made], copy_i[2, :made], copy_i[3, :made], copy_i[4, :made]
+    fanned = scal[_N_OUT]
+    if stage[0][0] == 0:  # nothing pending: the copies overwrite the fan-out rows in place
+        copy_i, copy_f = out_i, out_f
+    else:
+        copy_i = np.empty((5, fanned + stage[0][0]), dtype=np.int64)
+        copy_f = np.empty((2, fanned + stage[0][0]))
+    made = np.zeros(1, dtype=np.int64)  # (the pending arrays have room: compiled_free_slots)
+    _broadcast.broadcast(until, np.int64(0), fanned, out_i[0], out_i[1], out_i[2], out_i[3], out_i[4], out_f[0],
+                         out_f[1], n_cores, stage_par, stage_spec, *stage, matches, match_meta, copy_i[0], copy_i[1],
+                         copy_i[2], copy_i[3], copy_i[4], copy_f[0], copy_f[1], made)
+    n = made[0]
+    return copy_i[0, :n], copy_i[2, :n], copy_i[3, :n], copy_i[4, :n]
 
 
 @numba.njit(cache=True)
@@ -1275,9 +1324,12 @@ class Router:
         Largest ``|dx|``, ``|dy|`` of a destination (7 on DYNAP-SE2).
     trace : bool
         Record every (event, link) service in :meth:`hops` (for tests and debugging).
+    neurons_per_core : int
+        Neurons of a core: the leaves of the encoder's arbiter tree (a source's neuron is
+        ``source % neurons_per_core``).
     """
 
-    def __init__(self, nx, ny, n_cores, levels=None, max_hop=MAX_HOP, trace=False):
+    def __init__(self, nx, ny, n_cores, levels=None, max_hop=MAX_HOP, trace=False, neurons_per_core=256):
         levels = dict(levels or {})
         unknown = sorted(set(levels) - set(STAGES))
         if unknown:
@@ -1287,6 +1339,12 @@ class Router:
         for name, value in self.levels.items():
             if not isinstance(value, LinkParams):
                 raise TypeError(f"router level {name!r} must be a LinkParams, got {type(value).__name__}")
+        core_only = [Problem("<router>", f"levels.{name}.{field}", getattr(value, field), "the core level's only")
+                     for name, value in self.levels.items() if name != "core"
+                     for field in ("arbiter", "arbitration_delay")
+                     if getattr(value, field) != getattr(DEFAULT_LEVELS["core"], field)]
+        if core_only:
+            raise ConfigError(core_only, "router levels")
         self.nx, self.ny, self.n_cores, self.max_hop = int(nx), int(ny), int(n_cores), int(max_hop)
         if min(self.nx, self.ny, self.n_cores) < 1 or self.n_cores > 62:
             raise ValueError(f"invalid router geometry nx={nx}, ny={ny}, n_cores={n_cores}")
@@ -1298,6 +1356,11 @@ class Router:
         index = np.concatenate([np.tile(np.arange(self.n_cores), n_chips), np.zeros(n_chips, int), np.tile(np.arange(4), n_chips)])
         per_link = [self.levels[LEVELS[k]] for k in kinds]
         self._link_f, self._link_i, self._ring, self._busy = _link_tables(per_link, kinds, link_chip, index)
+        core = self.levels["core"]
+        self.neurons_per_core = int(neurons_per_core)
+        self._core_latency = core.latency + _arbiter.tree_levels(self.neurons_per_core) * core.arbitration_delay
+        self._link_f[kinds == CORE, _LATENCY] = self._core_latency
+        self._arbiter = _arbiter.arbiter_arrays(core.arbiter, n_chips * self.n_cores, self.neurons_per_core)
         step = np.array([1, -1, self.nx, -self.nx])
         is_mesh = kinds == MESH
         self._link_i[is_mesh, _LAND] = link_chip[is_mesh] + step[index[is_mesh]]
@@ -1342,7 +1405,8 @@ class Router:
         chip = board.chip
         chosen = {name: level.link_params() for name, level in getattr(chip, "router", {}).items()}
         chosen.update(levels or {})
-        return cls(board.nx, board.ny, chip.n_cores, chosen, max_hop=chip.max_hop, trace=trace)
+        return cls(board.nx, board.ny, chip.n_cores, chosen, max_hop=chip.max_hop, trace=trace,
+                   neurons_per_core=chip.neurons_per_core)
 
     # -- geometry ------------------------------------------------------------------------------
 
@@ -1616,14 +1680,22 @@ class Router:
     def _through_stages(self, fanned, until):
         """Pass the router's fan-out copies through the broadcast stages (:mod:`mixsig.aer.broadcast`);
         return the copies delivered to the cores' synapses before ``until``."""
-        n_pending = self.broadcast_in_flight
-        stage = list(self._stage)
-        stage[6], stage[7] = _broadcast.grow_pending(stage[6], stage[7], n_pending, n_pending + fanned.size)
-        self._stage = tuple(stage)
-        n = n_pending + fanned.size
-        out = [np.empty(n, dtype=np.int64) for _ in range(5)] + [np.empty(n) for _ in range(2)]
-        made = _broadcast.broadcast(until, fanned.size, *fanned, self.n_cores, self._stage_par, self._stage_spec,
-                                    *self._stage, self._matches, self._match_meta, *out)
+        n = self.broadcast_in_flight + fanned.size
+        if self.broadcast_in_flight:
+            out = [np.empty(n, dtype=np.int64) for _ in range(5)] + [np.empty(n) for _ in range(2)]
+        else:  # nothing pending: the copies overwrite the fan-out rows (the router's own arrays) in place
+            out = list(fanned)
+        made, taken = np.zeros(1, dtype=np.int64), 0
+        while True:
+            taken = _broadcast.broadcast(until, taken, fanned.size, *fanned, self.n_cores, self._stage_par,
+                                         self._stage_spec, *self._stage, self._matches, self._match_meta, *out, made)
+            if taken == fanned.size:
+                break
+            stage = list(self._stage)  # copies still in the stages at the horizon: more room
+            stage[6], stage[7] = _broadcast.grow_pending(stage[6], stage[7], self.broadcast_in_flight,
+                                                         stage[6].shape[0] + 1)
+            self._stage = tuple(stage)
+        made = int(made[0])
         return Deliveries(*(array if made == n else array[:made].copy() for array in out))
 
     def _quiet(self):
@@ -1654,7 +1726,7 @@ class Router:
                                merged.core_mask[rest], merged.tag[rest], self.nx, self.n_cores,
                                self._link_f, self._link_i, self._ring, self._busy, self._counts, self._stats,
                                self._slot_f, self._slot_i, self._free, self._heap_t, self._heap_event,
-                               self._heap_slot, self._scal, *out, trace_i, trace_f)
+                               self._heap_slot, self._scal, self._arbiter, *out, trace_i, trace_f)
             if consumed == end or self._scal[_FREE_TOP] > 0:
                 break
             self._ensure_capacity(2 * self._capacity)  # every slot in use: grow and resume
@@ -1703,7 +1775,7 @@ class Router:
         rt, merged_t, d_time, t_time, t_arrival, t_wait = floats[:6]
         rj, merged_j, d_j, d_event, t_j, t_event, t_link = ints[:7]
         ok, n_d, n_out, n_t, cut = _run_by_link(
-            until, np.array([0.0, self.levels["core"].latency, self.levels["chip"].latency]), now.time, ids,
+            until, np.array([0.0, self._core_latency, self.levels["chip"].latency]), now.time, ids,
             now.dst_chip, now.core_mask, now.src_chip, now.src_core, self.nx, self.n_cores,
             self._link_f, self._link_i, self._ring, self._busy, self._counts, self._stats, self._slot_f,
             self._slot_i, self._scal, topo, n_arrivals, n_carried, carried_slot, carried_time, rt, rj, merged_t,
@@ -1755,7 +1827,8 @@ class Router:
             self._stage = tuple(stage)
         return usable, (self._link_f, self._link_i, self._ring, self._busy, self._counts, self._stats, self._slot_f,
                 self._slot_i, self._free, self._heap_t, self._heap_event, self._heap_slot, self._scal, self.nx,
-                self.n_cores, self._matches, self._match_meta, self._stage_par, self._stage_spec, self._stage)
+                self.n_cores, self._matches, self._match_meta, self._stage_par, self._stage_spec, self._stage,
+                self._arbiter)
 
     def account_compiled(self, n_events, until):
         """Record what the :func:`feed_compiled` calls since :meth:`compiled_state` did.

@@ -37,6 +37,7 @@ import types
 import numpy as np
 
 from mixsig import paths
+from mixsig.aer.arbiter import ARBITERS
 from mixsig.chip.capmem import nominal_problems, parse_capmem
 from mixsig.device.crossbar import parse_crossbar_synapses
 
@@ -278,6 +279,11 @@ class RouterLevel:
         What happens to an event that finds the FIFO full.
     placeholder : bool
         True when no published figure was available and the value is a placeholder default.
+    arbiter : {"fifo", "tree", "round_robin"}
+        Core level only: the encoder's arbiter (``mixsig.aer.arbiter``; default ``fifo``, oldest
+        event first).
+    arbitration_delay : float
+        Core level only: delay per level of the arbiter tree, s (default 0).
     """
 
     latency: float
@@ -285,6 +291,8 @@ class RouterLevel:
     fifo_depth: int
     policy: str
     placeholder: bool = False
+    arbiter: str = "fifo"
+    arbitration_delay: float = 0.0
 
     def link_params(self):
         """The router's ``LinkParams`` for this level (``mixsig.aer.router``), or a dict.
@@ -295,7 +303,8 @@ class RouterLevel:
             A plain dict with the four fields when the router module is not available.
         """
         values = {"latency": self.latency, "service_time": self.service_time,
-                  "fifo_depth": self.fifo_depth, "policy": self.policy}
+                  "fifo_depth": self.fifo_depth, "policy": self.policy, "arbiter": self.arbiter,
+                  "arbitration_delay": self.arbitration_delay}
         try:
             from mixsig.aer.router import LinkParams
         except ImportError:
@@ -805,6 +814,13 @@ def _router_level(source, level, table, problems):
                                 "a table with latency, service_time, fifo_depth, policy, placeholder"))
         return None
     allowed = {"latency", "service_time", "fifo_depth", "policy", "placeholder"}
+    if level == "core":
+        allowed |= {"arbiter", "arbitration_delay"}
+        if table.get("arbiter", "fifo") not in ARBITERS:
+            problems.append(Problem(source, f"{key}.arbiter", table.get("arbiter"), f"one of {list(ARBITERS)}"))
+        if not _is_number(table.get("arbitration_delay", 0.0)) or table.get("arbitration_delay", 0.0) < 0:
+            problems.append(Problem(source, f"{key}.arbitration_delay", table.get("arbitration_delay"),
+                                    "a time >= 0 s per arbitration level"))
     count = len(problems)
     for name in sorted(set(table) - allowed):
         problems.append(Problem(source, f"{key}.{name}", table[name], f"one of {sorted(allowed)}"))
@@ -823,7 +839,8 @@ def _router_level(source, level, table, problems):
         return None
     return RouterLevel(latency=float(table["latency"]), service_time=float(table["service_time"]),
                        fifo_depth=table["fifo_depth"], policy=table["policy"],
-                       placeholder=table.get("placeholder", False))
+                       placeholder=table.get("placeholder", False), arbiter=table.get("arbiter", "fifo"),
+                       arbitration_delay=float(table.get("arbitration_delay", 0.0)))
 
 
 def with_router(chip, **levels):

@@ -567,7 +567,8 @@ class Simulation:
         self.sram = SramTable(*(kernel_array(column[order], np.int64) for column in table))
         self.routed = bool(rows.any())
         levels = {name: level.link_params() for name, level in chip.router.items()}
-        self.router = Router(board.nx, board.ny * self.n_instances, chip.n_cores, levels, max_hop=chip.max_hop)
+        self.router = Router(board.nx, board.ny * self.n_instances, chip.n_cores, levels, max_hop=chip.max_hop,
+                             neurons_per_core=chip.neurons_per_core)
         n_keys = board.n_chips * chip.n_cores * chip.n_tags  # CAM matches per (chip, core, tag): synaptic events
         row_key = np.repeat(np.arange(n_keys), np.diff(compiled.cam_ptr))
         matches = np.bincount(row_key[self.cam_local >= 0], minlength=n_keys)
