@@ -84,8 +84,10 @@ def test_router_levels_map_onto_link_parameters_and_can_be_overridden():
     mesh = chip.router["mesh"]
     params = mesh.link_params()
     values = params if isinstance(params, dict) else dataclasses.asdict(params)
-    assert values == {"latency": mesh.latency, "service_time": mesh.service_time,
-                      "fifo_depth": mesh.fifo_depth, "policy": mesh.policy}
+    assert values == {"latency": mesh.latency, "service_time": mesh.service_time, "fifo_depth": mesh.fifo_depth,
+                      "policy": mesh.policy, "arbiter": "fifo", "arbitration_delay": 0.0}
+    core = chip.router["core"]  # the DYNAP-SE2 encoder: greedy tree arbiter
+    assert (core.arbiter, core.link_params().arbiter) == ("tree", "tree") and core.arbitration_delay > 0
     faster = with_router(chip, mesh={"latency": 5e-8, "policy": "drop"})
     assert faster.router["mesh"] == RouterLevel(5e-8, mesh.service_time, mesh.fifo_depth, "drop", placeholder=False)
     assert faster.router["core"] == chip.router["core"]

@@ -337,9 +337,10 @@ def test_router_from_board_uses_the_chip_config_levels():
 
     slow_mesh = LinkParams(latency=1e-6, service_time=5e-7, fifo_depth=3, policy="drop")
     level = SimpleNamespace(link_params=lambda: slow_mesh)
-    board = SimpleNamespace(nx=3, ny=2, chip=SimpleNamespace(n_cores=2, max_hop=1, router={"mesh": level}))
+    board = SimpleNamespace(nx=3, ny=2, chip=SimpleNamespace(n_cores=2, neurons_per_core=4, max_hop=1,
+                                                            router={"mesh": level}))
     router = Router.from_board(board)
-    assert (router.nx, router.ny, router.n_cores, router.max_hop) == (3, 2, 2, 1)
+    assert (router.nx, router.ny, router.n_cores, router.max_hop, router.neurons_per_core) == (3, 2, 2, 1, 4)
     assert router.levels["mesh"] == slow_mesh and router.levels["core"] == DEFAULT_LEVELS["core"]
     with pytest.raises(ConfigError):  # two hops along x exceed max_hop = 1
         router.feed(make_batch([0.0], 0, 0, 0, 2, 1, 0))

@@ -1392,8 +1392,9 @@ class Router:
 
     @classmethod
     def from_board(cls, board, levels=None, trace=False):
-        """A router for a board object with ``nx``, ``ny`` and ``chip`` (``n_cores``, ``max_hop``,
-        ``router`` levels with ``link_params()``), as built by ``mixsig.chip``.
+        """A router for a board object with ``nx``, ``ny`` and ``chip`` (``n_cores``,
+        ``neurons_per_core``, ``max_hop``, ``router`` levels with ``link_params()``), as built by
+        ``mixsig.chip``.
 
         Parameters
         ----------

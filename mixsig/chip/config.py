@@ -813,6 +813,7 @@ def _router_level(source, level, table, problems):
         problems.append(Problem(source, key, table,
                                 "a table with latency, service_time, fifo_depth, policy, placeholder"))
         return None
+    count = len(problems)
     allowed = {"latency", "service_time", "fifo_depth", "policy", "placeholder"}
     if level == "core":
         allowed |= {"arbiter", "arbitration_delay"}
@@ -821,7 +822,6 @@ def _router_level(source, level, table, problems):
         if not _is_number(table.get("arbitration_delay", 0.0)) or table.get("arbitration_delay", 0.0) < 0:
             problems.append(Problem(source, f"{key}.arbitration_delay", table.get("arbitration_delay"),
                                     "a time >= 0 s per arbitration level"))
-    count = len(problems)
     for name in sorted(set(table) - allowed):
         problems.append(Problem(source, f"{key}.{name}", table[name], f"one of {sorted(allowed)}"))
     for name in ("latency", "service_time"):
@@ -864,7 +864,9 @@ def with_router(chip, **levels):
             raise ValueError(f"unknown router level {level!r}: expected one of {list(ROUTER_LEVELS)}")
         if isinstance(value, dict):
             base = router.get(level, RouterLevel(latency=0.0, service_time=0.0, fifo_depth=16, policy="stall"))
-            fields = {**dataclasses.asdict(base), "placeholder": False, **value}
+            kept = {name: field for name, field in dataclasses.asdict(base).items()
+                    if level == "core" or name not in ("arbiter", "arbitration_delay")}  # (the core's only)
+            fields = {**kept, "placeholder": False, **value}
             problems = []
             value = _router_level("<override>", level, fields, problems)
             raise_if_any(problems, "router override")
