@@ -355,12 +355,14 @@ def test_foreign_and_broken_files(tmp_path, dataset):
 
 
 def test_failed_write_leaves_no_file(tmp_path, dataset, monkeypatch):
-    def fail_midway(self, path, **kwargs):
-        with open(path, "wb") as handle:
-            handle.write(b"\x89HDF\r\n\x1a\n partial")
+    def fail_midway(self, target, **kwargs):
+        if not hasattr(target, "close"):  # to_netcdf(path): the file is ours to start
+            with open(target, "wb") as handle:
+                handle.write(b"\x89HDF\r\n\x1a\n partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(xr.Dataset, "to_netcdf", fail_midway)
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", fail_midway)  # datasets with dask arrays
+    monkeypatch.setattr(xr.Dataset, "dump_to_store", fail_midway)  # datasets in memory: the store made the file
     with pytest.raises(OSError, match="disk full"):
         io.to_netcdf(dataset, tmp_path / "run.nc")
     assert os.listdir(tmp_path) == []

@@ -29,6 +29,7 @@ import os
 
 import numpy as np
 import xarray as xr
+from xarray.backends.netCDF4_ import NETCDF4_PYTHON_LOCK
 
 from mixsig.errors import ConfigError, Problem
 from mixsig.files import atomic_write
@@ -143,13 +144,31 @@ _TRAILER = len(TRAILER_MAGIC) + 32
 def _write(out, temporary, encoding):
     """Write ``out`` to ``temporary`` and append the sha256 trailer of the bytes written."""
     try:
-        out.to_netcdf(temporary, mode="w", format="NETCDF4", engine="netcdf4", encoding=encoding, unlimited_dims=())
+        if any(variable.chunks is not None for variable in out.variables.values()):
+            out.to_netcdf(temporary, mode="w", format="NETCDF4", engine="netcdf4", encoding=encoding, unlimited_dims=())
+        else:
+            _store(out, temporary, encoding)
     except RuntimeError as error:  # how the netCDF library reports a failed write (a full disk, ...)
         raise OSError(errno.EIO, f"{error} (disk full, file-size limit or I/O error)", temporary) from error
     with open(temporary, "rb") as stream:
         digest = hashlib.file_digest(stream, "sha256").digest()
     with open(temporary, "ab") as stream:  # HDF5 ignores bytes past its end-of-file address
         stream.write(TRAILER_MAGIC + digest)
+
+
+def _store(out, temporary, encoding):
+    """Write ``out``, held in memory, through xarray's netCDF4 store as ``to_netcdf`` does.
+
+    ``Dataset.to_netcdf`` first asks dask which scheduler would write chunked arrays (to choose
+    its file lock), and that question imports ``dask.distributed`` whenever dask is installed:
+    0.25 s of CPU, about 6 % of a warm ``mixsig run``, for a dataset with no dask array in it.
+    The store here takes the lock ``to_netcdf`` takes for the netCDF4 library itself.
+    """
+    store = xr.backends.NetCDF4DataStore.open(temporary, mode="w", format="NETCDF4", lock=NETCDF4_PYTHON_LOCK)
+    try:
+        out.dump_to_store(store, encoding=encoding, unlimited_dims=())
+    finally:
+        store.close()
 
 
 def verify_file(path):
