@@ -59,6 +59,7 @@ from mixsig.circuits import homeostasis, stp
 from mixsig.circuits.dpi import step_element
 from mixsig.circuits.soma import N_KERNEL_PARAMETERS, kernel_parameters, soma_advance
 from mixsig.constants import Q_E
+from mixsig.engine import precompile
 
 N_TYPES = 4
 """Synapse types per neuron (AMPA, NMDA, GABA, SHUNT)."""
@@ -594,6 +595,42 @@ def step_loop(advance, state_major):
         loop.__qualname__, loop.__doc__ = name, _run_steps.__doc__
         STEP_LOOPS[advance] = numba.njit(cache=True)(loop)
     return STEP_LOOPS[advance]
+
+
+def compile_step_loop(loop, advance, args):
+    """Make sure ``loop`` (:func:`step_loop` of ``advance``) is compiled for ``args``, on two cores
+    when cold.
+
+    When neither this process nor numba's cache has the loop for these argument types and the
+    loop routes in compiled code, a helper process compiles the compiled routing
+    (:func:`_record_and_route`, :mod:`mixsig.engine.precompile`) while this one compiles the
+    neuron kernel ``advance``; the loop is then compiled with the routing loaded from the cache.
+    Otherwise (a warm start) nothing is done. The split is this way round because a cached
+    ``parallel=True`` kernel linked into a newly compiled caller made a cached loop that crashed
+    (segmentation fault) the next process that loaded it; the routing is serial code.
+
+    Parameters
+    ----------
+    loop : numba dispatcher
+        ``step_loop(advance, ...)``.
+    advance : numba dispatcher
+        The kernel function the loop binds.
+    args : tuple
+        The loop's arguments (:func:`_run_steps`), as the caller will pass them.
+    """
+    routing = args[-1]
+    if not routing[0] or precompile.cached(loop, precompile.signature(args)):
+        return
+    (n0, _, _, _, _, _, _, _, _, _, _, _, _, _, n_neurons, i_w, noise, syn, soma, dt, syn_par, nmda_thr, soma_par,
+     i_dc, syn_mean, count, offset, _, _) = args
+    types_of = precompile.signature
+    helper = precompile.start(_record_and_route, types_of((n0, dt, count, offset, n_neurons, routing)))
+    try:
+        step_noise = numba.typeof(noise).copy(ndim=noise.ndim - 1)  # the loop passes noise[n - n0]
+        advance.compile(types_of((syn, soma, i_w)) + (step_noise,) + types_of(
+            (dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)))
+    finally:
+        precompile.finish(helper)
 
 
 def step_loop_name(advance):

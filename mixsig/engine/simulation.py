@@ -93,6 +93,7 @@ from mixsig.engine.kernels import (
     N_EXCITATORY,
     N_TYPES,
     PARALLEL_MIN_NEURONS,
+    compile_step_loop,
     configure_threading,
     delivery_keys,
     kernel_array,
@@ -246,6 +247,7 @@ class Simulation:
         self._init_delays(network)
         self._init_records()
         self.step_index = 0
+        self._loops_ready = set()  # step loops known to be compiled for this simulation's argument types
 
     # -- set-up --------------------------------------------------------------------------------
 
@@ -699,12 +701,16 @@ class Simulation:
         if self.parallel:
             configure_threading()
         kernel = self.kernel
-        loop = step_loop(kernel.advance if self.parallel else kernel.advance_serial, kernel.state_major)
-        done, handled, *pending = loop(
-            n, limit, block * self.block_steps, ptr, keys, counts, everyone, pending_keys, pending_counts,
-            pending_instance, self.compiled.cam_ptr, self.cam_local, self.compiled.cam_syn_type, self.weight, self.n,
-            self.i_w, noise, self.syn, self.soma, dt, self.syn_par, self.nmda_thr, self.soma_par, self._i_dc(n),
-            self.syn_mean, self.count, self.offset, self._adapt(), routing)
+        advance = kernel.advance if self.parallel else kernel.advance_serial
+        loop = step_loop(advance, kernel.state_major)
+        args = (n, limit, block * self.block_steps, ptr, keys, counts, everyone, pending_keys, pending_counts,
+                pending_instance, self.compiled.cam_ptr, self.cam_local, self.compiled.cam_syn_type, self.weight, self.n,
+                self.i_w, noise, self.syn, self.soma, dt, self.syn_par, self.nmda_thr, self.soma_par, self._i_dc(n),
+                self.syn_mean, self.count, self.offset, self._adapt(), routing)
+        if loop not in self._loops_ready:
+            compile_step_loop(loop, advance, args)  # a cold start compiles on two cores
+            self._loops_ready.add(loop)
+        done, handled, *pending = loop(*args)
         if self.noisy:
             self.noise_used += done
         last = n + done - 1

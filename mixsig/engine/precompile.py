@@ -1,0 +1,99 @@
+"""Split a cold start's compilation over two processes.
+
+On a fresh install (or after any edit of the package, :mod:`mixsig.kernel_cache`) the first run
+compiles every kernel it uses, one after the other, in one process: about 45 CPU-seconds for the
+default experiment, while the machine's other core waits. A step loop
+(:func:`mixsig.engine.kernels.step_loop`) calls two large, independent trees of kernels: the
+neuron kernel (``advance``) and the compiled routing (router event loop, spike expansion,
+delivery keys). :func:`mixsig.engine.kernels.compile_step_loop` has a helper process compile the
+routing (it goes into numba's on-disk cache) while this process compiles the neuron kernel; the
+step loop then loads the routing from the cache instead of compiling it.
+
+Nothing changes when the loop does not route in compiled code, when it is already compiled or
+cached (a warm start does not start a helper), when numba cannot cache, or when the helper fails:
+this process then compiles what is missing itself. The helper compiles exactly the signature the step loop will ask for, so no
+kernel gets a second specialisation (``tests/test_kernel_cache.py``).
+"""
+
+import os
+import pickle
+import subprocess
+import sys
+
+import numba
+from numba.core import caching
+
+from mixsig.kernel_cache import PACKAGE_DIR, source_hash
+
+
+def signature(values):
+    """numba's argument types of ``values`` (as a call with them would be typed)."""
+    return tuple(numba.typeof(value) for value in values)
+
+
+def cached(dispatcher, sig):
+    """Whether ``dispatcher`` has ``sig`` compiled in this process or stored in numba's cache.
+
+    A dispatcher that cannot cache (no writable cache directory) counts as cached: a helper's
+    compilation could not reach this process.
+    """
+    if tuple(sig) in dispatcher.overloads:
+        return True
+    cache = dispatcher._cache
+    if not isinstance(cache, caching.Cache):
+        return True
+    key = cache._index_key(tuple(sig), dispatcher.targetctx.codegen())
+    return key in cache._cache_file._load_index()
+
+
+def start(dispatcher, sig):
+    """Start a helper process compiling ``dispatcher`` for ``sig`` into numba's cache.
+
+    Returns
+    -------
+    subprocess.Popen or None
+        The helper (pass it to :func:`finish`), or None when ``sig`` is cached already or the
+        helper could not start.
+    """
+    if cached(dispatcher, sig):
+        return None
+    function = dispatcher.py_func
+    request = pickle.dumps((source_hash(), function.__module__, function.__name__, tuple(sig)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(PACKAGE_DIR.parent)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    try:
+        helper = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        helper.stdin.write(request)
+        helper.stdin.close()
+    except OSError:
+        return None
+    return helper
+
+
+def finish(helper):
+    """Wait for a helper of :func:`start` (None: nothing to wait for); stop it if interrupted."""
+    if helper is None:
+        return
+    try:
+        helper.wait()
+    except BaseException:
+        helper.kill()
+        helper.wait()
+        raise
+
+
+def main():
+    """Helper process: compile the dispatcher named on stdin (source hash, module, function,
+    signature) if this process runs the same package sources; exit 0 on success."""
+    import importlib
+
+    expected, module, name, sig = pickle.loads(sys.stdin.buffer.read())
+    if source_hash() != expected:
+        return 1
+    getattr(importlib.import_module(module), name).compile(sig)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
