@@ -19,7 +19,9 @@ generic 180 nm calibration with mismatch and ageing drift, spikes only). Figures
 * ``ref1024_fast.*`` / ``ref1024_fast_noise.*`` (issue 15): the ``fast`` integrator on the same
   workload, noise off / on, with the ``exact`` integrator measured in the same run, interleaved
   (``exact_neuron_steps_per_s``, ``speedup_vs_exact``); both threads against one
-  (``one_thread_neuron_steps_per_s``, ``thread_speedup``, ``numba.set_num_threads``); where the
+  (``one_thread_neuron_steps_per_s``, ``thread_speedup``, ``numba.set_num_threads``), and
+  ``steps_per_delivery_free_chunk`` (:func:`delivery_free_chunk`: why one parallel region per
+  chunk of steps cannot replace the one per step on this recurrent network); where the
   fast run's time goes (``share_<part>``); and its agreement with exact, same seed, 1 s, noise
   off (:func:`mixsig.analysis.agreement.compare`): ``agreement_open_<figure>`` with the
   recurrent connections removed, ``agreement_closed_<figure>`` on ref1024 as is, and
@@ -99,7 +101,8 @@ def measure_fast(noise, name, rounds=2, duration=DURATION):
     threads = numba.get_num_threads()
     for _ in range(rounds):
         rates["exact"].append(_throughput(_ready(noise, duration), duration))
-        rates["fast"].append(_throughput(_ready(noise, duration, integrator="fast"), duration))
+        fast_run = _ready(noise, duration, integrator="fast")
+        rates["fast"].append(_throughput(fast_run, duration))
         numba.set_num_threads(1)
         try:
             rates["one_thread"].append(_throughput(_ready(noise, duration, integrator="fast"), duration))
@@ -113,10 +116,23 @@ def measure_fast(noise, name, rounds=2, duration=DURATION):
         f"{name}.one_thread_neuron_steps_per_s": one,
         f"{name}.thread_speedup": fast / one,
         f"{name}.threads": threads,
+        f"{name}.steps_per_delivery_free_chunk": delivery_free_chunk(fast_run),
     }
     for part, share in workloads.profile_split(_ready(noise, integrator="fast"), PROFILE_DURATION).items():
         figures[f"{name}.share_{part}"] = share
     return figures
+
+
+def delivery_free_chunk(simulation):
+    """Mean number of consecutive steps with no router delivery inside, of a run so far.
+
+    A step with a spike ends such a chunk (its events arrive in the next step), so this is the
+    steps run over the steps with a spike (plus one): the most steps one parallel region could
+    cover if the threads ran a chunk of steps each on their own neurons and routing happened
+    between chunks.
+    """
+    steps = np.unique(np.floor(simulation.spikes()[2] / simulation.experiment.dt).astype(np.int64))
+    return simulation.step_index / (steps.size + 1)
 
 
 def agreement(duration=DURATION):
