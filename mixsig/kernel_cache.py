@@ -95,23 +95,36 @@ class PackageSourceLocator(_numba_class("CacheLocator")):
 
     @classmethod
     def from_function(cls, py_func, py_file):
-        try:
-            inside = pathlib.Path(py_file).resolve().is_relative_to(PACKAGE_DIR)
-        except OSError:
-            return None
-        if not inside:
+        folder = os.path.dirname(os.path.abspath(py_file))
+        if folder not in _USABLE:  # inside the package? (once per source folder)
+            try:
+                _USABLE[folder] = pathlib.Path(folder).resolve().is_relative_to(PACKAGE_DIR)
+            except OSError:
+                _USABLE[folder] = False
+        if not _USABLE[folder]:
             return None
         for base in cls._bases:
-            locator = base.from_function(py_func, py_file)
-            if locator is None:
+            if (base, folder) not in _USABLE:  # numba's own checks (a writable folder), once per source folder
+                _USABLE[base, folder] = base.from_function(py_func, py_file) is not None
+            if not _USABLE[base, folder]:
                 continue
-            locator = cls(locator)
-            try:
-                locator.ensure_cache_path()
-            except OSError:
-                continue
+            locator = cls(base(py_func, py_file))
+            if (cls, locator._path) not in _USABLE:
+                try:
+                    locator.ensure_cache_path()
+                except OSError:
+                    continue
+                _USABLE[cls, locator._path] = True
             return locator
         return None
+
+
+_USABLE = {}
+"""What this process has checked already, by source folder: whether it is inside the package,
+and ``(numba locator class, folder) -> usable``; and the cache folders made sure of (created and
+written to). The ~120 kernels of a run live in a few folders, and numba's locators check a
+kernel's folder anew for each kernel (a directory and a temporary file each time): 0.2-0.3 s of
+every start under load. numba checks a folder again before each save."""
 
 
 @contextlib.contextmanager
