@@ -629,8 +629,10 @@ def compile_step_loop(loop, advance, args):
         step_noise = numba.typeof(noise).copy(ndim=noise.ndim - 1)  # the loop passes noise[n - n0]
         advance.compile(types_of((syn, soma, i_w)) + (step_noise,) + types_of(
             (dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)))
-    finally:
-        precompile.finish(helper)
+    except BaseException:  # an interrupt (or a failure) does not wait for the helper
+        precompile.stop(helper)
+        raise
+    precompile.finish(helper)
 
 
 def step_loop_name(advance):

@@ -78,9 +78,18 @@ def finish(helper):
     try:
         helper.wait()
     except BaseException:
+        stop(helper)
+        raise
+
+
+def stop(helper):
+    """Stop a helper of :func:`start` without waiting for its work (None: nothing to stop).
+
+    numba replaces cache files atomically, so a helper stopped while saving leaves no partial file.
+    """
+    if helper is not None:
         helper.kill()
         helper.wait()
-        raise
 
 
 def main():
