@@ -122,3 +122,25 @@ def test_concurrent_saves_into_one_cache_folder_keep_every_signature_with_its_ow
     cache_file = _numba_class("IndexDataCacheFile")(str(folder), "kernel", source_hash())
     loaded = {(w, i): cache_file.load((w, i)) for w in range(workers) for i in range(count)}
     assert loaded == {(w, i): f"code of {w}/{i}" for w in range(workers) for i in range(count)}
+
+
+HELPER_PROBE = """
+import numba, numpy as np
+from mixsig.aer.events import unsorted
+from mixsig.engine import precompile
+sig = (numba.typeof(np.zeros(3, dtype=np.int32)),)
+before = precompile.cached(unsorted, sig)
+helper = precompile.start(unsorted, sig)
+precompile.finish(helper)
+print(before, helper.returncode, precompile.cached(unsorted, sig), precompile.start(unsorted, sig) is None,
+      sig in [tuple(s) for s in unsorted.signatures])
+"""
+
+
+def test_cold_start_helper_compiles_into_the_cache_this_process_reads(tmp_path):
+    """A helper process (mixsig.engine.precompile) compiles a signature into numba's cache; this
+    process then finds it cached (and starts no second helper) without having compiled it."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    proc = subprocess.run([sys.executable, "-c", HELPER_PROBE], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "0", "True", "True", "False"]
