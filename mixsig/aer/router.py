@@ -810,44 +810,6 @@ def _order(time, event):
     return order[np.argsort(time[order], kind="mergesort")]
 
 
-@numba.njit(cache=True, inline="always")
-def _commit(kind, u, j, t_next, arrival, wait, cut, tally, n_c, nx, chip_base, mesh_base, link_i, counts, stats, slot_i,
-            carried_slot, in_event, in_dst, in_mask, d_time, d_j, d_event, t_time, t_j, t_event, t_link, t_arrival,
-            t_wait):
-    """Count one hand-over record of :func:`_run_by_link` (kind 0: in transit at the start, 1: served,
-    2: dropped) and write its delivery or its event left in transit at ``cut``; ``tally`` holds the
-    deliveries, delivered copies, events in transit and drops so far."""
-    if kind == 2:
-        counts[u, _DROPPED] += 1
-        tally[3] += 1
-        return
-    if kind == 1:
-        counts[u, _ACCEPTED] += 1  # (never stalled: a full stall FIFO made the pass decline)
-        _accumulate(stats, u, 6, 0.0)  # released at the end of service: held for no time
-    if t_next >= cut:  # still in the link's wire at the horizon
-        n_t = tally[2]
-        t_time[n_t] = t_next
-        t_j[n_t] = j
-        t_event[n_t] = _event_of(j, n_c, carried_slot, slot_i, in_event)
-        t_link[n_t] = u
-        t_arrival[n_t] = arrival
-        t_wait[n_t] = wait
-        tally[2] = n_t + 1
-        return
-    counts[u, _DELIVERED] += 1
-    _accumulate(stats, u, 0, t_next - arrival)
-    _accumulate(stats, u, 3, wait)
-    dst = slot_i[carried_slot[j], _DST] if j < n_c else in_dst[j - n_c]
-    if _next_link(u, dst, nx, chip_base, mesh_base, link_i) < 0:
-        mask = slot_i[carried_slot[j], _MASK] if j < n_c else in_mask[j - n_c]
-        n_d = tally[0]
-        d_time[n_d] = t_next
-        d_j[n_d] = j
-        d_event[n_d] = _event_of(j, n_c, carried_slot, slot_i, in_event)
-        tally[0] = n_d + 1
-        tally[1] += _popcount(mask)
-
-
 @numba.njit(cache=True)
 def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, in_src_core, nx, n_cores, link_f, link_i, ring,
                  busy, counts, stats, slot_f, slot_i, scal, topo, n_arrivals, n_carried, carried_slot,
@@ -866,8 +828,7 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
     departure]``. Services that start before ``T`` do not depend on anything after it, so the pass
     keeps those (the others are undone) and stops at ``T``; the caller routes from ``T`` on (only
     the events emitted before ``T`` are consumed). Counters, statistics, deliveries and events in
-    transit are written after the cut is known, from one record per hand-over; with an infinite
-    horizon there is no cut and each hand-over is counted at once (no records: ``r_*`` may be empty).
+    transit are written after the cut is known, from one record per hand-over.
 
     Returns ``(ok, n_d, n_out, n_t, cut)``: the deliveries and the events left in transit are in the
     scratch arrays ``d_*`` and ``t_*`` (in service order, link after link); ``cut`` is the horizon
@@ -939,8 +900,6 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
     ends = np.empty(n_cores + 6, dtype=np.int64)
     ok = True
     n_rec = 0  # hand-over records (kind 0: in transit at the start, 1: served, 2: dropped)
-    direct = until == np.inf  # no cut: count every hand-over at once instead of recording it
-    tally = np.zeros(4, dtype=np.int64)  # deliveries, delivered copies, events in transit, drops
     in_service_at_horizon = False
     for u in topo:
         latency = link_f[u, _LATENCY]
@@ -984,7 +943,7 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
                 t_next = carried_time[j]
                 arrival = slot_f[slot, _ARRIVAL]
                 wait = slot_f[slot, _WAIT]
-                kind = 0
+                r_kind[n_rec] = 0
             else:
                 arrival = src_t[first + q - n_u]
                 j = src_j[first + q - n_u]
@@ -992,22 +951,17 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
                         and ring[link_i[u, _RING_OFFSET] + link_i[u, _RING_POS]] > arrival - lead[link_i[u, _KIND]]):
                     ok = False  # the stall FIFO may have been full when the sender handed over: a hold
                     break
-                if not direct:
-                    r_ring[n_rec] = ring[link_i[u, _RING_OFFSET] + link_i[u, _RING_POS]]
-                    r_busy[n_rec] = busy[u]
+                r_ring[n_rec] = ring[link_i[u, _RING_OFFSET] + link_i[u, _RING_POS]]
+                r_busy[n_rec] = busy[u]
                 start, departure, status = _serve(u, arrival, link_f, link_i, ring, busy)
+                r_u[n_rec] = u
+                r_arrival[n_rec] = arrival
                 if status == 2:
-                    if direct:
-                        _commit(2, u, j, 0.0, arrival, 0.0, until, tally, n_c, nx, chip_base, mesh_base, link_i, counts,
-                                stats, slot_i, carried_slot, in_event, in_dst, in_mask, d_time, d_j, d_event, t_time,
-                                t_j, t_event, t_link, t_arrival, t_wait)
-                    else:
-                        r_u[n_rec], r_arrival[n_rec], r_kind[n_rec] = u, arrival, 2
-                        n_rec += 1
+                    r_kind[n_rec] = 2
+                    n_rec += 1
                     continue
-                kind = 1
-                if not direct:
-                    r_dep[n_rec] = departure
+                r_kind[n_rec] = 1
+                r_dep[n_rec] = departure
                 if departure >= until:  # in service at the horizon: its release depends on what comes next
                     in_service_at_horizon = True
                 wait = start - arrival
@@ -1018,14 +972,9 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
                 ok = False
                 break
             previous_t, previous_j = t_next, j
-            if direct:
-                _commit(kind, u, j, t_next, arrival, wait, until, tally, n_c, nx, chip_base, mesh_base, link_i, counts,
-                        stats, slot_i, carried_slot, in_event, in_dst, in_mask, d_time, d_j, d_event, t_time, t_j,
-                        t_event, t_link, t_arrival, t_wait)
-            else:
-                r_u[n_rec], r_j[n_rec], r_kind[n_rec] = u, j, kind
-                r_arrival[n_rec], r_wait[n_rec], r_t[n_rec] = arrival, wait, t_next
-                n_rec += 1
+            r_u[n_rec], r_j[n_rec] = u, j
+            r_arrival[n_rec], r_wait[n_rec], r_t[n_rec] = arrival, wait, t_next
+            n_rec += 1
             if t_next >= until:  # still in the link's wire at the horizon
                 continue
             dst = slot_i[carried_slot[j], _DST] if j < n_c else in_dst[j - n_c]
@@ -1073,12 +1022,39 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
             counts[u] = saved_counts[m]
             stats[u] = saved_stats[m]
         return False, 0, 0, 0, -np.inf
+    n_d, n_out, n_t, n_dropped = 0, 0, 0, 0
     for r in range(n_rec):  # what happened before the cut, in service order link after link
-        if r_kind[r] == 0 or r_arrival[r] < cut:
-            _commit(r_kind[r], r_u[r], r_j[r], r_t[r], r_arrival[r], r_wait[r], cut, tally, n_c, nx, chip_base,
-                    mesh_base, link_i, counts, stats, slot_i, carried_slot, in_event, in_dst, in_mask, d_time, d_j,
-                    d_event, t_time, t_j, t_event, t_link, t_arrival, t_wait)
-    n_d, n_out, n_t, n_dropped = tally[0], tally[1], tally[2], tally[3]
+        u = r_u[r]
+        if r_kind[r] != 0 and r_arrival[r] >= cut:
+            continue
+        if r_kind[r] == 2:
+            counts[u, _DROPPED] += 1
+            n_dropped += 1
+            continue
+        if r_kind[r] == 1:
+            counts[u, _ACCEPTED] += 1  # (never stalled: a full stall FIFO made the pass decline above)
+            _accumulate(stats, u, 6, 0.0)  # released at the end of service: held for no time
+        j, t_next, arrival, wait = r_j[r], r_t[r], r_arrival[r], r_wait[r]
+        if t_next >= cut:  # still in the link's wire at the horizon
+            t_time[n_t] = t_next
+            t_j[n_t] = j
+            t_event[n_t] = _event_of(j, n_c, carried_slot, slot_i, in_event)
+            t_link[n_t] = u
+            t_arrival[n_t] = arrival
+            t_wait[n_t] = wait
+            n_t += 1
+            continue
+        counts[u, _DELIVERED] += 1
+        _accumulate(stats, u, 0, t_next - arrival)
+        _accumulate(stats, u, 3, wait)
+        dst = slot_i[carried_slot[j], _DST] if j < n_c else in_dst[j - n_c]
+        if _next_link(u, dst, nx, chip_base, mesh_base, link_i) < 0:
+            mask = slot_i[carried_slot[j], _MASK] if j < n_c else in_mask[j - n_c]
+            d_time[n_d] = t_next
+            d_j[n_d] = j
+            d_event[n_d] = _event_of(j, n_c, carried_slot, slot_i, in_event)
+            n_d += 1
+            n_out += _popcount(mask)
     scal[_N_DELIVERED] += n_d
     scal[_N_DROPPED] += n_dropped
     return True, n_d, n_out, n_t, cut
@@ -1792,13 +1768,11 @@ class Router:
         if not acyclic:
             return False, -np.inf, None
         total, longest, n_all = int(n_arrivals.sum()), int(n_arrivals.max()), n_now + carried_slot.shape[0]
-        finite = until < np.inf  # (an infinite horizon leaves nothing in transit and needs no records)
-        n_rec = total + carried_slot.shape[0] if finite else 0
-        n_t = n_all if finite else 0
-        floats = _split(self._scratch(np.float64, total + longest + n_all + 3 * n_t + 6 * n_rec),
-                        (total, longest, n_all) + (n_t,) * 3 + (n_rec,) * 6)
-        ints = _split(self._scratch(np.int64, total + longest + 2 * n_all + 3 * n_t + 3 * n_rec),
-                      (total, longest, n_all, n_all) + (n_t,) * 3 + (n_rec,) * 3)
+        n_rec = total + carried_slot.shape[0]
+        floats = _split(self._scratch(np.float64, total + longest + 4 * n_all + 6 * n_rec),
+                        (total, longest) + (n_all,) * 4 + (n_rec,) * 6)
+        ints = _split(self._scratch(np.int64, total + longest + 5 * n_all + 3 * n_rec),
+                      (total, longest) + (n_all,) * 5 + (n_rec,) * 3)
         rt, merged_t, d_time, t_time, t_arrival, t_wait = floats[:6]
         rj, merged_j, d_j, d_event, t_j, t_event, t_link = ints[:7]
         ok, n_d, n_out, n_t, cut = _run_by_link(
