@@ -208,6 +208,39 @@ def broadcast(until, begin, n_rows, event, source, tag, chip, core, emit, arriva
     return n_rows
 
 
+@numba.njit(cache=True)
+def count_free(n_rows, tag, chip, core, n_cores, counts, stats, matches, match_meta):
+    """Count router deliveries ``0:n_rows`` through cost-free broadcast stages.
+
+    With a zero service time and latency, nothing pending and every copy before the horizon,
+    :func:`broadcast` delivers each copy at its arrival, in the same order, without wait: the copies
+    are its input rows unchanged, and only the counters and statistics move (sojourn and wait 0).
+
+    Parameters
+    ----------
+    n_rows : int
+        Copies (router deliveries) to count.
+    tag, chip, core : ndarray of int64, shape (>= n_rows,)
+        Their tags and destination chips and cores.
+    n_cores : int
+        Cores per chip.
+    counts, stats : ndarray
+        The stages' counters and statistics (:func:`stage_arrays`), updated in place.
+    matches, match_meta : ndarray of int64
+        CAM matches per (destination core, tag), as in :func:`broadcast`.
+    """
+    period, n_tags = match_meta[0], match_meta[1]
+    for k in range(n_rows):
+        link = chip[k] * n_cores + core[k]
+        counts[link, ACCEPTED] += 1
+        counts[link, DELIVERED] += 1
+        if period > 0:
+            counts[link, MATCHED] += matches[(((chip[k] % period) * n_cores) + core[k]) * n_tags + tag[k]]
+        for column in (2, 5):  # maxima of the sojourn and the wait, both 0
+            if stats[link, column] < 0.0:
+                stats[link, column] = 0.0
+
+
 @numba.njit(cache=True, inline="always")
 def _deliver(event, source, tag, chip, core, emit, arrival, wait, time, n_cores, counts, stats, out_event, out_source,
              out_tag, out_chip, out_core, out_emit, out_arrival, n):

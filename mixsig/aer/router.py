@@ -1369,6 +1369,7 @@ class Router:
         stage = self.levels["broadcast"]
         self._stage_par = np.array([stage.service_time, stage.latency])
         self._stage_spec = np.array([stage.fifo_depth, int(stage.policy == "drop")], dtype=np.int64)
+        self._stage_free = stage.service_time == 0 and stage.latency == 0  # copies pass unchanged: only counted
         self._stage = _broadcast.stage_arrays(n_chips * self.n_cores, stage.fifo_depth)
         self._matches = np.zeros(1, dtype=np.int64)
         self._match_meta = np.zeros(2, dtype=np.int64)
@@ -1682,6 +1683,10 @@ class Router:
         """Pass the router's fan-out copies through the broadcast stages (:mod:`mixsig.aer.broadcast`);
         return the copies delivered to the cores' synapses before ``until``."""
         n = self.broadcast_in_flight + fanned.size
+        if self._stage_free and not self.broadcast_in_flight and (n == 0 or fanned.arrival_time.max() < until):
+            _broadcast.count_free(n, fanned.tag, fanned.dst_chip, fanned.dst_core, self.n_cores, self._stage[4],
+                                  self._stage[5], self._matches, self._match_meta)
+            return fanned
         if self.broadcast_in_flight:
             out = [np.empty(n, dtype=np.int64) for _ in range(5)] + [np.empty(n) for _ in range(2)]
         else:  # nothing pending: the copies overwrite the fan-out rows (the router's own arrays) in place
