@@ -75,7 +75,7 @@ def run(dt, delivery, duration=DURATION):
     simulation.advance(duration)
     _, neuron, time = simulation.spikes()
     router = simulation.router
-    counts = (int(simulation.emitted.sum()), int(simulation.delivered.sum()), router.dropped, router.in_flight)
+    counts = (int(simulation.emitted.sum()), router.delivered, router.dropped, router.in_flight)
     return neuron, time, counts
 
 
