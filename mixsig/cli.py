@@ -576,7 +576,9 @@ def main(argv=None):
     try:
         with interrupts.handled(ignore=IGNORED_SIGNALS):
             try:
-                return args.handler(args, argv)
+                status = args.handler(args, argv)
+                interrupts.check()  # a signal recorded where it could not be raised (the compiler's callbacks)
+                return status
             except BaseException as error:
                 # The record decides: the exception a signal raised may have become another one.
                 signum = interrupts.received() or (signal.SIGINT if isinstance(error, KeyboardInterrupt) else None)

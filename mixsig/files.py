@@ -22,6 +22,7 @@ import signal
 import tempfile
 import threading
 
+from mixsig import interrupts
 from mixsig.errors import Problem
 
 HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -140,6 +141,7 @@ def atomic_write(path, write):
             write(temporary)
             with open(temporary, "rb") as stream:
                 os.fsync(stream.fileno())
+        interrupts.check()  # a signal recorded before the write and not raised: the previous file stays
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException as error:

@@ -5,11 +5,13 @@ signal and raises :class:`Interrupted` in the main thread, so that ``finally`` b
 :func:`mixsig.files.atomic_write` remove what they were writing. Python runs a signal handler
 wherever the main thread happens to be, and inside the numba dispatcher (which converts the
 arguments of a compiled call) the exception can be swallowed or turned into a ``SystemError``:
-the record is what counts. Long loops call :func:`check`, which raises the recorded signal again,
+the record is what counts (and inside the compiler's ctypes callbacks the handler only records).
+Long loops call :func:`check`, which raises the recorded signal again,
 and the command's exit status is decided from :func:`received`, whatever the exception became.
 """
 
 import contextlib
+import pathlib
 import signal
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -27,8 +29,16 @@ class Interrupted(BaseException):
 
 
 def handler(signum, frame):
-    """Signal handler: record ``signum`` and raise :class:`Interrupted`."""
+    """Signal handler: record ``signum`` and raise :class:`Interrupted`.
+
+    Not raised when the signal lands in llvmlite's code (``frame``): there the main thread runs a
+    ctypes callback of the compiler (numba saving a freshly compiled kernel to its cache), where
+    an exception is printed as "Exception ignored ..." with a traceback and then dropped. The
+    record stays, and the next :func:`check` raises it once the compiler hands back.
+    """
     _received.append(signum)
+    if frame is not None and "llvmlite" in pathlib.PurePath(frame.f_code.co_filename).parts:
+        return
     raise Interrupted(signum)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import mixsig
+from mixsig import interrupts
 from mixsig.cli import main
 from mixsig.experiment import default_experiment
 from mixsig.files import atomic_write, remove_stale_temporaries
@@ -149,6 +150,27 @@ def test_signal_during_the_run(signum, cpu, tmp_path):
     _wait(lambda: _cpu_seconds(proc.pid) >= cpu or proc.poll() is not None, SETTLE, f"{cpu} s of CPU")
     proc.send_signal(signum)
     _check_interrupted(proc, signum, tmp_path, previous)
+
+
+def test_signal_inside_the_compiler_is_recorded_and_raised_at_the_next_check(tmp_path):
+    """A signal landing in llvmlite's code (numba's cache callbacks, where an exception is printed
+    as 'Exception ignored' and dropped) is only recorded: the next check raises it, and a write
+    after it leaves the previous file intact."""
+    previous = tmp_path / "out.nc"
+    previous.write_bytes(PREVIOUS)
+    in_llvmlite = compile("handler(signal.SIGINT, sys._getframe())", "/site-packages/llvmlite/binding/executionengine.py",
+                          "exec")
+    with interrupts.handled():
+        exec(in_llvmlite, {"handler": interrupts.handler, "signal": signal, "sys": sys})  # no exception here
+        assert interrupts.received() == signal.SIGINT
+        with pytest.raises(interrupts.Interrupted):
+            atomic_write(previous, lambda temporary: pathlib.Path(temporary).write_bytes(b"new"))
+        with pytest.raises(interrupts.Interrupted):
+            interrupts.check()
+    assert previous.read_bytes() == PREVIOUS and _temporaries(tmp_path) == []
+    with interrupts.handled(), pytest.raises(interrupts.Interrupted):  # anywhere else it raises at once
+        interrupts.handler(signal.SIGINT, sys._getframe())
+    assert interrupts.received() is None
 
 
 def _big_write_experiment(folder):
