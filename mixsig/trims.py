@@ -128,13 +128,13 @@ def read_trims(path, relative_to=None):
     source = str(location)
     if location.suffix == ".toml":
         try:
-            data = tomllib.loads(paths.read_text(location, "trim file"))
+            data = tomllib.loads(paths.read_text(location, "trim"))
         except tomllib.TOMLDecodeError as error:
             raise_if_any([Problem(source, "(syntax)", None, f"valid TOML ({error})")], "trim file")
         return _from_tables(data, source)
     import xarray as xr
 
-    paths.check_regular(location, "trim file")
+    paths.check_regular(location, "trim")
     try:
         with xr.open_dataset(location) as ds:
             ds.load()

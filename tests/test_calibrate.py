@@ -77,6 +77,14 @@ def test_trim_file_round_trip_and_run(result, small_chip, tmp_path, suffix):
     assert ds.attrs["trims"] == path.name
 
 
+@pytest.mark.parametrize("name", ["missing.nc", "missing.toml"])
+def test_missing_trim_file_is_named_once(tmp_path, name):
+    """A missing trim file is refused as 'an existing trim file' (the noun once, not 'file file')."""
+    with pytest.raises(ConfigError) as caught:
+        read_trims(tmp_path / name)
+    assert caught.value.problems[0].expected == "an existing trim file"
+
+
 def test_trims_of_other_chips_are_refused(result, small_chip, tmp_path):
     path = tmp_path / "trims.nc"
     write_trims(result.trims, path)
