@@ -76,11 +76,6 @@ def test_delay_mismatch_is_lognormal_and_per_instance():
 @pytest.mark.parametrize("exp, key", [
     (_chain("precise", delivery="step"), "delivery"),
     (_chain("nowhere"), "connections[0].delay"),
-    (dataclasses.replace(_chain(), network={
-        "populations": {"b": {"size": 2}}, "inputs": {"drive": {"size": 2, "kind": "poisson", "rate": 10.0}},
-        "connections": [{"pre": "drive", "post": "b", "rule": "all_to_all", "weight_mask": 1, "delay": "precise"}]},
-        dc=()),
-     "connections[0].delay"),
 ])
 def test_delay_synapses_are_refused_where_they_cannot_work(exp, key):
     with pytest.raises(ConfigError) as info:
@@ -103,3 +98,68 @@ def test_exact_delivery_does_not_depend_on_chunks_or_instance_batches():
         mine = set(zip(*(a.tolist() for a in one.spikes())))
         theirs = set(zip(*(a.tolist() for a in together.spikes())))
         assert mine == {s for s in theirs if s[0] in set(one.instances.tolist())}
+
+
+def test_depression_is_applied_at_the_delayed_onset(monkeypatch):
+    """Short-term depression of the followers' AMPA pools with mismatched delay synapses: each pool
+    takes its pulses in onset order (arrival + the synapse's drawn delay), recovering between onsets;
+    hand computation of the Tsodyks-Markram recursion from the router's arrival times and the delays."""
+    exp = dataclasses.replace(_chain("mismatched", device_model="generic_180nm", duration=0.1),
+                              biases=((None, "stp.enable_ampa", 1.0),))
+    sim = Simulation(exp)
+    arrivals = []
+    feed = sim._feed
+
+    def spy(fired, times, until):
+        keys, owner, arrival = feed(fired, times, until)
+        arrivals.append((keys, owner, arrival))
+        return keys, owner, arrival
+
+    monkeypatch.setattr(sim, "_feed", spy)
+    sim.advance(exp.duration)
+    keys, owner, arrival = (np.concatenate(column) for column in zip(*arrivals))
+    assert keys.size > 16 and np.all(owner == 0)
+    cam_ptr, cam_local = sim.compiled.cam_ptr, sim.cam_local
+    onsets, arrived = {}, {}
+    for key, a in zip(keys, arrival):
+        for row in range(cam_ptr[key], cam_ptr[key + 1]):
+            if cam_local[row] >= 0:
+                onsets.setdefault(cam_local[row], []).append(a + sim.delays[0, row])
+                arrived.setdefault(cam_local[row], []).append(a)
+    tau, u = sim.stp_par[0, 0, 0], sim.stp_par[1, 0, 0]
+    reordered = 0
+    for j, times in onsets.items():
+        order = np.argsort(times, kind="stable")
+        reordered += int(np.any(np.argsort(arrived[j], kind="stable") != order))
+        x, last = 1.0, 0.0
+        for t in np.asarray(times)[order]:
+            if t >= exp.duration:
+                break
+            x = 1.0 + (x - 1.0) * np.exp(-(t - last) / tau)
+            x, last = x - u * x, t
+        assert sim.stp_state[0, 0, j] == pytest.approx(x, rel=1e-12)
+        assert sim.stp_state[1, 0, j] == pytest.approx(last, rel=1e-15)
+    assert reordered > 0  # the delays changed the order of some pulses: depression at arrival would differ
+
+
+def test_delay_on_an_input_connection_shifts_its_pulses_and_followers():
+    """Input spikes pass their connection's delay synapses like routed events: with nominal devices
+    every follower of a regular input train spikes exactly ``delay`` later (to 1 ns)."""
+    delay = load_chip("dynapse2").delays["precise"].delay
+    times = (np.arange(9) * 0.01 + 3.212e-4).tolist()
+    runs = []
+    for name in ("", "precise"):
+        connection = {"pre": "drive", "post": "b", "rule": "all_to_all", "syn_type": "ampa", "weight_mask": 15}
+        if name:
+            connection["delay"] = name
+        exp = dataclasses.replace(_chain(), duration=0.1, dc=(), network={
+            "populations": {"b": {"size": 4, "core": [0]}},
+            "inputs": {"drive": {"size": 8, "kind": "spike_array", "spike_times": [times] * 8}},
+            "connections": [connection]})
+        runs.append(_run(exp))
+    (_, n0, t0), (sim, n1, t1) = runs
+    assert sim.delays.max() == delay and t0.size > 4
+    for j in np.unique(n0):
+        a, b = np.sort(t0[n0 == j]), np.sort(t1[n1 == j])
+        assert b.size >= a.size - 1
+        np.testing.assert_allclose(b[:a.size - 1] - a[:a.size - 1], delay, atol=1e-9)

@@ -13,17 +13,20 @@ shortest path (:func:`lookahead`: nothing a spike causes can reach a synapse ear
 after it):
 
 1. every neuron is advanced over the whole step from its state at ``t0`` with the pulses known so
-   far (input spikes at ``t0``; deliveries revealed by earlier rounds at their onsets), which gives
-   each neuron's tentative first spike;
+   far (input spikes at their spike times, :meth:`mixsig.engine.simulation.Simulation.input_events`;
+   pulses of delay synapses revealed in earlier steps; deliveries revealed by earlier rounds at
+   their onsets), which gives each neuron's tentative first spike;
 2. with ``U`` the router's horizon so far, ``t_e`` the earliest tentative spike not yet routed and
    ``b`` the router's next happening (:meth:`mixsig.aer.router.Router.next_happening`, a lower bound
    of any delivery of the events it holds), the round's window ends at ``W = min(t_e + L, b + L,
    t0 + dt)``: spikes before ``W`` are final (no unknown delivery can precede them by more than
    ``L``, see below), they are recorded and fed to the router, which runs up to ``W``;
-3. the deliveries of the round (arrival ``a < W``) become pulses starting at ``a - t0``
-   (:func:`expand_deliveries`; short-term depression and the homeostatic gain are applied at ``a``),
-   and only their target neurons are advanced again from their state at ``t0`` with all their
-   pulses (:func:`advance_with_onsets`, the step split at each onset);
+3. the deliveries of the round (arrival ``a < W``) become pulses starting at ``a + d - t0`` (``d``
+   the synapse's delay, :func:`expand_deliveries`), and only their target neurons are advanced
+   again from their state at ``t0`` with all their pulses (:func:`advance_with_onsets`, the step
+   split at each onset); the homeostatic gain of the step's start and short-term depression are
+   applied at each pulse's onset, each neuron's pools taking the step's pulses in onset order from
+   their state at ``t0`` (:func:`pulse_currents`);
 4. repeat until ``W = t0 + dt``. Events still in the router then arrive in a later step, where they
    start at their exact onset.
 
@@ -66,19 +69,17 @@ def lookahead(levels):
 
 
 @numba.njit(cache=True)
-def expand_deliveries(keys, arrival, owner, cam_ptr, cam_neuron, cam_type, weight, delay, n_neurons, gain, scaled,
-                      stp_on, stp_par, stp_state):
-    """The pulses of router deliveries: one per (delivery, CAM row of a simulated neuron).
+def expand_deliveries(keys, arrival, owner, cam_ptr, cam_neuron, cam_type, weight, delay, n_neurons):
+    """The pulses of router deliveries or input arrivals: one per (arrival, CAM row of a simulated neuron).
 
     Parameters
     ----------
     keys, owner : ndarray of int64, shape (p,)
-        CAM key and instance of each delivery (:func:`mixsig.engine.kernels.delivery_keys`).
+        CAM key and instance of each arrival (:func:`mixsig.engine.kernels.delivery_keys`).
     arrival : ndarray, shape (p,)
-        Arrival time of each delivery, s, in non-decreasing order.
-    cam_ptr, cam_neuron, cam_type, weight, n_neurons, gain, scaled, stp_on, stp_par, stp_state :
-        As :func:`mixsig.engine.kernels.deliver` (``stp_state`` updated in place, each pool at the
-        delivery's arrival time: a delayed pulse carries the efficacy of its arrival).
+        Arrival time of each delivery, s.
+    cam_ptr, cam_neuron, cam_type, weight, n_neurons :
+        As :func:`mixsig.engine.kernels.deliver`.
     delay : ndarray, shape (instance, rows) or (0, 0)
         Delay of each synapse, s (:mod:`mixsig.circuits.delay`); empty: no delay synapses.
 
@@ -87,9 +88,10 @@ def expand_deliveries(keys, arrival, owner, cam_ptr, cam_neuron, cam_type, weigh
     neuron, kind : ndarray of int64, shape (q,)
         Target neuron (``instance * n_neurons + neuron``) and synapse type of each pulse.
     time : ndarray, shape (q,)
-        Onset, s (the delivery's arrival time plus the synapse's delay).
+        Onset, s (the arrival time plus the synapse's delay).
     current : ndarray, shape (q,)
-        Weight current of the pulse, A (times the gain or the depression efficacy).
+        Weight current of the synapse, A, before the homeostatic gain and short-term depression
+        (:func:`pulse_currents` applies them at the onset).
     """
     q = 0
     for e in range(keys.shape[0]):
@@ -106,19 +108,56 @@ def expand_deliveries(keys, arrival, owner, cam_ptr, cam_neuron, cam_type, weigh
         for row in range(cam_ptr[keys[e]], cam_ptr[keys[e] + 1]):
             if cam_neuron[row] < 0:
                 continue
-            k = cam_type[row]
-            j = i * n_neurons + cam_neuron[row]
-            w = weight[i, row]
-            if scaled and k < N_EXCITATORY:
-                w = w * gain[j]
-            if stp_on[k, j]:
-                stp_state[0, k, j], stp_state[1, k, j], efficacy = stp.pulse_event(
-                    stp_state[0, k, j], stp_state[1, k, j], t, 1.0, stp_par[0, k, j], stp_par[1, k, j])
-                w = efficacy * w
-            neuron[q], kind[q], current[q] = j, k, w
+            neuron[q], kind[q], current[q] = i * n_neurons + cam_neuron[row], cam_type[row], weight[i, row]
             time[q] = t + delay[i, row] if delay.shape[0] > 0 else t
             q += 1
     return neuron, kind, time, current
+
+
+@numba.njit(cache=True)
+def pulse_currents(neuron, kind, time, raw, gain, scaled, stp_on, stp_par, stp_start, stp_state):
+    """Weight currents of one step's pulses, short-term depression applied at each pulse's onset.
+
+    Each neuron's four resource pools restart from their state at the step's start and take the
+    neuron's pulses in onset order (:func:`mixsig.circuits.stp.pulse_event`), so a pulse delayed by
+    its synapse is depressed by the pulses that started before it, whatever their arrival order.
+
+    Parameters
+    ----------
+    neuron, kind : ndarray of int64, shape (q,)
+        Target neuron and synapse type of each pulse, sorted by neuron and then onset.
+    time : ndarray, shape (q,)
+        Onset of each pulse, s (absolute).
+    raw : ndarray, shape (q,)
+        Weight current of each pulse's synapse, A.
+    gain, scaled, stp_on, stp_par :
+        As :func:`mixsig.engine.kernels.deliver` (the gain of the step's start).
+    stp_start : ndarray, shape (2, 4, m)
+        Pools at the step's start.
+    stp_state : ndarray, shape (2, 4, m)
+        Pools, updated in place for the neurons of ``neuron``: after all their pulses of the step.
+
+    Returns
+    -------
+    ndarray, shape (q,)
+        Weight current of each pulse, A (times the gain on excitatory types when ``scaled``, times
+        the pulse's efficacy on a depressing pool).
+    """
+    current = np.empty(raw.shape[0])
+    for r in range(raw.shape[0]):
+        j, k = neuron[r], kind[r]
+        if r == 0 or j != neuron[r - 1]:
+            for b in range(N_TYPES):
+                stp_state[0, b, j], stp_state[1, b, j] = stp_start[0, b, j], stp_start[1, b, j]
+        w = raw[r]
+        if scaled and k < N_EXCITATORY:
+            w = w * gain[j]
+        if stp_on[k, j]:
+            stp_state[0, k, j], stp_state[1, k, j], efficacy = stp.pulse_event(
+                stp_state[0, k, j], stp_state[1, k, j], time[r], 1.0, stp_par[0, k, j], stp_par[1, k, j])
+            w = efficacy * w
+        current[r] = w
+    return current
 
 
 @numba.njit(cache=True)
@@ -229,7 +268,7 @@ class EventTimes:
         Spikes fed to the router at its horizon, after their exact time (recorded exactly).
     carried : list of ndarray
         Pulses of delay synapses starting in a later step: target neuron, synapse type, onset (s,
-        absolute), weight current (A).
+        absolute), synapse weight current (A; gain and depression are applied at the onset).
     """
 
     def __init__(self, simulation):
@@ -241,13 +280,14 @@ class EventTimes:
         self.carried = [np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)]
 
     def save(self):
-        """Copies of the state a step starts from (DPIs, somas, homeostatic state and gain)."""
+        """Copies of the state a step starts from (DPIs, somas, homeostatic state and gain, resource pools)."""
         sim = self.simulation
-        return sim.syn.copy(), sim.soma.copy(), sim.homeo_state.copy(), sim.gain.copy()
+        return sim.syn.copy(), sim.soma.copy(), sim.homeo_state.copy(), sim.gain.copy(), sim.stp_state.copy()
 
     def rounds(self, n, saved, z):
-        """Finish step ``n``, already advanced once from ``saved`` with its input pulses: route its
-        spikes in rounds, starting each delivered pulse at its arrival (plus its synapse's delay).
+        """Finish step ``n``, already advanced once from ``saved`` without pulses: start the step's
+        input spikes at their times, route its spikes in rounds, starting each delivered pulse at
+        its arrival (plus its synapse's delay).
 
         Parameters
         ----------
@@ -261,7 +301,7 @@ class EventTimes:
         sim = self.simulation
         dt = sim.experiment.dt
         t0, t1 = n * dt, (n + 1) * dt
-        homeo0, gain0 = saved[2:]
+        homeo0, gain0 = saved[2:4]
         if sim.scaled:  # the step's pulses take the gain of the step's start; the loop is advanced last
             sim.homeo_state[:], sim.gain[:] = homeo0, gain0
         self._step = (n, t0, t1, saved, z, sim.i_w.copy())
@@ -271,8 +311,14 @@ class EventTimes:
         now = self.carried[2] < t1  # delayed pulses of earlier steps starting in this one
         carried = [field[now] for field in self.carried]
         self.carried = [field[~now] for field in self.carried]
-        self._add(*carried)
         delay = sim.delays if sim.delays is not None else np.zeros((0, 0))
+        keys, times = sim.input_events(n)
+        if keys.size:  # every instance receives the input spikes
+            owner = np.repeat(np.arange(sim.n_instances, dtype=np.int64), keys.size)
+            inputs = expand_deliveries(np.tile(keys, sim.n_instances), np.tile(times, sim.n_instances), owner,
+                                       sim.compiled.cam_ptr, sim.cam_local, sim.compiled.cam_syn_type, sim.weight, delay, sim.n)
+            carried = [np.concatenate(pair) for pair in zip(carried, inputs)]
+        self._add(*carried)
         until = t0
         while True:
             self.rounds_run += 1
@@ -292,16 +338,16 @@ class EventTimes:
             until = window
             if keys.size:
                 self._add(*expand_deliveries(keys, arrival, owner, sim.compiled.cam_ptr, sim.cam_local,
-                                             sim.compiled.cam_syn_type, sim.weight, delay, sim.n, sim.gain,
-                                             bool(sim.scaled), sim.stp_on, sim.stp_par, sim.stp_state))
+                                             sim.compiled.cam_syn_type, sim.weight, delay, sim.n))
             if window >= t1:
                 break
         if sim.scaled:
             scale_gains(sim.count, sim.offset, dt, sim.homeo_on, sim.homeo_par, sim.homeo_state, sim.gain)
 
     def _add(self, neuron, kind, time, current):
-        """Take new pulses (absolute onsets, s): those of later steps wait in :attr:`carried`, the
-        targets of the others are advanced again over the step with all their pulses."""
+        """Take new pulses (absolute onsets, s; synapse weight currents, A): those of later steps
+        wait in :attr:`carried`, the targets of the others are advanced again over the step with all
+        their pulses, depressed in onset order (:func:`pulse_currents`)."""
         sim = self.simulation
         n, t0, t1, saved, z, i_w = self._step
         later = time >= t1
@@ -311,14 +357,16 @@ class EventTimes:
         if neuron.size == 0:
             return
         self.late += int(np.count_nonzero(time < self._spike_at[neuron]))
-        onset = np.minimum(time - t0, np.nextafter(sim.experiment.dt, 0.0))  # t0 <= time < t1; rounding may not say so
-        pulses = self._pulses = [np.concatenate([old, new]) for old, new in zip(self._pulses, (neuron, kind, onset, current))]
+        pulses = self._pulses = [np.concatenate([old, new]) for old, new in zip(self._pulses, (neuron, kind, time, current))]
         targets = np.unique(neuron)
         chosen = np.zeros(sim.size, dtype=bool)
         chosen[targets] = True
         chosen = chosen[pulses[0]]
         order = np.lexsort((pulses[2][chosen], pulses[0][chosen]))
-        neuron, kind, onset, current = (p[chosen][order] for p in pulses)
+        neuron, kind, time, current = (p[chosen][order] for p in pulses)
+        current = pulse_currents(neuron, kind, time, current, sim.gain, bool(sim.scaled), sim.stp_on, sim.stp_par,
+                                 saved[4], sim.stp_state)
+        onset = np.clip(time - t0, 0.0, np.nextafter(sim.experiment.dt, 0.0))  # t0 <= time < t1; rounding may not say so
         ptr = np.searchsorted(neuron, np.append(targets, sim.size)).astype(np.int64)
         sim.kernel.advance_onsets(targets, ptr, kind, onset, current, sim.syn, sim.soma, saved[0], saved[1], i_w, z,
                                   sim.experiment.dt, sim.syn_par, sim.nmda_thr, sim.soma_par, sim._i_dc(n), sim.syn_mean,

@@ -37,8 +37,9 @@ they change no result.
 So an event is delivered at the start of the first step that begins after its arrival time: the
 engine adds at most one step of delay to the router's latency (with the experiment's ``delivery =
 "exact"``, exact integrator, steps 1-3 are solved together instead, one step per call: each
-delivered pulse starts at its arrival time inside the step and the step's spikes are routed in
-time-ordered rounds, :class:`mixsig.engine.onsets.EventTimes`). Chip instances are independent
+delivered pulse and each input spike starts at its own time inside the step, short-term
+depression is applied at that onset, and the step's spikes are routed in time-ordered rounds,
+:class:`mixsig.engine.onsets.EventTimes`). Chip instances are independent
 chips; the router handles them together as disjoint rows of one board (no route crosses between
 instances), so each instance's traffic is exactly what it would be alone.
 
@@ -530,12 +531,21 @@ class Simulation:
         self._block = None
 
     def _block_inputs(self, block):
-        """Input arrivals of the steps of one stimulus block: CSR over steps of (key, count)."""
+        """Input arrivals of the steps of one stimulus block: CSR over steps of (key, count).
+
+        A Poisson channel's spikes are uniform in continuous time over the block (``start dt + u
+        dt`` with ``u`` uniform in ``[0, block_steps)``: the same times at every ``dt`` dividing
+        :data:`STIMULUS_BLOCK`), a spike array's are its own. With ``delivery = "exact"`` the
+        compiled loop gets no input arrival (an empty CSR) and the block's arrivals are kept one by
+        one with their times in ``self._block_events`` (step, CAM key, time s, sorted by step and
+        time) for :class:`mixsig.engine.onsets.EventTimes`, which starts each pulse at its time.
+        """
         dt, start = self.experiment.dt, block * self.block_steps
         rng = np.random.default_rng(np.random.SeedSequence(self.experiment.seed, spawn_key=(STIMULUS_STREAM, block)))
         counts = rng.poisson(self.input_rate * self.block_steps * dt)
         channels = np.repeat(np.arange(self.input_rate.size), counts)
-        steps = start + np.floor(rng.uniform(0.0, self.block_steps, size=channels.size)).astype(np.int64)
+        within_block = rng.uniform(0.0, self.block_steps, size=channels.size)
+        steps = start + np.floor(within_block).astype(np.int64)
         steps = np.minimum(steps, start + self.block_steps - 1)
         times, chans = self.compiled.input_spike_time, self.compiled.input_spike_channel
         fixed = np.floor(times / dt + 1e-9).astype(np.int64)
@@ -547,10 +557,31 @@ class Simulation:
         first = np.repeat(self.input_key_ptr[channels], per_channel)
         within = np.arange(event_step.size) - np.repeat(np.cumsum(per_channel) - per_channel, per_channel)
         event_key = self.input_keys[first + within]
+        if self.event_times is not None:
+            event_time = np.repeat(np.concatenate([(start + within_block) * dt, times[inside]]), per_channel)
+            order = np.lexsort((event_time, event_step))
+            self._block_events = (np.searchsorted(event_step[order], start + np.arange(self.block_steps + 1)),
+                                  kernel_array(event_key[order], np.int64), event_time[order])
+            event_step, event_key = event_step[:0], event_key[:0]
         pairs, count = np.unique(np.stack([event_step, event_key]), axis=1, return_counts=True)
         ptr = np.searchsorted(pairs[0], start + np.arange(self.block_steps + 1))
         keys = kernel_array(pairs[1], np.int64)
         return block, ptr, keys, count.astype(float), np.full(keys.size, -1, dtype=np.int64)
+
+    def input_events(self, n):
+        """Input arrivals of step ``n`` with their times (``delivery = "exact"``; the step's stimulus
+        block must be the current one).
+
+        Returns
+        -------
+        keys : ndarray of int64, shape (e,)
+            CAM key of each arrival (received by every instance).
+        times : ndarray, shape (e,)
+            Spike time of each arrival, s, in non-decreasing order.
+        """
+        ptr, keys, times = self._block_events
+        k = n - self._block[0] * self.block_steps
+        return keys[ptr[k]:ptr[k + 1]], times[ptr[k]:ptr[k + 1]]
 
     def _init_router(self):
         compiled, chip, board = self.compiled, self.chip, self.board
@@ -596,13 +627,10 @@ class Simulation:
         if not any(names):
             return
         problems = []
-        for index, (name, conn) in enumerate(zip(names, network.connections)):
+        for index, name in enumerate(names):
             if name and name not in chip.delays:
                 problems.append(Problem(exp.source, f"connections[{index}].delay", name,
                                         f"a delay circuit of {chip.name}: {sorted(chip.delays) or 'it has none'}"))
-            elif name and conn.pre in network.inputs:
-                problems.append(Problem(exp.source, f"connections[{index}].delay", name,
-                                        "no delay on an input group's connection (its spikes enter at step starts)"))
         if self.event_times is None:
             problems.append(Problem(exp.source, "delivery", exp.delivery,
                                     '"exact": the network has delay synapses, whose pulses start inside a step'))

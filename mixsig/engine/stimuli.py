@@ -1,8 +1,9 @@
 """Input spike trains and their binning onto the simulation grid.
 
 Spike times are drawn in continuous time and only then assigned to steps, so the same seed gives
-the same train at every ``dt`` (a pulse is taken to start at the beginning of the step in which
-it arrives; see :mod:`mixsig.circuits.dpi`).
+the same train at every ``dt``. With the experiment's ``delivery = "step"`` a pulse starts at the
+beginning of the step in which it arrives (see :mod:`mixsig.circuits.dpi`); with ``"exact"`` at its
+spike time (:mod:`mixsig.engine.onsets`).
 """
 
 import numpy as np
