@@ -828,7 +828,9 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
     departure]``. Services that start before ``T`` do not depend on anything after it, so the pass
     keeps those (the others are undone) and stops at ``T``; the caller routes from ``T`` on (only
     the events emitted before ``T`` are consumed). Counters, statistics, deliveries and events in
-    transit are written after the cut is known, from one record per hand-over.
+    transit are written after the cut is known, from one record per hand-over. With an infinite
+    horizon there is no cut: each hand-over is counted at once and no records are kept (``r_*``
+    and ``t_*`` may then be empty).
 
     Returns ``(ok, n_d, n_out, n_t, cut)``: the deliveries and the events left in transit are in the
     scratch arrays ``d_*`` and ``t_*`` (in service order, link after link); ``cut`` is the horizon
@@ -900,9 +902,16 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
     ends = np.empty(n_cores + 6, dtype=np.int64)
     ok = True
     n_rec = 0  # hand-over records (kind 0: in transit at the start, 1: served, 2: dropped)
+    direct = until == np.inf  # no cut possible: count each hand-over at once, without records
+    n_d, n_out, n_t, n_dropped = 0, 0, 0, 0
     in_service_at_horizon = False
     for u in topo:
         latency = link_f[u, _LATENCY]
+        # direct counting: this link's tallies and statistics, written back after its last hand-over
+        # (the same additions in the same order as the records' commit below: bit for bit)
+        n_accepted, n_delivered, n_lost = 0, 0, 0
+        sojourn_sum, sojourn_sq, sojourn_max = stats[u, 0], stats[u, 1], stats[u, 2]
+        wait_sum, wait_sq, wait_max = stats[u, 3], stats[u, 4], stats[u, 5]
         k = 0  # this link's runs (the linked list runs backwards)
         r = last_run[u]
         end = fill[u]
@@ -943,7 +952,7 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
                 t_next = carried_time[j]
                 arrival = slot_f[slot, _ARRIVAL]
                 wait = slot_f[slot, _WAIT]
-                r_kind[n_rec] = 0
+                kind = 0
             else:
                 arrival = src_t[first + q - n_u]
                 j = src_j[first + q - n_u]
@@ -951,17 +960,20 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
                         and ring[link_i[u, _RING_OFFSET] + link_i[u, _RING_POS]] > arrival - lead[link_i[u, _KIND]]):
                     ok = False  # the stall FIFO may have been full when the sender handed over: a hold
                     break
-                r_ring[n_rec] = ring[link_i[u, _RING_OFFSET] + link_i[u, _RING_POS]]
-                r_busy[n_rec] = busy[u]
+                if not direct:
+                    r_ring[n_rec] = ring[link_i[u, _RING_OFFSET] + link_i[u, _RING_POS]]
+                    r_busy[n_rec] = busy[u]
                 start, departure, status = _serve(u, arrival, link_f, link_i, ring, busy)
-                r_u[n_rec] = u
-                r_arrival[n_rec] = arrival
                 if status == 2:
-                    r_kind[n_rec] = 2
-                    n_rec += 1
+                    if direct:
+                        n_lost += 1
+                    else:
+                        r_u[n_rec], r_arrival[n_rec], r_kind[n_rec] = u, arrival, 2
+                        n_rec += 1
                     continue
-                r_kind[n_rec] = 1
-                r_dep[n_rec] = departure
+                kind = 1
+                if not direct:
+                    r_dep[n_rec] = departure
                 if departure >= until:  # in service at the horizon: its release depends on what comes next
                     in_service_at_horizon = True
                 wait = start - arrival
@@ -972,11 +984,24 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
                 ok = False
                 break
             previous_t, previous_j = t_next, j
-            r_u[n_rec], r_j[n_rec] = u, j
-            r_arrival[n_rec], r_wait[n_rec], r_t[n_rec] = arrival, wait, t_next
-            n_rec += 1
-            if t_next >= until:  # still in the link's wire at the horizon
-                continue
+            if direct:
+                n_accepted += kind
+                n_delivered += 1
+                sojourn = t_next - arrival
+                sojourn_sum += sojourn
+                sojourn_sq += sojourn * sojourn
+                if sojourn > sojourn_max:
+                    sojourn_max = sojourn
+                wait_sum += wait
+                wait_sq += wait * wait
+                if wait > wait_max:
+                    wait_max = wait
+            else:
+                r_u[n_rec], r_j[n_rec], r_kind[n_rec] = u, j, kind
+                r_arrival[n_rec], r_wait[n_rec], r_t[n_rec] = arrival, wait, t_next
+                n_rec += 1
+                if t_next >= until:  # still in the link's wire at the horizon
+                    continue
             dst = slot_i[carried_slot[j], _DST] if j < n_c else in_dst[j - n_c]
             v = _next_link(u, dst, nx, chip_base, mesh_base, link_i)
             if v >= 0:
@@ -984,8 +1009,23 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
                 rt[position] = t_next
                 rj[position] = j
                 fill[v] = position + 1
+            elif direct:
+                d_time[n_d] = t_next
+                d_j[n_d] = j
+                d_event[n_d] = _event_of(j, n_c, carried_slot, slot_i, in_event)
+                n_d += 1
+                n_out += _popcount(slot_i[carried_slot[j], _MASK] if j < n_c else in_mask[j - n_c])
         if not ok:
             break
+        if direct:
+            counts[u, _ACCEPTED] += n_accepted  # (never stalled: a full stall FIFO made the pass decline)
+            counts[u, _DELIVERED] += n_delivered
+            counts[u, _DROPPED] += n_lost
+            n_dropped += n_lost
+            stats[u, 0], stats[u, 1], stats[u, 2] = sojourn_sum, sojourn_sq, sojourn_max
+            stats[u, 3], stats[u, 4], stats[u, 5] = wait_sum, wait_sq, wait_max
+            if n_accepted and stats[u, 8] < 0.0:  # released at the end of service: held for no time
+                stats[u, 8] = 0.0
         for option in range(5):  # what this link handed to each successor is one run there
             v = _option_link(u, option, chip_base, mesh_base, link_i)
             if v >= 0 and fill[v] > successor_fill[option]:
@@ -1022,7 +1062,6 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
             counts[u] = saved_counts[m]
             stats[u] = saved_stats[m]
         return False, 0, 0, 0, -np.inf
-    n_d, n_out, n_t, n_dropped = 0, 0, 0, 0
     for r in range(n_rec):  # what happened before the cut, in service order link after link
         u = r_u[r]
         if r_kind[r] != 0 and r_arrival[r] >= cut:
@@ -1773,11 +1812,13 @@ class Router:
         if not acyclic:
             return False, -np.inf, None
         total, longest, n_all = int(n_arrivals.sum()), int(n_arrivals.max()), n_now + carried_slot.shape[0]
-        n_rec = total + carried_slot.shape[0]
-        floats = _split(self._scratch(np.float64, total + longest + 4 * n_all + 6 * n_rec),
-                        (total, longest) + (n_all,) * 4 + (n_rec,) * 6)
-        ints = _split(self._scratch(np.int64, total + longest + 5 * n_all + 3 * n_rec),
-                      (total, longest) + (n_all,) * 5 + (n_rec,) * 3)
+        finite = until < np.inf  # an infinite horizon needs no records and leaves nothing in transit
+        n_rec = total + carried_slot.shape[0] if finite else 0
+        n_t = n_all if finite else 0
+        floats = _split(self._scratch(np.float64, total + longest + n_all + 3 * n_t + 6 * n_rec),
+                        (total, longest, n_all) + (n_t,) * 3 + (n_rec,) * 6)
+        ints = _split(self._scratch(np.int64, total + longest + 2 * n_all + 3 * n_t + 3 * n_rec),
+                      (total, longest, n_all, n_all) + (n_t,) * 3 + (n_rec,) * 3)
         rt, merged_t, d_time, t_time, t_arrival, t_wait = floats[:6]
         rj, merged_j, d_j, d_event, t_j, t_event, t_link = ints[:7]
         ok, n_d, n_out, n_t, cut = _run_by_link(
