@@ -468,12 +468,17 @@ def test_link_pass_runs_the_benchmark_path_exactly():
         by_link, by_link_out = run_in_chunks(2, 1, 4, batch, {}, cuts)
     assert spy.completed >= len(cuts)
     assert by_link_out.size == 4 * n
-    with PassSpy() as spy:
-        Router(2, 1, 4).feed(batch)
+    with PassSpy() as spy:  # whole: an infinite horizon, each hand-over counted at once (no records)
+        whole = Router(2, 1, 4)
+        whole_out = whole.feed(batch)
     assert spy.completed == 1
-    for got, expected in zip(by_link_out, loop_out):
+    with link_pass(False):
+        whole_loop = Router(2, 1, 4)
+        whole_loop_out = whole_loop.feed(batch)
+    for (got, expected), (got_whole, expected_whole) in zip(zip(by_link_out, loop_out), zip(whole_out, whole_loop_out)):
         np.testing.assert_array_equal(got, expected)
-    for got, expected in zip(by_link.link_stats(), loop.link_stats()):
+        np.testing.assert_array_equal(got_whole, expected_whole)
+    for got, expected in zip(by_link.link_stats() + whole.link_stats(), loop.link_stats() + whole_loop.link_stats()):
         np.testing.assert_array_equal(got, expected)
 
 

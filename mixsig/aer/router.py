@@ -75,7 +75,9 @@ the link pass takes over from there up to the horizon or, if an event would stil
 the horizon, up to a *cut*: the latest time before the horizon inside no link's service interval
 (the services from the cut on are undone and nothing else is recorded for them); the event loop
 finishes the call from the cut. Each piece starts from a state that a call ending at its start
-would leave, so the results are those of the event loop alone, bit for bit.
+would leave, so the results are those of the event loop alone, bit for bit. A call with an
+infinite horizon (a drain) has no cut: the pass counts each hand-over as it happens instead of
+recording it for the cut (a link's statistics add up in its service order either way).
 
 Bookkeeping of ``stall``: an event waiting at the neuron or at a router's input port is counted
 in that link's ``in_flight`` (and ``stalled``) from its arrival on; a held event stays in its
