@@ -96,3 +96,14 @@ def test_shortest_latency_is_the_idle_path(results):
     idle = sum(router[level].service_time + router[level].latency for level in ("core", "chip", "broadcast"))
     idle += 8 * router["core"].arbitration_delay
     np.testing.assert_allclose(results["latency_min"], idle, rtol=1e-9)
+
+
+def test_largest_encoder_wait(results):
+    # the first burst finds the router idle and its B neurons wait at their encoder, which serves
+    # them back to back (nothing downstream holds it: the chip router and the broadcast stage serve
+    # as fast), so the last starts (B - 1) s_core after the emission; the wait grows past saturation
+    s_core = load_chip("dynapse1").router["core"].service_time
+    wait = results["encoder_wait_max"].sel(policy="stall")
+    assert (wait >= results["encoder_wait_mean"].sel(policy="stall")).all()
+    assert float(wait.sel(pattern="burst").min()) >= (SMALL["burst_size"] - 1) * s_core * (1 - 1e-9)
+    assert (wait.sel(offered_load=2.0) > wait.sel(offered_load=0.6)).all()

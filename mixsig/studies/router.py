@@ -208,6 +208,7 @@ def _measure(router, deliveries, emitted, first):
         "hold_mean": stats.hold_sum.sum() / emitted, "hold_max": max(float(stats.hold_max.max()), 0.0),
         "stalled": int(stats.stalled.sum()),
         "encoder_wait_mean": stats.wait_sum[core].sum() / max(int(stats.wait_count[core].sum()), 1),
+        "encoder_wait_max": max(float(stats.wait_max[core].max()), 0.0),
         "throughput": latency.size / span if latency.size else 0.0,
     }
 
@@ -226,6 +227,7 @@ _VARIABLES = {
     "hold_max": ("s", "largest time a server held a served event (stall)"),
     "stalled": ("1", "events that found a stall FIFO full and waited upstream"),
     "encoder_wait_mean": ("s", "mean wait of an event at its core encoder, from emission (the neuron's delay under stall)"),
+    "encoder_wait_max": ("s", "largest wait of an event at its core encoder, from emission (the neuron's delay under stall)"),
     "throughput": ("s-1", "delivered events over the time from the first emission to the last arrival"),
 }
 
