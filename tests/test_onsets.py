@@ -108,7 +108,7 @@ def test_exact_delivery_conserves_events_and_counts_no_late_pulse():
     sim, neuron, _ = _chain(DT, "exact")
     assert int(sim.emitted.sum()) == sim.router.delivered + sim.router.dropped + sim.router.in_flight
     assert sim.emitted.sum() == np.count_nonzero(neuron < 256)
-    assert sim.event_times.late == 0 and sim.event_times.clamped == 0
+    assert sim.event_times.late.sum() == 0 and sim.event_times.clamped.sum() == 0
     assert sim.event_times.lookahead == lookahead(sim.router.levels) > 0
 
 

@@ -262,10 +262,12 @@ class EventTimes:
         Shortest spike-to-delivery time, s (:func:`lookahead`).
     rounds_run : int
         Rounds run so far.
-    late : int
-        Pulses revealed after a spike of their target in the same window had been routed.
-    clamped : int
-        Spikes fed to the router at its horizon, after their exact time (recorded exactly).
+    late : ndarray of int64, shape (instance,)
+        Pulses revealed after a spike of their target in the same window had been routed, per
+        simulated instance (dataset variable ``router__exact_late``).
+    clamped : ndarray of int64, shape (instance,)
+        Spikes fed to the router at its horizon, after their exact time (recorded exactly), per
+        simulated instance (``router__exact_clamped``).
     carried : list of ndarray
         Pulses of delay synapses starting in a later step: target neuron, synapse type, onset (s,
         absolute), synapse weight current (A; gain and depression are applied at the onset).
@@ -275,8 +277,8 @@ class EventTimes:
         self.simulation = simulation
         self.lookahead = lookahead(simulation.router.levels)
         self.rounds_run = 0
-        self.late = 0
-        self.clamped = 0
+        self.late = np.zeros(simulation.n_instances, dtype=np.int64)
+        self.clamped = np.zeros(simulation.n_instances, dtype=np.int64)
         self.carried = [np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)]
 
     def save(self):
@@ -329,7 +331,7 @@ class EventTimes:
             window = max(window, np.nextafter(until, math.inf))
             final = np.flatnonzero(waiting & (times < window))
             fed = np.maximum(times[final], until)
-            self.clamped += int(np.count_nonzero(times[final] < until))
+            self.clamped += np.bincount(final[times[final] < until] // sim.n, minlength=sim.n_instances)
             routed[final] = True
             self._spike_at[final] = times[final]
             if final.size:
@@ -356,7 +358,7 @@ class EventTimes:
             neuron, kind, time, current = (field[~later] for field in (neuron, kind, time, current))
         if neuron.size == 0:
             return
-        self.late += int(np.count_nonzero(time < self._spike_at[neuron]))
+        self.late += np.bincount(neuron[time < self._spike_at[neuron]] // sim.n, minlength=sim.n_instances)
         pulses = self._pulses = [np.concatenate([old, new]) for old, new in zip(self._pulses, (neuron, kind, time, current))]
         targets = np.unique(neuron)
         chosen = np.zeros(sim.size, dtype=bool)

@@ -624,6 +624,7 @@ class Simulation:
         exp, chip, compiled = self.experiment, self.chip, self.compiled
         self.delays = None
         names = [conn.delay for conn in network.connections]
+        self.delay_names = names
         if not any(names):
             return
         problems = []
@@ -888,7 +889,7 @@ class Simulation:
 
         energy = self._energy_statistics(stats) if self.chip.energy is not None else []
         delivered = self.router.delivered_per_chip().reshape(self.n_instances, chips).sum(axis=1)
-        return dict(energy + self._broadcast_statistics() + [
+        return dict(energy + self._broadcast_statistics() + self._delivery_statistics() + [
             per_instance("emitted", self.emitted.copy(), "address events sent into the router"),
             per_instance("delivered", delivered, "events fanned out to the broadcast stages of their destination cores"),
             per_instance("dropped", dropped, "events lost at a full FIFO (drop policy)"),
@@ -909,6 +910,42 @@ class Simulation:
             ("link_index", (stats.index[first], ("link",),
                             {"units": "1", "long_name": "core (core level) or direction +x -x +y -y (mesh level) of the link"})),
         ])
+
+    def _delivery_statistics(self):
+        """Exact delivery's out-of-order counters and the drawn delays of the delay synapses (CAM rows
+        of simulated neurons whose connection selects a delay circuit), as router statistics."""
+        out = []
+        if self.event_times is not None:
+            out += [
+                ("exact_late", (self.event_times.late.copy(), ("instance",), {
+                    "units": "1", "long_name": "pulses that started before a spike of their target already routed "
+                                               "in the same round (exact delivery, resolved out of time order)"})),
+                ("exact_clamped", (self.event_times.clamped.copy(), ("instance",), {
+                    "units": "1", "long_name": "spikes fed to the router at its horizon, after their exact time "
+                                               "(exact delivery)"})),
+            ]
+        if self.delays is None:
+            return out
+        compiled, dims = self.compiled, ("delay_synapse",)
+        circuit = np.array([bool(name) for name in self.delay_names])[compiled.cam_connection]
+        rows = np.flatnonzero(circuit & (self.cam_local >= 0))
+        names = [name or "" for name in self.delay_names]
+        nominal = np.array([self.chip.delays[n].delay if n else 0.0 for n in names])[compiled.cam_connection[rows]]
+        sigma = np.array([self.chip.delays[n].sigma if n else 0.0 for n in names])[compiled.cam_connection[rows]]
+        return out + [
+            ("synapse_delay", (self.delays[:, rows], ("instance",) + dims, {
+                "units": "s", "long_name": "delay of the synapse's delay circuit (drawn with device mismatch)"})),
+            ("delay_synapse_neuron", (compiled.cam_neuron[rows].astype(np.int64), dims, {
+                "units": "1", "long_name": "neuron of the delay synapse"})),
+            ("delay_synapse_source", (compiled.cam_source[rows].astype(np.int64), dims, {
+                "units": "1", "long_name": "source id of the delay synapse (a neuron, or the neuron count plus an input channel)"})),
+            ("delay_synapse_connection", (compiled.cam_connection[rows].astype(np.int64), dims, {
+                "units": "1", "long_name": "index of the connection that made the delay synapse"})),
+            ("delay_synapse_nominal", (nominal, dims, {
+                "units": "s", "long_name": "nominal delay of the synapse's delay circuit (chip config [delays])"})),
+            ("delay_synapse_sigma", (sigma, dims, {
+                "units": "1", "long_name": "log-normal spread of the delay circuit before mismatch_scale (chip config [delays])"})),
+        ]
 
     def _broadcast_statistics(self):
         """The ``broadcast_*`` router statistics: the destination-core broadcast stages, per core."""
