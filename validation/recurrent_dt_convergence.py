@@ -5,7 +5,8 @@ an excitatory population of 192 neurons and an inhibitory one of 64, both spread
 cores; connections drawn with probability 0.1: E -> E and E -> I on AMPA (weight bits 1 + 2,
 6 nA), I -> E and I -> I on GABA_A (bit 3, 8 nA). Every neuron gets the same DC drive
 (:data:`DRIVE`), so the mismatch of its soma sets its own rate and phase; there is no input
-spike train (the Poisson inputs of the engine are drawn per step and would differ between steps).
+spike train (with step-start delivery its pulses would also move to the step starts, a second
+dt-dependent input beside the routing that is compared here).
 The network is run for :data:`DURATION` with the exact integrator at ``dt = 100 us`` and ``dt =
 50 us``, once with ``delivery = "exact"`` (each router delivery starts its pulse at its arrival
 time inside the step, :mod:`mixsig.engine.onsets`) and once with ``delivery = "step"`` (the pulses
