@@ -95,8 +95,8 @@ def _rk4_substeps(simulation, states, inputs):
     try:
         for (_, soma, _, _), (i_in, i_shunt) in zip(states, inputs):
             for j in range(soma.shape[0]):
-                soma_module.soma_advance.py_func(*soma[j], i_in[j], i_shunt[j], simulation.experiment.dt,
-                                                 *simulation.soma_par[j])
+                soma_module.soma_advance_propagated.py_func(*soma[j], i_in[j], i_shunt[j], simulation.experiment.dt,
+                                                            *simulation.soma_par[j])
     finally:
         soma_module._rk4, soma_module._integrate_segment, soma_module._crossing = rk4, segment, crossing
     return calls[0] / (len(states) * simulation.size)

@@ -76,11 +76,8 @@ def dpi_probe():
     from mixsig.circuits.dpi import DPIParams
     from mixsig.engine import kernels
 
-    params = DPIParams()
-    row = [float(getattr(params, r)) for r in kernels.DPI_ROWS]
-    syn_par = np.array([[row] * kernels.N_TYPES])
-    syn = np.zeros((1, kernels.N_TYPES, 3))
-    syn[:, :, 0] = syn_par[:, :, kernels.DPI_ROWS.index("i_0")]
+    syn_par = kernels.dpi_table([DPIParams()] * kernels.N_TYPES, (1, 1), 1e-4)
+    syn = kernels.resting_synapses(syn_par)
     i_w, mean = np.zeros((1, kernels.N_TYPES)), np.zeros((1, kernels.N_TYPES))
     no_noise = np.zeros((0, 1))
     for step in range(20):

@@ -18,7 +18,7 @@ DT = 1e-4
 
 def _neuron(i_dc):
     """Tables and resting state of one silicon neuron (default parameters) with DC input ``i_dc`` (A)."""
-    syn_par, soma_par = kernels.parameter_tables([DPIParams()] * 4, SomaParams(), (1, 1))
+    syn_par, soma_par = kernels.parameter_tables([DPIParams()] * 4, SomaParams(), (1, 1), DT)
     syn, soma = kernels.resting_state(syn_par, soma_par)
     return syn_par, soma_par, syn, soma, np.array([i_dc])
 

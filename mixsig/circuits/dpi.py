@@ -176,6 +176,31 @@ def _ode_charge(i_start, delta, z, a, i_gain, tau, t):
 
 
 @numba.njit(cache=True)
+def propagator(duration, i_tau, c, kappa, u_t):
+    """Time constant ``tau`` (s) and decayed fraction ``1 - exp(-duration/tau)`` (1) of a DPI without input.
+
+    The one place both are computed: the engine precomputes them for its step
+    (:func:`mixsig.engine.kernels.dpi_table`) and gets, from :func:`decay_step`, the numbers
+    :func:`step_element` computes, bit for bit.
+    """
+    tau = c * u_t / (kappa * i_tau)
+    return tau, -math.expm1(-(duration / tau))
+
+
+@numba.njit(cache=True)
+def decay(i, duration, tau, decayed, i_0):
+    """Exact decay without input (``tau dI/dt = -I``, clipped at ``i_0``) over ``duration`` s from ``i > i_0``.
+
+    ``tau`` and ``decayed`` are :func:`propagator`'s for ``duration``. Returns the current at the
+    end (A) and the integral of the current over the interval (A*s).
+    """
+    if i * (1.0 - decayed) > i_0:
+        return i * (1.0 - decayed), tau * i * decayed
+    s_floor = math.log(i / i_0)
+    return i_0, tau * (i - i_0) + i_0 * (duration - tau * s_floor)
+
+
+@numba.njit(cache=True)
 def dpi_advance(i, i_in, duration, i_tau, i_gain, c, kappa, u_t, i_0):
     """Advance one DPI exactly by ``duration`` under a constant input current.
 
@@ -213,15 +238,11 @@ def dpi_advance(i, i_in, duration, i_tau, i_gain, c, kappa, u_t, i_0):
         i_in = 0.0
     if i_in == 0.0 and i <= i_0:
         return i_0, i_0 * duration  # at the floor with no input: stays there
+    if i_in == 0.0:
+        tau, decayed = propagator(duration, i_tau, c, kappa, u_t)
+        return decay(i, duration, tau, decayed, i_0)
     tau = c * u_t / (kappa * i_tau)
     s = duration / tau
-    if i_in == 0.0:
-        # Exact reduction to tau dI/dt = -I.
-        decayed = -math.expm1(-s)
-        if i * (1.0 - decayed) > i_0:
-            return i * (1.0 - decayed), tau * i * decayed
-        s_floor = math.log(i / i_0)
-        return i_0, tau * (i - i_0) + i_0 * (duration - tau * s_floor)
     a = (i_gain / i_tau) * i_in - i_gain
     if a == i:
         return i, i * duration
@@ -440,11 +461,32 @@ def step_element(i_syn, pulse_current, pulse_left, i_w, noise, dt, t_pulse, i_ta
         i_syn, charge_off = dpi_advance(i_syn, 0.0, dt - t_on, i_tau, i_gain, c, kappa, u_t, i_0)
         charge += charge_off
     if noise != 0.0:
-        tau = c * u_t / (kappa * i_tau)
-        i_syn += noise * -math.expm1(-dt / tau)
-        if i_syn < i_0:
-            i_syn = i_0
+        i_syn = _add_noise(i_syn, noise, propagator(dt, i_tau, c, kappa, u_t)[1], i_0)
     return i_syn, pulse_current, pulse_left, charge / dt
+
+
+@numba.njit(cache=True)
+def _add_noise(i_syn, noise, decayed, i_0):
+    """Step-averaged noise current low-passed by the output node over a step whose decayed fraction is ``decayed``."""
+    return max(i_syn + noise * decayed, i_0)
+
+
+@numba.njit(cache=True)
+def decay_step(i_syn, noise, dt, tau, decayed, i_0):
+    """:func:`step_element` of a DPI with no pulse on and none starting, from its :func:`propagator` for ``dt``.
+
+    Returns the output current at the end of the step and its step average (A), bit for bit
+    those of :func:`step_element` (no ``exp`` evaluated: the engine's decay of every DPI not in a
+    pulse).
+    """
+    i_syn = max(i_syn, i_0)
+    if i_syn <= i_0:
+        charge = i_0 * dt
+    else:
+        i_syn, charge = decay(i_syn, dt, tau, decayed, i_0)
+    if noise != 0.0:
+        i_syn = _add_noise(i_syn, noise, decayed, i_0)
+    return i_syn, charge / dt
 
 
 @numba.njit(cache=True)
@@ -479,7 +521,7 @@ def step_element_at(i_syn, pulse_current, pulse_left, i_w, onset, noise, dt, t_p
     i_syn, pulse_current, pulse_left, after = step_element(i_syn, pulse_current, pulse_left, i_w, 0.0, dt - onset,
                                                            t_pulse, i_tau, i_gain, c, kappa, u_t, i_0)
     if noise != 0.0:  # low-passed over the whole step, as step_element does
-        i_syn = max(i_syn + noise * -math.expm1(-dt / (c * u_t / (kappa * i_tau))), i_0)
+        i_syn = _add_noise(i_syn, noise, propagator(dt, i_tau, c, kappa, u_t)[1], i_0)
     return i_syn, pulse_current, pulse_left, (before * onset + after * (dt - onset)) / dt
 
 

@@ -111,7 +111,7 @@ import numba
 import numpy as np
 
 from mixsig.circuits.arrays import flat
-from mixsig.circuits.dpi import dpi_advance
+from mixsig.circuits.dpi import decay, dpi_advance, propagator
 from mixsig.constants import I_0, KAPPA, U_T
 from mixsig.params import parameter, require_positive
 
@@ -288,12 +288,28 @@ def _rate_and_stiffness(x, i_in, i_leak, mem):
 def _ahp_at(ahp_start, ahp_in, elapsed, ahp):
     """AHP current after ``elapsed`` s of constant input ``ahp_in`` from ``ahp_start``, A.
 
-    ``ahp = (i_tau_ahp, i_gain_ahp, c_ahp, kappa, u_t, i_0)``. A disabled AHP (current 0, no
-    input) stays at 0.
+    ``ahp = (i_tau_ahp, i_gain_ahp, c_ahp, kappa, u_t, i_0, step, tau, decayed, decayed_half)``: the
+    AHP DPI's parameters, then :func:`mixsig.circuits.dpi.propagator`'s values for ``step`` and
+    ``step / 2`` (``step = 0``: none). A disabled AHP (current 0, no input) stays at 0. A decay over
+    ``step`` or ``step / 2`` (a whole step, or the midpoint of a step's single RK4 sub-step) uses the
+    propagators: :func:`mixsig.circuits.dpi.dpi_advance`'s numbers, bit for bit, without its ``exp``.
     """
     if elapsed <= 0.0 or (ahp_start == 0.0 and ahp_in == 0.0):
         return ahp_start
+    if ahp_in == 0.0 and ahp_start > ahp[5]:
+        if elapsed == ahp[6]:
+            return decay(ahp_start, elapsed, ahp[7], ahp[8], ahp[5])[0]
+        if elapsed == 0.5 * ahp[6]:
+            return decay(ahp_start, elapsed, ahp[7], ahp[9], ahp[5])[0]
     return dpi_advance(ahp_start, ahp_in, elapsed, ahp[0], ahp[1], ahp[2], ahp[3], ahp[4], ahp[5])[0]
+
+
+@numba.njit(cache=True)
+def ahp_propagators(dt, i_tau_ahp, c_ahp, kappa, u_t):
+    """The last arguments of :func:`soma_advance_propagated` for steps of ``dt`` s: ``dt``, the AHP's time
+    constant (s) and its decayed fractions over ``dt`` and ``dt / 2`` (1)."""
+    tau, decayed = propagator(dt, i_tau_ahp, c_ahp, kappa, u_t)
+    return dt, tau, decayed, propagator(0.5 * dt, i_tau_ahp, c_ahp, kappa, u_t)[1]
 
 
 @numba.njit(cache=True)
@@ -417,8 +433,25 @@ def soma_advance(
     first_offset : float
         Time of the first spike from the start of the step, s (NaN if none).
     """
+    return soma_advance_propagated(
+        i_mem, i_ahp, refractory_left, ahp_pulse_left, i_in, i_shunt, dt, c_mem, i_tau, i_gain, i_spkthr, i_reset,
+        t_ref, i_fb_0, c_ahp, i_tau_ahp, i_gain_ahp, i_w_ahp, t_pulse_ahp, kappa, u_t, i_0, x_thr, x_reset, x_floor,
+        0.0, 0.0, 0.0, 0.0)
+
+
+@numba.njit(cache=True)
+def soma_advance_propagated(
+    i_mem, i_ahp, refractory_left, ahp_pulse_left, i_in, i_shunt, dt,
+    c_mem, i_tau, i_gain, i_spkthr, i_reset, t_ref, i_fb_0,
+    c_ahp, i_tau_ahp, i_gain_ahp, i_w_ahp, t_pulse_ahp, kappa, u_t, i_0, x_thr, x_reset, x_floor,
+    ahp_step, ahp_tau, ahp_decayed, ahp_decayed_half,
+):
+    """:func:`soma_advance` with the AHP's :func:`ahp_propagators` for steps of ``ahp_step`` s
+    (``ahp_step = 0``: none), precomputed with the parameters: they save the AHP's ``exp``
+    evaluations in steps of that length and change no result. Arguments and results otherwise as
+    :func:`soma_advance`."""
     mem = _membrane_constants(c_mem, i_gain, i_fb_0, kappa, u_t, x_floor)
-    ahp = (i_tau_ahp, i_gain_ahp, c_ahp, kappa, u_t, i_0)
+    ahp = (i_tau_ahp, i_gain_ahp, c_ahp, kappa, u_t, i_0, ahp_step, ahp_tau, ahp_decayed, ahp_decayed_half)
     i_in = max(i_in, 0.0)
     leak_fixed = i_tau + i_shunt
     x = math.log(max(i_mem, i_0))

@@ -42,9 +42,9 @@ TRACEABLE = ("v_mem", "i_ahp", "i_ampa", "i_nmda", "i_gaba", "i_shunt")
 
 
 def tables(dpis, soma, shape, dt):
-    """Protocol rule 1: DPI table (m, 4, 7) and AdEx table (m, 10), columns :data:`SOMA_ROWS`."""
+    """Protocol rule 1: DPI table (m, 4, 10) (:func:`mixsig.engine.kernels.dpi_table`) and AdEx table (m, 10), columns :data:`SOMA_ROWS`."""
     soma_par = np.stack([flat(getattr(soma, name), shape) for name in SOMA_ROWS], axis=1)
-    return kernels.dpi_table(dpis, shape), kernels.kernel_array(soma_par)
+    return kernels.dpi_table(dpis, shape, dt), kernels.kernel_array(soma_par)
 
 
 def resting_state(syn_par, soma_par):

@@ -9,7 +9,8 @@ the engine and the circuits share one implementation of the physics:
    in this step; its step-averaged current ``Ī_k`` feeds the soma;
 2. ``I_syn = Ī_ampa + Ī_nmda / (1 + i_nmda_thr / I_mem) - Ī_gaba`` (NMDA gated by the membrane
    current at the start of the step) and ``I_shunt = Ī_shunt``;
-3. the soma is advanced by :func:`mixsig.circuits.soma.soma_advance` with
+3. the soma is advanced by :func:`mixsig.circuits.soma.soma_advance_propagated`
+   (:func:`~mixsig.circuits.soma.soma_advance` with the AHP propagators of the step) with
    ``I_in = i_dc + I_syn + noise``.
 
 Shot noise (``S_I = 2 q I``, white): the engine passes standard normal draws ``z``; the kernel
@@ -56,8 +57,8 @@ import numpy as np
 from mixsig.aer.events import expand_spikes
 from mixsig.aer.router import compiled_free_slots, compiled_in_flight, feed_compiled
 from mixsig.circuits import homeostasis, stp
-from mixsig.circuits.dpi import step_element
-from mixsig.circuits.soma import N_KERNEL_PARAMETERS, kernel_parameters, soma_advance
+from mixsig.circuits.dpi import decay_step, propagator, step_element
+from mixsig.circuits.soma import N_KERNEL_PARAMETERS, ahp_propagators, kernel_parameters, soma_advance_propagated
 from mixsig.constants import Q_E
 from mixsig.engine import precompile
 
@@ -65,7 +66,13 @@ N_TYPES = 4
 """Synapse types per neuron (AMPA, NMDA, GABA, SHUNT)."""
 
 DPI_ROWS = ("t_pulse", "i_tau", "i_gain", "c_syn", "kappa", "u_t", "i_0")
-"""Columns of the DPI parameter table (:class:`mixsig.circuits.dpi.DPIParams` fields)."""
+"""First columns of the DPI parameter table (:class:`mixsig.circuits.dpi.DPIParams` fields)."""
+
+DPI_PROPAGATOR_ROWS = ("dt", "tau", "decayed")
+"""Last columns of the DPI parameter table: the step ``dt`` (s) the propagators are for, and
+:func:`mixsig.circuits.dpi.propagator`'s ``tau`` (s) and ``1 - exp(-dt/tau)`` (1) for it."""
+
+_DT, _TAU, _DECAYED = (len(DPI_ROWS) + DPI_PROPAGATOR_ROWS.index(r) for r in DPI_PROPAGATOR_ROWS)
 
 N_EXCITATORY = 2
 """Synapse types ``0 .. N_EXCITATORY - 1`` (AMPA, NMDA) are excitatory: homeostasis scales their weights."""
@@ -116,8 +123,8 @@ def kernel_array(value, dtype=np.float64):
     return np.require(value, dtype, ("C_CONTIGUOUS", "ALIGNED", "WRITEABLE"))
 
 
-def parameter_tables(dpis, soma_params, shape):
-    """Neuron-major parameter tables of :func:`advance_neurons`.
+def parameter_tables(dpis, soma_params, shape, dt):
+    """Neuron-major parameter tables of :func:`advance_neurons`, with the DPI propagators for step ``dt``.
 
     Parameters
     ----------
@@ -126,24 +133,57 @@ def parameter_tables(dpis, soma_params, shape):
     soma_params : SomaParams
     shape : tuple of int
         ``(instance, neuron)``; the tables have ``m = instance * neuron`` rows.
+    dt : float
+        Step, s.
 
     Returns
     -------
-    syn_par : ndarray, shape (m, 4, 7)
-        Columns :data:`DPI_ROWS`.
-    soma_par : ndarray, shape (m, 18)
-        Columns in :func:`mixsig.circuits.soma.kernel_parameters` order.
+    syn_par : ndarray, shape (m, 4, 10)
+        Columns :data:`DPI_ROWS` then :data:`DPI_PROPAGATOR_ROWS`.
+    soma_par : ndarray, shape (m, 22)
+        Columns in :func:`mixsig.circuits.soma.kernel_parameters` order, then
+        :func:`mixsig.circuits.soma.ahp_propagators` for step ``dt``.
     """
     soma_par = kernel_parameters(soma_params, shape).reshape(N_KERNEL_PARAMETERS, -1).T
-    return dpi_table(dpis, shape), kernel_array(soma_par)
+    soma_par = kernel_array(np.concatenate([soma_par, np.zeros((soma_par.shape[0], N_AHP_PROPAGATORS))], axis=1))
+    _soma_propagators(soma_par, dt)
+    return dpi_table(dpis, shape, dt), soma_par
 
 
-def dpi_table(dpis, shape):
-    """Neuron-major DPI parameter table, shape (m, 4, 7) with columns :data:`DPI_ROWS` (see
-    :func:`parameter_tables`; shared by every kernel whose neurons take the four DPIs)."""
+N_AHP_PROPAGATORS = 4
+"""Last columns of the exact kernel's soma table: :func:`mixsig.circuits.soma.ahp_propagators` for the step."""
+
+
+@numba.njit(cache=True)
+def _soma_propagators(soma_par, dt):
+    """Fill the last :data:`N_AHP_PROPAGATORS` columns of the soma table in place (step ``dt``)."""
+    for j in range(soma_par.shape[0]):
+        p = soma_par[j]
+        p[N_KERNEL_PARAMETERS], p[N_KERNEL_PARAMETERS + 1], p[N_KERNEL_PARAMETERS + 2], p[N_KERNEL_PARAMETERS + 3] = (
+            ahp_propagators(dt, p[8], p[7], p[12], p[13]))
+
+
+def dpi_table(dpis, shape, dt):
+    """Neuron-major DPI parameter table, shape (m, 4, 10): columns :data:`DPI_ROWS`, then
+    :data:`DPI_PROPAGATOR_ROWS` for step ``dt`` (see :func:`parameter_tables`; shared by every
+    kernel whose neurons take the four DPIs). The engine rebuilds it whenever drift moves a
+    parameter, so the propagators are computed once per drift update, not once per step."""
     syn_par = np.stack([np.stack([np.broadcast_to(np.asarray(getattr(p, r), dtype=float), shape).reshape(-1)
                                   for r in DPI_ROWS], axis=-1) for p in dpis], axis=1)
-    return kernel_array(syn_par)
+    syn_par = kernel_array(np.concatenate([syn_par, np.zeros(syn_par.shape[:2] + (len(DPI_PROPAGATOR_ROWS),))], -1))
+    syn_par[:, :, _DT] = dt
+    _propagators(syn_par)
+    return syn_par
+
+
+@numba.njit(cache=True)
+def _propagators(syn_par):
+    """Fill the :data:`DPI_PROPAGATOR_ROWS` columns ``tau`` and ``decayed`` of a DPI table in place, with the
+    circuit's own :func:`mixsig.circuits.dpi.propagator` (numpy's vectorised ``expm1`` may round otherwise)."""
+    for j in range(syn_par.shape[0]):
+        for k in range(syn_par.shape[1]):
+            q = syn_par[j, k]
+            q[_TAU], q[_DECAYED] = propagator(q[_DT], q[1], q[3], q[4], q[5])
 
 
 def resting_synapses(syn_par):
@@ -183,9 +223,11 @@ def _idle_mean(i_0, dt):
 def advance_dpis(j, syn, i_w, z, dt, syn_par, syn_mean):
     """Advance the four DPIs of neuron ``j`` by one step (arguments as :func:`advance_neurons`).
 
-    Exact fast path: a DPI at its floor (``I <= i_0``) with no pulse on, none starting and no
-    noise stays at ``i_0`` with step average ``i_0``; :func:`step_element` would compute the same
-    two numbers through :func:`mixsig.circuits.dpi.dpi_advance`'s first branch.
+    Exact fast paths, same numbers as :func:`step_element` bit for bit: a DPI at its floor
+    (``I <= i_0``) with no pulse on, none starting and no noise stays at ``i_0`` with step average
+    ``i_0`` (:func:`mixsig.circuits.dpi.dpi_advance`'s first branch); any other DPI with no pulse on
+    and none starting decays with the table's propagators (:func:`mixsig.circuits.dpi.decay_step`,
+    no ``exp``). Only the DPIs with a pulse on are solved by :func:`step_element`.
     """
     noisy = z.shape[0] > 0
     flicker = z.shape[0] > N_TYPES + 1
@@ -193,7 +235,8 @@ def advance_dpis(j, syn, i_w, z, dt, syn_par, syn_mean):
     for k in range(N_TYPES):
         q, d = syn_par[j, k], state[k]
         i_0 = q[6]
-        if not noisy and weight[k] <= 0.0 and d[2] <= 0.0 and d[0] <= i_0:
+        pulse = weight[k] > 0.0 or d[2] > 0.0
+        if not noisy and not pulse and d[0] <= i_0:
             d[0] = i_0
             mean[k] = _idle_mean(i_0, dt)
             continue
@@ -202,6 +245,9 @@ def advance_dpis(j, syn, i_w, z, dt, syn_par, syn_mean):
             noise = math.sqrt(Q_E * d[0] / dt) * z[k, j]
             if flicker:
                 noise += d[0] * z[N_TYPES + 1 + k, j]
+        if not pulse and q[_DT] == dt:
+            d[0], mean[k] = decay_step(d[0], noise, dt, q[_TAU], q[_DECAYED], i_0)
+            continue
         d[0], d[1], d[2], mean[k] = step_element(
             d[0], d[1], d[2], weight[k], noise, dt, q[0], q[1], q[2], q[3], q[4], q[5], i_0)
 
@@ -216,10 +262,10 @@ def advance_soma(j, soma, i_in, i_shunt, z, dt, soma_par, count, offset):
         i_in += math.sqrt(Q_E * i_noisy / dt) * z[N_TYPES, j]
         if z.shape[0] > N_TYPES + 1:
             i_in += i_noisy * z[2 * N_TYPES + 1, j]
-    m[0], m[1], m[2], m[3], count[j], offset[j] = soma_advance(
+    m[0], m[1], m[2], m[3], count[j], offset[j] = soma_advance_propagated(
         m[0], m[1], m[2], m[3], i_in, i_shunt, dt,
         p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15],
-        p[16], p[17],
+        p[16], p[17], p[18], p[19], p[20], p[21],
     )
 
 
@@ -258,12 +304,14 @@ def advance_neurons(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, sy
         currents (the noise current is ``I`` times them). An empty first axis switches noise off.
     dt : float
         Step, s.
-    syn_par : ndarray, shape (m, 4, 7)
-        DPI parameters per type (``t_pulse, i_tau, i_gain, c_syn, kappa, u_t, i_0``).
+    syn_par : ndarray, shape (m, 4, 10)
+        DPI parameters per type (``t_pulse, i_tau, i_gain, c_syn, kappa, u_t, i_0``), then the
+        propagators for step ``dt`` (:func:`dpi_table`).
     nmda_thr : ndarray, shape (m,)
         NMDA gate threshold current, A.
-    soma_par : ndarray, shape (m, 18)
-        Soma parameters in :func:`mixsig.circuits.soma.kernel_parameters` order.
+    soma_par : ndarray, shape (m, 22)
+        Soma parameters in :func:`mixsig.circuits.soma.kernel_parameters` order, then the AHP's
+        propagators for step ``dt`` (:func:`parameter_tables`).
     i_dc : ndarray, shape (m,)
         DC input current, A.
     syn_mean : ndarray, shape (m, 4)

@@ -113,8 +113,10 @@ class NeuronKernel:
 
 
 SOMA_COLUMNS = ("c_mem", "i_tau", "i_gain", "i_spkthr", "i_reset", "t_ref", "i_fb_0", "c_ahp", "i_tau_ahp",
-                "i_gain_ahp", "i_w_ahp", "t_pulse_ahp", "kappa", "u_t", "i_0", "x_thr", "x_reset", "x_floor")
-"""Columns of the exact kernel's soma table (:func:`mixsig.circuits.soma.kernel_parameters` order)."""
+                "i_gain_ahp", "i_w_ahp", "t_pulse_ahp", "kappa", "u_t", "i_0", "x_thr", "x_reset", "x_floor",
+                "ahp_step", "ahp_tau", "ahp_decayed", "ahp_decayed_half")
+"""Columns of the exact kernel's soma table (:func:`mixsig.circuits.soma.kernel_parameters` order, then
+:func:`mixsig.circuits.soma.ahp_propagators` for the step)."""
 
 
 def _exact_observe(name, syn, soma, soma_par):
@@ -130,7 +132,7 @@ def _exact_observe(name, syn, soma, soma_par):
 
 EXACT = NeuronKernel(
     name="exact", advance=kernels.advance_neurons, advance_serial=kernels.advance_neurons_serial, state_major=False,
-    tables=lambda dpis, soma, shape, dt: kernels.parameter_tables(dpis, soma, shape),
+    tables=kernels.parameter_tables,
     resting_state=kernels.resting_state, observe=_exact_observe,
     work_shape=lambda m: (m, kernels.N_TYPES), parameter_rows=SOMA_COLUMNS,
     state_rows=("i_mem", "i_ahp", "refractory_left", "ahp_pulse_left"), advance_onsets=onsets.advance_with_onsets,
