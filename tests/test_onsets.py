@@ -145,11 +145,11 @@ def test_command_line_selects_the_delivery(tmp_path):
     assert main(["run", "--integrator", "fast", "--delivery", "exact", "--duration", "0.01", "-o", str(out)]) == 2
 
 
-def _driven(dt, delivery, inputs, size=4, duration=0.1, device_model="none"):
+def _driven(dt, delivery, inputs, size=4, duration=0.1, device_model="none", instances=1):
     """A population of ``size`` neurons on core 0 driven only by the input group ``inputs`` (all to all, AMPA)."""
     exp = Experiment(
         duration=duration, dt=dt, seed=3, chip="dynapse2", noise=False, integrator="exact", delivery=delivery,
-        device_model=device_model,
+        device_model=device_model, instances=instances,
         network={"populations": {"b": {"size": size, "core": [0]}}, "inputs": {"drive": inputs},
                  "connections": [{"pre": "drive", "post": "b", "rule": "all_to_all", "syn_type": "ampa", "weight_mask": 15}]},
         record=Record(traces=(), neurons=(), router=False), source="test driven",
@@ -222,3 +222,21 @@ def test_poisson_input_pulses_start_at_the_input_spike_times(monkeypatch):
     phase = np.abs(train / DT - np.round(train / DT))
     assert np.count_nonzero(phase < 1e-6) == 0
     assert stats.kstest(np.diff(train), "expon", args=(0, 1 / rate)).pvalue > 1e-3
+
+
+def test_exact_input_onsets_do_not_depend_on_chunks_or_instance_batches():
+    """Poisson-driven neurons with exact delivery, across a stimulus block boundary (1 s): a run
+    advanced in two chunks, and each instance run alone, give the same spikes as one run."""
+    def run(instances=None, chunks=(1.05,)):
+        exp = _driven(DT, "exact", {"size": 4, "kind": "poisson", "rate": 300.0}, size=3, duration=1.05,
+                      device_model="generic_180nm", instances=2).experiment
+        sim = Simulation(exp, instances=instances)
+        for chunk in chunks:
+            sim.advance(chunk)
+        return set(zip(*(a.tolist() for a in sim.spikes())))
+
+    together = run()
+    assert len(together) > 20 and {s[0] for s in together} == {0, 1}
+    assert run(chunks=(0.6, 0.45)) == together
+    for i in (0, 1):
+        assert run(instances=[i]) == {s for s in together if s[0] == i}
