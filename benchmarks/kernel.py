@@ -117,7 +117,7 @@ def _snapshots(integrator):
 
 @numba.njit(cache=True)
 def _fast_dpis(syn, i_w, z, dt, syn_par, work):
-    m = syn.shape[2]
+    m = syn.shape[2] - fast.PAD
     for lo in range(0, m, fast.BLOCK):
         fast._dpis(lo, min(m, lo + fast.BLOCK), syn, i_w, z, dt, syn_par, work)
 
@@ -126,7 +126,7 @@ def _fast_dpis(syn, i_w, z, dt, syn_par, work):
 def _fast_passes(last, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, work, count, offset):
     """The passes of :func:`mixsig.engine.fast.advance_serial` up to pass ``last`` (1-6: noise inputs,
     decays, pulses, AHP pulses, soma vector pass, soma redo), block by block."""
-    m = soma.shape[1]
+    m = soma.shape[1] - fast.PAD
     for lo in range(0, m, fast.BLOCK):
         hi = min(m, lo + fast.BLOCK)
         fast._noise_inputs(lo, hi, syn, z, dt, work)

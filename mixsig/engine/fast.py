@@ -134,6 +134,16 @@ REDO_MARGIN = 1.0
 BLOCK = 256
 """Neurons per block: the unit of work of a thread."""
 
+PAD = 56
+"""Columns after the ``m`` neurons' in every table, state and work row (never read by the kernel).
+
+Without them a row of 1024 neurons is 8 KiB long, so the rows a pass reads together (about 20 in
+the soma pass, 12 per pulse lane) start at the same offset modulo 4 KiB and fall into the same set
+of the 8-way L1 data cache, evicting one another: the gather of a pulse lane cost 34-39 ns instead
+of 5 ns, and a whole step 91 against 72 ns on ref1024 states (one thread, same process). 56
+columns (7 cache lines, an odd number) put the rows of a table of any multiple of 64 neurons in
+distinct sets."""
+
 _PULSE_END_RTOL = 1e-10
 
 
@@ -155,11 +165,13 @@ def tables(dpis, soma, shape, dt):
 
     Returns
     -------
-    syn_par : ndarray, shape (len(DPI_ROWS), 4, m)
-    soma_par : ndarray, shape (len(SOMA_ROWS), m)
+    syn_par : ndarray, shape (len(DPI_ROWS), 4, m + PAD)
+    soma_par : ndarray, shape (len(SOMA_ROWS), m + PAD)
+        The :data:`PAD` columns after the ``m`` neurons' repeat the last neuron's parameters.
     """
     def flat(value):
-        return np.broadcast_to(np.asarray(value, dtype=float), shape).reshape(-1)
+        values = np.broadcast_to(np.asarray(value, dtype=float), shape).reshape(-1)
+        return np.concatenate([values, np.repeat(values[-1:], PAD)])
 
     per_type = []
     for p in dpis:
@@ -204,13 +216,13 @@ def resting_state(syn_par, soma_par):
 
     Returns
     -------
-    syn : ndarray, shape (3, 4, m)
-    soma : ndarray, shape (4, m)
+    syn : ndarray, shape (3, 4, m + PAD)
+    soma : ndarray, shape (4, m + PAD)
     """
-    m = soma_par.shape[1]
-    syn = np.zeros((len(DPI_STATE_ROWS), N_TYPES, m))
+    columns = soma_par.shape[1]
+    syn = np.zeros((len(DPI_STATE_ROWS), N_TYPES, columns))
     syn[0] = _row(syn_par, DPI_ROWS, "i_0")
-    soma = np.zeros((len(STATE_ROWS), m))
+    soma = np.zeros((len(STATE_ROWS), columns))
     soma[0] = _row(soma_par, SOMA_ROWS, "v_reset")
     soma[1] = _row(soma_par, SOMA_ROWS, "ahp_floor")
     return syn, soma
@@ -218,15 +230,16 @@ def resting_state(syn_par, soma_par):
 
 def observe(name, syn, soma, soma_par):
     """A traceable quantity of every neuron, shape (m,): ``i_mem``, ``v_mem``, ``i_ahp``, or ``i_<type>``."""
+    m = soma.shape[1] - PAD
     if name in ("i_mem", "v_mem"):
-        i_mem = _row(soma_par, SOMA_ROWS, "i_gain") * np.exp(soma[0])
+        i_mem = _row(soma_par, SOMA_ROWS, "i_gain")[:m] * np.exp(soma[0, :m])
         if name == "i_mem":
             return i_mem
-        return (_row(soma_par, SOMA_ROWS, "u_t") / _row(soma_par, SOMA_ROWS, "kappa")) * np.log(
-            i_mem / _row(soma_par, SOMA_ROWS, "i_0"))
+        return (_row(soma_par, SOMA_ROWS, "u_t")[:m] / _row(soma_par, SOMA_ROWS, "kappa")[:m]) * np.log(
+            i_mem / _row(soma_par, SOMA_ROWS, "i_0")[:m])
     if name == "i_ahp":
-        return soma[1].copy()
-    return syn[0, ("i_ampa", "i_nmda", "i_gaba", "i_shunt").index(name)].copy()
+        return soma[1, :m].copy()
+    return syn[0, ("i_ampa", "i_nmda", "i_gaba", "i_shunt").index(name), :m].copy()
 
 
 ROW_I_IN = N_TYPES + 1
@@ -266,9 +279,9 @@ def work_shape(m):
     Rows: the step averages of the four DPIs and of the AHP (A), then :data:`ROW_I_IN`,
     :data:`ROW_REDO`, the four rows from :data:`ROW_DPI_SPARSE`, the four from
     :data:`ROW_DPI_NOISE`, the two from :data:`ROW_SOMA_Z`, :data:`ROW_WEIGHT`, :data:`ROW_PACK` and
-    the :data:`PULSE_LANE_ROWS` from :data:`ROW_LANES`.
+    the :data:`PULSE_LANE_ROWS` from :data:`ROW_LANES`; ``m + PAD`` columns (:data:`PAD`).
     """
-    return (ROW_LANES + len(PULSE_LANE_ROWS), m)
+    return (ROW_LANES + len(PULSE_LANE_ROWS), m + PAD)
 
 
 @numba.njit(cache=True)
@@ -629,7 +642,7 @@ def advance(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, work, coun
     :func:`work_shape`. Each neuron's arithmetic does not depend on its block or thread: results
     are bit-identical for any number of threads.
     """
-    m = soma.shape[1]
+    m = soma.shape[1] - PAD
     for b in numba.prange((m + BLOCK - 1) // BLOCK):
         # prange counts in uint64; int64 bounds keep one specialisation of _advance_block (as the serial loop).
         lo = np.int64(b) * BLOCK
@@ -640,7 +653,7 @@ def advance(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, work, coun
 @numba.njit(cache=True)
 def advance_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, work, count, offset):
     """:func:`advance` on one thread (same arguments, same results bit for bit)."""
-    m = soma.shape[1]
+    m = soma.shape[1] - PAD
     for b in range((m + BLOCK - 1) // BLOCK):
         lo = np.int64(b) * BLOCK
         _advance_block(lo, min(m, lo + BLOCK), syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, work, count,

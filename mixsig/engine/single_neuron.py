@@ -180,7 +180,7 @@ def simulate(job, input_times):
     i_dc = np.full(copies, float(job.neuron.i_dc))
     syn, neuron = kernel.resting_state(syn_par, soma_par)
     i_w, work = np.zeros((copies, N_TYPES)), np.zeros(kernel.work_shape(copies))
-    ampa_mean = work[0] if kernel.state_major else work[:, 0]  # step-averaged AMPA current (a view)
+    ampa_mean = work[0, :copies] if kernel.state_major else work[:, 0]  # step-averaged AMPA current (a view)
     count, offset, no_noise = np.zeros(copies, dtype=np.int64), np.zeros(copies), np.zeros((0, copies))
     charge = np.zeros(copies)
     steps, which, offsets = [], [], []
