@@ -129,20 +129,22 @@ def _fast_passes(last, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc,
     m = soma.shape[1] - fast.PAD
     for lo in range(0, m, fast.BLOCK):
         hi = min(m, lo + fast.BLOCK)
-        fast._noise_inputs(lo, hi, syn, z, dt, work)
+        noisy = z.shape[0] > 0
+        if noisy:
+            fast._noise_inputs(lo, hi, syn, z, dt, work)
         for k in range(fast.N_TYPES if last >= 2 else 0):
             for j in range(lo, hi):
                 work[fast.ROW_WEIGHT, j] = i_w[j, k]
                 work[fast.ROW_DPI_SPARSE + k, j] = 0.0
-            n = fast._dpi_decays(lo, hi, k, syn, dt, syn_par, work)
+            n = fast._dpi_decays(lo, hi, k, syn, dt, syn_par, noisy, work)
             if last >= 3:
-                fast._dpi_pulses(lo, n, k, syn, dt, syn_par, work)
+                fast._dpi_pulses(lo, n, k, syn, dt, syn_par, noisy, work)
         if last >= 3:
-            fast._dpi_sparse(lo, hi, syn, i_w, dt, syn_par, work)
+            fast._dpi_sparse(lo, hi, syn, i_w, dt, syn_par, noisy, work)
         if last >= 4:
             fast._ahp_pulses(lo, hi, soma, soma_par, dt, work)
         if last >= 5:
-            fast._soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, work)
+            fast._soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, noisy, work)
         if last >= 6:
             fast._soma_sparse(lo, hi, soma, dt, soma_par, work, count, offset)
 
@@ -225,9 +227,9 @@ def fast_figures():
         **pass_figures(states, dt, syn_par, nmda_thr, soma_par, i_dc, count, offset, no_noise),
     }
     for name, function, args in (
-            ("dpi_decays", fast._dpi_decays, (0, fast.BLOCK, 0, syn, dt, syn_par, work)),
+            ("dpi_decays", fast._dpi_decays, (0, fast.BLOCK, 0, syn, dt, syn_par, False, work)),
             ("pulse_lanes", fast._pulse_lanes, (0, fast.BLOCK, dt, work)),
-            ("soma_vector", fast._soma_vector, (0, fast.BLOCK, soma, dt, nmda_thr, soma_par, i_dc, work))):
+            ("soma_vector", fast._soma_vector, (0, fast.BLOCK, soma, dt, nmda_thr, soma_par, i_dc, False, work))):
         zmm, ymm, scalar = vector_instructions(function, args)
         figures[f"kernel_fast.{name}_zmm_instructions"] = zmm
         figures[f"kernel_fast.{name}_ymm_instructions"] = ymm

@@ -105,6 +105,43 @@ def test_dpi_pulse_step_close_to_exact(i_w, i_start):
     assert charge / DT == pytest.approx(exact_mean, rel=2e-4)
 
 
+def test_pulse_lanes_match_the_float64_pulse_step():
+    """The vector pulse lanes (float32 inversion in increment form) against the scalar float64
+    :func:`fast.pulse_step` (same scheme, inverted by Newton to 1e-16): pulses starting, merging into
+    one still on, and continuing from the previous step, currents from the floor to 1e-7 A. The end
+    current is within 2e-6 of its change in the step (float32 precision of ``d``, 4e-7 of it, and of
+    ``e^d - 1``, 3 ulp, with margin), plus 1e-15 of the current (float64 rounding); the step average
+    within 1e-6 relative (the charge's float32 part, the slope correction, is at most 0.6 % of it)."""
+    params = DPIParams()
+    tau = params.tau
+    starts = np.array([0.5e-12, 1e-11, 1e-10, 1e-9, 1e-8, 1e-7])
+    weights = np.array([0.0, 1e-10, 1e-9, 5e-9, 1e-7])
+    left_before = 4e-6  # time left of a pulse on from the previous step (of 2 nA where on), s
+    grid = np.array([(i, w, c) for i in starts for w in weights for c in (0.0, 2e-9) if w > 0 or c > 0])
+    m = len(grid)
+    syn_par, soma_par = fast.tables([params] * 4, soma.SomaParams(), (1, m), DT)
+    syn, state = fast.resting_state(syn_par, soma_par)
+    syn[0, 0, :m], syn[1, 0, :m] = grid[:, 0], grid[:, 2]
+    syn[2, 0, :m] = np.where(grid[:, 2] > 0, left_before, 0.0)
+    i_w = np.zeros((m, 4))
+    i_w[:, 0] = grid[:, 1]
+    work = np.zeros(fast.work_shape(m))
+    fast.advance_serial(syn, state, i_w, np.zeros((0, m)), DT, syn_par, np.ones(m), soma_par, np.zeros(m), work,
+                        np.zeros(m, dtype=np.int64), np.zeros(m))
+    for j, (i_start, weight, current) in enumerate(grid):
+        left = left_before if current > 0 else 0.0
+        if weight > 0:
+            left = (current * left + weight * params.t_pulse) / (current + weight)
+            current += weight
+        t_on = min(left, DT)
+        end, charge = fast.pulse_step(i_start, current, t_on, DT, np.exp(-(DT - t_on) / tau), tau,
+                                      params.i_gain / params.i_tau, params.i_gain, params.i_tau, params.c_syn,
+                                      params.kappa, params.u_t, params.i_0)
+        on_end = end * np.exp((DT - t_on) / tau)  # the current at the pulse's end
+        assert abs(syn[0, 0, j] - end) <= 2e-6 * abs(on_end - i_start) * np.exp(-(DT - t_on) / tau) + 1e-15 * end
+        assert work[0, j] == pytest.approx(charge / DT, rel=1e-6)
+
+
 def test_soma_rates_match_solve_ivp_and_converge():
     """Constant inputs, feedback and adaptation on: spike times within 2e-4 s at 100 us, error falling > 2.5x from dt to dt/2."""
     inputs = np.array([1e-9, 5e-9, 30e-9, 200e-9])

@@ -11,9 +11,11 @@ Layout of a step (blocks of :data:`BLOCK` neurons, one thread each):
 
 * vector passes, branch-free loops over one-dimensional rows (masked arithmetic: both branches are
   computed and selected, so LLVM vectorises them; ``kernel_fast.*_zmm_instructions`` in
-  ``python -m benchmarks kernel`` counts their AVX-512 instructions): the noise inputs, each DPI
-  type's exact decay, the DPI pulse steps packed into contiguous lanes (about 0.4 per neuron-step
-  on ref1024: computing them in place for every DPI would cost ten times more), and the soma;
+  ``python -m benchmarks kernel`` counts their AVX-512 instructions): the noise inputs (with noise
+  only), each DPI type's exact decay, the DPI pulse steps packed into contiguous lanes (about 0.4
+  per neuron-step on ref1024: computing them in place for every DPI would cost ten times more; run
+  in multiples of :data:`LANE_STEP`, so that no lane falls to the loop's scalar remainder), and the
+  soma; every row has :data:`PAD` columns more than neurons (L1 cache sets);
 * sparse passes for rare events: pulse parts longer than :data:`MAX_EULER_PULSE` time constants,
   AHP pulses (after a spike), and the soma steps near threshold redone by the exact kernel.
 
@@ -81,8 +83,16 @@ rate-CV ratio 0.9955 (0.9946) and distance 0.8196 (0.8198) against a chaos floor
 cuts the cost of ``exp`` to a third (:func:`~mixsig.engine.vecmath.exp32`: 0.41 against 1.2 ns per
 value), and the soma pass costs 37 against 51 ns per neuron-step (one thread, same ref1024 states,
 both versions side by side in one process; ``kernel_fast.pass_soma_vector_ns`` of
-``python -m benchmarks kernel``). The DPI pulses stay float64: their state is the current itself,
-without an increment form yet.
+``python -m benchmarks kernel``). The DPI pulse lanes (rule 2) take the same increment form: in
+``e = I / I_g`` the step's change of ``ln e`` is the root ``d`` of ``e_0 (e^d - 1) + d = rise``, solved in
+float32 (:func:`invert_increment32`), and the current ``I_on = I_0 + I_0 (e^d - 1)`` is added in float64,
+so the rounding is about 1e-6 of the step's *change* of the current, not of the current: within 2e-6 of
+it, and the step average within 1e-6, against the float64 scalar :func:`pulse_step`
+(``tests/test_fast.py::test_pulse_lanes_match_the_float64_pulse_step``), where the scheme's own error
+is 2e-4 (``test_dpi_pulse_step_close_to_exact``). The trapezoid's slope correction (at most 0.6 % of
+the charge) is float32 too; the decays, the merge of pulses and the charge's other terms stay float64.
+
+Noise off (``z`` with no rows): the noise-input pass is skipped and no vector pass reads a noise row.
 """
 
 import math
@@ -99,10 +109,11 @@ N_TYPES = 4
 """Synapse types per neuron (AMPA, NMDA, GABA, SHUNT)."""
 
 DPI_ROWS = ("t_pulse", "i_tau", "i_gain", "c_syn", "kappa", "u_t", "i_0", "tau", "decay", "mean_factor",
-            "decay_after_pulse", "gain_ratio")
+            "decay_after_pulse", "gain_ratio", "inv_tau", "inv_i_gain", "inv_i_tau")
 """Rows of the DPI table (shape ``(rows, 4, m)``): the :class:`~mixsig.circuits.dpi.DPIParams` fields,
 then ``tau`` (s), the propagators ``exp(-dt/tau)``, ``tau (1 - exp(-dt/tau))/dt`` and
-``exp(-(dt - t_pulse)/tau)`` (1), and ``i_gain / i_tau`` (1)."""
+``exp(-(dt - t_pulse)/tau)`` (1), ``i_gain / i_tau`` (1), and the reciprocals ``1/tau`` (1/s),
+``1/i_gain`` and ``1/i_tau`` (1/A) of the pulse lanes."""
 
 SOMA_ROWS = ("k_mem", "i_gain", "ln_i_gain", "i_tau", "i_fb_0", "fb_exponent", "fb_offset", "w_thr", "v_reset",
              "v_floor", "t_ref", "ahp_decay", "ahp_mean_factor", "ahp_floor", "i_tau_ahp", "i_gain_ahp", "c_ahp",
@@ -181,7 +192,8 @@ def tables(dpis, soma, shape, dt):
         derived = {
             "tau": tau, "decay": decay, "mean_factor": -np.expm1(-dt / tau) * tau / dt,
             "decay_after_pulse": np.exp(-np.maximum(dt - raw["t_pulse"], 0.0) / tau),
-            "gain_ratio": raw["i_gain"] / raw["i_tau"],
+            "gain_ratio": raw["i_gain"] / raw["i_tau"], "inv_tau": 1.0 / tau, "inv_i_gain": 1.0 / raw["i_gain"],
+            "inv_i_tau": 1.0 / raw["i_tau"],
         }
         per_type.append(np.stack([{**raw, **derived}[r] for r in DPI_ROWS]))
     syn_par = np.stack(per_type, axis=1)
@@ -265,8 +277,8 @@ ROW_PACK = 3 * N_TYPES + 6
 """Row of the work array holding the packed pulse steps of one DPI type of a block (in the block's own
 columns), each as its offset from the block's first neuron."""
 
-PULSE_LANE_ROWS = ("i_syn", "pulse_current", "pulse_left", "weight", "t_pulse", "i_gain", "i_0", "tau", "decay",
-                   "decay_after_pulse", "gain_ratio", "noise")
+PULSE_LANE_ROWS = ("i_syn", "pulse_current", "pulse_left", "weight", "t_pulse", "tau", "inv_tau", "inv_i_gain",
+                   "inv_i_tau", "i_0", "decay", "decay_after_pulse", "noise")
 """Rows of the packed pulse lanes (:func:`_pulse_lanes`), from :data:`ROW_LANES` of the work array."""
 
 ROW_LANES = 3 * N_TYPES + 7
@@ -358,35 +370,42 @@ def _pulse_charge(t_on, tau, a, i_gain, i_start, i_on):
 
 @numba.njit(cache=True, error_model="numpy")
 def _noise_inputs(lo, hi, syn, z, dt, work):
-    """Rule 5's inputs for neurons ``lo .. hi - 1``: each DPI's step-averaged shot (and flicker) noise
-    current at its output current at the step's start (A), and the soma's draws, into ``work`` (zeros
-    without noise), so that the vector passes read them as plain rows."""
-    rows = z.shape[0]
+    """Rule 5's inputs for neurons ``lo .. hi - 1`` (with noise only: without, :func:`_dpis` skips this pass
+    and the vector passes read no noise row): each DPI's step-averaged shot (and flicker) noise current
+    at its output current at the step's start (A), and the soma's draws, into ``work``, so that the
+    vector passes read them as plain rows."""
+    flicker = z.shape[0] > N_TYPES + 1
     for k in range(N_TYPES):
         for j in range(lo, hi):
             i = syn[0, k, j]
-            noise = math.sqrt(Q_E * i / dt) * z[k, j] if rows > 0 else 0.0
-            work[ROW_DPI_NOISE + k, j] = noise + i * z[N_TYPES + 1 + k, j] if rows > N_TYPES + 1 else noise
+            noise = math.sqrt(Q_E * i / dt) * z[k, j]
+            work[ROW_DPI_NOISE + k, j] = noise + i * z[N_TYPES + 1 + k, j] if flicker else noise
     for j in range(lo, hi):
-        work[ROW_SOMA_Z, j] = z[N_TYPES, j] if rows > 0 else 0.0
-        work[ROW_SOMA_Z + 1, j] = z[2 * N_TYPES + 1, j] if rows > N_TYPES + 1 else 0.0
+        work[ROW_SOMA_Z, j] = z[N_TYPES, j]
+        work[ROW_SOMA_Z + 1, j] = z[2 * N_TYPES + 1, j] if flicker else 0.0
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _dpi_decays(lo, hi, k, syn, dt, syn_par, work):
+def _dpi_decays(lo, hi, k, syn, dt, syn_par, noisy, work):
     """Rule 1 for DPI type ``k`` of neurons ``lo .. hi - 1`` (branch-free): the exact decay where no pulse
-    is on or starting. The pulse steps (left untouched) are packed for :func:`_dpi_pulses`: their
-    offsets from ``lo`` go to ``work[ROW_PACK, lo:lo + n]`` (branch-free compaction: every offset is
-    written, the count moves on for a pulse only); returns their count ``n``."""
+    is on or starting. The pulse steps (left untouched) are counted and, when there are any, packed for
+    :func:`_dpi_pulses`: their offsets from ``lo`` go to ``work[ROW_PACK, lo:lo + n]`` (branch-free
+    compaction, a scalar loop: every offset is written, the count moves on for a pulse only); returns
+    their count ``n``."""
     i_syn, remaining = syn[0, k, lo:hi], syn[2, k, lo:hi]
     floors, decays, means = syn_par[6, k, lo:hi], syn_par[8, k, lo:hi], syn_par[9, k, lo:hi]
     weights, noises, mean_out = work[ROW_WEIGHT, lo:hi], work[ROW_DPI_NOISE + k, lo:hi], work[k, lo:hi]
+    n = 0
     for j in range(hi - lo):
         i_start, i_0, decay = i_syn[j], floors[j], decays[j]
         idle = weights[j] <= 0.0 and remaining[j] <= 0.0
-        i_end = max(max(i_start * decay, i_0) + noises[j] * (1.0 - decay), i_0)
+        noise = noises[j] if noisy else 0.0
+        i_end = max(max(i_start * decay, i_0) + noise * (1.0 - decay), i_0)
         i_syn[j] = i_end if idle else i_start
         mean_out[j] = max(i_start * means[j], i_0)
+        n += 0 if idle else 1
+    if n == 0:
+        return 0
     pack = work[ROW_PACK, lo:hi]
     n = 0
     for j in range(hi - lo):
@@ -395,40 +414,60 @@ def _dpi_decays(lo, hi, k, syn, dt, syn_par, work):
     return n
 
 
+LANE_STEP = 8
+"""The lanes of :func:`_pulse_lanes` are run in multiples of this count (at most ``LANE_STEP - 1`` lanes more
+than there are pulse steps, on stale data, results unused), the loop's vector width, so that they all run in
+its vector body: one scalar remainder lane costs 120-160 ns, a vector of 8 lanes 125-220 ns (one thread,
+under load)."""
+
+
 @numba.njit(cache=True, error_model="numpy")
 def _pulse_lanes(lo, n, dt, work):
     """Rule 2 on ``n`` packed DPI pulse steps, branch-free (masked arithmetic), in place.
 
     The lanes are columns ``lo .. lo + n - 1`` of the work array's rows from :data:`ROW_LANES`; on
-    entry (:data:`PULSE_LANE_ROWS`): start current, pulse current, pulse time
-    left, weight current starting (A, A, s, A), ``t_pulse``, ``i_gain``, ``i_0``, ``tau``,
-    ``exp(-dt/tau)``, ``exp(-(dt - t_pulse)/tau)``, ``i_gain/i_tau`` and the noise current; on exit
-    rows 0-3 hold the end current, pulse current, pulse time left and the step average (A, A, s, A),
-    and row 4 flags (1.0) a pulse part longer than :data:`MAX_EULER_PULSE` time constants, left
-    to :func:`_dpi_sparse` (its rows 0-3 are then meaningless). The pulse step uses
-    :func:`invert_fixed` and the polynomial :func:`~mixsig.engine.vecmath.exp` and
-    :func:`~mixsig.engine.vecmath.log`.
+    entry (:data:`PULSE_LANE_ROWS`): start current, pulse current, pulse time left, weight current
+    starting (A, A, s, A), ``t_pulse`` (s), ``tau`` (s), ``1/tau`` (1/s), ``1/i_gain``, ``1/i_tau``
+    (1/A), ``i_0`` (A), ``exp(-dt/tau)``, ``exp(-(dt - t_pulse)/tau)`` and the noise current (A); on
+    exit rows 0-3 hold the end current, pulse current, pulse time left and the step average (A, A, s,
+    A), and row 4 flags (1.0) a pulse part longer than :data:`MAX_EULER_PULSE` time constants, left to
+    :func:`_dpi_sparse` (its rows 0-3 are then meaningless).
+
+    In ``e = I / i_gain``, the Euler step of ``w = e + ln e`` over the pulse part is the increment
+    ``rise = (t_on / tau) (A / i_gain - e_0)``, and the step's change of ``ln e``, the root ``d`` of
+    ``e_0 (e^d - 1) + d = rise``, is solved in float32 (:func:`invert_increment32`), as is the
+    trapezoid's slope correction (a term of at most 0.6 % of the charge); the current itself,
+    ``I_on = I_0 + I_0 (e^d - 1)``, the decay and the charge are float64 (module docstring,
+    "Precision").
     """
+    f32 = vecmath.F32
     hi, r = lo + n, ROW_LANES
     i_syn, pulse, remaining, weights = work[r, lo:hi], work[r + 1, lo:hi], work[r + 2, lo:hi], work[r + 3, lo:hi]
-    t_pulses, gains, floors, taus = work[r + 4, lo:hi], work[r + 5, lo:hi], work[r + 6, lo:hi], work[r + 7, lo:hi]
-    decays, after, ratios, noises = work[r + 8, lo:hi], work[r + 9, lo:hi], work[r + 10, lo:hi], work[r + 11, lo:hi]
+    t_pulses, taus, inv_taus = work[r + 4, lo:hi], work[r + 5, lo:hi], work[r + 6, lo:hi]
+    inv_gains, inv_i_taus, floors = work[r + 7, lo:hi], work[r + 8, lo:hi], work[r + 9, lo:hi]
+    decays, after, noises = work[r + 10, lo:hi], work[r + 11, lo:hi], work[r + 12, lo:hi]
     for j in range(n):
-        t_pulse, i_gain, i_0, tau, decay = t_pulses[j], gains[j], floors[j], taus[j], decays[j]
+        t_pulse, tau, inv_tau, i_0, decay = t_pulses[j], taus[j], inv_taus[j], floors[j], decays[j]
         i_start, current, left, weight = i_syn[j], pulse[j], remaining[j], weights[j]
         starts = weight > 0.0
         merged = current + weight
         left = (current * left + weight * t_pulse) / merged if starts else left
         current = merged if starts else current
         t_on = min(left, dt)
-        s = t_on / tau
-        a = ratios[j] * current - i_gain
-        e0 = i_start / i_gain
-        v0 = vecmath.log(e0)
-        rise = s * (a - i_start) / i_gain
-        i_on = max(i_gain * vecmath.exp(invert_fixed(e0 + v0 + rise, v0 + rise / (e0 + 1.0))), i_0)
-        rest = after[j] if t_on == t_pulse else vecmath.exp(-(dt - t_on) / tau)
-        charge = _pulse_charge(t_on, tau, a, i_gain, i_start, i_on) + tau * i_on * (1.0 - rest)
+        s = t_on * inv_tau
+        e0 = i_start * inv_gains[j]
+        target = current * inv_i_taus[j] - 1.0  # A / i_gain
+        e0_32, target_32, rise = f32(e0), f32(target), f32(s * (target - e0))
+        one_e0 = e0_32 + _ONE_32
+        d = invert_increment32(e0_32, rise, rise / one_e0)
+        grow = vecmath.expm1_32(d)  # e^d - 1
+        i_on = max(i_start + i_start * np.float64(grow), i_0)
+        e1 = e0_32 + e0_32 * grow
+        # t_on^2 (I'_end - I'_start) / 12 with I' = (A - I) I / (tau (I + i_gain)), over t_on s / 12 I_start.
+        slopes = (grow + _ONE_32) * (target_32 - e1) / (e1 + _ONE_32) - (target_32 - e0_32) / one_e0
+        rest = after[j] if t_on == t_pulse else vecmath.exp((t_on - dt) * inv_tau)
+        charge = (0.5 * t_on * (i_start + i_on) - t_on * s * i_start * np.float64(slopes) / 12.0
+                  + tau * i_on * (1.0 - rest))
         left -= t_on
         ended = left <= _PULSE_END_RTOL * dt
         i_syn[j] = max(max(i_on * rest, i_0) + noises[j] * (1.0 - decay), i_0)
@@ -439,25 +478,28 @@ def _pulse_lanes(lo, n, dt, work):
 
 
 @numba.njit(cache=True)
-def _dpi_pulses(lo, n, k, syn, dt, syn_par, work):
+def _dpi_pulses(lo, n, k, syn, dt, syn_par, noisy, work):
     """Rule 2 for the ``n`` pulse steps of DPI type ``k`` that :func:`_dpi_decays` packed for the block
     starting at neuron ``lo``: gather their rows into the lanes, :func:`_pulse_lanes`, scatter back
     (the long pulse parts flagged for :func:`_dpi_sparse`)."""
     i_syn, pulse, remaining = syn[0, k], syn[1, k], syn[2, k]
-    t_pulses, gains, floors, taus = syn_par[0, k], syn_par[2, k], syn_par[6, k], syn_par[7, k]
-    decays, after, ratios = syn_par[8, k], syn_par[10, k], syn_par[11, k]
+    t_pulses, taus, inv_taus, floors = syn_par[0, k], syn_par[7, k], syn_par[12, k], syn_par[6, k]
+    inv_gains, inv_i_taus, decays, after = syn_par[13, k], syn_par[14, k], syn_par[8, k], syn_par[10, k]
     weights, noises, means, sparse = work[ROW_WEIGHT], work[ROW_DPI_NOISE + k], work[k], work[ROW_DPI_SPARSE + k]
     pack, r, hi = work[ROW_PACK, lo:lo + n], ROW_LANES, lo + n
     l_syn, l_pulse, l_left, l_weight = work[r, lo:hi], work[r + 1, lo:hi], work[r + 2, lo:hi], work[r + 3, lo:hi]
-    l_t_pulse, l_gain, l_floor, l_tau = work[r + 4, lo:hi], work[r + 5, lo:hi], work[r + 6, lo:hi], work[r + 7, lo:hi]
-    l_decay, l_after, l_ratio, l_noise = work[r + 8, lo:hi], work[r + 9, lo:hi], work[r + 10, lo:hi], work[
+    l_t_pulse, l_tau, l_inv_tau, l_inv_gain = work[r + 4, lo:hi], work[r + 5, lo:hi], work[r + 6, lo:hi], work[
+        r + 7, lo:hi]
+    l_inv_i_tau, l_floor, l_decay, l_after = work[r + 8, lo:hi], work[r + 9, lo:hi], work[r + 10, lo:hi], work[
         r + 11, lo:hi]
+    l_noise = work[r + 12, lo:hi]
     for p in range(n):
         j = lo + np.int64(pack[p])
         l_syn[p], l_pulse[p], l_left[p], l_weight[p] = i_syn[j], pulse[j], remaining[j], weights[j]
-        l_t_pulse[p], l_gain[p], l_floor[p], l_tau[p] = t_pulses[j], gains[j], floors[j], taus[j]
-        l_decay[p], l_after[p], l_ratio[p], l_noise[p] = decays[j], after[j], ratios[j], noises[j]
-    _pulse_lanes(lo, n, dt, work)
+        l_t_pulse[p], l_tau[p], l_inv_tau[p], l_inv_gain[p] = t_pulses[j], taus[j], inv_taus[j], inv_gains[j]
+        l_inv_i_tau[p], l_floor[p], l_decay[p], l_after[p] = inv_i_taus[j], floors[j], decays[j], after[j]
+        l_noise[p] = noises[j] if noisy else 0.0
+    _pulse_lanes(lo, min((n + LANE_STEP - 1) // LANE_STEP * LANE_STEP, work.shape[1] - lo), dt, work)
     for p in range(n):
         j = lo + np.int64(pack[p])
         sparse[j] = l_t_pulse[p]
@@ -466,7 +508,7 @@ def _dpi_pulses(lo, n, k, syn, dt, syn_par, work):
 
 
 @numba.njit(cache=True)
-def _dpi_sparse(lo, hi, syn, i_w, dt, syn_par, work):
+def _dpi_sparse(lo, hi, syn, i_w, dt, syn_par, noisy, work):
     """Rule 2 by :func:`pulse_step` for the DPI steps :func:`_dpi_pulses` flagged (rare)."""
     for k in range(N_TYPES):
         for j in range(lo, hi):
@@ -489,7 +531,8 @@ def _dpi_sparse(lo, hi, syn, i_w, dt, syn_par, work):
             if left <= _PULSE_END_RTOL * dt:
                 left = 0.0
                 current = 0.0
-            i_end = max(i_end + work[ROW_DPI_NOISE + k, j] * (1.0 - syn_par[8, k, j]), i_0)
+            noise = work[ROW_DPI_NOISE + k, j] if noisy else 0.0
+            i_end = max(i_end + noise * (1.0 - syn_par[8, k, j]), i_0)
             syn[0, k, j], syn[1, k, j], syn[2, k, j] = i_end, current, left
             work[k, j] = charge / dt
 
@@ -543,7 +586,7 @@ def invert_increment32(e0, dw, d):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, work):
+def _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, noisy, work):
     """Rules 3 and 4 (AHP decay) over neurons ``lo .. hi - 1``: one Heun step each, branch-free.
 
     The input and leak currents are float64; the Heun step (``exp``, the feedback current and the
@@ -574,7 +617,8 @@ def _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, work):
         i_mem = i_gain * np.float64(e0)
         i_in = dc[j] + ampa[j] + nmda[j] * i_mem / (i_mem + thresholds[j]) - gaba[j]
         i_noisy = max(i_in, 0.0) + i_tau
-        i_in = max(i_in + math.sqrt(Q_E * i_noisy / dt) * shot[j] + i_noisy * flicker[j], 0.0)
+        noise = math.sqrt(Q_E * i_noisy / dt) * shot[j] + i_noisy * flicker[j] if noisy else 0.0
+        i_in = max(i_in + noise, 0.0)
         ref = refractory[j]
         scale = max(dt - ref, 0.0) * k_mems[j]
         # dw/dt = K (I_in - (e^v + 1)(I_leak - I_fb)), times the non-refractory part h of the step: rise = a - (e + 1)(b - c I_fb / i_fb_0)
@@ -613,14 +657,17 @@ def _soma_sparse(lo, hi, soma, dt, soma_par, work, count, offset):
 
 @numba.njit(cache=True)
 def _dpis(lo, hi, syn, i_w, z, dt, syn_par, work):
-    """Rules 1, 2 and 5 for the DPIs of neurons ``lo .. hi - 1``: noise inputs, decays, packed pulses, sparse pulses."""
-    _noise_inputs(lo, hi, syn, z, dt, work)
+    """Rules 1, 2 and 5 for the DPIs of neurons ``lo .. hi - 1``: noise inputs (with noise only), decays,
+    packed pulses, sparse pulses."""
+    noisy = z.shape[0] > 0
+    if noisy:
+        _noise_inputs(lo, hi, syn, z, dt, work)
     for k in range(N_TYPES):
         for j in range(lo, hi):
             work[ROW_WEIGHT, j] = i_w[j, k]
             work[ROW_DPI_SPARSE + k, j] = 0.0
-        _dpi_pulses(lo, _dpi_decays(lo, hi, k, syn, dt, syn_par, work), k, syn, dt, syn_par, work)
-    _dpi_sparse(lo, hi, syn, i_w, dt, syn_par, work)
+        _dpi_pulses(lo, _dpi_decays(lo, hi, k, syn, dt, syn_par, noisy, work), k, syn, dt, syn_par, noisy, work)
+    _dpi_sparse(lo, hi, syn, i_w, dt, syn_par, noisy, work)
 
 
 @numba.njit(cache=True)
@@ -628,7 +675,7 @@ def _advance_block(lo, hi, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i
     """Advance neurons ``lo .. hi - 1`` by one step (rules 1-5), in place: vector passes, then sparse ones."""
     _dpis(lo, hi, syn, i_w, z, dt, syn_par, work)
     _ahp_pulses(lo, hi, soma, soma_par, dt, work)
-    _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, work)
+    _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, z.shape[0] > 0, work)
     _soma_sparse(lo, hi, soma, dt, soma_par, work, count, offset)
 
 
