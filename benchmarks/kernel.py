@@ -210,7 +210,7 @@ def fast_figures():
         fast.advance_serial(syn, soma, i_w, no_noise, dt, syn_par, nmda_thr, soma_par, i_dc, work, count, offset)
         spikes += int(np.sum(count))
         redos += int(np.sum(work[fast.ROW_REDO]))
-    n_pulses = sum(int(np.sum((i_w > 0) | (syn[2].T > 0))) for syn, _, i_w, _ in states)
+    n_pulses = sum(int(np.sum((i_w > 0) | (syn[2, :, :m].T > 0))) for syn, _, i_w, _ in states)
     overhead = _best(copies, per)
     neuron_ns, dpis_ns = _best(neuron, per) - overhead, _best(dpis, per) - overhead
     row_bytes = (syn_par.shape[0] * fast.N_TYPES + soma_par.shape[0] + states[0][0].shape[0] * fast.N_TYPES
