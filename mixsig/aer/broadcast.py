@@ -40,6 +40,8 @@ in_flight``, where *delivered* copies have reached the core's synapses before th
 import numba
 import numpy as np
 
+from mixsig.aer.events import stable_argsort
+
 ACCEPTED, DELIVERED, DROPPED, STALLED, MATCHED = range(5)
 """Columns of the per-core counters: copies accepted, delivered to the synapses, dropped, that
 found the FIFO full (``stall``), and CAM matches of the accepted copies (synaptic events)."""
@@ -199,7 +201,7 @@ def broadcast(until, begin, n_rows, event, source, tag, chip, core, emit, arriva
     made[0] = n
     for q in range(1, n):
         if out_arrival[q] < out_arrival[q - 1]:  # not in delivery order: sort (stable: ties keep arrival order)
-            order = np.argsort(out_arrival[:n], kind="mergesort")
+            order = stable_argsort(out_arrival[:n])
             for column in (out_event, out_source, out_tag, out_chip, out_core):
                 column[:n] = column[:n][order]
             for column in (out_emit, out_arrival):

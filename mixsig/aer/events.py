@@ -209,6 +209,69 @@ def unsorted(values):
     return False
 
 
+SORT_RUN = 16
+"""Length of the runs :func:`stable_argsort` sorts by insertion before merging them."""
+
+
+@numba.njit(cache=True)
+def stable_argsort(values):
+    """Indices that sort a 1-D float64 array in ascending order, ties in index order.
+
+    What ``np.argsort(values, kind="stable")`` returns for values without NaN: insertion sort of
+    runs of :data:`SORT_RUN`, then bottom-up merges. Written out because numba's own stable sort
+    (its mergesort and the string handling of ``kind``) cost about 2 CPU-s to compile on every
+    cold start.
+
+    Parameters
+    ----------
+    values : ndarray of float64, shape (n,)
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+    """
+    n = values.shape[0]
+    order = np.arange(n)
+    for low in range(0, n, SORT_RUN):
+        for i in range(low + 1, min(low + SORT_RUN, n)):
+            index = order[i]
+            j = i
+            while j > low and values[order[j - 1]] > values[index]:
+                order[j] = order[j - 1]
+                j -= 1
+            order[j] = index
+    work = np.empty(n, dtype=np.int64)
+    width = SORT_RUN
+    while width < n:
+        for low in range(0, n, 2 * width):
+            middle, high = min(low + width, n), min(low + 2 * width, n)
+            i, j = low, middle
+            for k in range(low, high):
+                if j == high or (i < middle and values[order[i]] <= values[order[j]]):
+                    work[k] = order[i]
+                    i += 1
+                else:
+                    work[k] = order[j]
+                    j += 1
+        order, work = work, order
+        width *= 2
+    return order
+
+
+@numba.njit(cache=True, inline="always")
+def _bisect(ascending, value, right):
+    """First index ``i`` of ``ascending`` with ``ascending[i] >= value`` (``> value`` when ``right``);
+    ``np.searchsorted(ascending, value, side="right" if right else "left")``."""
+    low, high = 0, ascending.shape[0]
+    while low < high:
+        middle = (low + high) // 2
+        if ascending[middle] < value or (right and ascending[middle] == value):
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
 @numba.njit(cache=True)
 def expand_spikes(spike_time, spike_source, src, order, dst_chip, core_mask, tag, n_cores, neurons_per_core):
     """:func:`events_from_spikes` on arrays, compiled.
@@ -218,14 +281,19 @@ def expand_spikes(spike_time, spike_source, src, order, dst_chip, core_mask, tag
     times (ascending, stable) and their ``(6, n)`` integer fields ``source, src_chip, src_core,
     dst_chip, core_mask, tag``.
     """
-    first = np.searchsorted(src, spike_source, side="left")
-    last = np.searchsorted(src, spike_source, side="right")
-    n = int((last - first).sum())
+    k_spikes = spike_source.shape[0]
+    first = np.empty(k_spikes, dtype=np.int64)
+    last = np.empty(k_spikes, dtype=np.int64)
+    n = 0
+    for k in range(k_spikes):
+        first[k] = _bisect(src, spike_source[k], False)
+        last[k] = _bisect(src, spike_source[k], True)
+        n += last[k] - first[k]
     time = np.empty(n)
     ints = np.empty((6, n), dtype=np.int64)
     per_chip = n_cores * neurons_per_core
     e = 0
-    for k in range(spike_source.shape[0]):
+    for k in range(k_spikes):
         source = spike_source[k]
         for position in range(first[k], last[k]):
             entry = order[position] if order.shape[0] else position
@@ -238,8 +306,14 @@ def expand_spikes(spike_time, spike_source, src, order, dst_chip, core_mask, tag
             ints[5, e] = tag[entry]
             e += 1
     if unsorted(time):
-        by_time = np.argsort(time, kind="mergesort")  # stable
-        time, ints = time[by_time], ints[:, by_time]
+        by_time = stable_argsort(time)
+        sorted_time = np.empty(n)
+        sorted_ints = np.empty((6, n), dtype=np.int64)
+        for e in range(n):
+            sorted_time[e] = time[by_time[e]]
+            for row in range(6):
+                sorted_ints[row, e] = ints[row, by_time[e]]
+        time, ints = sorted_time, sorted_ints
     return time, ints
 
 
