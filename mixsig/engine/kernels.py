@@ -645,17 +645,18 @@ def step_loop(advance, state_major):
     return STEP_LOOPS[advance]
 
 
-def compile_step_loop(loop, advance, args):
+def compile_step_loop(loop, advance, args, meanwhile=None):
     """Make sure ``loop`` (:func:`step_loop` of ``advance``) is compiled for ``args``, on two cores
     when cold.
 
     When neither this process nor numba's cache has the loop for these argument types and the
     loop routes in compiled code, a helper process compiles the compiled routing
-    (:func:`_record_and_route`, :mod:`mixsig.engine.precompile`) while this one compiles the
-    neuron kernel ``advance``; the loop is then compiled with the routing loaded from the cache.
-    Otherwise (a warm start) nothing is done. The split is this way round because a cached
-    ``parallel=True`` kernel linked into a newly compiled caller made a cached loop that crashed
-    (segmentation fault) the next process that loaded it; the routing is serial code.
+    (:func:`_record_and_route`, :mod:`mixsig.engine.precompile`) while this one calls
+    ``meanwhile`` and compiles the neuron kernel ``advance``; the loop is then compiled with the
+    routing loaded from the cache. Otherwise (a warm start) only ``meanwhile`` is called. The split
+    is this way round because a cached ``parallel=True`` kernel linked into a newly compiled caller
+    made a cached loop that crashed (segmentation fault) the next process that loaded it; the
+    routing is serial code.
 
     Parameters
     ----------
@@ -664,19 +665,23 @@ def compile_step_loop(loop, advance, args):
     advance : numba dispatcher
         The kernel function the loop binds.
     args : tuple
-        The loop's arguments (:func:`_run_steps`), as the caller will pass them.
+        The loop's arguments (:func:`_run_steps`), or arguments of the same types.
+    meanwhile : callable, optional
+        Work due before the loop runs that compiles kernels of its own (the first noise draw:
+        :func:`mixsig.engine.philox.standard_normals`, 1.7 CPU-s cold), done while the helper works.
     """
     routing = args[-1]
-    if not routing[0] or precompile.cached(loop, precompile.signature(args)):
-        return
-    (n0, _, _, _, _, _, _, _, _, _, _, _, _, _, n_neurons, i_w, noise, syn, soma, dt, syn_par, nmda_thr, soma_par,
-     i_dc, syn_mean, count, offset, _, _) = args
-    types_of = precompile.signature
-    helper = precompile.start(_record_and_route, types_of((n0, dt, count, offset, n_neurons, routing)))
+    helper = None
+    if routing[0] and not precompile.cached(loop, precompile.signature(args)):
+        n0, n_neurons, dt, count, offset = args[0], args[14], args[19], args[25], args[26]
+        helper = precompile.start(_record_and_route, precompile.signature((n0, dt, count, offset, n_neurons, routing)))
     try:
-        step_noise = numba.typeof(noise).copy(ndim=noise.ndim - 1)  # the loop passes noise[n - n0]
-        advance.compile(types_of((syn, soma, i_w)) + (step_noise,) + types_of(
-            (dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)))
+        if meanwhile is not None:
+            meanwhile()
+        if helper is not None:
+            i_w, noise, syn, soma = args[15:19]
+            step_noise = numba.typeof(noise).copy(ndim=noise.ndim - 1)  # the loop passes noise[n - n0]
+            advance.compile(precompile.signature((syn, soma, i_w)) + (step_noise,) + precompile.signature(args[19:27]))
     except BaseException:  # an interrupt (or a failure) does not wait for the helper
         precompile.stop(helper)
         raise

@@ -65,6 +65,7 @@ so results do not depend on which instances run together, and a run advanced in 
 advanced at once, bit for bit.
 """
 
+import functools
 import dataclasses
 import math
 import os
@@ -716,12 +717,6 @@ class Simulation:
         block = n // self.block_steps
         if self._block is None or self._block[0] != block:
             self._block = self._block_inputs(block)
-        _, ptr, keys, counts, everyone = self._block
-        if self.noisy and self.noise_used == self.noise.shape[0]:
-            self._draw_noise(n)
-        limit = self._limit(n, end)
-        noise = self.noise[self.noise_used:] if self.noisy else self.no_noise
-        pending_keys, pending_counts, pending_instance = self.pending
         routing = self._routing()
         saved = None
         if self.event_times is not None:
@@ -732,13 +727,15 @@ class Simulation:
         kernel = self.kernel
         advance = kernel.advance if self.parallel else kernel.advance_serial
         loop = step_loop(advance, kernel.state_major)
-        args = (n, limit, block * self.block_steps, ptr, keys, counts, everyone, pending_keys, pending_counts,
-                pending_instance, self.compiled.cam_ptr, self.cam_local, self.compiled.cam_syn_type, self.weight, self.n,
-                self.i_w, noise, self.syn, self.soma, dt, self.syn_par, self.nmda_thr, self.soma_par, self._i_dc(n),
-                self.syn_mean, self.count, self.offset, self._adapt(), routing)
-        if loop not in self._loops_ready:
-            compile_step_loop(loop, advance, args)  # a cold start compiles on two cores
+        draw = self.noisy and self.noise_used == self.noise.shape[0]
+        if loop not in self._loops_ready:  # a cold start compiles on two cores (the noise kernel beside the routing)
+            compile_step_loop(loop, advance, self._loop_args(n, n + 1, routing),
+                              meanwhile=functools.partial(self._draw_noise, n) if draw else None)
             self._loops_ready.add(loop)
+        elif draw:
+            self._draw_noise(n)
+        args = self._loop_args(n, self._limit(n, end), routing)
+        noise = args[16]
         done, handled, *pending = loop(*args)
         if self.noisy:
             self.noise_used += done
@@ -761,6 +758,17 @@ class Simulation:
         if (last + 1) % self.stride == 0 and self.trace_samples:
             self._sample((last + 1) * dt)
         return done
+
+    def _loop_args(self, n, limit, routing):
+        """The arguments of the step loop's call running steps ``n`` up to ``limit`` (:func:`mixsig.engine.kernels.step_loop`)."""
+        _, ptr, keys, counts, everyone = self._block
+        noise = self.noise[self.noise_used:] if self.noisy else self.no_noise
+        pending_keys, pending_counts, pending_instance = self.pending
+        return (n, limit, (n // self.block_steps) * self.block_steps, ptr, keys, counts, everyone, pending_keys,
+                pending_counts, pending_instance, self.compiled.cam_ptr, self.cam_local, self.compiled.cam_syn_type,
+                self.weight, self.n, self.i_w, noise, self.syn, self.soma, self.experiment.dt, self.syn_par,
+                self.nmda_thr, self.soma_par, self._i_dc(n), self.syn_mean, self.count, self.offset, self._adapt(),
+                routing)
 
     def _routing(self):
         """The routing tuple of :func:`mixsig.engine.kernels.step_loop` (compiled routing on when
