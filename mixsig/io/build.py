@@ -8,6 +8,7 @@ import xarray as xr
 
 from mixsig import __version__
 from mixsig.errors import ConfigError, Problem
+from mixsig.io import lazy_dask
 from mixsig.io.schema import (
     CF_ROLE,
     CONVENTIONS,
@@ -271,6 +272,7 @@ def build_dataset(
     mixsig.errors.ConfigError
         Listing every inconsistency of the inputs.
     """
+    lazy_dask.defer()  # numpy arrays only: xarray need not import dask.array to see that
     source = "<build_dataset>"
     problems = []
     ids = _ids(

@@ -33,6 +33,7 @@ from xarray.backends.netCDF4_ import NETCDF4_PYTHON_LOCK
 
 from mixsig.errors import ConfigError, Problem
 from mixsig.files import atomic_write
+from mixsig.io import lazy_dask
 from mixsig.io.schema import CF_ROLE, CONVENTIONS, LEGACY_CONVENTIONS, SPIKE_ARRAYS, check_dataset, dataset_problems, shorten
 from mixsig.paths import check_regular
 
@@ -270,6 +271,7 @@ def open_dataset(path, chunks=None):
     check_regular(path, "mixsig dataset", key="<file>")  # before any open: a FIFO would block
     if chunks is None:
         verify_file(path)
+        lazy_dask.defer()  # numpy arrays: xarray need not import dask.array to see that
     try:
         ds = xr.open_dataset(path, engine="netcdf4", chunks=chunks, decode_times=False, decode_timedelta=False)
     except READ_ERRORS as error:
