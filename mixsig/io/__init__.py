@@ -33,7 +33,8 @@ consistent subsets.
 Modules: :mod:`~mixsig.io.schema` (names, dtypes, the rules and :func:`check_dataset`),
 :mod:`~mixsig.io.build` (:func:`build_dataset`), :mod:`~mixsig.io.netcdf` (:func:`to_netcdf`,
 :func:`open_dataset`, :func:`load_dataset`), :mod:`~mixsig.io.shards` (:func:`combine`),
-:mod:`~mixsig.io.accessor` (:func:`select`, ``ds.mixsig``) and :mod:`~mixsig.io.provenance`.
+:mod:`~mixsig.io.accessor` (:func:`select`, ``ds.mixsig``), :mod:`~mixsig.io.provenance` and
+:mod:`~mixsig.io.lazy_dask` (numpy datasets without importing ``dask.array``).
 """
 
 from mixsig.io.accessor import MixsigAccessor, select
