@@ -290,13 +290,16 @@ def _ahp_at(ahp_start, ahp_in, elapsed, ahp):
 
     ``ahp = (i_tau_ahp, i_gain_ahp, c_ahp, kappa, u_t, i_0, step, tau, decayed, decayed_half)``: the
     AHP DPI's parameters, then :func:`mixsig.circuits.dpi.propagator`'s values for ``step`` and
-    ``step / 2`` (``step = 0``: none). A disabled AHP (current 0, no input) stays at 0. A decay over
-    ``step`` or ``step / 2`` (a whole step, or the midpoint of a step's single RK4 sub-step) uses the
-    propagators: :func:`mixsig.circuits.dpi.dpi_advance`'s numbers, bit for bit, without its ``exp``.
+    ``step / 2`` (``step = 0``: none). A disabled AHP (current 0, no input) stays at 0, one at its
+    floor ``i_0`` with no input at ``i_0``. A decay over ``step`` or ``step / 2`` (a whole step, or the
+    midpoint of a step's single RK4 sub-step) uses the propagators. Both are
+    :func:`mixsig.circuits.dpi.dpi_advance`'s numbers, bit for bit, without its ``exp``.
     """
     if elapsed <= 0.0 or (ahp_start == 0.0 and ahp_in == 0.0):
         return ahp_start
-    if ahp_in == 0.0 and ahp_start > ahp[5]:
+    if ahp_in == 0.0:
+        if ahp_start <= ahp[5]:  # at the floor: dpi_advance's first branch
+            return ahp[5]
         if elapsed == ahp[6]:
             return decay(ahp_start, elapsed, ahp[7], ahp[8], ahp[5])[0]
         if elapsed == 0.5 * ahp[6]:
