@@ -8,7 +8,11 @@ Figures (ns per neuron-step, one thread, best of ``REPEATS``):
 * ``kernel.soma_ns``    the soma alone (:func:`mixsig.engine.kernels.advance_soma`) with the input
   current its DPIs give in the next step without new pulses;
 * ``kernel.rk4_substeps_per_step``  mean number of RK4 sub-steps of the soma per step (counted in
-  Python on the same states with the kernel's own functions).
+  Python on the same states with the kernel's own functions), and ``kernel.soma_steps_with_<n>_substeps``
+  the share of soma steps with ``n`` = 0 (pinned at the floor or refractory), 1, 2 and ``3plus`` sub-steps;
+* ``kernel.<kind>_dpis_per_neuron_step``  DPIs per neuron-step by what the kernel does with them:
+  ``pulse`` (a pulse on or starting: solved by Newton), ``decaying`` (the precomputed propagator) and
+  ``idle`` (at the floor, nothing to do).
 
 The same for the ``fast`` integrator (:mod:`mixsig.engine.fast`), on the states of the same network
 run with it:
@@ -42,7 +46,7 @@ import numpy as np
 from benchmarks import _workloads as workloads
 from mixsig.circuits import soma as soma_module
 from mixsig.engine import fast
-from mixsig.engine.kernels import advance_dpis, advance_neurons_serial, advance_soma
+from mixsig.engine.kernels import DPI_ROWS, advance_dpis, advance_neurons_serial, advance_soma
 from mixsig.engine.simulation import Simulation
 
 SNAPSHOTS = 20
@@ -74,8 +78,8 @@ def _best(function, per):
 
 
 def _rk4_substeps(simulation, states, inputs):
-    """Mean RK4 sub-steps per soma step: the kernel's functions, run in Python with a counter
-    (the RK4 maps evaluated while locating a threshold crossing are not sub-steps)."""
+    """RK4 sub-steps per soma step, mean and shares (module docstring): the kernel's functions, run in
+    Python with a counter (the RK4 maps evaluated while locating a threshold crossing are not sub-steps)."""
     calls, counting = [0], [True]
     rk4, segment, crossing = soma_module._rk4, soma_module._integrate_segment, soma_module._crossing
 
@@ -92,14 +96,30 @@ def _rk4_substeps(simulation, states, inputs):
 
     soma_module._rk4, soma_module._integrate_segment, soma_module._crossing = (
         counted, segment.py_func, crossing_uncounted)
+    per_step = []
     try:
         for (_, soma, _, _), (i_in, i_shunt) in zip(states, inputs):
             for j in range(soma.shape[0]):
                 soma_module.soma_advance_propagated.py_func(*soma[j], i_in[j], i_shunt[j], simulation.experiment.dt,
                                                             *simulation.soma_par[j])
+                per_step.append(calls[0])
     finally:
         soma_module._rk4, soma_module._integrate_segment, soma_module._crossing = rk4, segment, crossing
-    return calls[0] / (len(states) * simulation.size)
+    per_step = np.diff(per_step, prepend=0)
+    shares = np.bincount(np.minimum(per_step, 3), minlength=4) / per_step.size
+    return {"kernel.rk4_substeps_per_step": per_step.mean(),
+            **{f"kernel.soma_steps_with_{n}_substeps": shares[i] for i, n in enumerate(("0", "1", "2", "3plus"))}}
+
+
+def dpi_kinds(syn_par, states):
+    """``kernel.<kind>_dpis_per_neuron_step`` (module docstring) on the states of :func:`_snapshots`."""
+    kinds = np.zeros(3)
+    for syn, _, i_w, _ in states:
+        pulse = (i_w > 0) | (syn[:, :, 2] > 0)
+        idle = ~pulse & (syn[:, :, 0] <= syn_par[:, :, DPI_ROWS.index("i_0")])
+        kinds += pulse.sum(), (~pulse & ~idle).sum(), idle.sum()
+    kinds /= syn_par.shape[0] * len(states)
+    return {f"kernel.{kind}_dpis_per_neuron_step": kinds[i] for i, kind in enumerate(("pulse", "decaying", "idle"))}
 
 
 def _snapshots(integrator):
@@ -270,7 +290,8 @@ def run():
         "kernel.neuron_ns": _best(neuron, per) - overhead,
         "kernel.dpis_ns": _best(dpis, per) - overhead,
         "kernel.soma_ns": _best(somas, per) - overhead,
-        "kernel.rk4_substeps_per_step": _rk4_substeps(simulation, states, inputs),
+        **_rk4_substeps(simulation, states, inputs),
+        **dpi_kinds(simulation.syn_par, states),
         **fast_figures(),
     }
 
