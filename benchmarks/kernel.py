@@ -26,7 +26,7 @@ run with it:
   between running the step up to and including it and up to the one before (``noise`` inputs,
   DPI ``decays`` with the packing of pulse steps, ``pulses`` with the gather and scatter of the
   lanes and the sparse long pulses, ``ahp`` pulses, ``soma_vector``, ``soma_redo`` by the exact
-  kernel), CPU time;
+  kernel), CPU time of steady stepping (:func:`pass_figures`);
 * ``kernel_fast.pulses_per_neuron_step``, ``kernel_fast.spikes_per_neuron_step``,
   ``kernel_fast.exact_redos_per_neuron_step``: pulse lanes per neuron-step, spikes, and soma steps
   redone by the exact kernel (those that may cross the threshold);
@@ -143,11 +143,12 @@ def _fast_dpis(syn, i_w, z, dt, syn_par, work):
 
 
 @numba.njit(cache=True)
-def _fast_passes(last, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, work, count, offset):
-    """The passes of :func:`mixsig.engine.fast.advance_serial` up to pass ``last`` (1-6: noise inputs,
-    decays, pulses, AHP pulses, soma vector pass, soma redo), block by block."""
+def _fast_passes(last, steps, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, work, count, offset):
+    """``steps`` steps of the passes of :func:`mixsig.engine.fast.advance_serial` up to pass ``last`` (1-6:
+    noise inputs, decays, pulses, AHP pulses, soma vector pass, soma redo), block by block."""
     m = soma.shape[1] - fast.PAD
-    for lo in range(0, m, fast.BLOCK):
+    for step in range(steps * ((m + fast.BLOCK - 1) // fast.BLOCK)):
+        lo = step % ((m + fast.BLOCK - 1) // fast.BLOCK) * fast.BLOCK
         hi = min(m, lo + fast.BLOCK)
         noisy = z.shape[0] > 0
         if noisy:
@@ -172,25 +173,33 @@ def _fast_passes(last, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc,
 PASSES = ("noise", "decays", "pulses", "ahp", "soma_vector", "soma_redo")
 
 
-def _best_cpu(function, states, per):
-    """Least CPU time over ``REPEATS`` of ``function`` on fresh copies of every state (copies not timed), ns per
-    neuron-step."""
-    best = np.inf
-    for _ in range(REPEATS + 1):
-        copies = [[a.copy() for a in state] for state in states]
-        start = time.process_time_ns()
-        for copy in copies:
-            function(*copy)
-        best = min(best, time.process_time_ns() - start)
-    return best / per
+SETTLE_STEPS = 3
+"""Whole steps run on each state before its passes are timed (not timed)."""
+
+STEADY_STEPS = 10
+"""Steps of the passes timed on each state, one after another on the same arrays (which stay in cache, as in
+a run)."""
 
 
 def pass_figures(states, dt, syn_par, nmda_thr, soma_par, i_dc, count, offset, no_noise):
-    """``kernel_fast.pass_<name>_ns`` (see the module docstring)."""
-    per = states[0][1].shape[1] * len(states)
-    upto = [_best_cpu(lambda syn, soma, i_w, work, last=last: _fast_passes(
-        last, syn, soma, i_w, no_noise, dt, syn_par, nmda_thr, soma_par, i_dc, work, count, offset), states, per)
-        for last in range(1, len(PASSES) + 1)]
+    """``kernel_fast.pass_<name>_ns`` (see the module docstring): each state settled by :data:`SETTLE_STEPS`
+    whole steps, then :data:`STEADY_STEPS` steps up to each pass timed (CPU time); least over ``REPEATS``
+    rounds, the passes interleaved within a round."""
+    m = count.shape[0]
+    upto = np.full(len(PASSES), np.inf)
+    for _ in range(REPEATS):
+        for last in range(1, len(PASSES) + 1):
+            elapsed = 0
+            for state in states:
+                syn, soma, i_w, work = (a.copy() for a in state)
+                for _ in range(SETTLE_STEPS):
+                    fast.advance_serial(syn, soma, i_w, no_noise, dt, syn_par, nmda_thr, soma_par, i_dc, work, count,
+                                        offset)
+                start = time.process_time_ns()
+                _fast_passes(last, STEADY_STEPS, syn, soma, i_w, no_noise, dt, syn_par, nmda_thr, soma_par, i_dc,
+                             work, count, offset)
+                elapsed += time.process_time_ns() - start
+            upto[last - 1] = min(upto[last - 1], elapsed / (m * len(states) * STEADY_STEPS))
     return {f"kernel_fast.pass_{name}_ns": upto[i] - (upto[i - 1] if i else 0.0) for i, name in enumerate(PASSES)}
 
 
