@@ -56,7 +56,8 @@ tests compare against). Shot-noise normals are drawn
 ahead in blocks of steps by a counter-based generator (:mod:`mixsig.engine.philox`: each value is a
 function of the instance's key, the step and the neuron), so the values do not depend on the
 grouping of steps, instances or threads. Within a step the neurons may be spread
-over numba's threads (``Simulation.parallel``); each neuron's arithmetic is unchanged, so neither
+over numba's threads (``Simulation.parallel``; by default the engine measures, per run, whether the
+threads are faster than one thread: :mod:`mixsig.engine.threads`); each neuron's arithmetic is unchanged, so neither
 the threading nor the grouping of steps changes any result (``tests/test_kernels_reference.py``).
 
 Determinism: every random draw comes from ``SeedSequence(seed, spawn_key=...)`` keyed by instance
@@ -70,6 +71,7 @@ import dataclasses
 import math
 import os
 import sys
+import time
 import types
 
 import numpy as np
@@ -103,6 +105,7 @@ from mixsig.engine.kernels import (
 )
 from mixsig.engine.onsets import EventTimes
 from mixsig.engine.protocol import kernel_for
+from mixsig.engine.threads import ThreadChoice, call_with_threads
 from mixsig.errors import ConfigError, Problem, raise_if_any
 from mixsig.experiment import TRACEABLE
 from mixsig.progress import progress_bar
@@ -203,10 +206,12 @@ class Simulation:
     ----------
     step_index : int
         Steps simulated so far.
-    parallel : bool
-        Spread the neurons over numba's threads (default: at least
-        :data:`~mixsig.engine.kernels.PARALLEL_MIN_NEURONS` simulated neurons). Results do not
-        depend on it.
+    parallel : bool or None
+        Spread the neurons over numba's threads (True), run them on one thread (False), or choose
+        per compiled call by measured throughput (None, :class:`mixsig.engine.threads.ThreadChoice`:
+        the threaded kernel on all threads or on one; the default from
+        :data:`~mixsig.engine.kernels.PARALLEL_MIN_NEURONS` simulated neurons, False below).
+        Results do not depend on it.
     max_steps_per_call : int
         Most steps run by one compiled call (default unlimited; 1 reproduces a per-step Python
         loop, for benchmarks). Results do not depend on it.
@@ -509,7 +514,8 @@ class Simulation:
         # excess noise: S_I = 2 q I excess (the normals are scaled once, so the stream is unchanged)
         self.shot_scale = 1.0 if settings is None else math.sqrt(settings.excess)
         rows = (N_TYPES + 1) * (2 if self.flicker else 1)
-        self.parallel = self.size >= PARALLEL_MIN_NEURONS
+        self.parallel = None if self.size >= PARALLEL_MIN_NEURONS else False
+        self.thread_choice = ThreadChoice()
         self.max_steps_per_call = sys.maxsize
         steps = max(1, min(NOISE_STEPS, int(NOISE_BYTES // (8 * rows * self.size))))
         self.noise = np.zeros((steps if self.noisy else 0, rows, self.size))
@@ -722,21 +728,29 @@ class Simulation:
         if self.event_times is not None:
             saved = self.event_times.save()
             routing = (False,) + routing[1:]
-        if self.parallel:
+        if self.parallel is not False:
             configure_threading()
         kernel = self.kernel
-        advance = kernel.advance if self.parallel else kernel.advance_serial
+        advance = kernel.advance_serial if self.parallel is False else kernel.advance
         loop = step_loop(advance, kernel.state_major)
         draw = self.noisy and self.noise_used == self.noise.shape[0]
-        if loop not in self._loops_ready:  # a cold start compiles on two cores (the noise kernel beside the routing)
+        ready = loop in self._loops_ready
+        if not ready:  # a cold start compiles on two cores (the noise kernel beside the routing)
             compile_step_loop(loop, advance, self._loop_args(n, n + 1, routing),
                               meanwhile=functools.partial(self._draw_noise, n) if draw else None)
             self._loops_ready.add(loop)
         elif draw:
             self._draw_noise(n)
-        args = self._loop_args(n, self._limit(n, end), routing)
+        limit = self._limit(n, end)
+        threaded = self.parallel
+        if threaded is None:
+            threaded, limit = self.thread_choice.plan(n, limit)
+        args = self._loop_args(n, limit, routing)
         noise = args[16]
-        done, handled, *pending = loop(*args)
+        start = time.perf_counter()
+        done, handled, *pending = call_with_threads(threaded, loop, *args)
+        if self.parallel is None:
+            self.thread_choice.record(threaded, done, time.perf_counter() - start, counted=ready)
         if self.noisy:
             self.noise_used += done
         last = n + done - 1

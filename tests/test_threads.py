@@ -1,0 +1,89 @@
+"""The engine's automatic choice between the threaded and the one-thread kernel (mixsig.engine.threads)."""
+
+import numpy as np
+import pytest
+
+from mixsig import workloads
+from mixsig.engine import threads
+from mixsig.engine.kernels import PARALLEL_MIN_NEURONS
+from mixsig.engine.simulation import Simulation
+from mixsig.engine.threads import ThreadChoice
+from tests.test_fast import _experiment
+
+
+def _drive(choice, cost, steps, call=1000, counted=lambda n: True):
+    """Run ``steps`` steps in calls of at most ``call`` steps, each costing ``cost(parallel, n)`` s per step;
+    return the (parallel, steps, seconds) of every call."""
+    calls, n = [], 0
+    while n < steps:
+        parallel, limit = choice.plan(n, min(steps, n + call))
+        done = limit - n
+        seconds = done * cost(parallel, n)
+        choice.record(parallel, done, seconds, counted(n))
+        calls.append((parallel, done, seconds))
+        n += done
+    return calls
+
+
+def _fixed(threaded, serial):
+    return lambda parallel, n: threaded if parallel else serial
+
+
+def test_probe_caps_the_call_at_its_remaining_steps():
+    choice = ThreadChoice()
+    assert choice.plan(100, 5000) == (True, 100 + threads.PROBE_STEPS)
+    choice.record(True, 20, 1e-3)
+    assert choice.plan(120, 5000) == (True, 120 + threads.PROBE_STEPS - 20)
+    assert choice.plan(120, 130) == (True, 130)
+
+
+def test_picks_the_faster_kernel_and_probing_costs_little():
+    for threaded, serial in ((2e-4, 1e-4), (0.6e-4, 1e-4)):
+        choice = ThreadChoice()
+        calls = _drive(choice, _fixed(threaded, serial), 200_000)
+        assert choice.parallel == (threaded < serial)
+        spent = sum(seconds for _, _, seconds in calls)
+        best = 200_000 * min(threaded, serial)
+        # one probe pair per PROBE_EVERY pair durations, plus the calls that overshoot the budget
+        assert spent / best - 1 < 2 * max(threaded, serial) / min(threaded, serial) / threads.PROBE_EVERY
+        assert len(choice.ratios) == threads.KEEP
+
+
+def test_follows_a_change_of_load():
+    choice = ThreadChoice()
+    # threads twice as fast, then (another process takes a core) three times slower
+    calls = _drive(choice, lambda parallel, n: (0.5e-4 if n < 100_000 else 3e-4) if parallel else 1e-4, 300_000)
+    assert choice.parallel is False
+    tail = [c for c in calls[len(calls) // 2:] if c[0]]
+    assert sum(done for _, done, _ in tail) < 0.05 * 150_000
+
+
+def test_calls_that_compile_do_not_enter_a_probe():
+    choice = ThreadChoice()
+    # calls of 10 steps; the first call of each kernel (steps 0 and 60: threaded then one-thread
+    # probe) compiles: 1000 s per step, which would decide the choice if it were counted
+    slow = (0, threads.PROBE_STEPS + 10)
+    _drive(choice, lambda parallel, n: 1000.0 if n in slow else (0.5e-4 if parallel else 1e-4), 1000, call=10,
+           counted=lambda n: n not in slow)
+    assert choice.ratios[0] == pytest.approx(0.5)
+    assert choice.parallel is True
+
+
+def test_automatic_choice_changes_no_result():
+    experiment = workloads.experiment(instances=1, duration=0.03, integrator="fast")
+    reference = Simulation(experiment)
+    reference.parallel = False
+    reference.advance(0.03, progress=False)
+    automatic = Simulation(experiment)
+    assert automatic.parallel is None  # 1024 neurons: chosen by measurement
+    automatic.advance(0.03, progress=False)
+    assert automatic.thread_choice.ratios  # at least one probe pair ran both kernels
+    assert reference.spikes()[2].size > 0
+    for a, b in zip(reference.spikes(), automatic.spikes()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_small_runs_stay_on_one_thread():
+    small = Simulation(_experiment("fast"))  # 2 instances x 64 neurons
+    assert small.size < PARALLEL_MIN_NEURONS
+    assert small.parallel is False
