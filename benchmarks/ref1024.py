@@ -18,8 +18,11 @@ generic 180 nm calibration with mismatch and ageing drift, spikes only). Figures
   from the numba cache, one step;
 * ``ref1024_fast.*`` / ``ref1024_fast_noise.*`` (issue 15): the ``fast`` integrator on the same
   workload, noise off / on, with the ``exact`` integrator measured in the same run, interleaved
-  (``exact_neuron_steps_per_s``, ``speedup_vs_exact``); both threads against one
-  (``one_thread_neuron_steps_per_s``, ``thread_speedup``, ``numba.set_num_threads``), and
+  (``exact_neuron_steps_per_s``, ``speedup_vs_exact``); ``neuron_steps_per_s`` is the engine's
+  default, which chooses between one thread and all by measurement (:mod:`mixsig.engine.threads`);
+  the threaded kernel on all threads against one (``threaded_neuron_steps_per_s``,
+  ``one_thread_neuron_steps_per_s``, ``thread_speedup``, ``numba.set_num_threads``) and the default
+  over the better of the two (``automatic_over_best``), and
   ``steps_per_delivery_free_chunk`` (:func:`delivery_free_chunk`: why one parallel region per
   chunk of steps cannot replace the one per step on this recurrent network); where the
   fast run's time goes (``share_<part>``); and its agreement with exact, same seed, 1 s, noise
@@ -46,6 +49,7 @@ import numpy as np
 from benchmarks import _workloads as workloads
 from mixsig.analysis.agreement import compare
 from mixsig.engine.simulation import Simulation
+from mixsig.engine.threads import call_with_threads
 
 DURATION = 1.0
 BASELINE_DURATION = 0.2
@@ -97,24 +101,26 @@ def measure_fast(noise, name, rounds=2, duration=DURATION):
     over ``duration`` s, medians of ``rounds``."""
     for integrator in ("exact", "fast"):
         _ready(noise, integrator=integrator).advance(10e-4, progress=False)  # compile or load the kernels
-    rates = {"fast": [], "exact": [], "one_thread": []}
+    rates = {"fast": [], "exact": [], "one_thread": [], "threaded": []}
     threads = numba.get_num_threads()
     for _ in range(rounds):
         rates["exact"].append(_throughput(_ready(noise, duration), duration))
         fast_run = _ready(noise, duration, integrator="fast")
         rates["fast"].append(_throughput(fast_run, duration))
-        numba.set_num_threads(1)
-        try:
-            rates["one_thread"].append(_throughput(_ready(noise, duration, integrator="fast"), duration))
-        finally:
-            numba.set_num_threads(threads)
-    fast, exact, one = (float(np.median(rates[k])) for k in ("fast", "exact", "one_thread"))
+        for kind in ("threaded", "one_thread"):
+            simulation = _ready(noise, duration, integrator="fast")
+            simulation.parallel = True
+            rates[kind].append(_throughput(simulation, duration) if kind == "threaded" else
+                               call_with_threads(False, _throughput, simulation, duration))
+    fast, exact, one, threaded = (float(np.median(rates[k])) for k in ("fast", "exact", "one_thread", "threaded"))
     figures = {
         f"{name}.neuron_steps_per_s": fast,
         f"{name}.exact_neuron_steps_per_s": exact,
         f"{name}.speedup_vs_exact": fast / exact,
         f"{name}.one_thread_neuron_steps_per_s": one,
-        f"{name}.thread_speedup": fast / one,
+        f"{name}.threaded_neuron_steps_per_s": threaded,
+        f"{name}.thread_speedup": threaded / one,
+        f"{name}.automatic_over_best": fast / max(one, threaded),
         f"{name}.threads": threads,
         f"{name}.steps_per_delivery_free_chunk": delivery_free_chunk(fast_run),
     }

@@ -100,7 +100,14 @@ def configure_threading():
     is no better on a shared machine: on the fast integrator at 1024 neurons, with 6-7 runnable
     processes on the 2 cores, a bounded spin (``GOMP_SPINCOUNT`` 3e3, 3e4, 3e5) gave 0.59x, 0.13-0.18x
     and 0.06-0.07x of one thread's throughput and active waiting 0.05-0.09x, where passive gave
-    1.1-1.9x (issue 15). The work-queue layer remains the fallback.
+    1.1-1.9x (issue 15). Measured again with ``python -m benchmarks threads`` (each policy in its own
+    process, 1 and 2 threads interleaved in it, 3 processes per policy, load 4-22): two threads over
+    one at 1024 / 4096 neurons, passive 0.92x / 1.02x, spin 1e4 iterations then sleep 0.21x / 0.50x,
+    spin 1e5 0.04x / 0.12x, GNU's default (spin 3e5) 0.06x / 0.17x, active 0.08x / 0.23x. Spinning
+    gains only while both cores are free (1.59x active against 1.08-1.21x passive, idle, issue 15),
+    and whether the threads help at all is decided per run by :mod:`mixsig.engine.threads`; a user's
+    ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` wins (GCC's libgomp, ``env.c`` ``initialize_env``,
+    applies a set ``GOMP_SPINCOUNT`` whatever the policy). The work-queue layer remains the fallback.
     """
     from numba.np.ufunc import parallel
 
