@@ -144,3 +144,28 @@ def test_cold_start_helper_compiles_into_the_cache_this_process_reads(tmp_path):
     proc = subprocess.run([sys.executable, "-c", HELPER_PROBE], env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "0", "True", "True", "False"]
+
+
+CALLEES_PROBE = """
+import numba, numpy as np
+from mixsig.aer.events import expand_spikes, stable_argsort, unsorted
+from mixsig.engine import precompile
+i, f = np.zeros(3, dtype=np.int64), np.zeros(3)
+sig = precompile.signature((f, i, i, i, i, i, i, 4, 256))
+before = precompile.cached(stable_argsort, precompile.signature((f,)))
+helper = precompile.start(expand_spikes, sig, callees=True)
+precompile.finish(helper)
+print(before, helper.returncode, precompile.cached(stable_argsort, precompile.signature((f,))),
+      precompile.cached(unsorted, precompile.signature((f,))), precompile.cached(expand_spikes, sig),
+      stable_argsort.signatures == [])
+"""
+
+
+def test_cold_start_helper_compiles_the_callees_of_an_inlined_function(tmp_path):
+    """With ``callees=True`` the helper compiles (into the cache) the kernels a function calls, with
+    the types its body gives them, and not the function itself (the step loop inlines
+    ``_record_and_route``)."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    proc = subprocess.run([sys.executable, "-c", CALLEES_PROBE], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "0", "True", "True", "False", "True"]

@@ -475,9 +475,13 @@ def scale_gains(count, offset, dt, homeo_on, homeo_par, homeo_state, gain):
             p[5], p[6], p[7], p[8], p[9])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _record_and_route(n, dt, count, offset, n_neurons, routing):
     """Record the spikes of step ``n`` and route them (and the events in flight) in compiled code.
+
+    Inlined into the step loop (numba IR), so that the routing kernels it calls are linked and
+    optimised once more in the loop only, not also in a function of their own (3 CPU-s of a cold
+    start); the compile helper compiles those kernels (:func:`compile_step_loop`).
 
     ``routing`` is :func:`_run_steps`'s tuple. Returns ``(done, keys, counts, owner)``: the
     deliveries of the step for the next one (see :func:`deliver`); ``done`` is False, with
@@ -657,8 +661,8 @@ def compile_step_loop(loop, advance, args, meanwhile=None):
     when cold.
 
     When neither this process nor numba's cache has the loop for these argument types and the
-    loop routes in compiled code, a helper process compiles the compiled routing
-    (:func:`_record_and_route`, :mod:`mixsig.engine.precompile`) while this one calls
+    loop routes in compiled code, a helper process compiles the compiled routing (the kernels
+    :func:`_record_and_route` calls, :mod:`mixsig.engine.precompile`) while this one calls
     ``meanwhile`` and compiles the neuron kernel ``advance``; the loop is then compiled with the
     routing loaded from the cache. Otherwise (a warm start) only ``meanwhile`` is called. The split
     is this way round because a cached ``parallel=True`` kernel linked into a newly compiled caller
@@ -681,7 +685,8 @@ def compile_step_loop(loop, advance, args, meanwhile=None):
     helper = None
     if routing[0] and not precompile.cached(loop, precompile.signature(args)):
         n0, n_neurons, dt, count, offset = args[0], args[14], args[19], args[25], args[26]
-        helper = precompile.start(_record_and_route, precompile.signature((n0, dt, count, offset, n_neurons, routing)))
+        helper = precompile.start(_record_and_route, precompile.signature((n0, dt, count, offset, n_neurons, routing)),
+                                  callees=True)
     try:
         if meanwhile is not None:
             meanwhile()

@@ -46,19 +46,28 @@ def cached(dispatcher, sig):
     return key in cache._cache_file._load_index()
 
 
-def start(dispatcher, sig):
+def start(dispatcher, sig, callees=False):
     """Start a helper process compiling ``dispatcher`` for ``sig`` into numba's cache.
+
+    Parameters
+    ----------
+    dispatcher : numba dispatcher
+    sig : tuple of numba types
+    callees : bool
+        Compile only the kernels ``dispatcher`` calls (with the argument types its body gives
+        them; :func:`compile_callees`), not ``dispatcher`` itself: for a function inlined into its
+        callers (``inline="always"``), which has no compiled code of its own.
 
     Returns
     -------
     subprocess.Popen or None
-        The helper (pass it to :func:`finish`), or None when ``sig`` is cached already or the
-        helper could not start.
+        The helper (pass it to :func:`finish`), or None when ``sig`` is cached already (not
+        checked with ``callees``: the caller checks its own caller) or the helper could not start.
     """
-    if cached(dispatcher, sig):
+    if not callees and cached(dispatcher, sig):
         return None
     function = dispatcher.py_func
-    request = pickle.dumps((source_hash(), function.__module__, function.__name__, tuple(sig)))
+    request = pickle.dumps((source_hash(), function.__module__, function.__name__, tuple(sig), callees))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(PACKAGE_DIR.parent)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     try:
@@ -69,6 +78,19 @@ def start(dispatcher, sig):
     except OSError:
         return None
     return helper
+
+
+def compile_callees(dispatcher, sig):
+    """Compile every kernel that ``dispatcher``'s body calls, for the argument types it passes them
+    when called with ``sig``, without compiling ``dispatcher``: numba's type inference of a call
+    compiles (or loads) the callee for the call's argument types, so inferring the body's types
+    is enough."""
+    from numba.core import compiler, typed_passes
+
+    dispatcher.typingctx.refresh()  # as numba's compiler does before typing (registers the builtins)
+    dispatcher.targetctx.refresh()
+    interp = compiler.run_frontend(dispatcher.py_func)
+    typed_passes.type_inference_stage(dispatcher.typingctx, dispatcher.targetctx, interp, tuple(sig), None)
 
 
 def finish(helper):
@@ -94,13 +116,18 @@ def stop(helper):
 
 def main():
     """Helper process: compile the dispatcher named on stdin (source hash, module, function,
-    signature) if this process runs the same package sources; exit 0 on success."""
+    signature, whether only its callees) if this process runs the same package sources; exit 0 on
+    success."""
     import importlib
 
-    expected, module, name, sig = pickle.loads(sys.stdin.buffer.read())
+    expected, module, name, sig, callees = pickle.loads(sys.stdin.buffer.read())
     if source_hash() != expected:
         return 1
-    getattr(importlib.import_module(module), name).compile(sig)
+    dispatcher = getattr(importlib.import_module(module), name)
+    if callees:
+        compile_callees(dispatcher, sig)
+    else:
+        dispatcher.compile(sig)
     return 0
 
 
