@@ -11,6 +11,13 @@ from mixsig.engine.threads import ThreadChoice
 from tests.test_fast import _experiment
 
 
+@pytest.fixture(autouse=True)
+def _no_kept_choice():
+    threads.forget()
+    yield
+    threads.forget()
+
+
 def _drive(choice, cost, steps, call=1000, counted=lambda n: True):
     """Run ``steps`` steps in calls of at most ``call`` steps, each costing ``cost(parallel, n)`` s per step;
     return the (parallel, steps, seconds) of every call."""
@@ -47,6 +54,41 @@ def test_picks_the_faster_kernel_and_probing_costs_little():
         # one probe pair per PROBE_EVERY pair durations, plus the calls that overshoot the budget
         assert spent / best - 1 < 2 * max(threaded, serial) / min(threaded, serial) / threads.PROBE_EVERY
         assert len(choice.ratios) == threads.KEEP
+
+
+def test_a_clear_loser_is_probed_for_few_steps():
+    # under load the threaded step was 12x slower (active waiting, issue 15): the pair's second half
+    # stops after PROBE_CHECK steps, whichever side it is; a close call runs its full PROBE_STEPS
+    for threaded, serial, second_half in ((12e-4, 1e-4, threads.PROBE_CHECK), (0.8e-4, 1e-4, threads.PROBE_STEPS)):
+        choice = ThreadChoice()
+        calls = _drive(choice, _fixed(threaded, serial), threads.PROBE_STEPS + second_half - 1)
+        assert [done for parallel, done, _ in calls if parallel] == [threads.PROBE_STEPS]  # the threaded half first
+        assert not choice.ratios
+        _drive(choice, _fixed(threaded, serial), 1)  # the one-thread half's last step
+        assert choice.ratios[0] == pytest.approx(threaded / serial)
+        assert choice.parallel == (threaded < serial)
+    # while the threaded side clearly loses it is the second half of every pair: stopped early each time
+    choice = ThreadChoice()
+    calls = _drive(choice, _fixed(12e-4, 1e-4), 100_000)
+    assert len(choice.ratios) == threads.KEEP
+    later = [done for parallel, done, _ in calls if parallel][1:]
+    assert later and all(done == threads.PROBE_CHECK for done in later)
+
+
+def test_the_choice_is_kept_for_the_next_simulation_of_the_same_key():
+    key = ("model", "fast", 1024)
+    first = ThreadChoice(key)
+    _drive(first, _fixed(3e-4, 1e-4), 10_000)
+    assert first.parallel is False
+    again = ThreadChoice(key)
+    calls = _drive(again, _fixed(3e-4, 1e-4), 1000)
+    assert all(not parallel for parallel, _, _ in calls)  # no probe: the kept choice, within its budget
+    assert list(again.ratios) == list(first.ratios)
+    # it still probes once the budget is spent, and a change of load is followed
+    calls = _drive(again, lambda parallel, n: 0.5e-4 if parallel else 1e-4, 200_000)
+    assert again.parallel is True
+    other = ThreadChoice(("model", "fast", 2048))
+    assert other.plan(0, 1000) == (True, threads.PROBE_STEPS)  # another size probes from the start
 
 
 def test_follows_a_change_of_load():
@@ -87,3 +129,24 @@ def test_small_runs_stay_on_one_thread():
     small = Simulation(_experiment("fast"))  # 2 instances x 64 neurons
     assert small.size < PARALLEL_MIN_NEURONS
     assert small.parallel is False
+
+
+def test_the_noise_kernel_runs_on_the_threads_the_step_runs_on(monkeypatch):
+    from mixsig.engine import simulation as engine
+    from mixsig.experiment import default_experiment
+
+    calls = []
+
+    def recording(threaded, function, *args):
+        calls.append((threaded, function))
+        return threads.call_with_threads(threaded, function, *args)
+
+    monkeypatch.setattr(engine, "call_with_threads", recording)
+    noisy = Simulation(default_experiment().replace(duration=0.01, instances=2, noise=True))
+    assert noisy.shot
+    for parallel, choice, expected in ((False, True, False), (True, False, True), (None, False, False),
+                                       (None, True, True)):
+        noisy.parallel, noisy.thread_choice.parallel = parallel, choice
+        calls.clear()
+        noisy._draw_noise(0)
+        assert calls == [(expected, engine.philox.standard_normals)]

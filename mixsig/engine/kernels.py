@@ -85,6 +85,10 @@ HOMEOSTASIS_ROWS = ("i_g0", "r_target", "tau_r", "c_h", "i_leak", "i_g_min", "i_
 PARALLEL_MIN_NEURONS = 512
 """Smallest number of simulated neurons (all instances) for which the engine uses a kernel's threaded ``advance``."""
 
+SPIN_COUNT = "10000"
+"""``GOMP_SPINCOUNT`` the engine sets (spin iterations, about 0.1 ms, before an idle thread sleeps)."""
+
+
 def configure_threading():
     """Choose numba's threading layer for the engine, once, before numba starts its threads.
 
@@ -93,27 +97,26 @@ def configure_threading():
     or whose threads are already running, or whose user chose a layer (``NUMBA_THREADING_LAYER``).
 
     One parallel region per step (10^4 per simulated second): the OpenMP layer starts them
-    cheaply (1.6-1.8x over one thread on ref1024, 2 cores), the work-queue layer does not (about
-    1x). Passive waiting (``OMP_WAIT_POLICY``, unless set) keeps OpenMP's idle threads from
-    spinning on cores that other processes need (with a busy process beside it, active waiting
-    made the threaded run 1.8x slower than one thread; passive is on par). Spin-then-sleep waiting
-    is no better on a shared machine: on the fast integrator at 1024 neurons, with 6-7 runnable
-    processes on the 2 cores, a bounded spin (``GOMP_SPINCOUNT`` 3e3, 3e4, 3e5) gave 0.59x, 0.13-0.18x
-    and 0.06-0.07x of one thread's throughput and active waiting 0.05-0.09x, where passive gave
-    1.1-1.9x (issue 15). Measured again with ``python -m benchmarks threads`` (each policy in its own
-    process, 1 and 2 threads interleaved in it, 3 processes per policy, load 4-22): two threads over
-    one at 1024 / 4096 neurons, passive 0.92x / 1.02x, spin 1e4 iterations then sleep 0.21x / 0.50x,
-    spin 1e5 0.04x / 0.12x, GNU's default (spin 3e5) 0.06x / 0.17x, active 0.08x / 0.23x. Spinning
-    gains only while both cores are free (1.59x active against 1.08-1.21x passive, idle, issue 15),
-    and whether the threads help at all is decided per run by :mod:`mixsig.engine.threads`; a user's
-    ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` wins (GCC's libgomp, ``env.c`` ``initialize_env``,
-    applies a set ``GOMP_SPINCOUNT`` whatever the policy). The work-queue layer remains the fallback.
+    cheaply, the work-queue layer does not (about 1x over one thread). Waiting: unless the user set
+    ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` (GCC's libgomp, ``env.c`` ``initialize_env``, applies a
+    set ``GOMP_SPINCOUNT`` whatever the policy, so either of them means the user chose), an idle pool
+    thread spins :data:`SPIN_COUNT` iterations (about 0.1 ms) and then sleeps. On an idle 2-core
+    machine (the lead's run, ``python -m benchmarks threads``, main 702438f) two threads over one at
+    1024 / 4096 neurons gained: passive 0.69x / 1.27x, spin 1e4 then sleep 1.40x / 1.56x, spin 1e5
+    1.42x / 1.54x, GNU's default (spin 3e5) 1.35x / 1.64x, active 1.46x / 1.73x. With other
+    processes on the cores spinning loses (load 4-22: passive 0.92x / 1.02x, spin 1e4 0.21x / 0.50x,
+    active 0.08x / 0.23x), because a spinning thread takes the core the step's other thread needs;
+    that loss is what :class:`mixsig.engine.threads.ThreadChoice` avoids by measuring 2 threads
+    against 1 during the run and running one thread when threads lose. The one-thread side then pays
+    at most the short spin after each step (``threads.<policy>.<size>.serial_over_one``). The
+    work-queue layer remains the fallback.
     """
     from numba.np.ufunc import parallel
 
     if "NUMBA_THREADING_LAYER" in os.environ or parallel._is_initialized:
         return
-    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ.setdefault("GOMP_SPINCOUNT", SPIN_COUNT)
     numba.config.THREADING_LAYER = "default"
     numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
 

@@ -515,7 +515,7 @@ class Simulation:
         self.shot_scale = 1.0 if settings is None else math.sqrt(settings.excess)
         rows = (N_TYPES + 1) * (2 if self.flicker else 1)
         self.parallel = None if self.size >= PARALLEL_MIN_NEURONS else False
-        self.thread_choice = ThreadChoice()
+        self.thread_choice = ThreadChoice((self.chip.neuron_model, exp.integrator, self.size))
         self.max_steps_per_call = sys.maxsize
         steps = max(1, min(NOISE_STEPS, int(NOISE_BYTES // (8 * rows * self.size))))
         self.noise = np.zeros((steps if self.noisy else 0, rows, self.size))
@@ -811,11 +811,14 @@ class Simulation:
 
     def _draw_noise(self, n):
         """Draw the noise of steps ``n, n + 1, ...``: shot-noise standard normals from each neuron's
-        counter-based stream (:mod:`mixsig.engine.philox`), flicker fluctuations instance by instance."""
+        counter-based stream (:mod:`mixsig.engine.philox`; on numba's threads when the step runs on
+        them, :attr:`parallel` or the measured choice, else on one), flicker fluctuations instance by instance."""
         steps, dt = self.noise.shape[0], self.experiment.dt
         if self.shot:
             configure_threading()
-            philox.standard_normals(self.noise, N_TYPES + 1, n, self.noise_keys, self.n, self.shot_scale)
+            threaded = self.thread_choice.parallel if self.parallel is None else self.parallel
+            call_with_threads(threaded, philox.standard_normals, self.noise, N_TYPES + 1, n, self.noise_keys, self.n,
+                              self.shot_scale)
         if self.flicker:
             for i, (source, frng) in enumerate(zip(self.flicker_sources, self.flicker_rngs)):
                 for step in range(steps):
