@@ -41,8 +41,9 @@ POLICIES = {
     "active": {"OMP_WAIT_POLICY": "active"},
 }
 """Environment of each policy's process. ``default``: GNU OpenMP's own (spin 3e5 iterations, about
-3 ms, then sleep); ``spinN``: spin ``N`` iterations (about N/1e5 ms) then sleep; ``passive``: sleep at
-once; ``active``: spin (libgomp: 3e10 iterations, minutes)."""
+3 ms, then sleep); ``spinN``: spin ``N`` iterations (about N/1e5 ms) then sleep (``spin1e4`` is the
+engine's default, :data:`mixsig.engine.kernels.SPIN_COUNT`); ``passive``: sleep at once; ``active``:
+spin (libgomp: 3e10 iterations, minutes)."""
 
 WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "NUMBA_THREADING_LAYER")
 INSTANCES = (1, 4)
