@@ -27,7 +27,7 @@ import json, sys, time
 from numba.core import event
 import mixsig.engine.precompile as precompile
 
-precompile.start = lambda dispatcher, sig: None  # every kernel compiled in this process
+precompile.start = lambda dispatcher, sig, **options: None  # every kernel compiled in this process
 stack, own = [], {}
 
 class Profile(event.Listener):
