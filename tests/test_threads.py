@@ -78,12 +78,16 @@ def test_a_clear_loser_is_probed_for_few_steps():
 def test_the_choice_is_kept_for_the_next_simulation_of_the_same_key():
     key = ("model", "fast", 1024)
     first = ThreadChoice(key)
-    _drive(first, _fixed(3e-4, 1e-4), 10_000)
+    _drive(first, _fixed(4e-4, 1e-4), 10_000)
     assert first.parallel is False
     again = ThreadChoice(key)
-    calls = _drive(again, _fixed(3e-4, 1e-4), 1000)
+    calls = _drive(again, _fixed(4e-4, 1e-4), 1000)
     assert all(not parallel for parallel, _, _ in calls)  # no probe: the kept choice, within its budget
     assert list(again.ratios) == list(first.ratios)
+    compiling = ThreadChoice(key)  # a first call that compiles does not spend the kept choice's budget
+    assert compiling.plan(0, 10) == (False, 10)
+    compiling.record(False, 10, 1000.0, counted=False)
+    assert compiling.plan(10, 1000) == (False, 1000)  # not a probe (it would end at step 10 + PROBE_STEPS)
     # it still probes once the budget is spent, and a change of load is followed
     calls = _drive(again, lambda parallel, n: 0.5e-4 if parallel else 1e-4, 200_000)
     assert again.parallel is True

@@ -2,8 +2,8 @@
 
 Whether numba's threads help a step depends on the step's size and on the machine's load, not
 only on the network: at 1024 neurons (about 100 us of one core per fast step) two threads gained
-1.1-1.6x on an idle 2-core machine and lost (0.5-0.84x of one thread) with other processes
-running, because the threads meet once per step and a thread that waits for a core holds the
+1.4x on an idle 2-core machine with the engine's short spin (passive waiting: 0.69x) and lost
+(0.2x of one thread; passive 0.9x) with other processes running, because the threads meet once per step and a thread that waits for a core holds the
 step up (issue 15, ``python -m benchmarks threads``). No fixed neuron count separates the two, so
 the engine measures: :class:`ThreadChoice` times pairs of short probes, ``PROBE_STEPS`` steps on
 one thread then as many on the threads (or the reverse, alternately), picks the faster by the
@@ -127,10 +127,11 @@ class ThreadChoice:
     def record(self, parallel, steps, seconds, counted=True):
         """Account a call of the kernel ``parallel`` that ran ``steps`` steps in ``seconds`` (wall, s).
 
-        ``counted = False`` (the call compiled or loaded a kernel): the call does not enter a probe.
+        ``counted = False`` (the call compiled or loaded a kernel): the call does not enter a probe
+        nor spend the budget of a kept choice.
         """
         if not self._probing:
-            self._budget -= seconds
+            self._budget -= seconds if counted else 0.0
             if self._budget <= 0.0:
                 clear = _beyond_margin(float(np.median(self.ratios)))
                 # alternate (no side always first) unless one side clearly loses: it goes second, to stop early
