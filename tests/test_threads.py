@@ -1,5 +1,7 @@
 """The engine's automatic choice between the threaded and the one-thread kernel (mixsig.engine.threads)."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -154,3 +156,24 @@ def test_the_noise_kernel_runs_on_the_threads_the_step_runs_on(monkeypatch):
         calls.clear()
         noisy._draw_noise(0)
         assert calls == [(expected, engine.philox.standard_normals)]
+
+
+@pytest.mark.parametrize("user, expected", [({}, {"GOMP_SPINCOUNT": "10000"}),
+                                            ({"OMP_WAIT_POLICY": "passive"}, {"OMP_WAIT_POLICY": "passive"}),
+                                            ({"GOMP_SPINCOUNT": "300000"}, {"GOMP_SPINCOUNT": "300000"})])
+def test_the_engine_waits_a_short_spin_unless_the_user_chose(monkeypatch, user, expected):
+    import numba
+    from numba.np.ufunc import parallel
+
+    from mixsig.engine.kernels import configure_threading
+
+    monkeypatch.setattr(parallel, "_is_initialized", False)  # as before numba starts its threads
+    monkeypatch.setattr(numba.config, "THREADING_LAYER", numba.config.THREADING_LAYER)
+    monkeypatch.setattr(numba.config, "THREADING_LAYER_PRIORITY", numba.config.THREADING_LAYER_PRIORITY)
+    for name in ("NUMBA_THREADING_LAYER", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in user.items():
+        monkeypatch.setenv(name, value)
+    configure_threading()
+    assert {name: os.environ[name] for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if name in os.environ} == expected
+    assert numba.config.THREADING_LAYER_PRIORITY[0] == "omp"
