@@ -40,7 +40,7 @@ in_flight``, where *delivered* copies have reached the core's synapses before th
 import numba
 import numpy as np
 
-from mixsig.aer.events import stable_argsort
+from mixsig.aer.events import accumulate, put_delivery, stable_argsort
 
 ACCEPTED, DELIVERED, DROPPED, STALLED, MATCHED = range(5)
 """Columns of the per-core counters: copies accepted, delivered to the synapses, dropped, that
@@ -84,14 +84,6 @@ def grow_pending(pending_f, pending_i, n_pending, needed):
     grown_f[:n_pending] = pending_f[:n_pending]
     grown_i[:n_pending] = pending_i[:n_pending]
     return grown_f, grown_i
-
-
-@numba.njit(cache=True, inline="always")
-def _accumulate(stats, core, column, value):
-    stats[core, column] += value
-    stats[core, column + 1] += value * value
-    if value > stats[core, column + 2]:
-        stats[core, column + 2] = value
 
 
 @numba.njit(cache=True)
@@ -267,12 +259,7 @@ def _deliver(event, source, tag, chip, core, emit, arrival, wait, time, n_cores,
     """Write one copy delivered to its core's synapses at ``time`` to row ``n`` and count it."""
     link = chip * n_cores + core
     counts[link, DELIVERED] += 1
-    _accumulate(stats, link, 0, time - arrival)
-    _accumulate(stats, link, 3, wait)
-    out_event[n] = event
-    out_source[n] = source
-    out_tag[n] = tag
-    out_chip[n] = chip
-    out_core[n] = core
-    out_emit[n] = emit
-    out_arrival[n] = time
+    accumulate(stats, link, 0, time - arrival)
+    accumulate(stats, link, 3, wait)
+    put_delivery(out_event, out_source, out_tag, out_chip, out_core, out_emit, out_arrival, n, event, source, tag, chip,
+                 core, emit, time)

@@ -166,6 +166,28 @@ def validate_batch(batch, nx, ny, n_cores, max_hop=MAX_HOP, source="<events>"):
         raise ConfigError(problems, "event batch")
 
 
+@numba.njit(cache=True, inline="always")
+def accumulate(stats, row, column, value):
+    """Add ``value`` to the (sum, sum of squares, max) block starting at ``column`` of ``stats[row]``."""
+    stats[row, column] += value
+    stats[row, column + 1] += value * value
+    if value > stats[row, column + 2]:
+        stats[row, column + 2] = value
+
+
+@numba.njit(cache=True, inline="always")
+def put_delivery(out_event, out_source, out_tag, out_chip, out_core, out_emit, out_arrival, n, event, source, tag,
+                 chip, core, emit, arrival):
+    """Write one delivered copy (an event reaching the synapses of ``core`` of ``chip`` at ``arrival``) to row ``n``."""
+    out_event[n] = event
+    out_source[n] = source
+    out_tag[n] = tag
+    out_chip[n] = chip
+    out_core[n] = core
+    out_emit[n] = emit
+    out_arrival[n] = arrival
+
+
 @numba.njit(cache=True)
 def _routable(time, src_chip, src_core, dst_chip, core_mask, nx, n_chips, n_cores, max_hop):
     """Whether every event passes the checks of :func:`validate_batch` (one compiled pass; the

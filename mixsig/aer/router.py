@@ -104,7 +104,8 @@ import numpy as np
 
 from mixsig.aer import arbiter as _arbiter
 from mixsig.aer import broadcast as _broadcast
-from mixsig.aer.events import MAX_HOP, Deliveries, EventBatch, empty_batch, unsorted, validate_batch
+from mixsig.aer.events import (MAX_HOP, Deliveries, EventBatch, accumulate, empty_batch, put_delivery, unsorted,
+                               validate_batch)
 from mixsig.errors import ConfigError, Problem
 from mixsig.params import parameter
 
@@ -389,15 +390,6 @@ def _serve(link, t, link_f, link_i, ring, busy):
 
 
 @numba.njit(cache=True, inline="always")
-def _accumulate(stats, link, column, value):
-    """Add ``value`` to the (sum, sum of squares, max) block starting at ``column``."""
-    stats[link, column] += value
-    stats[link, column + 1] += value * value
-    if value > stats[link, column + 2]:
-        stats[link, column + 2] = value
-
-
-@numba.njit(cache=True, inline="always")
 def _before(t1, s1, t2, s2):
     return t1 < t2 or (t1 == t2 and s1 < s2)
 
@@ -543,7 +535,7 @@ def _release(link, t, link_f, link_i, ring, busy, stats, slot_f, slot_i, heap_t,
     """
     while True:
         slot = link_i[link, _SERVING]
-        _accumulate(stats, link, 6, t - slot_f[slot, _DONE])  # time held by a full next stage
+        accumulate(stats, link, 6, t - slot_f[slot, _DONE])  # time held by a full next stage
         link_i[link, _OCC] -= 1
         busy[link] = t
         position = link_i[link, _RING_POS]
@@ -626,20 +618,16 @@ def _route(until, quiet, in_time, in_event, in_source, in_src_chip, in_src_core,
                          scal, arbiter, trace_i, trace_f)
                 continue
             counts[link, _DELIVERED] += 1  # hand-over: the event reaches the next stage
-            _accumulate(stats, link, 0, t - slot_f[slot, _ARRIVAL])
-            _accumulate(stats, link, 3, slot_f[slot, _WAIT])
+            accumulate(stats, link, 0, t - slot_f[slot, _ARRIVAL])
+            accumulate(stats, link, 3, slot_f[slot, _WAIT])
             if following < 0:  # fan-out to the cores of the mask
                 mask = slot_i[slot, _MASK]
                 counts[link, _FANNED] += 1
                 for core in range(n_cores):
                     if (mask >> core) & 1:
-                        out_event[n_out] = slot_i[slot, _EVENT]
-                        out_source[n_out] = slot_i[slot, _SOURCE]
-                        out_tag[n_out] = slot_i[slot, _TAG]
-                        out_chip[n_out] = dst
-                        out_core[n_out] = core
-                        out_emit[n_out] = slot_f[slot, _EMIT]
-                        out_arrival[n_out] = t
+                        put_delivery(out_event, out_source, out_tag, out_chip, out_core, out_emit, out_arrival, n_out,
+                                     slot_i[slot, _EVENT], slot_i[slot, _SOURCE], slot_i[slot, _TAG], dst, core,
+                                     slot_f[slot, _EMIT], t)
                         n_out += 1
                 scal[_N_DELIVERED] += 1
                 top = scal[_FREE_TOP]
@@ -1074,7 +1062,7 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
             continue
         if r_kind[r] == 1:
             counts[u, _ACCEPTED] += 1  # (never stalled: a full stall FIFO made the pass decline above)
-            _accumulate(stats, u, 6, 0.0)  # released at the end of service: held for no time
+            accumulate(stats, u, 6, 0.0)  # released at the end of service: held for no time
         j, t_next, arrival, wait = r_j[r], r_t[r], r_arrival[r], r_wait[r]
         if t_next >= cut:  # still in the link's wire at the horizon
             t_time[n_t] = t_next
@@ -1086,8 +1074,8 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
             n_t += 1
             continue
         counts[u, _DELIVERED] += 1
-        _accumulate(stats, u, 0, t_next - arrival)
-        _accumulate(stats, u, 3, wait)
+        accumulate(stats, u, 0, t_next - arrival)
+        accumulate(stats, u, 3, wait)
         dst = slot_i[carried_slot[j], _DST] if j < n_c else in_dst[j - n_c]
         if _next_link(u, dst, nx, chip_base, mesh_base, link_i) < 0:
             mask = slot_i[carried_slot[j], _MASK] if j < n_c else in_mask[j - n_c]
@@ -1146,13 +1134,8 @@ def _collect_by_link(n_d, n_t, in_time, in_event, in_source, in_tag, in_dst, in_
         counts[chip_base + dst, _FANNED] += 1
         for core in range(n_cores):
             if (mask >> core) & 1:
-                out_event[n] = event
-                out_source[n] = source
-                out_tag[n] = tag
-                out_chip[n] = dst
-                out_core[n] = core
-                out_emit[n] = emit
-                out_arrival[n] = arrival
+                put_delivery(out_event, out_source, out_tag, out_chip, out_core, out_emit, out_arrival, n, event, source, tag,
+                             dst, core, emit, arrival)
                 n += 1
     for q in range(n_t):
         a = q if t_ordered else t_order[q]
