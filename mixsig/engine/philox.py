@@ -11,14 +11,29 @@ into calls, or on how instances are batched (each instance's key comes from its 
   ``0xD2511F53``, ``0xCD9E8D57``, Weyl key increments ``0x9E3779B9``, ``0xBB67AE85``); it passes
   the reference's known-answer vectors (``tests/test_philox.py``). Its 32-bit words are held in
   ``uint64`` so that the products are exact.
-* Counter of neuron ``l`` at step ``n``, block ``g``: ``(n mod 2^32, n div 2^32, l, g)``; key:
-  two 32-bit words of ``SeedSequence(seed, spawn_key=(instance, PURPOSE_NOISE)).generate_state``
-  (:func:`instance_keys`).
-* Uniforms ``u = (x + 1/2) 2^-32`` in (0, 1) from each 32-bit word (never 0 or 1); normals by
-  Box-Muller, ``z = sqrt(-2 ln u1) (cos 2 pi u2, sin 2 pi u2)``, with the polynomial
-  :func:`mixsig.engine.vecmath.log` and the quadrant-reduced Taylor ``sin``/``cos`` of
-  :func:`_sincos_turns`. The 32-bit uniforms truncate the normal's tails at
-  ``sqrt(2 ln 2^33) = 6.66`` standard deviations (probability 2.7e-11 per draw).
+* Counter of row ``r`` of neuron ``l`` at step ``n``: the neurons come in chunks of :data:`CHUNK` (256);
+  Philox block ``q`` of a chunk's row gives its neurons ``q``, ``q + 64``, ``q + 128`` and ``q + 192``
+  (its four words, in that order), so the counter is ``(n mod 2^32, n div 2^32, (l div 256) 64 +
+  l mod 64, r)`` and neuron ``l`` takes word ``(l mod 256) div 64``. One Philox call gives four
+  neurons' draws of one row: the engine's five rows (four DPIs and the soma) cost 1.25 calls per
+  neuron-step, not two (the former counter ``(n, l, block)`` gave four rows of one neuron and left three
+  of the second block's four words unused). Key: two 32-bit words of
+  ``SeedSequence(seed, spawn_key=(instance, PURPOSE_NOISE)).generate_state`` (:func:`instance_keys`).
+* Uniforms ``u = (x + 1/2) 2^-32`` from each 32-bit word ``x`` in float32 (``x`` rounded to 24
+  significant bits: ``u`` in ``[2^-33, 1]``); normals by Box-Muller, ``z = sqrt(-2 ln u1) (cos 2 pi u2,
+  sin 2 pi u2)``, in float32 (16 lanes per AVX-512 vector) with :func:`mixsig.engine.vecmath.log32` and
+  the quadrant-reduced Taylor ``sin``/``cos`` of :func:`sincos_turns32`. Error budget
+  (``tests/test_philox.py::test_normals_follow_the_documented_counter_rule``, against float64 numpy
+  Box-Muller of the same words): within 1e-6 absolute (median 8e-8 relative), except where ``u1``
+  rounds to within a float32 ulp of 1 (probability 2^-24), where the small radius moves by at most
+  ``sqrt(2^-23) = 3.5e-4``. The draws scale a shot-noise current whose magnitude is uncertain at the
+  percent level (the excess-noise factor of the calibration [asm]), four orders of magnitude above
+  this rounding. The smallest ``u1`` truncates the normal's tails at ``sqrt(2 ln 2^33) = 6.76`` standard
+  deviations (probability 1.3e-11 per draw).
+
+Change note (issue 15): the counter layout and the float32 Box-Muller changed every noisy result once
+(same statistics, other draws); 2.4x cheaper per neuron-step than the former layout with float64
+Box-Muller (``benchmarks/README.md``).
 """
 
 import math
@@ -34,11 +49,24 @@ _W0, _W1 = np.uint64(0x9E3779B9), np.uint64(0xBB67AE85)
 _LOW = np.uint64(0xFFFFFFFF)
 _SHIFT = np.uint64(32)
 
+GENERATOR = "philox4x32-10 rows-by-256 box-muller-float32"
+"""Name of the draw scheme (counter layout, rounds, Box-Muller precision), the ``shot_noise_generator``
+attribute of a noisy run's dataset: runs with the same name and seed draw the same normals."""
+
 ROUNDS = 10
 """Philox rounds (the Random123 default and the one its authors recommend)."""
 
 NORMALS_PER_BLOCK = 4
 """Standard normals from one Philox call (four 32-bit words, two Box-Muller pairs)."""
+
+GROUP = 64
+"""Philox blocks of one row per chunk: block ``q`` of a chunk gives neurons ``q``, ``q + GROUP``,
+``q + 2 GROUP`` and ``q + 3 GROUP`` of the chunk (its four words)."""
+
+CHUNK = NORMALS_PER_BLOCK * GROUP
+"""Neurons sharing one row's :data:`GROUP` Philox blocks (256)."""
+
+F32 = vecmath.F32
 
 
 def instance_keys(seed, instances):
@@ -59,62 +87,72 @@ def philox4x32(c0, c1, c2, c3, k0, k1):
     return c0, c1, c2, c3
 
 
-@numba.njit(cache=True, inline="always")
-def _uniform(word):
-    """``(word + 1/2) 2^-32``: a uniform in (0, 1) from a 32-bit word."""
-    return (np.float64(np.int64(word)) + 0.5) * 2.3283064365386963e-10
+_U32 = F32(2.0**-32)
+_HALF32 = F32(0.5)
+_TWO_PI_32 = F32(2.0 * math.pi)
 
+_SIN = tuple(F32((-1.0) ** k / math.factorial(2 * k + 1)) for k in range(1, 5))
+"""Taylor coefficients of ``sin x / x - 1`` in powers of ``x^2``: ``-1/3!, 1/5!, -1/7!, 1/9!`` (float32)."""
 
-_SIN = tuple((-1.0) ** k / math.factorial(2 * k + 1) for k in range(1, 8))
-"""Taylor coefficients of ``sin x / x - 1`` in powers of ``x^2``: ``-1/3!, 1/5!, ..., -1/15!``."""
-
-_COS = tuple((-1.0) ** k / math.factorial(2 * k) for k in range(1, 9))
-"""Taylor coefficients of ``cos x - 1`` in powers of ``x^2``: ``-1/2!, 1/4!, ..., 1/16!``."""
+_COS = tuple(F32((-1.0) ** k / math.factorial(2 * k)) for k in range(1, 6))
+"""Taylor coefficients of ``cos x - 1`` in powers of ``x^2``: ``-1/2!, 1/4!, ..., -1/10!`` (float32)."""
 
 
 @numba.njit(cache=True, inline="always")
-def _sincos_turns(u):
-    """``(cos 2 pi u, sin 2 pi u)`` for ``u`` in [0, 1], branch-free: quadrant ``q = round(4 u)``,
-    ``x = 2 pi (u - q/4)`` in [-pi/4, pi/4] (``u - q/4`` exact), Taylor series to ``x^15`` and
-    ``x^16`` (remainders below 5e-17), and the quadrant's swap and signs (``cos(x + q pi/2)``:
-    ``c, -s, -c, s``; ``sin``: ``s, c, -s, -c``)."""
-    shifted = 4.0 * u + vecmath.ROUNDER
-    q = shifted - vecmath.ROUNDER
-    x = 2.0 * math.pi * (u - 0.25 * q)
+def uniform32(word):
+    """``(word + 1/2) 2^-32`` in float32: a uniform in (0, 1] from a 32-bit word (``word`` rounded to
+    24 significant bits first, so the smallest value is ``2^-33``; 1 for the top 2^7 words)."""
+    return (F32(np.int64(word)) + _HALF32) * _U32
+
+
+@numba.njit(cache=True, inline="always")
+def sincos_turns32(u):
+    """``(cos 2 pi u, sin 2 pi u)`` in float32 for ``u`` in [0, 1], branch-free: quadrant ``q = round(4 u)``,
+    ``x = 2 pi (u - q/4)`` in [-pi/4, pi/4] (``u - q/4`` exact), Taylor series to ``x^9`` and ``x^10``
+    (remainders below 2e-9), and the quadrant's swap and signs (``cos(x + q pi/2)``: ``c, -s, -c, s``;
+    ``sin``: ``s, c, -s, -c``)."""
+    shifted = F32(4.0) * u + vecmath.ROUNDER_32
+    q = shifted - vecmath.ROUNDER_32
+    x = _TWO_PI_32 * (u - F32(0.25) * q)
     x2 = x * x
-    s = _SIN[6]
-    for k in range(5, -1, -1):
+    s = _SIN[3]
+    for k in range(2, -1, -1):
         s = s * x2 + _SIN[k]
     s = x + x * x2 * s
-    c = _COS[7]
-    for k in range(6, -1, -1):
+    c = _COS[4]
+    for k in range(3, -1, -1):
         c = c * x2 + _COS[k]
-    c = 1.0 + x2 * c
-    quadrant = vecmath.as_bits(shifted) - vecmath.as_bits(vecmath.ROUNDER)
+    c = F32(1.0) + x2 * c
+    quadrant = vecmath.as_bits(shifted) - vecmath.as_bits(vecmath.ROUNDER_32)
     odd = (quadrant & 1) == 1
-    cos_sign = 1.0 - 2.0 * np.float64(((quadrant + 1) >> 1) & 1)
-    sin_sign = 1.0 - 2.0 * np.float64((quadrant >> 1) & 1)
+    cos_sign = F32(1.0) - F32(2.0) * F32(((quadrant + 1) >> 1) & 1)
+    sin_sign = F32(1.0) - F32(2.0) * F32((quadrant >> 1) & 1)
     return cos_sign * (s if odd else c), sin_sign * (c if odd else s)
 
 
 @numba.njit(cache=True, inline="always")
-def box_muller(word0, word1):
-    """Two independent standard normals from two 32-bit words."""
-    r = math.sqrt(-2.0 * vecmath.log(_uniform(word0)))
-    cos, sin = _sincos_turns(_uniform(word1))
+def box_muller32(word0, word1):
+    """Two independent standard normals (float32) from two 32-bit words."""
+    r = np.sqrt(F32(-2.0) * vecmath.log32(uniform32(word0)))
+    cos, sin = sincos_turns32(uniform32(word1))
     return r * cos, r * sin
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _block_normals(normals, n, step, block, k0, k1, first_local):
-    """The 4 normals of Philox block ``block`` at ``step`` of ``n`` neurons of one instance (key
-    ``(k0, k1)``, local indices ``first_local ..``), into ``normals`` (4, >= n); branch-free."""
-    c0, c1, c3 = np.uint64(step) & _LOW, np.uint64(step) >> _SHIFT, np.uint64(block)
-    z0, z1, z2, z3 = normals[0], normals[1], normals[2], normals[3]
-    for j in range(n):
-        w0, w1, w2, w3 = philox4x32(c0, c1, np.uint64(first_local + j), c3, k0, k1)
-        z0[j], z1[j] = box_muller(w0, w1)
-        z2[j], z3[j] = box_muller(w2, w3)
+def _row_normals(out, n, step, row, k0, k1, first_group, scale, z):
+    """Row ``row`` at ``step`` of ``n`` (<= :data:`CHUNK`) neurons of one instance from group
+    ``first_group`` on (key ``(k0, k1)``), times ``scale``, into ``out`` (n,); ``z`` (4, :data:`GROUP`)
+    float32 scratch. Branch-free Philox and Box-Muller over the groups, then four contiguous copies."""
+    c0, c1, c3 = np.uint64(step) & _LOW, np.uint64(step) >> _SHIFT, np.uint64(row)
+    z0, z1, z2, z3 = z[0], z[1], z[2], z[3]
+    for q in range(min(GROUP, n)):
+        w0, w1, w2, w3 = philox4x32(c0, c1, np.uint64(first_group + q), c3, k0, k1)
+        z0[q], z1[q] = box_muller32(w0, w1)
+        z2[q], z3[q] = box_muller32(w2, w3)
+    for word in range(NORMALS_PER_BLOCK):
+        first = word * GROUP
+        for q in range(min(GROUP, n - first)):
+            out[first + q] = scale * np.float64(z[word, q])
 
 
 @numba.njit(cache=True, parallel=True)
@@ -123,22 +161,21 @@ def standard_normals(out, rows, first_step, keys, n_neurons, scale):
     ``first_step, first_step + 1, ...`` times ``scale``.
 
     Neuron ``j`` is neuron ``j % n_neurons`` of instance ``j // n_neurons`` (key ``keys[j // n_neurons]``);
-    rows ``4 g .. 4 g + 3`` come from Philox block ``g``. Spread over numba's threads by step and
-    block of up to 256 neurons of one instance; every value is a function of (key, step, neuron,
-    row) alone.
+    its normal of row ``r`` is word ``(l mod CHUNK) div GROUP`` of the Philox block of counter
+    ``(step mod 2^32, step div 2^32, (l div CHUNK) GROUP + l mod GROUP, r)`` (module docstring).
+    Spread over numba's threads by step and chunk of :data:`CHUNK` neurons of one instance; every
+    value is a function of (key, step, neuron, row) alone.
     """
     steps, m = out.shape[0], out.shape[2]
-    chunks = (n_neurons + 255) // 256
+    chunks = (n_neurons + CHUNK - 1) // CHUNK
     instances = m // n_neurons
     for task in numba.prange(steps * instances * chunks):
         step, rest = divmod(np.int64(task), instances * chunks)
         instance, chunk = divmod(rest, chunks)
-        first_local = chunk * 256
-        n = min(n_neurons - first_local, 256)
+        first_local = chunk * CHUNK
+        n = min(n_neurons - first_local, CHUNK)
         lo = instance * n_neurons + first_local
-        normals = np.empty((NORMALS_PER_BLOCK, n))
-        for block in range((rows + NORMALS_PER_BLOCK - 1) // NORMALS_PER_BLOCK):
-            _block_normals(normals, n, first_step + step, block, keys[instance, 0], keys[instance, 1], first_local)
-            first = block * NORMALS_PER_BLOCK
-            for r in range(min(NORMALS_PER_BLOCK, rows - first)):
-                out[step, first + r, lo:lo + n] = scale * normals[r]
+        z = np.empty((NORMALS_PER_BLOCK, GROUP), dtype=np.float32)
+        for row in range(rows):
+            _row_normals(out[step, row, lo:lo + n], n, first_step + step, row, keys[instance, 0], keys[instance, 1],
+                         chunk * GROUP, scale, z)

@@ -1089,6 +1089,7 @@ class Simulation:
             "board": f"{self.board.nx} x {self.board.ny}",
             "device_model": "none" if model is None else model.name,
             "noise": self.noisy,
+            "shot_noise_generator": philox.GENERATOR if self.shot else "none",
             "mismatch_scale": self.mismatch_scale,
             "drift": bool(self.model is not None and exp.drift),
             "integrator": exp.integrator,

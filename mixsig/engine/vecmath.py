@@ -149,8 +149,12 @@ MAX_REL_ERROR_32 = 3.6e-7
 _LN2_HI_32, _LN2_LO_32 = F32(0.693359375), F32(-2.12194440e-4)
 """ln 2 split for float32: ``_LN2_HI_32`` has 9 significant bits (``n * _LN2_HI_32`` exact for ``|n| < 2^15``)."""
 
-_INV_LN2_32, _ROUNDER_32 = F32(1.4426950408889634), F32(12582912.0)
-"""1 / ln 2, and 1.5 * 2^23 (rounds a float32 to the nearest integer, held in its low bits)."""
+_INV_LN2_32 = F32(1.4426950408889634)
+"""1 / ln 2 (float32)."""
+
+ROUNDER_32 = F32(12582912.0)
+"""1.5 * 2^23: ``(x + ROUNDER_32) - ROUNDER_32`` rounds a float32 ``x`` to the nearest integer, held in the
+low bits of ``x + ROUNDER_32`` (``|x| < 2^22``)."""
 
 _EXP_32 = tuple(F32(1.0 / math.factorial(k)) for k in range(2, 8))
 """Taylor coefficients ``1/2!, ..., 1/7!`` of ``(e^r - 1 - r) / r^2`` (float32)."""
@@ -166,7 +170,7 @@ _ONE_32, _TWO_32 = F32(1.0), F32(2.0)
 @numba.njit(cache=True, inline="always")
 def _reduce32(x):
     """``(p, 2^n)`` with ``e^x = (1 + p) 2^n`` for ``x`` rounded to float32 (clamped)."""
-    p, n = _reduce(min(max(F32(x), EXP32_MIN), EXP32_MAX), _INV_LN2_32, _ROUNDER_32, _LN2_HI_32, _LN2_LO_32, _EXP_32)
+    p, n = _reduce(min(max(F32(x), EXP32_MIN), EXP32_MAX), _INV_LN2_32, ROUNDER_32, _LN2_HI_32, _LN2_LO_32, _EXP_32)
     return p, from_bits(np.int32((n + np.int32(127)) << np.int32(23)))
 
 
