@@ -32,7 +32,7 @@ into calls, or on how instances are batched (each instance's key comes from its 
   deviations (probability 1.3e-11 per draw).
 
 Change note (issue 15): the counter layout and the float32 Box-Muller changed every noisy result once
-(same statistics, other draws); 2.4x cheaper per neuron-step than the former layout with float64
+(same statistics, other draws); 2.6x cheaper per neuron-step than the former layout with float64
 Box-Muller (``benchmarks/README.md``).
 """
 
@@ -102,7 +102,7 @@ _COS = tuple(F32((-1.0) ** k / math.factorial(2 * k)) for k in range(1, 6))
 def uniform32(word):
     """``(word + 1/2) 2^-32`` in float32: a uniform in (0, 1] from a 32-bit word (``word`` rounded to
     24 significant bits first, so the smallest value is ``2^-33``; 1 for the top 2^7 words)."""
-    return (F32(np.int64(word)) + _HALF32) * _U32
+    return (F32(word) + _HALF32) * _U32
 
 
 @numba.njit(cache=True, inline="always")
@@ -139,16 +139,21 @@ def box_muller32(word0, word1):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _row_normals(out, n, step, row, k0, k1, first_group, scale, z):
+def _row_normals(out, n, step, row, k0, k1, first_group, scale, words, z):
     """Row ``row`` at ``step`` of ``n`` (<= :data:`CHUNK`) neurons of one instance from group
-    ``first_group`` on (key ``(k0, k1)``), times ``scale``, into ``out`` (n,); ``z`` (4, :data:`GROUP`)
-    float32 scratch. Branch-free Philox and Box-Muller over the groups, then four contiguous copies."""
+    ``first_group`` on (key ``(k0, k1)``), times ``scale``, into ``out`` (n,); ``words`` (uint32) and ``z``
+    (float32), both (4, :data:`GROUP`), are scratch. Three branch-free loops: Philox (8 uint64 lanes per
+    AVX-512 vector, its 32 x 32-bit products), Box-Muller (16 float32 lanes), the four contiguous copies."""
     c0, c1, c3 = np.uint64(step) & _LOW, np.uint64(step) >> _SHIFT, np.uint64(row)
+    groups = min(GROUP, n)
+    w0, w1, w2, w3 = words[0], words[1], words[2], words[3]
+    for q in range(groups):
+        x0, x1, x2, x3 = philox4x32(c0, c1, np.uint64(first_group + q), c3, k0, k1)
+        w0[q], w1[q], w2[q], w3[q] = np.uint32(x0), np.uint32(x1), np.uint32(x2), np.uint32(x3)
     z0, z1, z2, z3 = z[0], z[1], z[2], z[3]
-    for q in range(min(GROUP, n)):
-        w0, w1, w2, w3 = philox4x32(c0, c1, np.uint64(first_group + q), c3, k0, k1)
-        z0[q], z1[q] = box_muller32(w0, w1)
-        z2[q], z3[q] = box_muller32(w2, w3)
+    for q in range(groups):
+        z0[q], z1[q] = box_muller32(w0[q], w1[q])
+        z2[q], z3[q] = box_muller32(w2[q], w3[q])
     for word in range(NORMALS_PER_BLOCK):
         first = word * GROUP
         for q in range(min(GROUP, n - first)):
@@ -175,7 +180,8 @@ def standard_normals(out, rows, first_step, keys, n_neurons, scale):
         first_local = chunk * CHUNK
         n = min(n_neurons - first_local, CHUNK)
         lo = instance * n_neurons + first_local
+        words = np.empty((NORMALS_PER_BLOCK, GROUP), dtype=np.uint32)
         z = np.empty((NORMALS_PER_BLOCK, GROUP), dtype=np.float32)
         for row in range(rows):
             _row_normals(out[step, row, lo:lo + n], n, first_step + step, row, keys[instance, 0], keys[instance, 1],
-                         chunk * GROUP, scale, z)
+                         chunk * GROUP, scale, words, z)
