@@ -373,16 +373,29 @@ def _noise_inputs(lo, hi, syn, z, dt, work):
     """Rule 5's inputs for neurons ``lo .. hi - 1`` (with noise only: without, :func:`_dpis` skips this pass
     and the vector passes read no noise row): each DPI's step-averaged shot (and flicker) noise current
     at its output current at the step's start (A), and the soma's draws, into ``work``, so that the
-    vector passes read them as plain rows."""
+    vector passes read them as plain rows. One loop per row, with and without flicker apart (a loop
+    choosing per element ran 3x slower), and ``q/dt`` taken once (no division per element)."""
     flicker = z.shape[0] > N_TYPES + 1
+    q_per_dt = Q_E / dt
     for k in range(N_TYPES):
-        for j in range(lo, hi):
-            i = syn[0, k, j]
-            noise = math.sqrt(Q_E * i / dt) * z[k, j]
-            work[ROW_DPI_NOISE + k, j] = noise + i * z[N_TYPES + 1 + k, j] if flicker else noise
-    for j in range(lo, hi):
-        work[ROW_SOMA_Z, j] = z[N_TYPES, j]
-        work[ROW_SOMA_Z + 1, j] = z[2 * N_TYPES + 1, j] if flicker else 0.0
+        i_syn, shot, noise = syn[0, k, lo:hi], z[k, lo:hi], work[ROW_DPI_NOISE + k, lo:hi]
+        if flicker:
+            relative = z[N_TYPES + 1 + k, lo:hi]
+            for j in range(hi - lo):
+                noise[j] = math.sqrt(q_per_dt * i_syn[j]) * shot[j] + i_syn[j] * relative[j]
+        else:
+            for j in range(hi - lo):
+                noise[j] = math.sqrt(q_per_dt * i_syn[j]) * shot[j]
+    soma_shot, soma_flicker, shot = work[ROW_SOMA_Z, lo:hi], work[ROW_SOMA_Z + 1, lo:hi], z[N_TYPES, lo:hi]
+    for j in range(hi - lo):
+        soma_shot[j] = shot[j]
+    if flicker:
+        relative = z[2 * N_TYPES + 1, lo:hi]
+        for j in range(hi - lo):
+            soma_flicker[j] = relative[j]
+    else:
+        for j in range(hi - lo):
+            soma_flicker[j] = 0.0
 
 
 @numba.njit(cache=True, error_model="numpy")
