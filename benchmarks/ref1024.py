@@ -34,6 +34,10 @@ generic 180 nm calibration with mismatch and ageing drift, spikes only). Figures
   ``agreement_closed_chaos_floor``, the distance of exact at dt/2 from exact at dt (with
   ``agreement_<loop>_exact_spikes`` and ``..._fast_spikes``, the spike totals compared: the ratios
   print to 4 digits);
+* ``ref1024_fast_noise.draw_ns_per_normal`` and ``draw_ns_per_neuron_step``: CPU time of the
+  shot-noise draws (:func:`mixsig.engine.philox.standard_normals`) on one thread, per standard normal
+  and per neuron-step (five normals), into a block of the engine's own size (least of
+  ``NOISE_ROUNDS``); :func:`noise_draws`;
 * ``ref1024.peak_traced_mb_<T>s``   peak Python-traced memory (numpy included) of a fresh
   simulation advanced by ``T`` s, for the two ``MEMORY_DURATIONS``, and the growth per simulated
   second beyond the spike record (``ref1024.memory_growth_beyond_spikes_mb_per_s``).
@@ -45,12 +49,15 @@ its agreement figures are over that shorter run, not the issue's 1 s.
 """
 
 import dataclasses
+import time
 
 import numba
 import numpy as np
 
 from benchmarks import _workloads as workloads
 from mixsig.analysis.agreement import compare
+from mixsig.engine import philox
+from mixsig.engine.fast import N_TYPES
 from mixsig.engine.simulation import Simulation
 from mixsig.engine.threads import call_with_threads, forget
 
@@ -59,6 +66,7 @@ BASELINE_DURATION = 0.2
 PROFILE_DURATION = 0.2
 MEMORY_DURATIONS = (0.2, 1.0)
 QUICK_DURATION = 0.2
+NOISE_ROUNDS = 7
 FAST_TARGETS = {"ref1024_fast.target_neuron_steps_per_s": 5e7, "ref1024_fast_noise.target_neuron_steps_per_s": 3e7}
 """Issue 15's targets for the fast integrator, neuron-steps/s."""
 
@@ -200,12 +208,33 @@ def memory():
     return figures
 
 
+def noise_draws(rounds=NOISE_ROUNDS):
+    """CPU ns of the shot-noise draws on one thread per standard normal and per neuron-step, filling
+    blocks the size the engine draws for ref1024 with noise (steps of all its rows) in turn."""
+    simulation = _ready(True, integrator="fast")
+    block, rows = simulation.noise, N_TYPES + 1  # the four DPIs' and the soma's shot noise
+    steps, m = block.shape[0], simulation.size
+
+    def draw():
+        for first in range(0, 4 * steps, steps):
+            philox.standard_normals(block, rows, first, simulation.noise_keys, simulation.n, 1.0)
+
+    call_with_threads(False, draw)
+    best = np.inf
+    for _ in range(rounds):
+        start = time.process_time_ns()
+        call_with_threads(False, draw)
+        best = min(best, (time.process_time_ns() - start) / (4 * steps * m))
+    return {"ref1024_fast_noise.draw_ns_per_neuron_step": best, "ref1024_fast_noise.draw_ns_per_normal": best / rows}
+
+
 def run(quick=False):
     """Measure; return ``{figure: value}``. ``quick``: only the issue-15 figures (fast and exact, noise
     off and on, 1 vs 2 threads, agreement), three rounds over ``QUICK_DURATION``."""
     if quick:
         figures = measure_fast(False, "ref1024_fast", rounds=3, duration=QUICK_DURATION)
         figures.update(measure_fast(True, "ref1024_fast_noise", rounds=3, duration=QUICK_DURATION))
+        figures.update(noise_draws())
         figures.update(agreement(QUICK_DURATION))
         figures.update(measure_delivery(rounds=3, duration=QUICK_DURATION))
         return {**figures, "ref1024_fast.duration_s": QUICK_DURATION, **FAST_TARGETS}
@@ -214,6 +243,7 @@ def run(quick=False):
     figures.update(measure(True, "ref1024_noise"))
     figures.update(measure_fast(False, "ref1024_fast"))
     figures.update(measure_fast(True, "ref1024_fast_noise"))
+    figures.update(noise_draws())
     figures.update(agreement())
     figures.update(measure_delivery())
     figures.update(memory())

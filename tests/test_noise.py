@@ -81,3 +81,30 @@ def test_device_noise_follows_model_switches():
     both = DeviceNoise(model.noise, i.shape, np.random.default_rng(0))
     expected = Q_E * 1e-10 / dt + both.flicker.variance * 1e-20
     assert np.var(both.step(i, dt, np.random.default_rng(3))) == pytest.approx(expected, rel=5 * math.sqrt(2 / i.size))
+
+
+@pytest.mark.parametrize("flicker", [False, True])
+def test_fast_kernel_noise_inputs_are_the_step_averaged_noise_currents(flicker):
+    """The fast integrator's noise rows (rule 5): each DPI's sqrt(q I / dt) z (+ I z_flicker), I its output
+    current at the step's start, and the soma's draws copied, in the block's columns only."""
+    from mixsig.engine import fast
+
+    m, dt, lo, hi = 300, 1e-4, 40, 296
+    rng = np.random.default_rng(5)
+    syn = np.zeros((3, fast.N_TYPES, m + fast.PAD))
+    syn[0] = 10.0 ** rng.uniform(-14, -8, syn[0].shape)
+    rows = 2 * (fast.N_TYPES + 1) if flicker else fast.N_TYPES + 1
+    z = rng.standard_normal((rows, m + fast.PAD))
+    work = np.full(fast.work_shape(m), 7.0)
+    fast._noise_inputs(lo, hi, syn, z, dt, work)
+    current = syn[0, :, lo:hi]
+    expected = np.sqrt(Q_E * current / dt) * z[:fast.N_TYPES, lo:hi]
+    if flicker:
+        expected += current * z[fast.N_TYPES + 1:2 * fast.N_TYPES + 1, lo:hi]
+    noise_rows = slice(fast.ROW_DPI_NOISE, fast.ROW_DPI_NOISE + fast.N_TYPES)
+    np.testing.assert_allclose(work[noise_rows, lo:hi], expected, rtol=1e-14)
+    np.testing.assert_array_equal(work[fast.ROW_SOMA_Z, lo:hi], z[fast.N_TYPES, lo:hi])
+    np.testing.assert_array_equal(work[fast.ROW_SOMA_Z + 1, lo:hi], z[2 * fast.N_TYPES + 1, lo:hi] if flicker else 0.0)
+    outside = np.ones(work.shape[1], dtype=bool)
+    outside[lo:hi] = False
+    assert np.all(work[:, outside] == 7.0)
