@@ -5,8 +5,14 @@ Figures (ns per neuron-step, one thread, best of ``REPEATS``):
 * ``kernel.neuron_ns``  :func:`mixsig.engine.kernels.advance_neurons_serial` (four DPIs and the soma),
   from ``SNAPSHOTS`` states of a running ref1024 network, with the weight currents of their step;
 * ``kernel.dpis_ns``    the four DPIs alone (:func:`mixsig.engine.kernels.advance_dpis`), same inputs;
-* ``kernel.soma_ns``    the soma alone (:func:`mixsig.engine.kernels.advance_soma`) with the input
-  current its DPIs give in the next step without new pulses;
+* ``kernel.soma_ns``    the somas alone as the kernel advances them, blocks of
+  :data:`mixsig.engine.soma_block.BLOCK` (:func:`mixsig.engine.kernels.advance_somas`: the vector pass, then the
+  scalar kernel for the steps it leaves), with the input current their DPIs give in the next step without new
+  pulses; ``kernel.soma_scalar_ns`` the same somas with the scalar kernel alone
+  (:func:`mixsig.engine.kernels.advance_soma`, the exact kernel before its vector pass);
+* ``kernel.soma_vector_accepted``  the share of soma steps the vector pass takes (the rest go to the scalar
+  kernel), and ``kernel.soma_vector_zmm_instructions`` / ``..._scalar_double_instructions`` the vector pass's
+  machine code (:func:`vector_instructions`);
 * ``kernel.rk4_substeps_per_step``  mean number of RK4 sub-steps of the soma per step (counted in
   Python on the same states with the kernel's own functions), and ``kernel.soma_steps_with_<n>_substeps``
   the share of soma steps with ``n`` = 0 (pinned at the floor or refractory), 1, 2 and ``3plus`` sub-steps;
@@ -45,8 +51,8 @@ import numpy as np
 
 from benchmarks import _workloads as workloads
 from mixsig.circuits import soma as soma_module
-from mixsig.engine import fast
-from mixsig.engine.kernels import DPI_ROWS, advance_dpis, advance_neurons_serial, advance_soma
+from mixsig.engine import fast, soma_block
+from mixsig.engine.kernels import DPI_ROWS, advance_dpis, advance_neurons_serial, advance_soma, advance_somas, soma_column
 from mixsig.engine.simulation import Simulation
 
 SNAPSHOTS = 20
@@ -61,10 +67,25 @@ def _dpis(syn, i_w, dt, syn_par, syn_mean):
 
 
 @numba.njit(cache=True)
-def _somas(soma, i_in, i_shunt, dt, par, count, offset):
+def _somas_scalar(soma, i_in, i_shunt, dt, par, count, offset):
     no_noise = np.zeros((0, soma.shape[0]))
     for j in range(soma.shape[0]):
         advance_soma(j, soma, i_in[j], i_shunt[j], no_noise, dt, par, count, offset)
+
+
+@numba.njit(cache=True)
+def _somas(soma, i_in, i_shunt, dt, par, count, offset):
+    """The somas as :func:`mixsig.engine.kernels.advance_neurons` advances them; returns the steps the vector
+    pass accepted."""
+    m, accepted = soma.shape[0], 0
+    work = np.empty((len(soma_block.ROWS), soma_block.BLOCK))
+    for lo in range(0, m, soma_block.BLOCK):
+        hi = min(m, lo + soma_block.BLOCK)
+        for j in range(lo, hi):
+            soma_column(j, j - lo, soma, i_in[j], i_shunt[j], dt, par, work)
+        advance_somas(lo, hi, soma, dt, par, work, count, offset)
+        accepted += int(np.sum(work[soma_block.ELIGIBLE, :hi - lo]))
+    return accepted
 
 
 def _best(function, per):
@@ -291,14 +312,24 @@ def run():
             _dpis(syn, i_w, dt, simulation.syn_par, mean)
 
     def somas():
+        return sum(_somas(soma, i_in, i_shunt, dt, simulation.soma_par, count, offset)
+                   for (_, soma, _, _), (i_in, i_shunt) in zip(copies(), inputs))
+
+    def somas_scalar():
         for (_, soma, _, _), (i_in, i_shunt) in zip(copies(), inputs):
-            _somas(soma, i_in, i_shunt, dt, simulation.soma_par, count, offset)
+            _somas_scalar(soma, i_in, i_shunt, dt, simulation.soma_par, count, offset)
 
     overhead = _best(copies, per)
+    zmm, _, scalar = vector_instructions(soma_block.first_attempt,
+                                         (soma_block.BLOCK, dt, np.ones((len(soma_block.ROWS), soma_block.BLOCK))))
     return {
         "kernel.neuron_ns": _best(neuron, per) - overhead,
         "kernel.dpis_ns": _best(dpis, per) - overhead,
         "kernel.soma_ns": _best(somas, per) - overhead,
+        "kernel.soma_scalar_ns": _best(somas_scalar, per) - overhead,
+        "kernel.soma_vector_accepted": somas() / per,
+        "kernel.soma_vector_zmm_instructions": zmm,
+        "kernel.soma_vector_scalar_double_instructions": scalar,
         **_rk4_substeps(simulation, states, inputs),
         **dpi_kinds(simulation.syn_par, states),
         **fast_figures(),

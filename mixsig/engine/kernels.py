@@ -60,7 +60,7 @@ from mixsig.circuits import homeostasis, stp
 from mixsig.circuits.dpi import decay_step, propagator, step_element
 from mixsig.circuits.soma import N_KERNEL_PARAMETERS, ahp_propagators, kernel_parameters, soma_advance_propagated
 from mixsig.constants import Q_E
-from mixsig.engine import precompile
+from mixsig.engine import precompile, soma_block
 
 N_TYPES = 4
 """Synapse types per neuron (AMPA, NMDA, GABA, SHUNT)."""
@@ -263,15 +263,22 @@ def advance_dpis(j, syn, i_w, z, dt, syn_par, syn_mean):
 
 
 @numba.njit(cache=True)
-def advance_soma(j, soma, i_in, i_shunt, z, dt, soma_par, count, offset):
-    """Advance the soma of neuron ``j`` by one step from its noise-free input current ``i_in`` (A)
-    and shunt current ``i_shunt`` (A), adding its input noise (other arguments as :func:`advance_neurons`)."""
-    p, m = soma_par[j], soma[j]
+def _soma_input(j, i_in, z, dt, soma_par):
+    """Input current of the soma of neuron ``j`` (A): its noise-free input ``i_in`` (A) plus its input noise
+    (arguments as :func:`advance_neurons`)."""
     if z.shape[0] > 0:
-        i_noisy = max(i_in, 0.0) + p[1]
+        i_noisy = max(i_in, 0.0) + soma_par[j, 1]
         i_in += math.sqrt(Q_E * i_noisy / dt) * z[N_TYPES, j]
         if z.shape[0] > N_TYPES + 1:
             i_in += i_noisy * z[2 * N_TYPES + 1, j]
+    return i_in
+
+
+@numba.njit(cache=True)
+def _soma_scalar(j, soma, i_in, i_shunt, dt, soma_par, count, offset):
+    """Advance the soma of neuron ``j`` by one step with the scalar kernel
+    :func:`mixsig.circuits.soma.soma_advance_propagated` from its input current ``i_in`` (noise included, A)."""
+    p, m = soma_par[j], soma[j]
     m[0], m[1], m[2], m[3], count[j], offset[j] = soma_advance_propagated(
         m[0], m[1], m[2], m[3], i_in, i_shunt, dt,
         p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15],
@@ -280,12 +287,57 @@ def advance_soma(j, soma, i_in, i_shunt, z, dt, soma_par, count, offset):
 
 
 @numba.njit(cache=True)
-def _advance_one(j, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset):
-    """Advance neuron ``j`` (four DPIs, then the soma) by one step; see :func:`advance_neurons`."""
-    advance_dpis(j, syn, i_w, z, dt, syn_par, syn_mean)
-    mean = syn_mean[j]
-    i_syn = mean[0] + mean[1] / (1.0 + nmda_thr[j] / soma[j, 0]) - mean[2]
-    advance_soma(j, soma, i_dc[j] + i_syn, mean[3], z, dt, soma_par, count, offset)
+def advance_soma(j, soma, i_in, i_shunt, z, dt, soma_par, count, offset):
+    """Advance the soma of neuron ``j`` by one step from its noise-free input current ``i_in`` (A)
+    and shunt current ``i_shunt`` (A), adding its input noise, with the scalar kernel (other arguments as
+    :func:`advance_neurons`; the reference of :func:`advance_neurons`' vector pass)."""
+    _soma_scalar(j, soma, _soma_input(j, i_in, z, dt, soma_par), i_shunt, dt, soma_par, count, offset)
+
+
+_SOMA_TABLE_COLUMNS = (0, 1, 2, 6, 12, 13, 14, 15, 17, 20, 21)
+"""Columns of the soma table copied to rows ``c_mem .. ahp_decayed_half`` of :data:`mixsig.engine.soma_block.ROWS`."""
+
+
+@numba.njit(cache=True)
+def soma_column(j, b, soma, i_in, i_shunt, dt, soma_par, work):
+    """Column ``b`` of a block table of :func:`mixsig.engine.soma_block.first_attempt` (``work``, rows
+    :data:`mixsig.engine.soma_block.ROWS`) from the state and parameters of neuron ``j``, its input current
+    ``i_in`` (noise included, A) and shunt current ``i_shunt`` (A), for a step of ``dt`` s."""
+    state, p = soma[j], soma_par[j]
+    work[soma_block.I_IN, b] = i_in
+    work[soma_block.I_SHUNT, b] = i_shunt
+    work[soma_block.I_MEM, b] = state[0]
+    work[soma_block.I_AHP, b] = state[1]
+    work[soma_block.ELIGIBLE, b] = 1.0 if state[2] <= 0.0 and state[3] <= 0.0 and p[18] == dt else 0.0
+    for r in range(len(_SOMA_TABLE_COLUMNS)):
+        work[soma_block.C_MEM + r, b] = p[_SOMA_TABLE_COLUMNS[r]]
+
+
+@numba.njit(cache=True)
+def advance_somas(lo, hi, soma, dt, soma_par, work, count, offset):
+    """Advance the somas of neurons ``lo .. hi - 1`` by one step from the block table ``work`` (columns
+    ``0 .. hi - lo - 1`` filled by :func:`soma_column`): the vector pass
+    :func:`mixsig.engine.soma_block.first_attempt`, then the scalar kernel for the neurons it did not accept."""
+    soma_block.first_attempt(hi - lo, dt, work)
+    for j in range(lo, hi):
+        b = j - lo
+        if work[soma_block.ELIGIBLE, b] != 0.0:
+            soma[j, 0], soma[j, 1], count[j], offset[j] = work[soma_block.I_MEM, b], work[soma_block.I_AHP, b], 0, np.nan
+        else:
+            _soma_scalar(j, soma, work[soma_block.I_IN, b], work[soma_block.I_SHUNT, b], dt, soma_par, count, offset)
+
+
+@numba.njit(cache=True)
+def _advance_block(lo, hi, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset):
+    """Advance neurons ``lo .. hi - 1`` (at most :data:`mixsig.engine.soma_block.BLOCK`) by one step (see
+    :func:`advance_neurons`): their DPIs, then their somas (:func:`advance_somas`)."""
+    work = np.empty((len(soma_block.ROWS), hi - lo))
+    for j in range(lo, hi):
+        advance_dpis(j, syn, i_w, z, dt, syn_par, syn_mean)
+        mean = syn_mean[j]
+        i_syn = mean[0] + mean[1] / (1.0 + nmda_thr[j] / soma[j, 0]) - mean[2]
+        soma_column(j, j - lo, soma, _soma_input(j, i_dc[j] + i_syn, z, dt, soma_par), mean[3], dt, soma_par, work)
+    advance_somas(lo, hi, soma, dt, soma_par, work, count, offset)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -331,16 +383,22 @@ def advance_neurons(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, sy
     offset : ndarray, shape (m,)
         Output: time of the first spike from the start of the step, s (NaN if none).
     """
-    for j in numba.prange(syn.shape[0]):
-        # prange counts in uint64; the cast keeps one specialisation of _advance_one (int64, as the serial loop).
-        _advance_one(np.int64(j), syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
+    m = syn.shape[0]
+    for b in numba.prange((m + soma_block.BLOCK - 1) // soma_block.BLOCK):
+        # prange counts in uint64; int64 bounds keep one specialisation of _advance_block (as the serial loop).
+        lo = np.int64(b) * soma_block.BLOCK
+        _advance_block(lo, min(m, lo + soma_block.BLOCK), syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc,
+                       syn_mean, count, offset)
 
 
 @numba.njit(cache=True)
 def advance_neurons_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset):
     """:func:`advance_neurons` on one thread (same arguments, same results bit for bit)."""
-    for j in range(syn.shape[0]):
-        _advance_one(j, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
+    m = syn.shape[0]
+    for b in range((m + soma_block.BLOCK - 1) // soma_block.BLOCK):
+        lo = np.int64(b) * soma_block.BLOCK
+        _advance_block(lo, min(m, lo + soma_block.BLOCK), syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc,
+                       syn_mean, count, offset)
 
 
 @numba.njit(cache=True)
