@@ -14,6 +14,7 @@ import xarray as xr
 
 from mixsig.cli import main
 from mixsig.device import load_device_model
+from mixsig.engine import philox
 from mixsig.engine.simulation import run
 from mixsig.errors import ConfigError
 from mixsig.experiment import DCStep, Experiment, Record, default_experiment, experiment_from_dict, load_experiment
@@ -130,6 +131,23 @@ def test_from_dataset_refuses_a_changed_calibration_or_an_experiment_file(record
         experiment_from_dataset(ds, "broken.nc")
     assert main(["run", "x.toml", "--from-dataset", str(recorded), "-o", str(tmp_path / "o.nc")]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+def test_from_dataset_refuses_other_shot_noise_draws(recorded):
+    """A noisy run whose shot noise came from another draw scheme (or from before the scheme was recorded)
+    would not re-run bit for bit."""
+    with open_dataset(recorded) as ds:
+        ds = ds.load()
+    assert ds.attrs["noise"] and ds.attrs["shot_noise_generator"] == philox.GENERATOR
+    experiment_from_dataset(ds, "same.nc")
+    for attrs in ({"shot_noise_generator": "philox4x32-10 numpy-layout"}, {}):
+        changed = ds.copy()
+        changed.attrs.pop("shot_noise_generator")
+        changed.attrs.update(attrs)
+        with pytest.raises(ConfigError, match="shot_noise_generator"):
+            experiment_from_dataset(changed, "old.nc")
+    changed.attrs["noise"] = 0
+    experiment_from_dataset(changed, "noise_free.nc")
 
 
 def test_python_run_records_its_experiment():

@@ -96,11 +96,14 @@ def experiment_from_dataset(ds, source="<dataset>"):
     ------
     mixsig.errors.ConfigError
         If ``experiment_toml`` is not a valid experiment, or the chip config or calibration that
-        its names resolve to today differ from the ones recorded in the dataset (then the re-run
-        would not reproduce it).
+        its names resolve to today differ from the ones recorded in the dataset, or a noisy run's
+        shot noise was drawn by another scheme (``shot_noise_generator``, unrecorded before issue 15
+        changed the draws; :data:`mixsig.engine.philox.GENERATOR`): then the re-run would not
+        reproduce it.
     """
     from mixsig.chip import load_chip
     from mixsig.device import load_device_model
+    from mixsig.engine import philox
     from mixsig.experiment import experiment_from_dict
 
     if "condition" in ds.dims:
@@ -129,6 +132,10 @@ def experiment_from_dataset(ds, source="<dataset>"):
     if tables != ds.attrs.get("calibration_tables_sha256"):
         problems.append(Problem(source, "attrs.calibration_tables_sha256", tables,
                                 "the sha256 of the calibration's empirical tables recorded in the dataset"))
+    generator = ds.attrs.get("shot_noise_generator", "unrecorded" if ds.attrs.get("noise") else "none")
+    if generator not in ("none", philox.GENERATOR):
+        problems.append(Problem(source, "attrs.shot_noise_generator", generator,
+                                f"the shot-noise draws of this mixsig ({philox.GENERATOR!r}) or none"))
     if ds.attrs.get("mixsig_version") != __version__:
         problems.append(Problem(source, "attrs.mixsig_version", ds.attrs.get("mixsig_version"),
                                 f"this mixsig version ({__version__})"))
