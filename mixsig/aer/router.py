@@ -524,14 +524,16 @@ def _enter(link, slot, t, link_f, link_i, slot_f, slot_i, heap_t, heap_event, he
 
 
 @numba.njit(cache=True, inline="always")
-def _release(link, t, link_f, link_i, ring, busy, stats, slot_f, slot_i, heap_t, heap_event, heap_slot, scal,
-             arbiter, trace_i, trace_f):
+def _release(link, t, link_f, link_i, ring, busy, counts, stats, slot_f, slot_i, heap_t, heap_event, heap_slot,
+             scal, arbiter, trace_i, trace_f):
     """The server of ``link`` hands its event over at ``t`` (the caller scheduled the hand-over).
 
     The freed server starts its next queued event; the freed FIFO slot goes to the first sender
     waiting for it (a neuron's event at a core encoder, chosen by the encoder's arbiter, or an
     upstream server holding its event), whose own server is then released in turn: blocking
-    unwinds upstream in one instant.
+    unwinds upstream in one instant. A sender that started waiting at ``t`` itself did not stall:
+    the event leaving at ``t`` had left (the tie rule of the recurrence), only the order in which
+    one instant's happenings are processed made it wait, so its stall is not counted.
     """
     while True:
         slot = link_i[link, _SERVING]
@@ -554,7 +556,10 @@ def _release(link, t, link_f, link_i, ring, busy, stats, slot_f, slot_i, heap_t,
         if waiting < 0:
             return
         link_i[link, _OCC] += 1
-        if slot_i[waiting, _PHASE] == _P_SOURCE:  # a neuron's event enters its core encoder
+        source = slot_i[waiting, _PHASE] == _P_SOURCE
+        if slot_f[waiting, _ARRIVAL if source else _DONE] == t:  # waited for no time: no stall
+            counts[link, _STALLED] -= 1
+        if source:  # a neuron's event (or a mesh hop's) enters the link
             _enter(link, waiting, t, link_f, link_i, slot_f, slot_i, heap_t, heap_event, heap_slot, scal, trace_i,
                    trace_f)
             return
@@ -614,8 +619,8 @@ def _route(until, quiet, in_time, in_event, in_source, in_src_chip, in_src_core,
                     link_i[following, _OCC] += 1  # the slot is taken by the hand-over
                 slot_i[slot, _PHASE] = _P_WIRE
                 _schedule(t + link_f[link, _LATENCY], slot, slot_i, heap_t, heap_event, heap_slot, scal)
-                _release(link, t, link_f, link_i, ring, busy, stats, slot_f, slot_i, heap_t, heap_event, heap_slot,
-                         scal, arbiter, trace_i, trace_f)
+                _release(link, t, link_f, link_i, ring, busy, counts, stats, slot_f, slot_i, heap_t, heap_event,
+                         heap_slot, scal, arbiter, trace_i, trace_f)
                 continue
             counts[link, _DELIVERED] += 1  # hand-over: the event reaches the next stage
             accumulate(stats, link, 0, t - slot_f[slot, _ARRIVAL])
