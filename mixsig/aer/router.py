@@ -51,9 +51,19 @@ Path of an event from core ``c`` of chip ``S`` to chip ``D`` with core mask ``m`
    core's synapses. The deliveries of :meth:`Router.feed` are these copies.
 
 Queueing is simulated exactly in global time order. Happenings (an emission, the end of a
-service, an arrival at the next stage) are ordered by time, and **ties by event number** (the
-order in which events were fed), whatever their kind: the result is independent of how the input
-is split into calls. Two compiled implementations give identical results (bit for bit):
+service, an arrival at the next stage) are ordered by time; at equal times every end of service
+comes before every arrival (an emission is an arrival at the encoder), and **ties by event number**
+(the order in which events were fed): the result is independent of how the input is split into
+calls. So, at one instant ``t``:
+
+* an event leaving a link at ``t`` has left for an event arriving at ``t`` (as in the recurrence);
+* a sender waiting for a place that frees at ``t``, having started to wait at ``t`` itself, did not
+  stall: it is neither counted in ``stalled`` nor held (only the order in which the instant's
+  happenings are processed made it wait, e.g. behind an event crossing a link in no time);
+* a sender handing its event over at ``t`` takes its place before an event that arrives at ``t``
+  from the mesh at the destination chip router, which waits if that was the last place.
+
+Two compiled implementations give identical results (bit for bit):
 
 * a **discrete-event loop** merging the source events (sorted by emission time) with a binary
   heap of happenings keyed by (time, event), with per-link FIFO queues and lists of waiting
@@ -66,8 +76,10 @@ is split into calls. Two compiled implementations give identical results (bit fo
   has a cycle; when a link's hand-overs are not in (time, event) order (equal times with a
   later-served smaller event number, possible only with zero or negligible service times); when
   a stall link might have been full when a sender handed over (conservatively: the ``K``-th most
-  recent event still in it when the sender took its place); or when the call starts with events
-  queued, in service or held. The event loop then runs instead.
+  recent event still in it when the sender took its place, or leaving it at that instant after no
+  service); or when the call starts with events queued, in service or held. The event loop then
+  runs instead. An event handed over before the horizon holds its place at the next link even while
+  it is still on the wire at the horizon, and that link counts it.
 
 A call mixes them (the common chunked case, where traffic is still in service at every horizon):
 the event loop runs until the first instant at which every event inside the router is on a wire;
@@ -816,7 +828,8 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
     hand over (none for an encoder, the encoders for a chip router, the chip routers for a mesh
     hop); an event arriving at ``a`` found its place taken at ``a - lead`` at the earliest, and
     every event holding a place then has arrived by ``a``: if the ``K``-th most recent arrival is
-    still in the link at ``a - lead``, a hold may have happened and the pass declines.
+    still in the link at ``a - lead``, or leaves it then after no service (it may have arrived from
+    the mesh at that instant, after the hand-over), a hold may have happened and the pass declines.
 
     An event still in service at the horizon (its release depends on what comes next) moves the
     horizon back to a *cut*: the latest time ``T <= until`` in no service interval ``(arrival,
@@ -951,10 +964,14 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
             else:
                 arrival = src_t[first + q - n_u]
                 j = src_j[first + q - n_u]
-                if (link_i[u, _DROP] == 0
-                        and ring[link_i[u, _RING_OFFSET] + link_i[u, _RING_POS]] > arrival - lead[link_i[u, _KIND]]):
-                    ok = False  # the stall FIFO may have been full when the sender handed over: a hold
-                    break
+                if link_i[u, _DROP] == 0:
+                    taken = ring[link_i[u, _RING_OFFSET] + link_i[u, _RING_POS]]
+                    handed = arrival - lead[link_i[u, _KIND]]
+                    # the stall FIFO may have been full when the sender handed over: a hold; or it left
+                    # at that instant after no service, perhaps having arrived then, after the hand-over
+                    if taken > handed or (taken == handed and link_f[u, _SERVICE] == 0.0):
+                        ok = False
+                        break
                 if not direct:
                     r_ring[n_rec] = ring[link_i[u, _RING_OFFSET] + link_i[u, _RING_POS]]
                     r_busy[n_rec] = busy[u]
@@ -995,8 +1012,11 @@ def _run_by_link(until, lead, in_time, in_event, in_dst, in_mask, in_src_chip, i
                 r_u[n_rec], r_j[n_rec], r_kind[n_rec] = u, j, kind
                 r_arrival[n_rec], r_wait[n_rec], r_t[n_rec] = arrival, wait, t_next
                 n_rec += 1
-                if t_next >= until:  # still in the link's wire at the horizon
+                if kind == 1 and departure >= until:  # handed over at or after the horizon
                     continue
+                # (an event handed over before the horizon holds its place at the next link even if it
+                # is still on the wire at the horizon: that link counts it, and its service there, from
+                # the horizon on, is undone)
             dst = slot_i[carried_slot[j], _DST] if j < n_c else in_dst[j - n_c]
             v = _next_link(u, dst, nx, chip_base, mesh_base, link_i)
             if v >= 0:
