@@ -169,3 +169,48 @@ def test_cold_start_helper_compiles_the_callees_of_an_inlined_function(tmp_path)
     proc = subprocess.run([sys.executable, "-c", CALLEES_PROBE], env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "0", "True", "True", "False", "True"]
+
+
+STAND_IN_KERNELS = """
+import numba
+
+@numba.njit(cache=True)
+def leaf(x):
+    return x + 1
+
+@numba.njit(cache=True, inline="always")
+def middle(x):
+    return leaf(x) * 2
+
+@numba.njit
+def stand_in(x):
+    return middle(x) + 1
+
+@numba.njit(cache=True)
+def other(x):
+    return x - 1
+"""
+
+STAND_IN_PROBE = """
+import numba
+from mixsig.engine import precompile
+import stand_in_kernels as k
+sig = (numba.int64,)
+helper = precompile.start(k.stand_in, sig, callees=True, also=[(k.other, sig)])
+precompile.finish(helper)
+print(helper.returncode, precompile.cached(k.leaf, sig), precompile.cached(k.middle, sig),
+      precompile.cached(k.other, sig), k.leaf.signatures == k.other.signatures == k.stand_in.signatures == [])
+"""
+
+
+def test_cold_start_helper_types_a_stand_in_as_numba_compiles_it_and_compiles_further_kernels(tmp_path):
+    """``callees=True`` types the body after numba's inlining of ``inline="always"`` callees (the
+    step loop's stand-in inlines ``_record_and_route``): their callees are compiled, not they;
+    ``also`` adds kernels compiled afterwards (the noise kernel). Nothing is compiled here."""
+    (tmp_path / "stand_in_kernels.py").write_text(STAND_IN_KERNELS)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"),
+               PYTHONPATH=os.pathsep.join([str(tmp_path)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    proc = subprocess.run([sys.executable, "-c", STAND_IN_PROBE], env=env, cwd=tmp_path, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["0", "True", "False", "True", "True"]

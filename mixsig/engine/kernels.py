@@ -686,6 +686,15 @@ STEP_LOOPS = {}
 """Compiled step loops made so far, by neuron-kernel function (:func:`step_loop`)."""
 
 
+def _bind(advance, state_major, name):
+    """:func:`_run_steps` with ``advance`` and ``state_major`` bound as compile-time constants, as a
+    Python function named ``name``."""
+    code = _run_steps.__code__.replace(co_name=name, co_qualname=name)
+    loop = types.FunctionType(code, dict(_run_steps.__globals__, ADVANCE=advance, STATE_MAJOR=state_major), name)
+    loop.__qualname__, loop.__doc__ = name, _run_steps.__doc__
+    return loop
+
+
 def step_loop(advance, state_major):
     """The compiled step loop (:func:`_run_steps`) of one neuron-kernel function, made on first use.
 
@@ -709,26 +718,35 @@ def step_loop(advance, state_major):
         ``loop(*args)`` with :func:`_run_steps`'s arguments and results.
     """
     if advance not in STEP_LOOPS:
-        name = step_loop_name(advance)
-        code = _run_steps.__code__.replace(co_name=name, co_qualname=name)
-        loop = types.FunctionType(code, dict(_run_steps.__globals__, ADVANCE=advance, STATE_MAJOR=state_major), name)
-        loop.__qualname__, loop.__doc__ = name, _run_steps.__doc__
-        STEP_LOOPS[advance] = numba.njit(cache=True)(loop)
+        STEP_LOOPS[advance] = numba.njit(cache=True)(_bind(advance, state_major, step_loop_name(advance)))
     return STEP_LOOPS[advance]
 
 
-def compile_step_loop(loop, advance, args, meanwhile=None):
+@numba.njit
+def _no_advance(syn, soma, i_w, noise, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset):
+    """Typing stand-in of a neuron kernel in :data:`LOOP_STAND_INS` (the loop does not use its result)."""
+
+
+run_steps_stand_in_neuron_major = numba.njit(_bind(_no_advance, False, "run_steps_stand_in_neuron_major"))
+run_steps_stand_in_state_major = numba.njit(_bind(_no_advance, True, "run_steps_stand_in_state_major"))
+LOOP_STAND_INS = {False: run_steps_stand_in_neuron_major, True: run_steps_stand_in_state_major}
+"""Step loops without a neuron kernel, by ``state_major`` (never compiled, only typed: the compile
+helper types one to compile every kernel a step loop calls except the neuron kernel)."""
+
+
+def compile_step_loop(loop, advance, args, state_major, meanwhile=None, beside=()):
     """Make sure ``loop`` (:func:`step_loop` of ``advance``) is compiled for ``args``, on two cores
     when cold.
 
-    When neither this process nor numba's cache has the loop for these argument types and the
-    loop routes in compiled code, a helper process compiles the compiled routing (the kernels
-    :func:`_record_and_route` calls, :mod:`mixsig.engine.precompile`) while this one calls
-    ``meanwhile`` and compiles the neuron kernel ``advance``; the loop is then compiled with the
-    routing loaded from the cache. Otherwise (a warm start) only ``meanwhile`` is called. The split
-    is this way round because a cached ``parallel=True`` kernel linked into a newly compiled caller
-    made a cached loop that crashed (segmentation fault) the next process that loaded it; the
-    routing is serial code.
+    When neither this process nor numba's cache has the loop for these argument types, a helper
+    process (:mod:`mixsig.engine.precompile`) compiles every kernel the loop calls except
+    ``advance`` (the routing, the delivery and gain kernels: it types the loop's stand-in of
+    :data:`LOOP_STAND_INS`) and then the kernels of ``beside``, while this process compiles the
+    neuron kernel ``advance``; then ``meanwhile`` runs and the loop is compiled, loading the rest
+    from the cache. Otherwise (a warm start) only ``meanwhile`` is called. The split is this way
+    round because a cached ``parallel=True`` kernel linked into a newly compiled caller made a
+    cached loop that crashed (segmentation fault) the next process that loaded it; what the helper
+    compiles is serial code, or (``beside``) called from Python only.
 
     Parameters
     ----------
@@ -738,27 +756,30 @@ def compile_step_loop(loop, advance, args, meanwhile=None):
         The kernel function the loop binds.
     args : tuple
         The loop's arguments (:func:`_run_steps`), or arguments of the same types.
+    state_major : bool
+        As :func:`step_loop`.
     meanwhile : callable, optional
-        Work due before the loop runs that compiles kernels of its own (the first noise draw:
-        :func:`mixsig.engine.philox.standard_normals`, 1.7 CPU-s cold), done while the helper works.
+        Work due before the loop runs (the first noise draw).
+    beside : sequence of (numba dispatcher, tuple), optional
+        Kernels that ``meanwhile`` or the run calls from Python, each with arguments of the types
+        it will be called with (:func:`mixsig.engine.philox.standard_normals`, 2.7 CPU-s cold).
     """
-    routing = args[-1]
+    sig = precompile.signature(args)
     helper = None
-    if routing[0] and not precompile.cached(loop, precompile.signature(args)):
-        n0, n_neurons, dt, count, offset = args[0], args[14], args[19], args[25], args[26]
-        helper = precompile.start(_record_and_route, precompile.signature((n0, dt, count, offset, n_neurons, routing)),
-                                  callees=True)
+    if not precompile.cached(loop, sig):
+        helper = precompile.start(LOOP_STAND_INS[state_major], sig, callees=True,
+                                  also=[(kernel, precompile.signature(values)) for kernel, values in beside])
     try:
-        if meanwhile is not None:
-            meanwhile()
         if helper is not None:
             i_w, noise, syn, soma = args[15:19]
             step_noise = numba.typeof(noise).copy(ndim=noise.ndim - 1)  # the loop passes noise[n - n0]
             advance.compile(precompile.signature((syn, soma, i_w)) + (step_noise,) + precompile.signature(args[19:27]))
+            precompile.finish(helper)
+        if meanwhile is not None:
+            meanwhile()
     except BaseException:  # an interrupt (or a failure) does not wait for the helper
         precompile.stop(helper)
         raise
-    precompile.finish(helper)
 
 
 def step_loop_name(advance):

@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 import numba
-from numba.core import caching
+from numba.core import caching, compiler, compiler_machinery, typed_passes
 
 from mixsig.kernel_cache import PACKAGE_DIR, source_hash
 
@@ -46,7 +46,7 @@ def cached(dispatcher, sig):
     return key in cache._cache_file._load_index()
 
 
-def start(dispatcher, sig, callees=False):
+def start(dispatcher, sig, callees=False, also=()):
     """Start a helper process compiling ``dispatcher`` for ``sig`` into numba's cache.
 
     Parameters
@@ -56,18 +56,24 @@ def start(dispatcher, sig, callees=False):
     callees : bool
         Compile only the kernels ``dispatcher`` calls (with the argument types its body gives
         them; :func:`compile_callees`), not ``dispatcher`` itself: for a function inlined into its
-        callers (``inline="always"``), which has no compiled code of its own.
+        callers (``inline="always"``), which has no compiled code of its own, or a typing
+        stand-in of a caller that this process compiles itself.
+    also : sequence of (numba dispatcher, tuple of numba types)
+        Kernels the helper compiles afterwards, each for its signature, unless cached already.
 
     Returns
     -------
     subprocess.Popen or None
-        The helper (pass it to :func:`finish`), or None when ``sig`` is cached already (not
-        checked with ``callees``: the caller checks its own caller) or the helper could not start.
+        The helper (pass it to :func:`finish`), or None when nothing is left to compile (``sig``
+        cached already, not checked with ``callees``: the caller checks its own caller) or the
+        helper could not start.
     """
-    if not callees and cached(dispatcher, sig):
+    jobs = [] if not callees and cached(dispatcher, sig) else [(dispatcher, tuple(sig), callees)]
+    jobs += [(kernel, tuple(types), False) for kernel, types in also if not cached(kernel, types)]
+    if not jobs:
         return None
-    function = dispatcher.py_func
-    request = pickle.dumps((source_hash(), function.__module__, function.__name__, tuple(sig), callees))
+    request = pickle.dumps((source_hash(), [(kernel.py_func.__module__, kernel.__name__, types, only_callees)
+                                            for kernel, types, only_callees in jobs]))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(PACKAGE_DIR.parent)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     try:
@@ -80,17 +86,39 @@ def start(dispatcher, sig, callees=False):
     return helper
 
 
+class _TypeOnly(compiler.CompilerBase):
+    """numba's pipeline up to type inference: the untyped passes (including the inlining of
+    ``inline="always"`` callees) and typing, which compiles (or loads) every callee; no lowering."""
+
+    def define_pipelines(self):
+        pm = compiler.DefaultPassBuilder.define_untyped_pipeline(self.state)
+        pm.add_pass(typed_passes.NopythonTypeInference, "nopython frontend")
+        pm.add_pass(_Stop, "stop after typing")
+        pm.finalize()
+        return [pm]
+
+
+@compiler_machinery.register_pass(mutates_CFG=False, analysis_only=True)
+class _Stop(compiler_machinery.FunctionPass):
+    _name = "mixsig_stop_after_typing"
+
+    def __init__(self):
+        compiler_machinery.FunctionPass.__init__(self)
+
+    def run_pass(self, state):
+        raise compiler._EarlyPipelineCompletion(True)
+
+
 def compile_callees(dispatcher, sig):
     """Compile every kernel that ``dispatcher``'s body calls, for the argument types it passes them
     when called with ``sig``, without compiling ``dispatcher``: numba's type inference of a call
-    compiles (or loads) the callee for the call's argument types, so inferring the body's types
-    is enough."""
-    from numba.core import compiler, typed_passes
-
-    dispatcher.typingctx.refresh()  # as numba's compiler does before typing (registers the builtins)
-    dispatcher.targetctx.refresh()
-    interp = compiler.run_frontend(dispatcher.py_func)
-    typed_passes.type_inference_stage(dispatcher.typingctx, dispatcher.targetctx, interp, tuple(sig), None)
+    compiles (or loads) the callee for the call's argument types, so typing the body is enough.
+    The body is typed as numba's compiler types it, after inlining its ``inline="always"`` callees
+    (whose own callees are compiled, not they)."""
+    flags = compiler.Flags()
+    dispatcher.targetdescr.options.parse_as_flags(flags, dispatcher.targetoptions)
+    compiler.compile_extra(dispatcher.typingctx, dispatcher.targetctx, dispatcher.py_func, args=tuple(sig),
+                           return_type=None, flags=flags, locals=dispatcher.locals, pipeline_class=_TypeOnly)
 
 
 def finish(helper):
@@ -115,19 +143,20 @@ def stop(helper):
 
 
 def main():
-    """Helper process: compile the dispatcher named on stdin (source hash, module, function,
-    signature, whether only its callees) if this process runs the same package sources; exit 0 on
-    success."""
+    """Helper process: compile the kernels named on stdin (source hash, then module, function,
+    signature and whether only its callees, per kernel) if this process runs the same package
+    sources; exit 0 on success."""
     import importlib
 
-    expected, module, name, sig, callees = pickle.loads(sys.stdin.buffer.read())
+    expected, jobs = pickle.loads(sys.stdin.buffer.read())
     if source_hash() != expected:
         return 1
-    dispatcher = getattr(importlib.import_module(module), name)
-    if callees:
-        compile_callees(dispatcher, sig)
-    else:
-        dispatcher.compile(sig)
+    for module, name, sig, callees in jobs:
+        dispatcher = getattr(importlib.import_module(module), name)
+        if callees:
+            compile_callees(dispatcher, sig)
+        else:
+            dispatcher.compile(sig)
     return 0
 
 

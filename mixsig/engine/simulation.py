@@ -736,8 +736,9 @@ class Simulation:
         draw = self.noisy and self.noise_used == self.noise.shape[0]
         ready = loop in self._loops_ready
         if not ready:  # a cold start compiles on two cores (the noise kernel beside the routing)
-            compile_step_loop(loop, advance, self._loop_args(n, n + 1, routing),
-                              meanwhile=functools.partial(self._draw_noise, n) if draw else None)
+            compile_step_loop(loop, advance, self._loop_args(n, n + 1, routing), kernel.state_major,
+                              meanwhile=functools.partial(self._draw_noise, n) if draw else None,
+                              beside=self._noise_kernels(n) if draw else ())
             self._loops_ready.add(loop)
         elif draw:
             self._draw_noise(n)
@@ -809,6 +810,13 @@ class Simulation:
         """Recovered fraction of each pool at its last pulse, shape (4, instance, neuron), 1."""
         return self.stp_state[0].reshape(N_TYPES, self.n_instances, self.n).copy()
 
+    def _noise_kernels(self, n):
+        """The compiled kernels :meth:`_draw_noise` calls, with arguments of their types (for the
+        compile helper: :func:`mixsig.engine.kernels.compile_step_loop`)."""
+        if not self.shot:
+            return ()
+        return ((philox.standard_normals, (self.noise, N_TYPES + 1, n, self.noise_keys, self.n, self.shot_scale)),)
+
     def _draw_noise(self, n):
         """Draw the noise of steps ``n, n + 1, ...``: shot-noise standard normals from each neuron's
         counter-based stream (:mod:`mixsig.engine.philox`; on numba's threads when the step runs on
@@ -817,8 +825,8 @@ class Simulation:
         if self.shot:
             configure_threading()
             threaded = self.thread_choice.parallel if self.parallel is None else self.parallel
-            call_with_threads(threaded, philox.standard_normals, self.noise, N_TYPES + 1, n, self.noise_keys, self.n,
-                              self.shot_scale)
+            for kernel, args in self._noise_kernels(n):
+                call_with_threads(threaded, kernel, *args)
         if self.flicker:
             for i, (source, frng) in enumerate(zip(self.flicker_sources, self.flicker_rngs)):
                 for step in range(steps):
