@@ -727,9 +727,9 @@ def _no_advance(syn, soma, i_w, noise, dt, syn_par, nmda_thr, soma_par, i_dc, sy
     """Typing stand-in of a neuron kernel in :data:`LOOP_STAND_INS` (the loop does not use its result)."""
 
 
-run_steps_stand_in_neuron_major = numba.njit(_bind(_no_advance, False, "run_steps_stand_in_neuron_major"))
-run_steps_stand_in_state_major = numba.njit(_bind(_no_advance, True, "run_steps_stand_in_state_major"))
-LOOP_STAND_INS = {False: run_steps_stand_in_neuron_major, True: run_steps_stand_in_state_major}
+stand_in_loop_neuron_major = numba.njit(_bind(_no_advance, False, "stand_in_loop_neuron_major"))
+stand_in_loop_state_major = numba.njit(_bind(_no_advance, True, "stand_in_loop_state_major"))
+LOOP_STAND_INS = {False: stand_in_loop_neuron_major, True: stand_in_loop_state_major}
 """Step loops without a neuron kernel, by ``state_major`` (never compiled, only typed: the compile
 helper types one to compile every kernel a step loop calls except the neuron kernel)."""
 
