@@ -5,14 +5,15 @@ Figures (ns per neuron-step, one thread, best of ``REPEATS``):
 * ``kernel.neuron_ns``  :func:`mixsig.engine.kernels.advance_neurons_serial` (four DPIs and the soma),
   from ``SNAPSHOTS`` states of a running ref1024 network, with the weight currents of their step;
 * ``kernel.dpis_ns``    the four DPIs alone (:func:`mixsig.engine.kernels.advance_dpis`), same inputs;
-* ``kernel.soma_ns``    the somas alone as the kernel advances them, blocks of
-  :data:`mixsig.engine.soma_block.BLOCK` (:func:`mixsig.engine.kernels.advance_somas`: the vector pass, then the
-  scalar kernel for the steps it leaves), with the input current their DPIs give in the next step without new
-  pulses; ``kernel.soma_scalar_ns`` the same somas with the scalar kernel alone
-  (:func:`mixsig.engine.kernels.advance_soma`, the exact kernel before its vector pass);
-* ``kernel.soma_vector_accepted``  the share of soma steps the vector pass takes (the rest go to the scalar
-  kernel), and ``kernel.soma_vector_zmm_instructions`` / ``..._scalar_double_instructions`` the vector pass's
-  machine code (:func:`vector_instructions`);
+* ``kernel.soma_ns``    the somas alone as the kernel advances them (the vector passes
+  :func:`mixsig.engine.kernels.soma_first_pass` over blocks of :data:`mixsig.engine.soma_block.BLOCK` and
+  :func:`mixsig.engine.kernels.soma_packed_passes`, then the scalar kernel for the steps they leave), with
+  the input current their DPIs give in the next step without new pulses; ``kernel.soma_scalar_ns`` the same
+  somas with the scalar kernel alone (:func:`mixsig.engine.kernels.advance_soma`, the exact kernel before its
+  vector passes);
+* ``kernel.soma_vector_accepted``  the share of soma steps the vector passes take (the rest go to the scalar
+  kernel), and ``kernel.soma_vector_zmm_instructions`` / ``..._scalar_double_instructions`` the machine code of
+  their sub-step (:func:`mixsig.engine.soma_block.substeps`, :func:`vector_instructions`);
 * ``kernel.rk4_substeps_per_step``  mean number of RK4 sub-steps of the soma per step (counted in
   Python on the same states with the kernel's own functions), and ``kernel.soma_steps_with_<n>_substeps``
   the share of soma steps with ``n`` = 0 (pinned at the floor or refractory), 1, 2 and ``3plus`` sub-steps;
@@ -52,7 +53,8 @@ import numpy as np
 from benchmarks import _workloads as workloads
 from mixsig.circuits import soma as soma_module
 from mixsig.engine import fast, soma_block
-from mixsig.engine.kernels import DPI_ROWS, advance_dpis, advance_neurons_serial, advance_soma, advance_somas, soma_column
+from mixsig.engine.kernels import (DPI_ROWS, advance_dpis, advance_neurons_serial, advance_soma, soma_column,
+                                   soma_first_pass, soma_packed_passes, soma_scalar_rest)
 from mixsig.engine.simulation import Simulation
 
 SNAPSHOTS = 20
@@ -76,16 +78,19 @@ def _somas_scalar(soma, i_in, i_shunt, dt, par, count, offset):
 @numba.njit(cache=True)
 def _somas(soma, i_in, i_shunt, dt, par, count, offset):
     """The somas as :func:`mixsig.engine.kernels.advance_neurons` advances them; returns the steps the vector
-    pass accepted."""
-    m, accepted = soma.shape[0], 0
+    passes took."""
+    m = soma.shape[0]
+    pending, status = np.empty((m, len(soma_block.ROWS))), np.empty(m)
     work = np.empty((len(soma_block.ROWS), soma_block.BLOCK))
     for lo in range(0, m, soma_block.BLOCK):
         hi = min(m, lo + soma_block.BLOCK)
         for j in range(lo, hi):
             soma_column(j, j - lo, soma, i_in[j], i_shunt[j], dt, par, work)
-        advance_somas(lo, hi, soma, dt, par, work, count, offset)
-        accepted += int(np.sum(work[soma_block.ELIGIBLE, :hi - lo]))
-    return accepted
+        soma_first_pass(lo, hi, soma, dt, work, pending, status, count, offset)
+    soma_packed_passes(dt, soma, pending, status)
+    for lo in range(0, m, soma_block.BLOCK):
+        soma_scalar_rest(lo, min(m, lo + soma_block.BLOCK), soma, dt, par, pending, status, count, offset)
+    return int(np.sum(status == soma_block.DONE))
 
 
 def _best(function, per):
@@ -320,7 +325,7 @@ def run():
             _somas_scalar(soma, i_in, i_shunt, dt, simulation.soma_par, count, offset)
 
     overhead = _best(copies, per)
-    zmm, _, scalar = vector_instructions(soma_block.first_attempt,
+    zmm, _, scalar = vector_instructions(soma_block.substeps,
                                          (soma_block.BLOCK, dt, np.ones((len(soma_block.ROWS), soma_block.BLOCK))))
     return {
         "kernel.neuron_ns": _best(neuron, per) - overhead,

@@ -71,7 +71,7 @@ def test_vector_pass_equals_the_scalar_kernel(noise_rows, i_fb_0):
 
 
 def _block(soma, soma_par, i_in, i_shunt, dt):
-    """The block table of :func:`soma_block.first_attempt` for the given states and inputs, as the kernel fills it."""
+    """The block table of :func:`soma_block.substeps` for the given states and inputs, as the kernel fills it."""
     n = soma.shape[0]
     work = np.empty((len(soma_block.ROWS), n))
     for j in range(n):
@@ -79,46 +79,52 @@ def _block(soma, soma_par, i_in, i_shunt, dt):
     return work
 
 
-def test_first_attempt_accepts_only_what_the_scalar_kernel_does_in_one_sub_step():
-    """Lanes accepted by :func:`soma_block.first_attempt` are those the scalar kernel advances without a spike,
-    a timer or the AHP pulse and in at most one RK4 sub-step (counted on its Python form), with its end state to
-    rounding; every lane with several sub-steps, a spike, a refractory period or an AHP pulse is left to it."""
-    assert tuple(SOMA_COLUMNS[c] for c in kernels._SOMA_TABLE_COLUMNS) == soma_block.ROWS[soma_block.C_MEM:]
+def test_vector_passes_take_exactly_the_steps_of_one_segment():
+    """:func:`soma_block.substeps` (from :func:`soma_block.start`, passes until no lane runs) finishes the lanes the
+    scalar kernel advances as one segment (no spike, timer or AHP pulse), one to many sub-steps (counted on its
+    Python form), with its end state to rounding, and leaves every other lane to it."""
+    assert tuple(SOMA_COLUMNS[c] for c in kernels._SOMA_TABLE_COLUMNS) == soma_block.ROWS[soma_block.C_MEM:
+                                                                                           soma_block.N_INPUT_ROWS]
     rng = np.random.default_rng(4)
     m = 1500
     _, soma, _, _, soma_par, _, _ = _network(rng, m)
     i_in = np.where(rng.random(m) < 0.1, -1e-11, 10 ** rng.uniform(-13, -7.5, m))
     i_shunt = np.where(rng.random(m) < 0.3, 10 ** rng.uniform(-12, -9, m), 0.0)
     work = _block(soma, soma_par, i_in, i_shunt, DT)
-    soma_block.first_attempt(m, DT, work)
-    calls, partial = [0], [0]
+    soma_block.start(m, work)
+    passes = [soma_block.substeps(m, DT, work)]
+    while passes[-1] > 0:
+        passes.append(soma_block.substeps(m, DT, work))
+    assert len(passes) > 3
+    calls = [0]
     patched = ("_rk4", "_integrate_segment", "_crossing")
     compiled = [getattr(soma_circuit, name) for name in patched]
 
     def counted(*args):
         calls[0] += 1
-        partial[0] += args[3] != DT
         return compiled[0].py_func(*args)
 
-    substeps, partials, results = np.zeros(m, dtype=int), np.zeros(m, dtype=int), []
+    substeps, results = np.zeros(m, dtype=int), []
     for name, function in zip(patched, (counted, compiled[1].py_func, compiled[2].py_func)):
         setattr(soma_circuit, name, function)
     try:
         for j in range(m):
-            before, partial[0] = calls[0], 0
+            before = calls[0]
             results.append(soma_circuit.soma_advance_propagated.py_func(*soma[j], i_in[j], i_shunt[j], DT,
                                                                         *soma_par[j]))
-            substeps[j], partials[j] = calls[0] - before, partial[0]
+            substeps[j] = calls[0] - before
     finally:
         for name, function in zip(patched, compiled):
             setattr(soma_circuit, name, function)
     i_mem, i_ahp, refractory, pulse, count = (np.array([r[k] for r in results]) for k in range(5))
-    simple = (soma[:, 2] <= 0) & (soma[:, 3] <= 0) & (count == 0) & (substeps <= 1) & (partials == 0)
-    accepted = work[soma_block.ELIGIBLE] == 1.0
-    np.testing.assert_array_equal(accepted, simple)
-    assert 0.3 * m < accepted.sum() < m
-    assert np.any(accepted & (substeps == 0)) and np.any(accepted & (substeps == 1))
-    np.testing.assert_allclose(work[soma_block.I_MEM, accepted], i_mem[accepted], rtol=1e-14, atol=0)
-    np.testing.assert_array_equal(work[soma_block.I_AHP, accepted], i_ahp[accepted])
-    np.testing.assert_array_equal(refractory[accepted], soma[accepted, 2])
-    np.testing.assert_array_equal(pulse[accepted], soma[accepted, 3])
+    segment = (soma[:, 2] <= 0) & (soma[:, 3] <= 0) & (count == 0)
+    done = work[soma_block.STATUS] == soma_block.DONE
+    np.testing.assert_array_equal(done, segment)
+    np.testing.assert_array_equal(work[soma_block.STATUS, ~done], soma_block.SCALAR)
+    assert 0.3 * m < done.sum() < m
+    assert all(np.any(done & (substeps == n)) for n in (0, 1, 2)) and np.any(done & (substeps >= 5))
+    np.testing.assert_array_equal(work[soma_block.ELAPSED, done], DT)
+    np.testing.assert_allclose(work[soma_block.I_MEM, done], i_mem[done], rtol=1e-13, atol=0)
+    np.testing.assert_allclose(work[soma_block.I_AHP, done], i_ahp[done], rtol=1e-15, atol=0)
+    np.testing.assert_array_equal(refractory[done], soma[done, 2])
+    np.testing.assert_array_equal(pulse[done], soma[done, 3])

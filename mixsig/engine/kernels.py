@@ -294,13 +294,13 @@ def advance_soma(j, soma, i_in, i_shunt, z, dt, soma_par, count, offset):
     _soma_scalar(j, soma, _soma_input(j, i_in, z, dt, soma_par), i_shunt, dt, soma_par, count, offset)
 
 
-_SOMA_TABLE_COLUMNS = (0, 1, 2, 6, 12, 13, 14, 15, 17, 20, 21)
+_SOMA_TABLE_COLUMNS = (0, 1, 2, 6, 12, 13, 14, 15, 17, 19, 20, 21)
 """Columns of the soma table copied to rows ``c_mem .. ahp_decayed_half`` of :data:`mixsig.engine.soma_block.ROWS`."""
 
 
 @numba.njit(cache=True)
 def soma_column(j, b, soma, i_in, i_shunt, dt, soma_par, work):
-    """Column ``b`` of a block table of :func:`mixsig.engine.soma_block.first_attempt` (``work``, rows
+    """Column ``b`` of a block table of :func:`mixsig.engine.soma_block.substeps` (``work``, input rows of
     :data:`mixsig.engine.soma_block.ROWS`) from the state and parameters of neuron ``j``, its input current
     ``i_in`` (noise included, A) and shunt current ``i_shunt`` (A), for a step of ``dt`` s."""
     state, p = soma[j], soma_par[j]
@@ -314,41 +314,117 @@ def soma_column(j, b, soma, i_in, i_shunt, dt, soma_par, work):
 
 
 @numba.njit(cache=True)
-def advance_somas(lo, hi, soma, dt, soma_par, work, count, offset):
-    """Advance the somas of neurons ``lo .. hi - 1`` by one step from the block table ``work`` (columns
-    ``0 .. hi - lo - 1`` filled by :func:`soma_column`): the vector pass
-    :func:`mixsig.engine.soma_block.first_attempt`, then the scalar kernel for the neurons it did not accept."""
-    soma_block.first_attempt(hi - lo, dt, work)
+def soma_first_pass(lo, hi, soma, dt, work, pending, status, count, offset):
+    """The somas of neurons ``lo .. hi - 1`` from their block table ``work`` (columns ``0 .. hi - lo - 1``
+    filled by :func:`soma_column`): :func:`mixsig.engine.soma_block.start` and one
+    :func:`mixsig.engine.soma_block.substeps` pass over the block. A neuron done in it gets its end state
+    (no spike); each other one gets its status in ``status`` (shape (m,)) and its column in row ``j`` of
+    ``pending`` (shape (m, len(ROWS))) for :func:`soma_packed_passes` and :func:`soma_scalar_rest`."""
+    n = hi - lo
+    soma_block.start(n, work)
+    soma_block.substeps(n, dt, work)
     for j in range(lo, hi):
         b = j - lo
-        if work[soma_block.ELIGIBLE, b] != 0.0:
-            soma[j, 0], soma[j, 1], count[j], offset[j] = work[soma_block.I_MEM, b], work[soma_block.I_AHP, b], 0, np.nan
+        state = work[soma_block.STATUS, b]
+        status[j], count[j], offset[j] = state, 0, np.nan
+        if state == soma_block.DONE:
+            soma[j, 0], soma[j, 1] = work[soma_block.I_MEM, b], work[soma_block.I_AHP, b]
         else:
-            _soma_scalar(j, soma, work[soma_block.I_IN, b], work[soma_block.I_SHUNT, b], dt, soma_par, count, offset)
+            for r in range(len(soma_block.ROWS)):
+                pending[j, r] = work[r, b]
+
+
+LANE_GROUP = 16
+"""Lanes of the packed passes are processed in multiples of this (the vector loop's width times its interleave:
+fewer lanes would run its scalar remainder, which evaluates both sides of every select)."""
 
 
 @numba.njit(cache=True)
-def _advance_block(lo, hi, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset):
-    """Advance neurons ``lo .. hi - 1`` (at most :data:`mixsig.engine.soma_block.BLOCK`) by one step (see
-    :func:`advance_neurons`): their DPIs, then their somas (:func:`advance_somas`)."""
+def soma_packed_passes(dt, soma, pending, status):
+    """The somas still running after :func:`soma_first_pass` (all blocks), packed together in multiples of
+    :data:`LANE_GROUP` lanes and re-packed as they finish: :func:`mixsig.engine.soma_block.substeps` passes until
+    none runs (at most :data:`mixsig.engine.soma_block.MAX_SUBSTEPS` sub-steps in all). A neuron done gets its end
+    state; a threshold crossing (or a lane still running) gets the status ``SCALAR``."""
+    m = status.shape[0]
+    n = 0
+    for j in range(m):
+        n += status[j] == soma_block.RUNNING
+    if n == 0:
+        return
+    lanes = np.empty(n, dtype=np.int64)
+    a = 0
+    for j in range(m):
+        if status[j] == soma_block.RUNNING:
+            lanes[a] = j
+            a += 1
+    width = LANE_GROUP * ((n + LANE_GROUP - 1) // LANE_GROUP)
+    packed = np.empty((len(soma_block.ROWS), width))
+    for a in range(width):
+        for r in range(len(soma_block.ROWS)):
+            packed[r, a] = pending[lanes[min(a, n - 1)], r]
+        if a >= n:
+            packed[soma_block.STATUS, a] = soma_block.SCALAR  # padding: a valid lane's numbers, not running
+    live = n
+    for _ in range(soma_block.MAX_SUBSTEPS - 1):
+        soma_block.substeps(width, dt, packed)
+        k = 0
+        for a in range(live):
+            state = packed[soma_block.STATUS, a]
+            if state == soma_block.RUNNING:
+                if k != a:
+                    for r in range(len(soma_block.ROWS)):
+                        packed[r, k] = packed[r, a]
+                    lanes[k] = lanes[a]
+                k += 1
+            else:
+                j = lanes[a]
+                status[j] = state
+                if state == soma_block.DONE:
+                    soma[j, 0], soma[j, 1] = packed[soma_block.I_MEM, a], packed[soma_block.I_AHP, a]
+        for a in range(k, live):
+            packed[soma_block.STATUS, a] = soma_block.SCALAR
+        live = k
+        if live == 0:
+            return
+        width = min(width, LANE_GROUP * ((live + LANE_GROUP - 1) // LANE_GROUP))
+    for a in range(live):
+        status[lanes[a]] = soma_block.SCALAR
+
+
+@numba.njit(cache=True)
+def soma_scalar_rest(lo, hi, soma, dt, soma_par, pending, status, count, offset):
+    """The scalar soma kernel for the neurons ``lo .. hi - 1`` the vector passes left (status ``SCALAR``), from
+    their start state and the input and shunt currents saved in ``pending``."""
+    for j in range(lo, hi):
+        if status[j] == soma_block.SCALAR:
+            _soma_scalar(j, soma, pending[j, soma_block.I_IN], pending[j, soma_block.I_SHUNT], dt, soma_par, count,
+                         offset)
+
+
+@numba.njit(cache=True)
+def _advance_block(lo, hi, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, pending, status, count,
+                   offset):
+    """Advance the DPIs of neurons ``lo .. hi - 1`` (at most :data:`mixsig.engine.soma_block.BLOCK`) by one step
+    and take their somas' first vector pass (:func:`soma_first_pass`); see :func:`advance_neurons`."""
     work = np.empty((len(soma_block.ROWS), hi - lo))
     for j in range(lo, hi):
         advance_dpis(j, syn, i_w, z, dt, syn_par, syn_mean)
         mean = syn_mean[j]
         i_syn = mean[0] + mean[1] / (1.0 + nmda_thr[j] / soma[j, 0]) - mean[2]
         soma_column(j, j - lo, soma, _soma_input(j, i_dc[j] + i_syn, z, dt, soma_par), mean[3], dt, soma_par, work)
-    advance_somas(lo, hi, soma, dt, soma_par, work, count, offset)
+    soma_first_pass(lo, hi, soma, dt, work, pending, status, count, offset)
 
 
 @numba.njit(cache=True, parallel=True)
 def advance_neurons(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset):
     """Advance every neuron (its four DPIs and its soma) by one step, in place.
 
-    Neurons are independent within a step, so they are spread over numba's threads
-    (``numba.set_num_threads``); each neuron's arithmetic is the same whatever the thread, so the
-    result is bit-identical for any number of threads. The state and parameter tables are
-    neuron-major (first axis ``m``): the values one neuron needs lie together in memory, which
-    keeps the per-neuron loop in cache (a parameter-major layout made it 1.5x slower).
+    Neurons are independent within a step, so blocks of :data:`mixsig.engine.soma_block.BLOCK` neurons are
+    spread over numba's threads (``numba.set_num_threads``): their DPIs and the somas' first vector pass
+    (:func:`_advance_block`), then, on one thread, the somas still running packed together
+    (:func:`soma_packed_passes`), then the scalar soma kernel for the rest (:func:`soma_scalar_rest`). Each
+    neuron's arithmetic is the same whatever its block or thread, so the result is bit-identical for any number
+    of threads. The state and parameter tables are neuron-major (first axis ``m``).
 
     Parameters
     ----------
@@ -384,21 +460,31 @@ def advance_neurons(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, sy
         Output: time of the first spike from the start of the step, s (NaN if none).
     """
     m = syn.shape[0]
+    pending, status = np.empty((m, len(soma_block.ROWS))), np.empty(m)
     for b in numba.prange((m + soma_block.BLOCK - 1) // soma_block.BLOCK):
         # prange counts in uint64; int64 bounds keep one specialisation of _advance_block (as the serial loop).
         lo = np.int64(b) * soma_block.BLOCK
         _advance_block(lo, min(m, lo + soma_block.BLOCK), syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc,
-                       syn_mean, count, offset)
+                       syn_mean, pending, status, count, offset)
+    soma_packed_passes(dt, soma, pending, status)
+    for b in numba.prange((m + soma_block.BLOCK - 1) // soma_block.BLOCK):
+        lo = np.int64(b) * soma_block.BLOCK
+        soma_scalar_rest(lo, min(m, lo + soma_block.BLOCK), soma, dt, soma_par, pending, status, count, offset)
 
 
 @numba.njit(cache=True)
 def advance_neurons_serial(syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset):
     """:func:`advance_neurons` on one thread (same arguments, same results bit for bit)."""
     m = syn.shape[0]
+    pending, status = np.empty((m, len(soma_block.ROWS))), np.empty(m)
     for b in range((m + soma_block.BLOCK - 1) // soma_block.BLOCK):
         lo = np.int64(b) * soma_block.BLOCK
         _advance_block(lo, min(m, lo + soma_block.BLOCK), syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc,
-                       syn_mean, count, offset)
+                       syn_mean, pending, status, count, offset)
+    soma_packed_passes(dt, soma, pending, status)
+    for b in range((m + soma_block.BLOCK - 1) // soma_block.BLOCK):
+        lo = np.int64(b) * soma_block.BLOCK
+        soma_scalar_rest(lo, min(m, lo + soma_block.BLOCK), soma, dt, soma_par, pending, status, count, offset)
 
 
 @numba.njit(cache=True)
