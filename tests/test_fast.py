@@ -78,6 +78,100 @@ def test_invert_increment32_over_the_operating_range():
     _increments32(np.exp(v0), steps, out)
     assert np.all(np.abs(out - reference) <= 4e-7 * np.abs(reference))
 
+def _increment_roots(e0, dw):
+    """Float64 roots of ``e0 (e^d - 1) + d = dw``: Newton with ``expm1`` from an upper bound (monotone on the
+    convex residual)."""
+    d = np.minimum(np.minimum(dw / (e0 + 1.0), e0 + dw), np.log1p(np.maximum(dw, 0.0) / e0))
+    for _ in range(100):
+        d = d - (e0 * np.expm1(d) + d - dw) / (e0 * np.exp(d) + 1.0)
+    return d
+
+
+def _float32_bound(e0, dw, d):
+    """Rounding bound of a float32 root: 2 float32 ulp of ``d`` itself plus the rounding of the equation's
+    terms (``dw``, ``e0 (e^d - 1)``, ``d``) divided by its slope ``e0 e^d + 1``."""
+    u = 2.0 ** -24
+    return 2 * u * (np.abs(d) + (np.abs(dw) + e0 * np.abs(np.expm1(d)) + np.abs(d)) / (e0 * np.exp(d) + 1.0))
+
+
+@numba.njit
+def _settled32(e0s, steps, n, out, accepted, full):
+    for i in range(e0s.size):
+        for k in range(steps.size):
+            e0, dw = np.float32(e0s[i]), np.float32(steps[k])
+            out[i, k], accepted[i, k] = fast.halley_settle32(e0, dw, dw / (e0 + np.float32(1.0)), n)
+            full[i, k] = fast.invert_increment32(e0, dw, dw / (e0 + np.float32(1.0)))
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_halley_settle32_accepts_only_float32_roots(n):
+    """The vector loops' inversion (``n`` Halley steps from the tangent guess, accepted when the last correction
+    ``c`` has ``|c|^3 <= SETTLE_TOL |d|``: then the error is below ``|c|^3 / 12``) against the float64 root, on a
+    grid 10x finer than test_invert_increment32_over_the_operating_range's: every accepted root is within the
+    float32 rounding bound of the equation (:func:`_float32_bound`), as is :func:`fast.invert_increment32` on
+    every root (the fix-up's inversion). Lanes are rejected (the criterion is not vacuous), and the accepted
+    ones include every small step (|dw| <= 1e-3)."""
+    v0 = np.linspace(-60.0, 15.0, 751)
+    steps = np.concatenate([-np.logspace(-8, np.log10(200.0), 200), [0.0], np.logspace(-8, np.log10(200.0), 200)])
+    e0 = np.exp(v0).astype(np.float32).astype(float)[:, None]
+    dw = steps.astype(np.float32).astype(float)[None, :]
+    reference = _increment_roots(e0, dw)
+    bound = _float32_bound(e0, dw, reference)
+    out, full = np.zeros((v0.size, steps.size)), np.zeros((v0.size, steps.size))
+    accepted = np.zeros(out.shape, dtype=np.bool_)
+    _settled32(np.exp(v0), steps, n, out, accepted, full)
+    assert np.all(np.abs(full - reference) <= bound)
+    assert np.all(np.abs(out - reference)[accepted] <= bound[accepted])
+    assert 0.01 < 1.0 - accepted.mean() < 0.5
+    assert np.all(accepted[:, np.abs(steps) <= 1e-3])
+
+
+def test_soma_vector_fixes_up_unaccepted_lanes():
+    """One step of the soma vector pass over a block in which lanes the vector loop's inversion rejects (a
+    large step of ``v`` at a moderate ``v``) sit between lanes it accepts: every lane's end ``v`` is within
+    float32 precision of the same Heun step in float64 (written here from the module docstring's ``dw/dt``,
+    inverted by Newton), so the rejected lanes were computed again (a lane left at its start would be off by
+    its whole step)."""
+    params = soma.SomaParams(i_spkthr=1e-5, i_fb_0=1e-13)
+    v_starts = np.linspace(-8.0, 4.0, 13)
+    inputs = np.array([0.0, 1e-11, 1e-10, 1e-9, 1e-8, 1e-7, 5e-7])
+    grid = np.array([(v, i) for i in inputs for v in v_starts])
+    m = len(grid)
+    syn_par, soma_par = fast.tables([SILENT_DPI] * 4, params, (1, m), DT)
+    _, state = fast.resting_state(syn_par, soma_par)
+    state[0, :m] = grid[:, 0]
+    work = np.zeros(fast.work_shape(m))
+    work[fast.N_TYPES, :m] = -1.0  # no AHP pulse this step
+    before = state.copy()
+    fast._soma_vector(0, m, state, DT, np.ones(m), soma_par, grid[:, 1].copy(), False, work)
+
+    def row(name):
+        return fast._row(soma_par, fast.SOMA_ROWS, name)[:m]
+
+    v0, scale = grid[:, 0], DT * row("k_mem")
+    leak = row("i_tau") + np.maximum(before[1, :m] * row("ahp_mean_factor"), row("ahp_floor"))
+    e0 = np.exp(v0)
+
+    def speed(d):  # h dw/dt at v0 + d, dimensionless (module docstring, rule 3)
+        fb = row("i_fb_0") * np.exp(row("fb_exponent") * (v0 + d) + row("fb_offset"))
+        return scale * (grid[:, 1] - (e0 * np.exp(d) + 1.0) * (leak - fb))
+
+    rise = speed(0.0)
+    dp = _increment_roots(e0, rise)
+    d1 = _increment_roots(e0, 0.5 * (rise + speed(dp)))
+    redone = work[fast.ROW_REDO, :m] != 0.0
+    rejected = np.zeros(m, dtype=np.bool_)
+    for j in range(m):
+        out, ok = np.zeros((1, 1)), np.zeros((1, 1), dtype=np.bool_)
+        _settled32(e0[j:j + 1], np.array([rise[j]]), fast.PREDICTOR_STEPS, out, ok, np.zeros((1, 1)))
+        rejected[j] = not ok[0, 0]
+    assert not redone.any()
+    assert 3 <= rejected.sum() <= m // 2
+    terms = np.abs(rise) + scale * (e0 + 1.0) * leak
+    tolerance = 1e-6 * (np.abs(d1) + terms / (e0 * np.exp(d1) + 1.0))
+    assert np.all(np.abs(state[0, :m] - np.maximum(v0 + d1, row("v_floor"))) <= tolerance)
+
+
 def test_dpi_without_pulse_decays_exactly():
     params = DPIParams()
     syn_par, soma_par = fast.tables([params] * 4, soma.SomaParams(), (1, 1), DT)
@@ -115,7 +209,7 @@ def test_pulse_lanes_match_the_float64_pulse_step():
     params = DPIParams()
     tau = params.tau
     starts = np.array([0.5e-12, 1e-11, 1e-10, 1e-9, 1e-8, 1e-7])
-    weights = np.array([0.0, 1e-10, 1e-9, 5e-9, 1e-7])
+    weights = np.array([0.0, 1e-10, 1e-9, 5e-9, 1e-7, 1e-6, 1e-5])  # the last two: steps the vector loop rejects
     left_before = 4e-6  # time left of a pulse on from the previous step (of 2 nA where on), s
     grid = np.array([(i, w, c) for i in starts for w in weights for c in (0.0, 2e-9) if w > 0 or c > 0])
     m = len(grid)

@@ -21,7 +21,9 @@ Layout of a step (blocks of :data:`BLOCK` neurons, one thread each):
 
 ``exp`` and ``log`` in the vector passes are the polynomial, bit-cast ones of
 :mod:`mixsig.engine.vecmath` (within 2 ulp of libm's, which this numba build cannot vectorise);
-the inversions of ``e^v + v = w`` take a fixed number of Halley steps (:func:`invert_fixed`).
+the inversions of ``e^v + v = w`` take a fixed number of Halley steps from a tangent guess in the vector
+loops (:func:`halley_settle32`), each lane's result accepted by the size of its last correction; a lane
+not accepted is computed again (a fix-up loop, or the sparse pass): "Precision" below.
 
 Scheme
 ------
@@ -38,7 +40,7 @@ stiff after a reset (where ``ln I`` moves fast, ``y`` does not).
    away from the floor; within ``i_0`` of it on the one step that reaches it).
 2. DPI with a pulse on (packed vector lanes): one Euler step of ``tau dy/dt = A - I`` over the pulse part
    ``t_on`` of the step (``A = (I_g/I_tau) I_pulse - I_g``), inverted for ``I`` on ``e^v + v = w``
-   to machine precision (:func:`invert_fixed`), then the exact decay over ``dt - t_on``. The charge of the
+   (float32, :func:`halley_settle32`; "Precision"), then the exact decay over ``dt - t_on``. The charge of the
    pulse part is the corrected trapezoid ``t_on (I_s + I_e)/2 - t_on^2 (I'_e - I'_s)/12`` with the
    equation's own slopes ``I' = (A - I) I / (tau (I + I_g))`` (the plain trapezoid overestimates
    the charge of a pulse that grows ``I`` exponentially by up to 0.6 %). A pulse part longer than
@@ -47,7 +49,7 @@ stiff after a reset (where ``ln I`` moves fast, ``y`` does not).
 3. Soma: one Heun (RK2) step of ``dw/dt`` over the non-refractory part ``h`` of the step, with the
    DPIs' step averages and the AHP's step average held constant (the exact integrator holds the
    DPI averages constant too). Predictor and corrector are inverted for ``v``
-   (:func:`invert_fixed`) from the tangent of ``e^v + v`` at the last ``v``. The non-refractory part
+   (float32, :func:`halley_settle32`) from the tangent of ``e^v + v`` at the last ``v``. The non-refractory part
    is ``h = dt - refractory_left`` (0 for a step that is refractory throughout). A step that may
    cross the threshold is redone from the same start and inputs by the exact soma kernel
    (:func:`mixsig.circuits.soma.soma_advance`): spike detection, spike times, reset, refractory
@@ -91,6 +93,30 @@ it, and the step average within 1e-6, against the float64 scalar :func:`pulse_st
 (``tests/test_fast.py::test_pulse_lanes_match_the_float64_pulse_step``), where the scheme's own error
 is 2e-4 (``test_dpi_pulse_step_close_to_exact``). The trapezoid's slope correction (at most 0.6 % of
 the charge) is float32 too; the decays, the merge of pulses and the charge's other terms stay float64.
+
+Adaptive step count: the float32 inversions take :data:`PREDICTOR_STEPS` (2) Halley steps for the soma's
+predictor, 1 for its corrector (which starts from the tangent at the predictor's end) and
+:data:`PULSE_STEPS` (2) in the pulse lanes, from the tangent guess, with no ``log`` bound; a lane's
+result is accepted when the last correction ``c`` has ``|c|^3 <= SETTLE_TOL |d|`` (``SETTLE_TOL =
+2^-21``). Proof: from a start ``d_0`` at most ``e_0 + dw`` (the Halley denominator stays positive), a
+correction ``c`` bounds the start's error ``e`` (from above ``c >= 1 - e^{-e}``, from below ``|c| >=
+2e/(2 + e)``), and for ``|e| <= 0.06`` the step's error is at most ``0.0834 |c|^3`` (scanned over the
+slope ratio ``e_0 e^d`` from 1e-30 to 1e30), so an accepted root is within ``4e-8 |d|`` of the exact
+one before rounding. ``tests/test_fast.py::test_halley_settle32_accepts_only_float32_roots``: on a
+grid 10x finer than the one below, every accepted root, and every root of :func:`invert_increment32`,
+is within the float32 rounding bound of the equation, ``2 u (|d| + (|dw| + e_0 |e^d - 1| + |d|) /
+(e_0 e^d + 1))`` with ``u = 2^-24`` (the relative 4e-7 of
+``test_invert_increment32_over_the_operating_range`` holds on its grid but not everywhere: where
+``e_0 |e^d - 1|`` and ``dw`` nearly cancel, ``v_0`` near 5 and ``dw`` near -150, both inversions are
+off by up to 1.1e-6 of ``d``, as the equation's float32 terms allow). A soma lane not accepted keeps its
+start state in the vector loop and is computed again, only in a block that has any, by a scalar loop
+with :func:`invert_increment32` (``test_soma_vector_fixes_up_unaccepted_lanes``); a pulse lane not
+accepted goes to the sparse pass (:func:`pulse_step`, float64, same scheme). On ref1024 states 0.1 %
+of the soma steps (in 24 % of the blocks) and no pulse lane are not accepted; with one step for the
+predictor 6 % of the soma steps were not, with one in the pulse lanes 7.7 % of the lanes (a scalar
+lane costs about 500 ns). Against three steps with the ``log`` bound every time, the soma vector pass
+and the pulse lanes cost less (``benchmarks/README.md``), and ``validation/fast_vs_exact.py`` moves
+only in the fourth digit (closed-loop mean rate 21.903 against 21.900 Hz, distance 0.8185 against 0.8187).
 
 Noise off (``z`` with no rows): the noise-input pass is skipped and no vector pass reads a noise row.
 """
@@ -443,12 +469,14 @@ def _pulse_lanes(lo, n, dt, work):
     starting (A, A, s, A), ``t_pulse`` (s), ``tau`` (s), ``1/tau`` (1/s), ``1/i_gain``, ``1/i_tau``
     (1/A), ``i_0`` (A), ``exp(-dt/tau)``, ``exp(-(dt - t_pulse)/tau)`` and the noise current (A); on
     exit rows 0-3 hold the end current, pulse current, pulse time left and the step average (A, A, s,
-    A), and row 4 flags (1.0) a pulse part longer than :data:`MAX_EULER_PULSE` time constants, left to
-    :func:`_dpi_sparse` (its rows 0-3 are then meaningless).
+    A), and row 4 flags (1.0) a lane left to :func:`_dpi_sparse` (its rows 0-3 are then meaningless):
+    a pulse part longer than :data:`MAX_EULER_PULSE` time constants, or an inversion
+    :func:`halley_settle32` did not accept (none on ref1024; the sparse pass's float64
+    :func:`pulse_step` is the same scheme).
 
     In ``e = I / i_gain``, the Euler step of ``w = e + ln e`` over the pulse part is the increment
     ``rise = (t_on / tau) (A / i_gain - e_0)``, and the step's change of ``ln e``, the root ``d`` of
-    ``e_0 (e^d - 1) + d = rise``, is solved in float32 (:func:`invert_increment32`), as is the
+    ``e_0 (e^d - 1) + d = rise``, is solved in float32 (:data:`PULSE_STEPS` Halley steps, :func:`halley_settle32`), as is the
     trapezoid's slope correction (a term of at most 0.6 % of the charge); the current itself,
     ``I_on = I_0 + I_0 (e^d - 1)``, the decay and the charge are float64 (module docstring,
     "Precision").
@@ -472,7 +500,7 @@ def _pulse_lanes(lo, n, dt, work):
         target = current * inv_i_taus[j] - 1.0  # A / i_gain
         e0_32, target_32, rise = f32(e0), f32(target), f32(s * (target - e0))
         one_e0 = e0_32 + _ONE_32
-        d = invert_increment32(e0_32, rise, rise / one_e0)
+        d, settled = halley_settle32(e0_32, rise, rise / one_e0, PULSE_STEPS)
         grow = vecmath.expm1_32(d)  # e^d - 1
         i_on = max(i_start + i_start * np.float64(grow), i_0)
         e1 = e0_32 + e0_32 * grow
@@ -487,14 +515,14 @@ def _pulse_lanes(lo, n, dt, work):
         pulse[j] = 0.0 if ended else current
         remaining[j] = 0.0 if ended else left
         weights[j] = charge / dt
-        t_pulses[j] = 1.0 if s > MAX_EULER_PULSE else 0.0
+        t_pulses[j] = 1.0 if (s > MAX_EULER_PULSE) | ~settled else 0.0
 
 
 @numba.njit(cache=True)
 def _dpi_pulses(lo, n, k, syn, dt, syn_par, noisy, work):
     """Rule 2 for the ``n`` pulse steps of DPI type ``k`` that :func:`_dpi_decays` packed for the block
     starting at neuron ``lo``: gather their rows into the lanes, :func:`_pulse_lanes`, scatter back
-    (the long pulse parts flagged for :func:`_dpi_sparse`)."""
+    (the lanes flagged for :func:`_dpi_sparse`: long pulse parts, unaccepted inversions)."""
     i_syn, pulse, remaining = syn[0, k], syn[1, k], syn[2, k]
     t_pulses, taus, inv_taus, floors = syn_par[0, k], syn_par[7, k], syn_par[12, k], syn_par[6, k]
     inv_gains, inv_i_taus, decays, after = syn_par[13, k], syn_par[14, k], syn_par[8, k], syn_par[10, k]
@@ -585,8 +613,9 @@ def invert_increment32(e0, dw, d):
     the upper bounds ``d`` (tangent guess of the concave inverse), ``e0 + dw`` (``v <= w``) and
     ``ln(1 + dw/e0)`` (for ``dw > 0``, from ``e0 (e^d - 1) <= dw``; 0 otherwise, where the root is
     negative), as in :func:`invert_fixed`. Over ``v_0`` in [-60, 15] and ``|dw| <= 200`` the result
-    is within 1e-6 (absolute, in ``v``) of the float64 root
-    (``tests/test_fast.py::test_invert_increment32_over_the_operating_range``).
+    is within the float32 rounding bound of the equation of the float64 root (module docstring,
+    "Precision"; ``tests/test_fast.py::test_halley_settle32_accepts_only_float32_roots``). The vector
+    loops use :func:`halley_settle32`, and this for the lanes it does not accept.
     """
     d = min(min(d, e0 + dw), vecmath.log32(_ONE_32 + min(max(dw, _ZERO_32) / e0, _BIG_32)))
     for _ in range(HALLEY_STEPS):
@@ -596,6 +625,36 @@ def invert_increment32(e0, dw, d):
         slope = curvature + _ONE_32
         d -= _TWO_32 * f * slope / (_TWO_32 * slope * slope - f * curvature)
     return d
+
+
+PULSE_STEPS = 2
+"""Halley steps of :func:`halley_settle32` in the DPI pulse lanes' vector loop."""
+
+PREDICTOR_STEPS = 2
+"""Halley steps of :func:`halley_settle32` for the soma's predictor in the vector loop (its step is the
+whole step's change of ``v`` from a tangent at the start; the corrector's starts at the predictor's end)."""
+
+SETTLE_TOL = vecmath.F32(2.0 ** -21)
+"""Acceptance of :func:`halley_settle32`: the last Halley correction ``c`` satisfies ``|c|^3 <= SETTLE_TOL |d|``."""
+
+
+@numba.njit(cache=True, inline="always")
+def halley_settle32(e0, dw, d, steps):
+    """``steps`` Halley steps for the root of ``e0 (e^d - 1) + d = dw`` (float32) from ``min(d, e0 + dw)``,
+    ``d`` a tangent guess; returns the new ``d`` and whether it is accepted (the last correction small
+    enough, :data:`SETTLE_TOL`; else the caller uses :func:`invert_increment32`). Proof and test: module
+    docstring, "Precision". No ``log``: a start far above the root (a large ``dw`` at a small ``e0``)
+    converges by about 2 per step and is not accepted."""
+    d = min(d, e0 + dw)
+    c = _ZERO_32
+    for _ in range(steps):
+        m1 = vecmath.expm1_32(d)
+        f = e0 * m1 + d - dw
+        curvature = e0 * m1 + e0
+        slope = curvature + _ONE_32
+        c = _TWO_32 * f * slope / (_TWO_32 * slope * slope - f * curvature)
+        d -= c
+    return d, abs(c * c * c) <= SETTLE_TOL * abs(d)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -608,6 +667,11 @@ def _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, noisy, work):
     (module docstring, "Precision"). A step whose end point plus :data:`REDO_MARGIN` times its error
     estimate reaches ``w_thr`` (rule 3) keeps its start state and is flagged in ``work[ROW_REDO]``
     for :func:`_soma_sparse`; its input current goes to ``work[ROW_I_IN]``.
+
+    The vector loop inverts predictor and corrector by one Halley step each (:func:`halley_settle32`);
+    a lane where either is not accepted keeps its start state, is flagged (2.0 in ``work[ROW_REDO]``)
+    and is computed again, only when the block has any, in a scalar fix-up loop with
+    :func:`invert_increment32` (module docstring, "Precision").
     """
     f32 = vecmath.F32
     v_mem, i_ahps, refractory = soma[0, lo:hi], soma[1, lo:hi], soma[2, lo:hi]
@@ -619,7 +683,10 @@ def _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, noisy, work):
     shot, flicker, inputs, redos = work[ROW_SOMA_Z, lo:hi], work[ROW_SOMA_Z + 1, lo:hi], work[ROW_I_IN, lo:hi], work[
         ROW_REDO, lo:hi]
     thresholds, dc = nmda_thr[lo:hi], i_dc[lo:hi]
-    for j in range(hi - lo):
+
+    def lane(j, full):
+        """Neuron ``lo + j``'s step; ``full``: inversions by :func:`invert_increment32`, else one Halley step
+        each. Writes the lane's end state if the step is accepted (always when ``full``); returns 1 if not."""
         i_gain, i_tau, fb_exp = gains[j], taus[j], f32(fb_exps[j])
         # AHP: the exact decay, unless _ahp_pulses advanced it this step (then work holds its mean).
         i_ahp, pulsed, ahp_floor = i_ahps[j], ahp_pulse[j] >= 0.0, ahp_floors[j]
@@ -638,16 +705,35 @@ def _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, noisy, work):
         a, b, c = f32(scale * i_in), f32(scale * (i_tau + shunt[j] + ahp_mean)), f32(scale * fb_0s[j])
         fb0 = vecmath.exp32(fb_exp * v0_32 + f32(fb_offs[j]))
         rise = a - (e0 + _ONE_32) * (b - c * fb0)
-        dp = invert_increment32(e0, rise, rise / (e0 + _ONE_32))
+        guess = rise / (e0 + _ONE_32)
+        if full:
+            dp, settled = invert_increment32(e0, rise, guess), True
+        else:
+            dp, settled = halley_settle32(e0, rise, guess, PREDICTOR_STEPS)
         ep = e0 * vecmath.exp32(dp)
         dw = _HALF_32 * (rise + a - (ep + _ONE_32) * (b - c * fb0 * vecmath.exp32(fb_exp * dp)))
-        d1 = invert_increment32(e0, dw, dp + (dw - rise) / (ep + _ONE_32))
+        guess = dp + (dw - rise) / (ep + _ONE_32)
+        if full:
+            d1, both = invert_increment32(e0, dw, guess), True
+        else:
+            d1, settled_1 = halley_settle32(e0, dw, guess, 1)
+            both = settled & settled_1
         redo = v0 + np.float64(e0) + np.float64(dw) + REDO_MARGIN * abs(np.float64(dw - rise)) >= w_thrs[j]
-        v_mem[j] = v0 if redo else max(v0 + np.float64(d1), floors[j])
-        i_ahps[j] = i_ahp if (pulsed or redo) else max(i_ahp * ahp_decays[j], ahp_floor)
-        refractory[j] = ref if redo else max(ref - dt, 0.0)
+        keep = redo | ~both
+        v_mem[j] = v0 if keep else max(v0 + np.float64(d1), floors[j])
+        i_ahps[j] = i_ahp if (pulsed | keep) else max(i_ahp * ahp_decays[j], ahp_floor)
+        refractory[j] = ref if keep else max(ref - dt, 0.0)
         inputs[j] = i_in
-        redos[j] = 1.0 if redo else 0.0
+        redos[j] = (1.0 if redo else 0.0) if both else 2.0
+        return 0 if both else 1
+
+    unsettled = 0
+    for j in range(hi - lo):
+        unsettled += lane(j, False)
+    if unsettled:
+        for j in range(hi - lo):
+            if redos[j] == 2.0:
+                lane(j, True)
 
 
 @numba.njit(cache=True)
