@@ -668,7 +668,7 @@ def _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, noisy, work):
     estimate reaches ``w_thr`` (rule 3) keeps its start state and is flagged in ``work[ROW_REDO]``
     for :func:`_soma_sparse`; its input current goes to ``work[ROW_I_IN]``.
 
-    The vector loop inverts predictor and corrector by one Halley step each (:func:`halley_settle32`);
+    The vector loop inverts predictor and corrector by :data:`PREDICTOR_STEPS` and one Halley steps (:func:`halley_settle32`);
     a lane where either is not accepted keeps its start state, is flagged (2.0 in ``work[ROW_REDO]``)
     and is computed again, only when the block has any, in a scalar fix-up loop with
     :func:`invert_increment32` (module docstring, "Precision").
@@ -730,10 +730,14 @@ def _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, noisy, work):
     unsettled = 0
     for j in range(hi - lo):
         unsettled += lane(j, False)
-    if unsettled:
-        for j in range(hi - lo):
-            if redos[j] == 2.0:
-                lane(j, True)
+    # The fix-up, one flagged lane after another: a loop over all lanes with a condition would be vectorised
+    # with masked stores, computing every lane's full step.
+    j = 0
+    while unsettled:
+        while redos[j] != 2.0:
+            j += 1
+        lane(j, True)
+        unsettled -= 1
 
 
 @numba.njit(cache=True)
