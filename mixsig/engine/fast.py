@@ -163,7 +163,8 @@ MAX_EULER_PULSE = 0.05
 """Longest pulse part, in DPI time constants, integrated by the Euler step of rule 2."""
 
 HALLEY_STEPS = 3
-"""Halley steps of :func:`invert_fixed` (enough over the operating range; proof there)."""
+"""Halley steps of :func:`invert_increment32`, the full inversion of the lanes :func:`halley_settle32` does not
+accept (enough over the operating range; proof there)."""
 
 REDO_MARGIN = 1.0
 """Factor on the Heun step's error estimate ``|w_1 - w_Euler|`` in the redo trigger of rule 3 (1)."""
@@ -341,30 +342,6 @@ def invert(w, v):
         v -= step
         if abs(step) <= 1e-9 * (1.0 + abs(v)):
             break
-    return v
-
-
-@numba.njit(cache=True, inline="always")
-def invert_fixed(w, v):
-    """Root of ``e^v + v = w`` from the tangent guess ``v`` (or any upper bound of the root), by
-    :data:`HALLEY_STEPS` Halley steps: a fixed count, branch-free (the vector passes).
-
-    The start is the least of three upper bounds of the root: ``v`` (a tangent guess
-    ``v_0 + dw / (e^{v_0} + 1)`` of the concave inverse lies above it), ``w`` (as ``e^v > 0``) and,
-    for ``w > 1``, ``ln w`` (as ``v > 0`` there). Its error is below 1 (``w - v = e^v <= 1`` for
-    ``w <= 1``; ``ln w - v = ln(w / (w - v))`` for ``w > 1``). Halley's iteration
-    ``v <- v - 2 f f' / (2 f'^2 - f f'')`` on ``f = e^v + v - w`` converges cubically; its
-    denominator stays above ``e^{2v}`` (``f <= e^v`` from a start below ``w``). Over
-    ``v_0`` in [-60, 15] and ``|dw| <= 200`` (currents from ``1e-26`` to ``3e6`` times the gain
-    current; steps far beyond any seen on ref1024, at most 43) three steps leave at most 2e-16
-    relative (``tests/test_fast.py::test_invert_fixed_over_the_operating_range``; after two, 4e-9).
-    """
-    v = min(v, w if w <= 1.0 else vecmath.log(max(w, 1.0)))
-    for _ in range(HALLEY_STEPS):
-        e = vecmath.exp(v)
-        f = e + v - w
-        slope = e + 1.0
-        v -= 2.0 * f * slope / (2.0 * slope * slope - f * e)
     return v
 
 
@@ -607,12 +584,13 @@ def invert_increment32(e0, dw, d):
     """Root ``d`` of ``e0 (e^d - 1) + d = dw`` in float32: the increment of ``v`` from ``v_0`` (``e0 = e^{v_0}``)
     that moves ``w = e^v + v`` by ``dw``; from the tangent guess ``d`` by :data:`HALLEY_STEPS` Halley steps.
 
-    The float32 twin of :func:`invert_fixed`, written for increments so that a step's change of ``v``
-    keeps float32's relative precision (``v`` itself stays float64): ``e^d - 1`` is
-    :func:`~mixsig.engine.vecmath.expm1_32`, exact in relative terms near 0. The start is the least of
-    the upper bounds ``d`` (tangent guess of the concave inverse), ``e0 + dw`` (``v <= w``) and
-    ``ln(1 + dw/e0)`` (for ``dw > 0``, from ``e0 (e^d - 1) <= dw``; 0 otherwise, where the root is
-    negative), as in :func:`invert_fixed`. Over ``v_0`` in [-60, 15] and ``|dw| <= 200`` the result
+    Written for increments so that a step's change of ``v`` keeps float32's relative precision (``v``
+    itself stays float64): ``e^d - 1`` is :func:`~mixsig.engine.vecmath.expm1_32`, exact in relative
+    terms near 0. The start is the least of the upper bounds ``d`` (tangent guess of the concave
+    inverse), ``e0 + dw`` (``v <= w``, as ``e^v > 0``) and ``ln(1 + dw/e0)`` (for ``dw > 0``, from
+    ``e0 (e^d - 1) <= dw``; 0 otherwise, where the root is negative); its error is below 1. Halley's
+    iteration ``d <- d - 2 f f' / (2 f'^2 - f f'')`` on the convex ``f = e0 (e^d - 1) + d - dw``
+    converges cubically from there. Over ``v_0`` in [-60, 15] and ``|dw| <= 200`` the result
     is within the float32 rounding bound of the equation of the float64 root (module docstring,
     "Precision"; ``tests/test_fast.py::test_halley_settle32_accepts_only_float32_roots``). The vector
     loops use :func:`halley_settle32`, and this for the lanes it does not accept.
