@@ -1,8 +1,9 @@
 """The ``fast`` kernel inside a ref1024 run against the same kernel replayed alone (issue 15).
 
-A ref1024 simulation (noise off, :func:`benchmarks.ref1024._ready`) is settled for ``SETTLE`` s, then
+A ref1024 simulation (:func:`benchmarks.ref1024._ready`) is settled for ``SETTLE`` s, then
 run ``STEPS`` steps one per call, keeping each step's weight currents ``i_w`` (the step loop
-leaves them in place after the kernel). Figures (CPU ns per neuron-step, one thread, least of
+leaves them in place after the kernel) and noise draws. Figures, ``kernel_in_run.*`` noise off and
+``kernel_in_run_noise.*`` shot noise on (CPU ns per neuron-step, one thread, least of
 ``ROUNDS``, the four measured interleaved in each round):
 
 * ``kernel_in_run.replay_serial_ns``  :func:`mixsig.engine.fast.advance_serial` alone over those steps
@@ -29,31 +30,39 @@ STEPS = 200
 ROUNDS = 4
 
 
-def _recorded():
-    """The settled simulation's start state, the run's ``i_w`` per step and its end state."""
-    simulation = _ready(False, SETTLE + STEPS * 1e-4, integrator="fast")
+def _recorded(noise):
+    """The settled simulation's start state, the run's ``i_w`` and noise draws per step and its end state."""
+    simulation = _ready(noise, SETTLE + STEPS * 1e-4, integrator="fast")
     simulation.parallel = False
     simulation.advance(SETTLE, progress=False)
     simulation.max_steps_per_call = 1
     start = [a.copy() for a in (simulation.syn, simulation.soma, simulation.syn_mean)]
-    weights = []
+    steps = []
     for _ in range(STEPS):
         simulation.advance(simulation.experiment.dt, progress=False)
-        weights.append(simulation.i_w.copy())
-    return simulation, start, weights, (simulation.syn.copy(), simulation.soma.copy())
+        z = simulation.noise[simulation.noise_used - 1] if noise else simulation.no_noise[0]
+        steps.append((simulation.i_w.copy(), z.copy()))
+    return simulation, start, steps, (simulation.syn.copy(), simulation.soma.copy())
 
 
 def run():
-    simulation, start, weights, end = _recorded()
+    figures = {}
+    for noise, name in ((False, "kernel_in_run"), (True, "kernel_in_run_noise")):
+        figures.update(_figures(noise, name))
+    return figures
+
+
+def _figures(noise, name):
+    simulation, start, steps, end = _recorded(noise)
     m, dt = simulation.size, simulation.experiment.dt
     i_dc = simulation._i_dc(0)
 
     def replay(kernel):
         syn, soma, work = (a.copy() for a in start)
         begin = time.process_time_ns()
-        for i_w in weights:
-            kernel(syn, soma, i_w, simulation.no_noise[0], dt, simulation.syn_par, simulation.nmda_thr,
-                   simulation.soma_par, i_dc, work, simulation.count, simulation.offset)
+        for i_w, z in steps:
+            kernel(syn, soma, i_w, z, dt, simulation.syn_par, simulation.nmda_thr, simulation.soma_par, i_dc, work,
+                   simulation.count, simulation.offset)
         elapsed = time.process_time_ns() - begin
         if not (np.array_equal(syn, end[0]) and np.array_equal(soma, end[1])):
             raise AssertionError("the replayed kernel does not reproduce the run's state")
@@ -61,7 +70,7 @@ def run():
 
     runs = {}
     for parallel in (False, True):
-        runs[parallel] = _ready(False, 1.0, integrator="fast")
+        runs[parallel] = _ready(noise, 1.0, integrator="fast")
         runs[parallel].parallel = parallel
         runs[parallel].advance(SETTLE, progress=False)
 
@@ -81,7 +90,6 @@ def run():
             times["run_threaded"].append(whole(True))
     finally:
         numba.set_num_threads(threads)
-    figures = {f"kernel_in_run.{name}_ns": float(min(values)) for name, values in times.items()}
-    figures["kernel_in_run.outside_kernel_ns"] = (figures["kernel_in_run.run_serial_ns"]
-                                                  - figures["kernel_in_run.replay_serial_ns"])
+    figures = {f"{name}.{part}_ns": float(min(values)) for part, values in times.items()}
+    figures[f"{name}.outside_kernel_ns"] = figures[f"{name}.run_serial_ns"] - figures[f"{name}.replay_serial_ns"]
     return figures
