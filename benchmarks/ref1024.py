@@ -13,7 +13,9 @@ generic 180 nm calibration with mismatch and ageing drift, spikes only). Figures
 * ``X.speedup``                     ratio of the two;
 * ``X.mean_rate_hz``                mean firing rate (the workload is tuned to 10-40 Hz);
 * ``X.share_<part>``                where the time goes (cProfile over ``PROFILE_DURATION``):
-  compiled kernel, router, drift re-evaluation, input trains, noise draws, Python glue;
+  compiled step loop (``kernel``: the neuron kernel with the step's delivery and compiled routing;
+  the kernel alone: ``python -m benchmarks kernel_in_run``), router, drift re-evaluation, input
+  trains, noise draws, Python glue;
 * ``ref1024.startup_s``             fresh process: import, configs, sampling 1 instance, kernels
   from the numba cache, one step;
 * ``ref1024_fast.*`` / ``ref1024_fast_noise.*`` (issue 15): the ``fast`` integrator on the same
