@@ -580,6 +580,17 @@ _BIG_32 = vecmath.F32(1e30)
 
 
 @numba.njit(cache=True, inline="always")
+def _halley_correction32(e0, dw, d):
+    """Halley's correction ``2 f f' / (2 f'^2 - f f'')`` of ``d`` for the root of ``f = e0 (e^d - 1) + d - dw``
+    (float32): the new iterate is ``d`` minus it."""
+    m1 = vecmath.expm1_32(d)
+    f = e0 * m1 + d - dw
+    curvature = e0 * m1 + e0
+    slope = curvature + _ONE_32
+    return _TWO_32 * f * slope / (_TWO_32 * slope * slope - f * curvature)
+
+
+@numba.njit(cache=True, inline="always")
 def invert_increment32(e0, dw, d):
     """Root ``d`` of ``e0 (e^d - 1) + d = dw`` in float32: the increment of ``v`` from ``v_0`` (``e0 = e^{v_0}``)
     that moves ``w = e^v + v`` by ``dw``; from the tangent guess ``d`` by :data:`HALLEY_STEPS` Halley steps.
@@ -597,11 +608,7 @@ def invert_increment32(e0, dw, d):
     """
     d = min(min(d, e0 + dw), vecmath.log32(_ONE_32 + min(max(dw, _ZERO_32) / e0, _BIG_32)))
     for _ in range(HALLEY_STEPS):
-        m1 = vecmath.expm1_32(d)
-        f = e0 * m1 + d - dw
-        curvature = e0 * m1 + e0
-        slope = curvature + _ONE_32
-        d -= _TWO_32 * f * slope / (_TWO_32 * slope * slope - f * curvature)
+        d -= _halley_correction32(e0, dw, d)
     return d
 
 
@@ -626,11 +633,7 @@ def halley_settle32(e0, dw, d, steps):
     d = min(d, e0 + dw)
     c = _ZERO_32
     for _ in range(steps):
-        m1 = vecmath.expm1_32(d)
-        f = e0 * m1 + d - dw
-        curvature = e0 * m1 + e0
-        slope = curvature + _ONE_32
-        c = _TWO_32 * f * slope / (_TWO_32 * slope * slope - f * curvature)
+        c = _halley_correction32(e0, dw, d)
         d -= c
     return d, abs(c * c * c) <= SETTLE_TOL * abs(d)
 
