@@ -1,6 +1,10 @@
 """Serial cost of the compiled neuron kernel per neuron-step on ref1024 states, and its two parts.
 
-Figures (ns per neuron-step, one thread, best of ``REPEATS``):
+Figures (CPU ns per neuron-step, one thread, best of ``REPEATS``): every time is the CPU time of the calling
+thread (:func:`cpu_ns`), which runs the serial kernels, not wall time, which on a shared machine counts the
+other processes' time slices too (wall was twice the CPU time at load 3 on 2 cores). The thread's rather than
+the process's CPU time, so that worker threads of numba's parallel layer (the snapshots' run starts them) can
+never count.
 
 * ``kernel.neuron_ns``  :func:`mixsig.engine.kernels.advance_neurons_serial` (four DPIs and the soma),
   from ``SNAPSHOTS`` states of a running ref1024 network, with the weight currents of their step;
@@ -93,14 +97,19 @@ def _somas(soma, i_in, i_shunt, dt, par, count, offset):
     return int(np.sum(status == soma_block.DONE))
 
 
+cpu_ns = time.thread_time_ns
+"""The clock of every figure: CPU time of the calling thread, ns (module docstring)."""
+
+
 def _best(function, per):
+    """Least CPU time of ``function()`` over ``REPEATS`` calls (after one not timed), ns per ``per``."""
     function()
     best = np.inf
     for _ in range(REPEATS):
-        start = time.perf_counter()
+        start = cpu_ns()
         function()
-        best = min(best, time.perf_counter() - start)
-    return best / per * 1e9
+        best = min(best, cpu_ns() - start)
+    return best / per
 
 
 def _rk4_substeps(simulation, states, inputs):
@@ -209,7 +218,7 @@ a run)."""
 
 def pass_figures(states, dt, syn_par, nmda_thr, soma_par, i_dc, count, offset, no_noise):
     """``kernel_fast.pass_<name>_ns`` (see the module docstring): each state settled by :data:`SETTLE_STEPS`
-    whole steps, then :data:`STEADY_STEPS` steps up to each pass timed (CPU time); least over ``REPEATS``
+    whole steps, then :data:`STEADY_STEPS` steps up to each pass timed (:func:`cpu_ns`); least over ``REPEATS``
     rounds, the passes interleaved within a round."""
     m = count.shape[0]
     upto = np.full(len(PASSES), np.inf)
@@ -221,10 +230,10 @@ def pass_figures(states, dt, syn_par, nmda_thr, soma_par, i_dc, count, offset, n
                 for _ in range(SETTLE_STEPS):
                     fast.advance_serial(syn, soma, i_w, no_noise, dt, syn_par, nmda_thr, soma_par, i_dc, work, count,
                                         offset)
-                start = time.process_time_ns()
+                start = cpu_ns()
                 _fast_passes(last, STEADY_STEPS, syn, soma, i_w, no_noise, dt, syn_par, nmda_thr, soma_par, i_dc,
                              work, count, offset)
-                elapsed += time.process_time_ns() - start
+                elapsed += cpu_ns() - start
             upto[last - 1] = min(upto[last - 1], elapsed / (m * len(states) * STEADY_STEPS))
     return {f"kernel_fast.pass_{name}_ns": upto[i] - (upto[i - 1] if i else 0.0) for i, name in enumerate(PASSES)}
 
