@@ -35,8 +35,8 @@ run with it:
   kernel's redo near threshold);
 * ``kernel_fast.pass_<name>_ns``  the passes of a step one after another, each the difference
   between running the step up to and including it and up to the one before (``noise`` inputs,
-  DPI ``decays`` with the packing of pulse steps, ``pulses`` with the gather and scatter of the
-  lanes and the sparse long pulses, ``ahp`` pulses, ``soma_vector``, ``soma_redo`` by the exact
+  DPI ``decays`` with the weights' copy and the packing of pulse steps, ``pulses`` with the gather and
+  scatter of the lanes and the rare float64 pulse steps, ``ahp`` pulses, ``soma_vector``, ``soma_redo`` by the exact
   kernel), CPU time of steady stepping (:func:`pass_figures`);
 * ``kernel_fast.pulses_per_neuron_step``, ``kernel_fast.spikes_per_neuron_step``,
   ``kernel_fast.exact_redos_per_neuron_step``: pulse lanes per neuron-step, spikes, and soma steps
@@ -188,15 +188,12 @@ def _fast_passes(last, steps, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par
         noisy = z.shape[0] > 0
         if noisy:
             fast._noise_inputs(lo, hi, syn, z, dt, work)
+        if last >= 2:
+            fast._dpi_weights(lo, hi, i_w, work)
         for k in range(fast.N_TYPES if last >= 2 else 0):
-            for j in range(lo, hi):
-                work[fast.ROW_WEIGHT, j] = i_w[j, k]
-                work[fast.ROW_DPI_SPARSE + k, j] = 0.0
             n = fast._dpi_decays(lo, hi, k, syn, dt, syn_par, noisy, work)
             if last >= 3:
                 fast._dpi_pulses(lo, n, k, syn, dt, syn_par, noisy, work)
-        if last >= 3:
-            fast._dpi_sparse(lo, hi, syn, i_w, dt, syn_par, noisy, work)
         if last >= 4:
             fast._ahp_pulses(lo, hi, soma, soma_par, dt, work)
         if last >= 5:

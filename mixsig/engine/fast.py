@@ -287,8 +287,9 @@ ROW_I_IN = N_TYPES + 1
 ROW_REDO = N_TYPES + 2
 """Row of the work array flagging (1.0) a soma step left to the sparse pass (the exact kernel)."""
 
-ROW_DPI_SPARSE = N_TYPES + 3
-"""First of 4 rows of the work array flagging (1.0) a DPI pulse step left to the sparse pass."""
+ROW_WEIGHT = N_TYPES + 3
+"""First of 4 rows of the work array holding each DPI type's weight current starting in the step (A), copied
+from ``i_w`` (contiguous per type for the vector passes)."""
 
 ROW_DPI_NOISE = 2 * N_TYPES + 3
 """First of 4 rows of the work array holding each DPI's noise current of the step (A; rule 5)."""
@@ -297,10 +298,7 @@ ROW_SOMA_Z = 3 * N_TYPES + 3
 """Rows ``ROW_SOMA_Z`` and ``ROW_SOMA_Z + 1`` of the work array: the soma's standard normal shot-noise
 draw and relative flicker fluctuation of the step (0 without noise)."""
 
-ROW_WEIGHT = 3 * N_TYPES + 5
-"""Row of the work array holding one type's weight currents of the step (A), copied from ``i_w``."""
-
-ROW_PACK = 3 * N_TYPES + 6
+ROW_PACK = 3 * N_TYPES + 5
 """Row of the work array holding the packed pulse steps of one DPI type of a block (in the block's own
 columns), each as its offset from the block's first neuron."""
 
@@ -308,7 +306,7 @@ PULSE_LANE_ROWS = ("i_syn", "pulse_current", "pulse_left", "weight", "t_pulse", 
                    "inv_i_tau", "i_0", "decay", "decay_after_pulse", "noise")
 """Rows of the packed pulse lanes (:func:`_pulse_lanes`), from :data:`ROW_LANES` of the work array."""
 
-ROW_LANES = 3 * N_TYPES + 7
+ROW_LANES = 3 * N_TYPES + 6
 """First row of the packed pulse lanes in the work array."""
 
 
@@ -316,9 +314,9 @@ def work_shape(m):
     """Shape of the work array :func:`advance` takes as ``work``.
 
     Rows: the step averages of the four DPIs and of the AHP (A), then :data:`ROW_I_IN`,
-    :data:`ROW_REDO`, the four rows from :data:`ROW_DPI_SPARSE`, the four from
-    :data:`ROW_DPI_NOISE`, the two from :data:`ROW_SOMA_Z`, :data:`ROW_WEIGHT`, :data:`ROW_PACK` and
-    the :data:`PULSE_LANE_ROWS` from :data:`ROW_LANES`; ``m + PAD`` columns (:data:`PAD`).
+    :data:`ROW_REDO`, the four rows from :data:`ROW_WEIGHT`, the four from :data:`ROW_DPI_NOISE`, the
+    two from :data:`ROW_SOMA_Z`, :data:`ROW_PACK` and the :data:`PULSE_LANE_ROWS` from
+    :data:`ROW_LANES`; ``m + PAD`` columns (:data:`PAD`).
     """
     return (ROW_LANES + len(PULSE_LANE_ROWS), m + PAD)
 
@@ -410,7 +408,7 @@ def _dpi_decays(lo, hi, k, syn, dt, syn_par, noisy, work):
     their count ``n``."""
     i_syn, remaining = syn[0, k, lo:hi], syn[2, k, lo:hi]
     floors, decays, means = syn_par[6, k, lo:hi], syn_par[8, k, lo:hi], syn_par[9, k, lo:hi]
-    weights, noises, mean_out = work[ROW_WEIGHT, lo:hi], work[ROW_DPI_NOISE + k, lo:hi], work[k, lo:hi]
+    weights, noises, mean_out = work[ROW_WEIGHT + k, lo:hi], work[ROW_DPI_NOISE + k, lo:hi], work[k, lo:hi]
     n = 0
     for j in range(hi - lo):
         i_start, i_0, decay = i_syn[j], floors[j], decays[j]
@@ -446,7 +444,7 @@ def _pulse_lanes(lo, n, dt, work):
     starting (A, A, s, A), ``t_pulse`` (s), ``tau`` (s), ``1/tau`` (1/s), ``1/i_gain``, ``1/i_tau``
     (1/A), ``i_0`` (A), ``exp(-dt/tau)``, ``exp(-(dt - t_pulse)/tau)`` and the noise current (A); on
     exit rows 0-3 hold the end current, pulse current, pulse time left and the step average (A, A, s,
-    A), and row 4 flags (1.0) a lane left to :func:`_dpi_sparse` (its rows 0-3 are then meaningless):
+    A), and row 4 flags (1.0) a lane left to :func:`_pulse_sparse` (its rows 0-3 are then meaningless):
     a pulse part longer than :data:`MAX_EULER_PULSE` time constants, or an inversion
     :func:`halley_settle32` did not accept (none on ref1024; the sparse pass's float64
     :func:`pulse_step` is the same scheme).
@@ -498,12 +496,12 @@ def _pulse_lanes(lo, n, dt, work):
 @numba.njit(cache=True)
 def _dpi_pulses(lo, n, k, syn, dt, syn_par, noisy, work):
     """Rule 2 for the ``n`` pulse steps of DPI type ``k`` that :func:`_dpi_decays` packed for the block
-    starting at neuron ``lo``: gather their rows into the lanes, :func:`_pulse_lanes`, scatter back
-    (the lanes flagged for :func:`_dpi_sparse`: long pulse parts, unaccepted inversions)."""
+    starting at neuron ``lo``: gather their rows into the lanes, :func:`_pulse_lanes`, scatter back; a lane
+    it flags (a long pulse part, an unaccepted inversion: rare) is done by :func:`_pulse_sparse` instead."""
     i_syn, pulse, remaining = syn[0, k], syn[1, k], syn[2, k]
     t_pulses, taus, inv_taus, floors = syn_par[0, k], syn_par[7, k], syn_par[12, k], syn_par[6, k]
     inv_gains, inv_i_taus, decays, after = syn_par[13, k], syn_par[14, k], syn_par[8, k], syn_par[10, k]
-    weights, noises, means, sparse = work[ROW_WEIGHT], work[ROW_DPI_NOISE + k], work[k], work[ROW_DPI_SPARSE + k]
+    weights, noises, means = work[ROW_WEIGHT + k], work[ROW_DPI_NOISE + k], work[k]
     pack, r, hi = work[ROW_PACK, lo:lo + n], ROW_LANES, lo + n
     l_syn, l_pulse, l_left, l_weight = work[r, lo:hi], work[r + 1, lo:hi], work[r + 2, lo:hi], work[r + 3, lo:hi]
     l_t_pulse, l_tau, l_inv_tau, l_inv_gain = work[r + 4, lo:hi], work[r + 5, lo:hi], work[r + 6, lo:hi], work[
@@ -520,39 +518,37 @@ def _dpi_pulses(lo, n, k, syn, dt, syn_par, noisy, work):
     _pulse_lanes(lo, min((n + LANE_STEP - 1) // LANE_STEP * LANE_STEP, work.shape[1] - lo), dt, work)
     for p in range(n):
         j = lo + np.int64(pack[p])
-        sparse[j] = l_t_pulse[p]
         if l_t_pulse[p] == 0.0:
             i_syn[j], pulse[j], remaining[j], means[j] = l_syn[p], l_pulse[p], l_left[p], l_weight[p]
+        else:
+            _pulse_sparse(j, k, syn, dt, syn_par, noisy, work)
 
 
 @numba.njit(cache=True)
-def _dpi_sparse(lo, hi, syn, i_w, dt, syn_par, noisy, work):
-    """Rule 2 by :func:`pulse_step` for the DPI steps :func:`_dpi_pulses` flagged (rare)."""
-    for k in range(N_TYPES):
-        for j in range(lo, hi):
-            if work[ROW_DPI_SPARSE + k, j] == 0.0:
-                continue
-            t_pulse, i_tau, i_gain, c, kappa, u_t, i_0, tau = (syn_par[0, k, j], syn_par[1, k, j], syn_par[2, k, j],
-                                                               syn_par[3, k, j], syn_par[4, k, j], syn_par[5, k, j],
-                                                               syn_par[6, k, j], syn_par[7, k, j])
-            current, left, weight = syn[1, k, j], syn[2, k, j], i_w[j, k]
-            if weight > 0.0:
-                charge_in = current * left + weight * t_pulse
-                current += weight
-                left = charge_in / current
-            t_on = min(left, dt)
-            decay_rest = syn_par[10, k, j] if t_on == t_pulse else math.exp(-(dt - t_on) / tau)
-            i_start = syn[0, k, j]
-            i_end, charge = pulse_step(i_start, current, t_on, dt, decay_rest, tau, syn_par[11, k, j], i_gain, i_tau,
-                                       c, kappa, u_t, i_0)
-            left -= t_on
-            if left <= _PULSE_END_RTOL * dt:
-                left = 0.0
-                current = 0.0
-            noise = work[ROW_DPI_NOISE + k, j] if noisy else 0.0
-            i_end = max(i_end + noise * (1.0 - syn_par[8, k, j]), i_0)
-            syn[0, k, j], syn[1, k, j], syn[2, k, j] = i_end, current, left
-            work[k, j] = charge / dt
+def _pulse_sparse(j, k, syn, dt, syn_par, noisy, work):
+    """Rule 2 by the float64 :func:`pulse_step` for DPI type ``k`` of neuron ``j``, a pulse step
+    :func:`_pulse_lanes` flagged (rare)."""
+    t_pulse, i_tau, i_gain, c, kappa, u_t, i_0, tau = (syn_par[0, k, j], syn_par[1, k, j], syn_par[2, k, j],
+                                                       syn_par[3, k, j], syn_par[4, k, j], syn_par[5, k, j],
+                                                       syn_par[6, k, j], syn_par[7, k, j])
+    current, left, weight = syn[1, k, j], syn[2, k, j], work[ROW_WEIGHT + k, j]
+    if weight > 0.0:
+        charge_in = current * left + weight * t_pulse
+        current += weight
+        left = charge_in / current
+    t_on = min(left, dt)
+    decay_rest = syn_par[10, k, j] if t_on == t_pulse else math.exp(-(dt - t_on) / tau)
+    i_start = syn[0, k, j]
+    i_end, charge = pulse_step(i_start, current, t_on, dt, decay_rest, tau, syn_par[11, k, j], i_gain, i_tau,
+                               c, kappa, u_t, i_0)
+    left -= t_on
+    if left <= _PULSE_END_RTOL * dt:
+        left = 0.0
+        current = 0.0
+    noise = work[ROW_DPI_NOISE + k, j] if noisy else 0.0
+    i_end = max(i_end + noise * (1.0 - syn_par[8, k, j]), i_0)
+    syn[0, k, j], syn[1, k, j], syn[2, k, j] = i_end, current, left
+    work[k, j] = charge / dt
 
 
 @numba.njit(cache=True)
@@ -740,18 +736,24 @@ def _soma_sparse(lo, hi, soma, dt, soma_par, work, count, offset):
 
 
 @numba.njit(cache=True)
+def _dpi_weights(lo, hi, i_w, work):
+    """The weight currents of neurons ``lo .. hi - 1`` starting in the step, ``i_w`` (m, 4), into the four rows
+    from :data:`ROW_WEIGHT` (one row per type, contiguous for the vector passes)."""
+    for j in range(lo, hi):
+        for k in range(N_TYPES):
+            work[ROW_WEIGHT + k, j] = i_w[j, k]
+
+
+@numba.njit(cache=True)
 def _dpis(lo, hi, syn, i_w, z, dt, syn_par, work):
-    """Rules 1, 2 and 5 for the DPIs of neurons ``lo .. hi - 1``: noise inputs (with noise only), decays,
-    packed pulses, sparse pulses."""
+    """Rules 1, 2 and 5 for the DPIs of neurons ``lo .. hi - 1``: noise inputs (with noise only), weights,
+    decays, packed pulses (and the rare pulse steps the lanes leave to the float64 scalar pass)."""
     noisy = z.shape[0] > 0
     if noisy:
         _noise_inputs(lo, hi, syn, z, dt, work)
+    _dpi_weights(lo, hi, i_w, work)
     for k in range(N_TYPES):
-        for j in range(lo, hi):
-            work[ROW_WEIGHT, j] = i_w[j, k]
-            work[ROW_DPI_SPARSE + k, j] = 0.0
         _dpi_pulses(lo, _dpi_decays(lo, hi, k, syn, dt, syn_par, noisy, work), k, syn, dt, syn_par, noisy, work)
-    _dpi_sparse(lo, hi, syn, i_w, dt, syn_par, noisy, work)
 
 
 @numba.njit(cache=True)
