@@ -22,6 +22,13 @@ a platform without ``fcntl`` saves stay unlocked). Loads need no lock: numba rep
 atomically, and under the lock a code-file number, once in an index, is never given to another
 signature.
 
+Loading a package kernel from the cache skips numba's full refresh of its compiler context
+(:func:`_light_load`): numba refreshes it before every cache load, and the first refresh imports
+its whole library of compiler implementations (``numba.np.arraymath`` with ``scipy.linalg``,
+``cffi``'s C parser, ...), 0.4-0.6 CPU-s of every warm start, which machine code loaded from the
+cache does not use. A load needs only numba's runtime (NRT) and the process's hash secret
+registered as symbols; a compilation still refreshes the context first (numba's compiler does).
+
 The locator is registered with numba once, when this module is first imported; the subpackages
 holding kernels (``circuits``, ``aer``, ``engine``) import it before any of their modules
 decorates a function, because numba picks a function's locator when it is decorated. It answers
@@ -36,6 +43,7 @@ import pathlib
 import tempfile
 
 from numba.core import caching
+from numba.core.runtime import rtsys
 
 try:
     import fcntl
@@ -153,15 +161,42 @@ def _locked_save(save):
     return locked
 
 
+def _light_load(load_overload):
+    """numba's ``Cache.load_overload``, for the package's kernels without the context refresh.
+
+    numba's version calls ``target_context.refresh()`` before every load: the first call imports
+    and installs all of numba's typing and lowering registries (0.4-0.6 CPU-s, most of it
+    ``numba.np.arraymath``, which imports ``scipy.linalg`` to check for BLAS), which only a
+    compilation uses. What loaded machine code needs is every external symbol it may reference
+    registered with LLVM: numba's C helpers and math functions (registered when the CPU target
+    context is made), the parallel scheduler's (a parallel kernel's reload hook registers them),
+    the runtime's (``rtsys.initialize``) and the hash secret (``numba.cpython.hashing``, at its
+    import); this does the last two. Other functions' caches load as numba loads them.
+    """
+    @functools.wraps(load_overload)
+    def light(self, sig, target_context):
+        if not isinstance(self._impl.locator, PackageSourceLocator):
+            return load_overload(self, sig, target_context)
+        rtsys.initialize(target_context)
+        import numba.cpython.hashing  # noqa: F401  (registers the _numba_hashsecret_* symbols)
+
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
+    light.mixsig_light = True
+    return light
+
+
 def register():
-    """Put :class:`PackageSourceLocator` first in numba's locator list and lock saves into its
-    folders (once; idempotent)."""
+    """Put :class:`PackageSourceLocator` first in numba's locator list, lock saves into its
+    folders and load from them without the context refresh (once; idempotent)."""
     locators = caching.CacheImpl._locator_classes
     if PackageSourceLocator not in locators:
         locators.insert(0, PackageSourceLocator)
     cache_file = _numba_class("IndexDataCacheFile")
     if not getattr(cache_file.save, "mixsig_locked", False):
         cache_file.save = _locked_save(cache_file.save)
+    if not getattr(caching.Cache.load_overload, "mixsig_light", False):
+        caching.Cache.load_overload = _light_load(caching.Cache.load_overload)
 
 
 register()

@@ -124,6 +124,34 @@ def test_concurrent_saves_into_one_cache_folder_keep_every_signature_with_its_ow
     assert loaded == {(w, i): f"code of {w}/{i}" for w in range(workers) for i in range(count)}
 
 
+LOAD_PROBE = """
+import json, sys
+import numpy as np
+from mixsig.engine.kernels import delivery_keys
+ints = np.array([0, 3, 5, 6], dtype=np.int64)
+keys, owner = delivery_keys(ints, ints % 4, ints % 3, 2, 4, 16)
+print(json.dumps([keys.tolist(), owner.tolist(), sum(delivery_keys.stats.cache_hits.values()),
+                  "numba.np.arraymath" in sys.modules, "scipy.linalg" in sys.modules]))
+"""
+
+
+def test_loading_a_cached_kernel_skips_the_compiler_registries(tmp_path):
+    # kernel_cache._light_load: a process that only loads cached package kernels does not import
+    # numba's compiler implementations (numba.np.arraymath imports scipy.linalg: 0.4-0.6 CPU-s of
+    # every warm start); the loaded code runs as compiled.
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+
+    def probe():
+        proc = subprocess.run([sys.executable, "-c", LOAD_PROBE], env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    dst = [0, 3, 5, 6]  # chips of 2 per instance, 4 cores, 16 tags
+    expected = [[((d % 2) * 4 + d % 4) * 16 + d % 3 for d in dst], [d // 2 for d in dst]]
+    assert probe() == expected + [0, True, True]  # compiled: numba refreshes its context first
+    assert probe() == expected + [1, False, False]  # loaded from the cache
+
+
 HELPER_PROBE = """
 import numba, numpy as np
 from mixsig.aer.events import unsorted
