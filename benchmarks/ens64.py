@@ -39,15 +39,22 @@ the same for every variant, so that each sees the same activity transient):
   same process, same default thread choice (the issue asks >= 1); ``study_cpu_ratio_...`` the same
   per CPU second (less sensitive to a load that changes during the study);
 * ``ens64.study_thread_ratio``        the engine's threaded over one-thread time per step in the study;
-* ``ens64.study_mean_rate_hz``.
+* ``ens64.study_mean_rate_hz``;
+* ``ens64.study_64x1s_total_cpu_s``   CPU time of the whole one-simulation study (building, advancing, dataset);
+* ``ens64.study_grouped_*``           the same study through :func:`mixsig.engine.simulation.run`, which runs
+  the instances in cache-sized groups (:mod:`mixsig.engine.groups`): wall and CPU seconds of the
+  whole run, dataset included, and the per-instance ratios to ref1024 over them;
+* ``ens64.study_workers2_*``          the same through :func:`mixsig.ensemble.run_ensemble` on two worker
+  processes (one thread each, each running its 32 instances in groups; CPU of the workers included).
 """
 
+import os
 import time
 
 import numpy as np
 
 from benchmarks import _workloads as workloads
-from mixsig.engine.simulation import Simulation
+from mixsig.engine.simulation import Simulation, run as run_experiment
 from mixsig.ensemble import run_ensemble
 
 INSTANCES = 64
@@ -94,25 +101,50 @@ def _ref1024_rates(experiment):
     return single.size * _steps(experiment.duration) / np.array([wall, cpu])
 
 
-def study():
-    """The measured 64-instance x 1 s fast study and ref1024 around it (``--long``)."""
-    experiment = workloads.experiment(noise=False, instances=INSTANCES, duration=STUDY_DURATION, integrator="fast")
+def _timed_run(experiment, workers=None):
+    """Wall and CPU seconds (this process and its children) of the experiment's dataset: :func:`mixsig.engine.simulation.run`
+    (instances in cache-sized groups), or :func:`mixsig.ensemble.run_ensemble` on ``workers`` processes."""
+    wall, cpu = time.perf_counter(), _cpu_with_children()
+    ds = run_experiment(experiment, progress=False) if workers is None else run_ensemble(experiment, workers=workers)
+    return ds, time.perf_counter() - wall, _cpu_with_children() - cpu
+
+
+def _cpu_with_children():
+    """CPU seconds of this process and of its finished child processes."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def study(duration=STUDY_DURATION):
+    """The measured 64-instance fast study (``duration`` s) and ref1024 around it (``--long``): one
+    simulation of every instance (``study_*``), the default ``run`` (``study_grouped_*``) and two
+    worker processes (``study_workers2_*``)."""
+    experiment = workloads.experiment(noise=False, instances=INSTANCES, duration=duration, integrator="fast")
     Simulation(experiment.replace(instances=2)).advance(1e-3, progress=False)  # compile or load the fast kernels
     before = _ref1024_rates(experiment)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), _cpu_with_children()
     simulation = Simulation(experiment)
-    advance_wall, advance_cpu = _timed_advance(simulation, STUDY_DURATION)
+    advance_wall, advance_cpu = _timed_advance(simulation, duration)
     simulation.dataset()
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, _cpu_with_children() - start_cpu
+    _, grouped_wall, grouped_cpu = _timed_run(experiment)
+    _, workers_wall, workers_cpu = _timed_run(experiment, workers=2)
     ref_wall, ref_cpu = (before + _ref1024_rates(experiment)) / 2
-    total = simulation.size * _steps(STUDY_DURATION)
+    total = simulation.size * _steps(duration)
     return {"ens64.study_64x1s_wall_s": wall, "ens64.study_64x1s_advance_s": advance_wall,
-            "ens64.study_64x1s_cpu_s": advance_cpu, "ens64.study_neuron_steps_per_s": total / advance_wall,
+            "ens64.study_64x1s_cpu_s": advance_cpu, "ens64.study_64x1s_total_cpu_s": cpu,
+            "ens64.study_neuron_steps_per_s": total / advance_wall,
             "ens64.study_ratio_per_instance_to_ref1024": total / advance_wall / ref_wall,
             "ens64.study_cpu_ratio_per_instance_to_ref1024": total / advance_cpu / ref_cpu,
             "ens64.study_ref1024_neuron_steps_per_s": ref_wall,
             "ens64.study_thread_ratio": _thread_ratio(simulation),
-            "ens64.study_mean_rate_hz": workloads.mean_rate(simulation)}
+            "ens64.study_mean_rate_hz": workloads.mean_rate(simulation),
+            "ens64.study_grouped_wall_s": grouped_wall, "ens64.study_grouped_cpu_s": grouped_cpu,
+            "ens64.study_grouped_ratio_per_instance_to_ref1024": total / grouped_wall / ref_wall,
+            "ens64.study_grouped_cpu_ratio_per_instance_to_ref1024": total / grouped_cpu / ref_cpu,
+            "ens64.study_workers2_wall_s": workers_wall, "ens64.study_workers2_cpu_s": workers_cpu,
+            "ens64.study_workers2_ratio_per_instance_to_ref1024": total / workers_wall / ref_wall,
+            "ens64.study_workers2_cpu_ratio_per_instance_to_ref1024": total / workers_cpu / ref_cpu}
 
 
 def run(long=False):

@@ -12,6 +12,7 @@ import pytest
 import xarray as xr
 
 from mixsig.cli import main
+from mixsig.engine.groups import instance_groups
 from mixsig.engine.simulation import run
 from mixsig.ensemble import run_ensemble, run_shard, shard_instances
 from mixsig.errors import ConfigError
@@ -92,6 +93,14 @@ def test_an_unwritable_shard_dir_is_reported_before_any_work(tmp_path):
     assert main(["run", "--instances", "2", "--duration", "0.01", "--shard-dir", str(blocker / "x"),
                  "-o", str(tmp_path / "o.nc")]) == 2
     assert not (tmp_path / "o.nc").exists()
+
+
+def test_instances_run_in_groups_give_the_single_simulation_dataset(single):
+    # 18 neurons per instance, groups of at most 36: instances [0, 1], [2, 3], [4], each simulated alone.
+    assert [g.tolist() for g in instance_groups(np.arange(5), 18, 36)] == [[0, 1], [2, 3], [4]]
+    grouped = run(EXPERIMENT, progress=False, group_neurons=36)
+    xr.testing.assert_identical(_strip(grouped), _strip(single))
+    assert grouped.attrs["history"].count("\n") == single.attrs["history"].count("\n")  # one run, not a combination
 
 
 def test_a_shard_file_is_the_subset_run(single, tmp_path):

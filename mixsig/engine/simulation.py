@@ -92,6 +92,7 @@ from mixsig.device.drift import factor_arrays, leakage_factor
 from mixsig.device.mismatch import PURPOSE_DELAY, ChipShape, draw_deviations
 from mixsig.engine import philox
 from mixsig.engine.budget import check_memory
+from mixsig.engine.groups import GROUP_NEURONS, instance_groups
 from mixsig.engine.kernels import (
     HOMEOSTASIS_ROWS,
     N_EXCITATORY,
@@ -108,7 +109,7 @@ from mixsig.engine.protocol import kernel_for
 from mixsig.engine.threads import ThreadChoice, call_with_threads
 from mixsig.errors import ConfigError, Problem, raise_if_any
 from mixsig.experiment import TRACEABLE
-from mixsig.progress import progress_bar
+from mixsig.progress import counting, progress_bar
 
 DRIFT_INTERVAL = 1e-2
 """First interval at which drifting parameters (temperature profile, ageing) are re-evaluated, s."""
@@ -1133,8 +1134,13 @@ class Simulation:
         return {name: compiled.population_neuron[ptr[k]:ptr[k + 1]] for k, name in enumerate(compiled.population_name)}
 
 
-def run(experiment, instances=None, progress=None, command="mixsig.run"):
+def run(experiment, instances=None, progress=None, command="mixsig.run", group_neurons=GROUP_NEURONS):
     """Simulate an experiment and return its ``mixsig-1`` dataset.
+
+    Instances beyond ``group_neurons`` simulated neurons run as groups, one simulation each
+    through the whole duration, whose datasets are merged (:mod:`mixsig.engine.groups`: a group's
+    tables and states stay in cache); the dataset is the one a single simulation of every instance
+    gives, bit for bit.
 
     Parameters
     ----------
@@ -1145,11 +1151,29 @@ def run(experiment, instances=None, progress=None, command="mixsig.run"):
         tqdm progress bar (default: on a terminal or in a Jupyter kernel).
     command : str
         Recorded in the dataset's history.
+    group_neurons : int
+        Most simulated neurons per group (:data:`mixsig.engine.groups.GROUP_NEURONS`).
 
     Returns
     -------
     xarray.Dataset
     """
-    simulation = Simulation(experiment, instances)
-    simulation.advance(experiment.duration, progress=progress)
-    return simulation.dataset(command=command)
+    ids = np.arange(experiment.instances) if instances is None else np.asarray(instances, dtype=np.int64)
+    neurons = sum(population.size for population in experiment.build_network().populations.values())
+    groups = instance_groups(ids, neurons, group_neurons)
+    if len(groups) == 1:
+        simulation = Simulation(experiment, instances)
+        simulation.advance(experiment.duration, progress=progress)
+        return simulation.dataset(command=command)
+    from mixsig.io import combine
+
+    datasets = []
+    with counting(len(groups), "group", show=progress) as done:
+        for group in groups:
+            simulation = Simulation(experiment, group)
+            simulation.advance(experiment.duration, progress=False)
+            datasets.append(simulation.dataset(command=command))
+            done()
+    combined = combine(datasets)
+    combined.attrs["history"] = datasets[0].attrs["history"]  # one run's, not a combination's
+    return combined
