@@ -14,8 +14,8 @@ Layout of a step (blocks of :data:`BLOCK` neurons, one thread each):
   ``python -m benchmarks kernel`` counts their AVX-512 instructions): the noise inputs (with noise
   only), each DPI type's exact decay, the DPI pulse steps packed into contiguous lanes (about 0.4
   per neuron-step on ref1024: computing them in place for every DPI would cost ten times more; run
-  in multiples of :data:`LANE_STEP`, so that no lane falls to the loop's scalar remainder), and the
-  soma; every row has :data:`PAD` columns more than neurons (L1 cache sets);
+  in multiples of :data:`LANE_STEP`, at least :data:`MIN_LANES`, so that no lane falls to the loop's
+  scalar code), and the soma; every row has :data:`PAD` columns more than neurons (L1 cache sets);
 * sparse passes for rare events: pulse parts longer than :data:`MAX_EULER_PULSE` time constants,
   AHP pulses (after a spike), and the soma steps near threshold redone by the exact kernel.
 
@@ -424,7 +424,8 @@ def _dpi_decays(lo, hi, k, syn, dt, syn_par, noisy, work):
     n = 0
     for j in range(hi - lo):
         pack[n] = j
-        n += 1 if weights[j] > 0.0 or remaining[j] > 0.0 else 0
+        # | not "or": "or" compiles to two data-dependent jumps, mispredicted on about 40 % of AMPA's DPIs
+        n += np.int64((weights[j] > 0.0) | (remaining[j] > 0.0))
     return n
 
 
@@ -433,6 +434,19 @@ LANE_STEP = 8
 than there are pulse steps, on stale data, results unused), the loop's vector width, so that they all run in
 its vector body: one scalar remainder lane costs 120-160 ns, a vector of 8 lanes 125-220 ns (one thread,
 under load)."""
+
+MIN_LANES = 16
+"""The least number of lanes :func:`_pulse_lanes` is run with (when there is any pulse step): its machine code
+enters the vector loop only for 16 lanes or more (``cmpq $16``, after the runtime checks that its 13 rows do
+not overlap), so 8 lanes ran as 8 scalar ones, 630 ns a call against 310 ns for 16 lanes (one thread, idle;
+``benchmarks/README.md``, "DPI passes, fifth round")."""
+
+
+@numba.njit(cache=True, inline="always")
+def lane_count(n):
+    """Lanes :func:`_pulse_lanes` runs for ``n`` pulse steps: ``n`` rounded up to :data:`LANE_STEP`, at least
+    :data:`MIN_LANES` (0 for none)."""
+    return 0 if n == 0 else max((n + LANE_STEP - 1) // LANE_STEP * LANE_STEP, MIN_LANES)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -515,7 +529,7 @@ def _dpi_pulses(lo, n, k, syn, dt, syn_par, noisy, work):
         l_t_pulse[p], l_tau[p], l_inv_tau[p], l_inv_gain[p] = t_pulses[j], taus[j], inv_taus[j], inv_gains[j]
         l_inv_i_tau[p], l_floor[p], l_decay[p], l_after[p] = inv_i_taus[j], floors[j], decays[j], after[j]
         l_noise[p] = noises[j] if noisy else 0.0
-    _pulse_lanes(lo, min((n + LANE_STEP - 1) // LANE_STEP * LANE_STEP, work.shape[1] - lo), dt, work)
+    _pulse_lanes(lo, min(lane_count(n), work.shape[1] - lo), dt, work)
     for p in range(n):
         j = lo + np.int64(pack[p])
         if l_t_pulse[p] == 0.0:
