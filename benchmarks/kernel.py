@@ -290,7 +290,7 @@ def fast_figures():
     for name, function, args in (
             ("dpi_decays", fast._dpi_decays, (0, fast.BLOCK, 0, syn, dt, syn_par, False, work)),
             ("pulse_lanes", fast._pulse_lanes, (0, fast.BLOCK, dt, work)),
-            ("soma_vector", fast._soma_vector, (0, fast.BLOCK, soma, dt, nmda_thr, soma_par, i_dc, False, work))):
+            ("soma_vector", fast._soma_heun, (0, fast.BLOCK, soma, dt, nmda_thr, soma_par, i_dc, False, work))):
         zmm, ymm, scalar = vector_instructions(function, args)
         figures[f"kernel_fast.{name}_zmm_instructions"] = zmm
         figures[f"kernel_fast.{name}_ymm_instructions"] = ymm

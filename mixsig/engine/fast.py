@@ -648,6 +648,13 @@ def halley_settle32(e0, dw, d, steps):
     return d, abs(c * c * c) <= SETTLE_TOL * abs(d)
 
 
+SOMA_F32_ROWS = ("e0", "a", "b", "c", "fb_arg", "fb_exp", "d1", "dw", "error", "accepted")
+"""Rows of :func:`_soma_vector`'s float32 scratch (one column per neuron of the block): the Heun step's inputs
+``e^{v_0}``, ``a``, ``b``, ``c``, the feedback's exponent at ``v_0`` and its slope ``fb_exponent``, then its
+results: the increment of ``v``, the corrector's increment of ``w``, its difference from the predictor's (the
+error estimate) and 1 where both inversions were accepted (else 0)."""
+
+
 @numba.njit(cache=True, error_model="numpy")
 def _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, noisy, work):
     """Rules 3 and 4 (AHP decay) over neurons ``lo .. hi - 1``: one Heun step each, branch-free.
@@ -659,12 +666,31 @@ def _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, noisy, work):
     estimate reaches ``w_thr`` (rule 3) keeps its start state and is flagged in ``work[ROW_REDO]``
     for :func:`_soma_sparse`; its input current goes to ``work[ROW_I_IN]``.
 
-    The vector loop inverts predictor and corrector by :data:`PREDICTOR_STEPS` and one Halley steps (:func:`halley_settle32`);
-    a lane where either is not accepted keeps its start state, is flagged (2.0 in ``work[ROW_REDO]``)
-    and is computed again, only when the block has any, in a scalar fix-up loop with
+    Three vector loops per :data:`BLOCK` neurons (:func:`_soma_heun`): the float64 inputs of the Heun step,
+    the float32 step itself (reading and writing only the float32 scratch of :data:`SOMA_F32_ROWS`), the
+    float64 end state. LLVM sizes a loop's vectors by the widest type it loads or stores: in one loop with the
+    float64 state the float32 arithmetic ran 8 lanes to a 256-bit register; alone, 16 to a 512-bit one (8 to a
+    256-bit one without AVX-512). Same arithmetic, same results bit for bit, 19.4 -> 11.5 ns per neuron-step
+    (``benchmarks/README.md``, "Soma vector pass, fifth round").
+
+    The step loop inverts predictor and corrector by :data:`PREDICTOR_STEPS` and one Halley steps
+    (:func:`halley_settle32`); a lane where either is not accepted keeps its start state, is flagged (2.0 in
+    ``work[ROW_REDO]``) and is computed again, only when the block has any, in a scalar fix-up loop with
     :func:`invert_increment32` (module docstring, "Precision").
     """
+    for start in range(lo, hi, BLOCK):
+        _soma_heun(start, min(hi, start + BLOCK), soma, dt, nmda_thr, soma_par, i_dc, noisy, work)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _soma_heun(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, noisy, work):
+    """:func:`_soma_vector` for at most :data:`BLOCK` neurons. Its scratch has :data:`BLOCK` columns, a row
+    stride known when compiling, so that LLVM sees its rows apart and vectorises the first loop without
+    runtime checks of overlap; the input current goes to a float64 scratch row, and to ``work[ROW_I_IN]`` in
+    the last loop (stored there beside the seven ``work`` rows the first loop reads, it took too many checks
+    to vectorise: 29 ns per neuron-step, and so did a scratch of ``hi - lo`` columns)."""
     f32 = vecmath.F32
+    n = hi - lo
     v_mem, i_ahps, refractory = soma[0, lo:hi], soma[1, lo:hi], soma[2, lo:hi]
     k_mems, gains, taus, fb_0s = soma_par[0, lo:hi], soma_par[1, lo:hi], soma_par[3, lo:hi], soma_par[4, lo:hi]
     fb_exps, fb_offs, floors = soma_par[5, lo:hi], soma_par[6, lo:hi], soma_par[9, lo:hi]
@@ -674,27 +700,35 @@ def _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, noisy, work):
     shot, flicker, inputs, redos = work[ROW_SOMA_Z, lo:hi], work[ROW_SOMA_Z + 1, lo:hi], work[ROW_I_IN, lo:hi], work[
         ROW_REDO, lo:hi]
     thresholds, dc = nmda_thr[lo:hi], i_dc[lo:hi]
+    scratch = np.empty((len(SOMA_F32_ROWS), BLOCK), dtype=np.float32)
+    e0s, a_s, b_s, c_s, fb_args, fb_slopes = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
+    d1s, dws, errors, accepted = scratch[6], scratch[7], scratch[8], scratch[9]
+    i_ins = np.empty(BLOCK)
 
-    def lane(j, full):
-        """Neuron ``lo + j``'s step; ``full``: inversions by :func:`invert_increment32`, else one Halley step
-        each. Writes the lane's end state if the step is accepted (always when ``full``); returns 1 if not."""
-        i_gain, i_tau, fb_exp = gains[j], taus[j], f32(fb_exps[j])
-        # AHP: the exact decay, unless _ahp_pulses advanced it this step (then work holds its mean).
-        i_ahp, pulsed, ahp_floor = i_ahps[j], ahp_pulse[j] >= 0.0, ahp_floors[j]
-        ahp_mean = ahp_pulse[j] if pulsed else max(i_ahp * ahp_means[j], ahp_floor)
-        v0 = v_mem[j]
-        v0_32 = f32(v0)
+    for j in range(n):
+        # AHP: its step average (the exact decay's, unless _ahp_pulses advanced it this step: then work holds it).
+        i_ahp = i_ahps[j]
+        ahp_mean = ahp_pulse[j] if ahp_pulse[j] >= 0.0 else max(i_ahp * ahp_means[j], ahp_floors[j])
+        v0_32 = f32(v_mem[j])
         e0 = vecmath.exp32(v0_32)
-        i_mem = i_gain * np.float64(e0)
+        i_mem = gains[j] * np.float64(e0)
         i_in = dc[j] + ampa[j] + nmda[j] * i_mem / (i_mem + thresholds[j]) - gaba[j]
-        i_noisy = max(i_in, 0.0) + i_tau
+        i_noisy = max(i_in, 0.0) + taus[j]
         noise = math.sqrt(Q_E * i_noisy / dt) * shot[j] + i_noisy * flicker[j] if noisy else 0.0
         i_in = max(i_in + noise, 0.0)
-        ref = refractory[j]
-        scale = max(dt - ref, 0.0) * k_mems[j]
+        scale = max(dt - refractory[j], 0.0) * k_mems[j]
         # dw/dt = K (I_in - (e^v + 1)(I_leak - I_fb)), times the non-refractory part h of the step: rise = a - (e + 1)(b - c I_fb / i_fb_0)
-        a, b, c = f32(scale * i_in), f32(scale * (i_tau + shunt[j] + ahp_mean)), f32(scale * fb_0s[j])
-        fb0 = vecmath.exp32(fb_exp * v0_32 + f32(fb_offs[j]))
+        e0s[j], a_s[j], b_s[j], c_s[j] = e0, f32(scale * i_in), f32(scale * (taus[j] + shunt[j] + ahp_mean)), f32(
+            scale * fb_0s[j])
+        fb_slopes[j] = f32(fb_exps[j])
+        fb_args[j] = fb_slopes[j] * v0_32 + f32(fb_offs[j])
+        i_ins[j] = i_in
+
+    def heun(j, full):
+        """Lane ``j``'s Heun step in float32; ``full``: inversions by :func:`invert_increment32`, else by
+        :func:`halley_settle32`."""
+        e0, a, b, c, fb_exp = e0s[j], a_s[j], b_s[j], c_s[j], fb_slopes[j]
+        fb0 = vecmath.exp32(fb_args[j])
         rise = a - (e0 + _ONE_32) * (b - c * fb0)
         guess = rise / (e0 + _ONE_32)
         if full:
@@ -709,25 +743,35 @@ def _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, noisy, work):
         else:
             d1, settled_1 = halley_settle32(e0, dw, guess, 1)
             both = settled & settled_1
-        redo = v0 + np.float64(e0) + np.float64(dw) + REDO_MARGIN * abs(np.float64(dw - rise)) >= w_thrs[j]
+        d1s[j], dws[j], errors[j], accepted[j] = d1, dw, dw - rise, _ONE_32 if both else _ZERO_32
+
+    def end(j):
+        """Lane ``j``'s end state from its Heun step if accepted and not to be redone (else its start state);
+        returns 1 if not accepted."""
+        both = accepted[j] != _ZERO_32
+        v0, ref, i_ahp = v_mem[j], refractory[j], i_ahps[j]
+        redo = v0 + np.float64(e0s[j]) + np.float64(dws[j]) + REDO_MARGIN * abs(np.float64(errors[j])) >= w_thrs[j]
         keep = redo | ~both
-        v_mem[j] = v0 if keep else max(v0 + np.float64(d1), floors[j])
-        i_ahps[j] = i_ahp if (pulsed | keep) else max(i_ahp * ahp_decays[j], ahp_floor)
+        v_mem[j] = v0 if keep else max(v0 + np.float64(d1s[j]), floors[j])
+        i_ahps[j] = i_ahp if ((ahp_pulse[j] >= 0.0) | keep) else max(i_ahp * ahp_decays[j], ahp_floors[j])
         refractory[j] = ref if keep else max(ref - dt, 0.0)
-        inputs[j] = i_in
         redos[j] = (1.0 if redo else 0.0) if both else 2.0
+        inputs[j] = i_ins[j]
         return 0 if both else 1
 
+    for j in range(n):
+        heun(j, False)
     unsettled = 0
-    for j in range(hi - lo):
-        unsettled += lane(j, False)
+    for j in range(n):
+        unsettled += end(j)
     # The fix-up, one flagged lane after another: a loop over all lanes with a condition would be vectorised
     # with masked stores, computing every lane's full step.
     j = 0
     while unsettled:
         while redos[j] != 2.0:
             j += 1
-        lane(j, True)
+        heun(j, True)
+        end(j)
         unsettled -= 1
 
 
