@@ -1060,13 +1060,17 @@ class Simulation:
                                        {"units": "1", "long_name": "kind of operation", **flags})),
         ]
 
-    def dataset(self, command="mixsig.run"):
+    def dataset(self, command="mixsig.run", run_attributes=None):
         """The results so far as a ``mixsig-1`` :class:`xarray.Dataset` (see ``docs/dataset.md``).
 
         Parameters
         ----------
         command : str
             What produced the data, for the ``history`` attribute.
+        run_attributes : dict, optional
+            :func:`mixsig.io.provenance.run_provenance` of this simulation's experiment, chip and
+            device model, when already made (it writes the experiment as TOML: 0.3 CPU-s for ref1024's
+            network; :func:`run` makes it once for all its groups).
         """
         from mixsig.io import build_dataset
         from mixsig.io.provenance import run_provenance
@@ -1090,7 +1094,7 @@ class Simulation:
                 "units": "1", "long_name": "homeostatic gain of the excitatory weights at the end of the run"})
         model = self.model
         provenance = {
-            **run_provenance(exp, chip, model),
+            **(run_provenance(exp, chip, model) if run_attributes is None else run_attributes),
             "command": command,
             "title": f"mixsig {__version__} run of {os.path.basename(exp.source)}",
             "duration": float(self.step_index * exp.dt),
@@ -1166,13 +1170,16 @@ def run(experiment, instances=None, progress=None, command="mixsig.run", group_n
         simulation.advance(experiment.duration, progress=progress)
         return simulation.dataset(command=command)
     from mixsig.io import combine
+    from mixsig.io.provenance import run_provenance
 
-    datasets = []
+    datasets, attributes = [], None
     with counting(len(groups), "group", show=progress) as done:
         for group in groups:
             simulation = Simulation(experiment, group)
             simulation.advance(experiment.duration, progress=False)
-            datasets.append(simulation.dataset(command=command))
+            if attributes is None:
+                attributes = run_provenance(simulation.experiment, simulation.chip, simulation.model)
+            datasets.append(simulation.dataset(command=command, run_attributes=attributes))
             done()
     combined = combine(datasets)
     combined.attrs["history"] = datasets[0].attrs["history"]  # one run's, not a combination's
