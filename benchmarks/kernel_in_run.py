@@ -23,7 +23,7 @@ import numba
 import numpy as np
 
 from benchmarks.ref1024 import _ready
-from mixsig.engine import fast
+from mixsig.engine import fast, philox
 
 SETTLE = 0.01
 STEPS = 200
@@ -36,12 +36,15 @@ def _recorded(noise):
     simulation.parallel = False
     simulation.advance(SETTLE, progress=False)
     simulation.max_steps_per_call = 1
+    assert simulation.counter_noise and not simulation.buffered
     start = [a.copy() for a in (simulation.syn, simulation.soma, simulation.syn_mean)]
     steps = []
     for _ in range(STEPS):
         simulation.advance(simulation.experiment.dt, progress=False)
-        z = simulation.noise[simulation.noise_used - 1] if noise else simulation.no_noise[0]
-        steps.append((simulation.i_w.copy(), z.copy()))
+        # the kernel's noise argument of that step: the Philox keys and the step (the fast kernel draws its
+        # own shot noise; the workload has no flicker, so no rows are pre-drawn)
+        z = philox.step_noise(simulation._noise_argument(), 0, simulation.step_index - 1)
+        steps.append((simulation.i_w.copy(), z))
     return simulation, start, steps, (simulation.syn.copy(), simulation.soma.copy())
 
 

@@ -37,9 +37,11 @@ generic 180 nm calibration with mismatch and ageing drift, spikes only). Figures
   ``agreement_<loop>_exact_spikes`` and ``..._fast_spikes``, the spike totals compared: the ratios
   print to 4 digits);
 * ``ref1024_fast_noise.draw_ns_per_normal`` and ``draw_ns_per_neuron_step``: CPU time of the
-  shot-noise draws (:func:`mixsig.engine.philox.standard_normals`) on one thread, per standard normal
-  and per neuron-step (five normals), into a block of the engine's own size (least of
-  ``NOISE_ROUNDS``); :func:`noise_draws`;
+  shot-noise draws on one thread, per standard normal and per neuron-step (five normals), as the fast
+  kernel makes them inside the step (:func:`mixsig.engine.philox.block_normals`, block by block), and
+  ``buffer_draw_ns_*`` as the engine pre-draws them for the exact integrator
+  (:func:`mixsig.engine.philox.standard_normals` into a block of the engine's own size), least of
+  ``NOISE_ROUNDS``; :func:`noise_draws`;
 * ``ref1024.peak_traced_mb_<T>s``   peak Python-traced memory (numpy included) of a fresh
   simulation advanced by ``T`` s, for the two ``MEMORY_DURATIONS``, and the growth per simulated
   second beyond the spike record (``ref1024.memory_growth_beyond_spikes_mb_per_s``).
@@ -59,7 +61,7 @@ import numpy as np
 from benchmarks import _workloads as workloads
 from mixsig.analysis.agreement import compare
 from mixsig.engine import philox
-from mixsig.engine.fast import N_TYPES
+from mixsig.engine.fast import BLOCK, N_TYPES
 from mixsig.engine.simulation import Simulation
 from mixsig.engine.threads import call_with_threads, forget
 
@@ -210,24 +212,48 @@ def memory():
     return figures
 
 
+@numba.njit(cache=True)
+def _kernel_draws(out, first, steps, rows, keys, n_neurons):
+    """The shot-noise draws of ``steps`` steps from ``first`` as the fast kernel makes them: block by block of
+    :data:`mixsig.engine.fast.BLOCK` neurons, each row into the block's own part of ``out`` (rows, m)."""
+    m = out.shape[1]
+    for step in range(first, first + steps):
+        for lo in range(0, m, BLOCK):
+            hi = min(m, lo + BLOCK)
+            words, z = philox.scratch()
+            for row in range(rows):
+                philox.block_normals(out[row, lo:hi], lo, hi, step, row, keys, n_neurons, 1.0, words, z)
+
+
 def noise_draws(rounds=NOISE_ROUNDS):
-    """CPU ns of the shot-noise draws on one thread per standard normal and per neuron-step, filling
-    blocks the size the engine draws for ref1024 with noise (steps of all its rows) in turn."""
-    simulation = _ready(True, integrator="fast")
+    """CPU ns of the shot-noise draws on one thread per standard normal and per neuron-step (five normals):
+    as the fast kernel draws them inside the step (``draw_ns_*``: :func:`mixsig.engine.philox.block_normals`
+    per block and row into a work row, in cache) and as the exact integrator's engine pre-draws them
+    (``buffer_draw_ns_*``: :func:`mixsig.engine.philox.standard_normals` filling blocks the size the engine
+    draws for ref1024 with noise, steps of all rows, in turn)."""
+    simulation = _ready(True, integrator="exact")
     block, rows = simulation.noise, N_TYPES + 1  # the four DPIs' and the soma's shot noise
     steps, m = block.shape[0], simulation.size
+    row_block = np.empty((rows, m))
 
     def draw():
         for first in range(0, 4 * steps, steps):
             philox.standard_normals(block, rows, first, simulation.noise_keys, simulation.n, 1.0)
 
-    call_with_threads(False, draw)
-    best = np.inf
-    for _ in range(rounds):
-        start = time.process_time_ns()
-        call_with_threads(False, draw)
-        best = min(best, (time.process_time_ns() - start) / (4 * steps * m))
-    return {"ref1024_fast_noise.draw_ns_per_neuron_step": best, "ref1024_fast_noise.draw_ns_per_normal": best / rows}
+    def draw_in_kernel():
+        _kernel_draws(row_block, 0, 4 * steps, rows, simulation.noise_keys, simulation.n)
+
+    figures = {}
+    for name, function in (("draw", draw_in_kernel), ("buffer_draw", draw)):
+        call_with_threads(False, function)
+        best = np.inf
+        for _ in range(rounds):
+            start = time.process_time_ns()
+            call_with_threads(False, function)
+            best = min(best, (time.process_time_ns() - start) / (4 * steps * m))
+        figures[f"ref1024_fast_noise.{name}_ns_per_neuron_step"] = best
+        figures[f"ref1024_fast_noise.{name}_ns_per_normal"] = best / rows
+    return figures
 
 
 def run(quick=False):

@@ -108,3 +108,26 @@ def test_fast_kernel_noise_inputs_are_the_step_averaged_noise_currents(flicker):
     outside = np.ones(work.shape[1], dtype=bool)
     outside[lo:hi] = False
     assert np.all(work[:, outside] == 7.0)
+
+
+@pytest.mark.parametrize("flicker", [False, True])
+def test_fast_kernel_noise_inputs_drawn_in_the_step_equal_the_pre_drawn_ones(flicker):
+    """With a step of philox.counter_noise the block draws its own shot normals: the noise rows equal those
+    from the same normals pre-drawn by standard_normals, bit for bit (flicker rows from the buffer's row 0)."""
+    from mixsig.engine import fast, philox
+
+    n, instances, dt, lo, hi, step, scale = 150, 2, 1e-4, 40, 296, 12, 1.3
+    m = n * instances
+    rng = np.random.default_rng(6)
+    syn = np.zeros((3, fast.N_TYPES, m + fast.PAD))
+    syn[0] = 10.0 ** rng.uniform(-14, -8, syn[0].shape)
+    keys = philox.instance_keys(9, range(instances))
+    drawn = np.empty((1, fast.N_TYPES + 1, m))
+    philox.standard_normals(drawn, fast.N_TYPES + 1, step, keys, n, scale)
+    relative = rng.standard_normal((1, fast.N_TYPES + 1 if flicker else 0, m))
+    pre_drawn, work = np.concatenate([drawn, relative], axis=1)[0], np.full(fast.work_shape(m), 7.0)
+    fast._noise_inputs(lo, hi, syn, pre_drawn, dt, work)
+    counter = philox.step_noise(philox.counter_noise(relative, keys, n, scale), 0, step)
+    own = np.full(fast.work_shape(m), 7.0)
+    fast._noise_inputs(lo, hi, syn, counter, dt, own)
+    np.testing.assert_array_equal(own, work)

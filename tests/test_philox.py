@@ -78,12 +78,13 @@ def test_scale_seed_and_rows_left_alone():
 
 
 def test_engine_draws_its_shot_noise_from_the_instance_streams():
-    """The engine's pre-drawn shot-noise rows are these normals (times sqrt(excess)), keyed by global instance."""
+    """The engine's pre-drawn shot-noise rows (the exact integrator's) are these normals (times sqrt(excess)),
+    keyed by global instance."""
     from mixsig.engine.simulation import Simulation
     from mixsig.experiment import default_experiment
 
-    simulation = Simulation(default_experiment().replace(duration=0.01, instances=2, noise=True))
-    assert simulation.shot
+    simulation = Simulation(default_experiment().replace(duration=0.01, instances=2, noise=True, integrator="exact"))
+    assert simulation.shot and not simulation.counter_noise
     simulation._draw_noise(40)
     rows = simulation.noise[:, :5]
     z = rows.ravel() / simulation.shot_scale
@@ -124,3 +125,51 @@ def test_normals_follow_the_documented_counter_rule():
     philox.standard_normals(out, 5, first, keys, 300, 1.0)
     expected = _reference_normals(range(first, first + 4), 5, 300, keys)
     np.testing.assert_allclose(out, expected, rtol=2e-6, atol=2.0**-11.5)
+
+
+@pytest.mark.parametrize("n_neurons, lo, hi", [(512, 0, 256), (512, 256, 768), (300, 0, 256), (300, 256, 512),
+                                               (300, 40, 590), (700, 500, 1400), (100, 17, 18)])
+def test_block_normals_are_the_standard_normals_of_any_range(n_neurons, lo, hi):
+    """A kernel's block of neurons draws, row by row, the values standard_normals gives those neurons, bit for
+    bit: whole chunks, chunks cut by the range's ends, ranges across instances and partial chunks."""
+    instances, steps, scale = 3, (0, 5, 2**32 + 1), 1.7
+    keys = philox.instance_keys(11, range(instances))
+    for step in steps:
+        whole = np.empty((1, 5, n_neurons * instances))
+        philox.standard_normals(whole, 5, step, keys, n_neurons, scale)
+        for row in range(5):
+            out = np.full(hi - lo + 2, 9.0)
+            philox.block_normals(out[1:-1], lo, hi, step, row, keys, n_neurons, scale, *philox.scratch())
+            np.testing.assert_array_equal(out[1:-1], whole[0, row, lo:hi])
+            assert out[0] == out[-1] == 9.0
+
+
+def _fast_run(monkeypatch, counter, parallel, **changes):
+    """The state after a short noisy fast run, the kernel drawing its own shot noise (``counter``) or fed
+    the engine's pre-drawn rows."""
+    import dataclasses
+
+    from mixsig.engine import protocol, simulation as engine
+    from mixsig.experiment import default_experiment
+
+    kernel = dataclasses.replace(protocol.FAST, counter_noise=counter)
+    monkeypatch.setattr(engine, "kernel_for", lambda model, integrator: kernel)
+    simulation = engine.Simulation(default_experiment().replace(duration=0.05, instances=2, noise=True, seed=5,
+                                                                **changes))
+    simulation.parallel = parallel
+    assert simulation.counter_noise == counter and simulation.buffered == (not counter or simulation.flicker)
+    simulation.advance(0.05, progress=False)
+    return simulation.syn.copy(), simulation.soma.copy(), simulation.n_spikes
+
+
+@pytest.mark.parametrize("changes", [{}, {"device_model": "fdsoi_22nm"}])
+def test_fast_kernel_draws_in_the_step_what_the_engine_would_pre_draw(monkeypatch, changes):
+    """The fast kernel's own shot-noise draws (counter_noise) give the run the pre-drawn rows give, bit for
+    bit, on one thread and on all (with flicker, fdsoi_22nm: its rows stay pre-drawn)."""
+    drawn = _fast_run(monkeypatch, True, True, **changes)
+    assert drawn[2] > 0
+    for counter, parallel in ((False, True), (True, False), (False, False)):
+        other = _fast_run(monkeypatch, counter, parallel, **changes)
+        np.testing.assert_array_equal(other[0], drawn[0])
+        np.testing.assert_array_equal(other[1], drawn[1])
+        assert other[2] == drawn[2]

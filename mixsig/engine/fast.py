@@ -129,7 +129,7 @@ import numpy as np
 from mixsig.circuits.dpi import dpi_advance
 from mixsig.circuits.soma import soma_advance
 from mixsig.constants import Q_E
-from mixsig.engine import vecmath
+from mixsig.engine import philox, vecmath
 
 N_TYPES = 4
 """Synapse types per neuron (AMPA, NMDA, GABA, SHUNT)."""
@@ -369,29 +369,89 @@ def _pulse_charge(t_on, tau, a, i_gain, i_start, i_on):
     return 0.5 * t_on * (i_start + i_on) - t_on * t_on * (slope_end - slope_start) / 12.0
 
 
+@numba.njit(cache=True)
+def _rows_noisy(z):
+    """Whether pre-drawn rows ``z`` (rows, m) switch noise on (any row)."""
+    return z.shape[0] > 0
+
+
+@numba.njit(cache=True)
+def _counter_noisy(z):
+    """Whether a step of :func:`mixsig.engine.philox.counter_noise` has noise: shot keys or flicker rows."""
+    return z[1].shape[0] > 0 or z[0].shape[0] > 0
+
+
+_noisy = philox.by_noise_type(_rows_noisy, _counter_noisy)
+
+
+@numba.njit(cache=True)
+def _copy_shot(z, lo, hi, work):
+    """The pre-drawn shot normals (rows 0-4 of ``z``) of neurons ``lo .. hi - 1`` into the DPIs' noise rows and
+    the soma's row of ``work``."""
+    for row in range(N_TYPES + 1):
+        out, shot = work[ROW_DPI_NOISE + row if row < N_TYPES else ROW_SOMA_Z, lo:hi], z[row, lo:hi]
+        for j in range(hi - lo):
+            out[j] = shot[j]
+
+
+@numba.njit(cache=True)
+def _draw_shot(z, lo, hi, work):
+    """:func:`_copy_shot` for a step of :func:`mixsig.engine.philox.counter_noise`: the normals drawn here, for
+    this block only, in cache (:func:`mixsig.engine.philox.block_normals`; zeros without keys)."""
+    keys, step, n_neurons, scale = z[1], z[2], z[3], z[4]
+    words, normals = philox.scratch()
+    for row in range(N_TYPES + 1):
+        out = work[ROW_DPI_NOISE + row if row < N_TYPES else ROW_SOMA_Z, lo:hi]
+        if keys.shape[0] > 0:
+            philox.block_normals(out, lo, hi, step, row, keys, n_neurons, scale, words, normals)
+        else:
+            out[:] = 0.0
+
+
+_shot_draws = philox.by_noise_type(_copy_shot, _draw_shot)
+
+
+@numba.njit(cache=True)
+def _rows_flicker(z):
+    """Pre-drawn rows ``z`` and the row of the first DPI's relative flicker fluctuation (flicker is on when
+    ``z`` has more rows)."""
+    return z, N_TYPES + 1
+
+
+@numba.njit(cache=True)
+def _counter_flicker(z):
+    """:func:`_rows_flicker` for a step of :func:`mixsig.engine.philox.counter_noise`: its buffer row, from 0."""
+    return z[0], 0
+
+
+_flicker_rows = philox.by_noise_type(_rows_flicker, _counter_flicker)
+
+
 @numba.njit(cache=True, error_model="numpy")
 def _noise_inputs(lo, hi, syn, z, dt, work):
     """Rule 5's inputs for neurons ``lo .. hi - 1`` (with noise only: without, :func:`_dpis` skips this pass
     and the vector passes read no noise row): each DPI's step-averaged shot (and flicker) noise current
     at its output current at the step's start (A), and the soma's draws, into ``work``, so that the
-    vector passes read them as plain rows. One loop per row, with and without flicker apart (a loop
-    choosing per element ran 3x slower), and ``q/dt`` taken once (no division per element)."""
-    flicker = z.shape[0] > N_TYPES + 1
+    vector passes read them as plain rows. ``z`` is the step's pre-drawn rows or a step of
+    :func:`mixsig.engine.philox.counter_noise`, whose shot normals are drawn here, for this block only, in
+    cache (:func:`_shot_draws`). One loop per row, with and without flicker apart (a loop choosing per
+    element ran 3x slower), and ``q/dt`` taken once (no division per element)."""
+    _shot_draws(z, lo, hi, work)
+    rows, first = _flicker_rows(z)
+    flicker = rows.shape[0] > first
     q_per_dt = Q_E / dt
     for k in range(N_TYPES):
-        i_syn, shot, noise = syn[0, k, lo:hi], z[k, lo:hi], work[ROW_DPI_NOISE + k, lo:hi]
+        i_syn, noise = syn[0, k, lo:hi], work[ROW_DPI_NOISE + k, lo:hi]
         if flicker:
-            relative = z[N_TYPES + 1 + k, lo:hi]
+            relative = rows[first + k, lo:hi]
             for j in range(hi - lo):
-                noise[j] = math.sqrt(q_per_dt * i_syn[j]) * shot[j] + i_syn[j] * relative[j]
+                noise[j] = math.sqrt(q_per_dt * i_syn[j]) * noise[j] + i_syn[j] * relative[j]
         else:
             for j in range(hi - lo):
-                noise[j] = math.sqrt(q_per_dt * i_syn[j]) * shot[j]
-    soma_shot, soma_flicker, shot = work[ROW_SOMA_Z, lo:hi], work[ROW_SOMA_Z + 1, lo:hi], z[N_TYPES, lo:hi]
-    for j in range(hi - lo):
-        soma_shot[j] = shot[j]
+                noise[j] = math.sqrt(q_per_dt * i_syn[j]) * noise[j]
+    soma_flicker = work[ROW_SOMA_Z + 1, lo:hi]
     if flicker:
-        relative = z[2 * N_TYPES + 1, lo:hi]
+        relative = rows[first + N_TYPES, lo:hi]
         for j in range(hi - lo):
             soma_flicker[j] = relative[j]
     else:
@@ -806,7 +866,7 @@ def _dpi_weights(lo, hi, i_w, work):
 def _dpis(lo, hi, syn, i_w, z, dt, syn_par, work):
     """Rules 1, 2 and 5 for the DPIs of neurons ``lo .. hi - 1``: noise inputs (with noise only), weights,
     decays, packed pulses (and the rare pulse steps the lanes leave to the float64 scalar pass)."""
-    noisy = z.shape[0] > 0
+    noisy = _noisy(z)
     if noisy:
         _noise_inputs(lo, hi, syn, z, dt, work)
     _dpi_weights(lo, hi, i_w, work)
@@ -819,7 +879,7 @@ def _advance_block(lo, hi, syn, soma, i_w, z, dt, syn_par, nmda_thr, soma_par, i
     """Advance neurons ``lo .. hi - 1`` by one step (rules 1-5), in place: vector passes, then sparse ones."""
     _dpis(lo, hi, syn, i_w, z, dt, syn_par, work)
     _ahp_pulses(lo, hi, soma, soma_par, dt, work)
-    _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, z.shape[0] > 0, work)
+    _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, _noisy(z), work)
     _soma_sparse(lo, hi, soma, dt, soma_par, work, count, offset)
 
 

@@ -61,6 +61,7 @@ from mixsig.circuits.dpi import decay_step, propagator, step_element
 from mixsig.circuits.soma import N_KERNEL_PARAMETERS, ahp_propagators, kernel_parameters, soma_advance_propagated
 from mixsig.constants import Q_E
 from mixsig.engine import precompile, soma_block
+from mixsig.engine.philox import step_noise, step_noise_type
 
 N_TYPES = 4
 """Synapse types per neuron (AMPA, NMDA, GABA, SHUNT)."""
@@ -706,8 +707,10 @@ def _run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_i
         CAM tables, as :func:`deliver` takes them.
     i_w : ndarray, shape (m, 4)
         Work array of the weight currents, A.
-    noise : ndarray, shape (n1 - n0, 5, m) or (n1 - n0, 0, m)
-        Standard normal draws of each step (see :func:`advance_neurons`).
+    noise : ndarray, shape (n1 - n0, 5, m) or (n1 - n0, 0, m), or tuple
+        Standard normal draws of each step (see :func:`advance_neurons`), or for a kernel that draws its
+        own shot noise :func:`mixsig.engine.philox.counter_noise`; the kernel receives
+        :func:`mixsig.engine.philox.step_noise` of it.
     syn, soma, dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset :
         As :func:`advance_neurons`, in the layout of the loop's kernel (:mod:`mixsig.engine.protocol`;
         ``syn_mean`` is its work array); the state is updated in place and ``count``, ``offset``
@@ -750,7 +753,8 @@ def _run_steps(n0, n1, block_start, input_ptr, input_keys, input_counts, input_i
                     n_neurons, i_w, t, stp_on, stp_par, stp_state, gain, scaled, or_pulses)
         if or_pulses:
             extend_pulses(i_w, syn, STATE_MAJOR)
-        ADVANCE(syn, soma, i_w, noise[n - n0], dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count, offset)
+        ADVANCE(syn, soma, i_w, step_noise(noise, n - n0, n), dt, syn_par, nmda_thr, soma_par, i_dc, syn_mean, count,
+                offset)
         if scaled:
             scale_gains(count, offset, dt, homeo_on, homeo_par, homeo_state, gain)
         if compiled_routing:
@@ -858,8 +862,8 @@ def compile_step_loop(loop, advance, args, state_major, meanwhile=None, beside=(
     try:
         if helper is not None:
             i_w, noise, syn, soma = args[15:19]
-            step_noise = numba.typeof(noise).copy(ndim=noise.ndim - 1)  # the loop passes noise[n - n0]
-            advance.compile(precompile.signature((syn, soma, i_w)) + (step_noise,) + precompile.signature(args[19:27]))
+            z = step_noise_type(noise)  # what the loop passes the kernel
+            advance.compile(precompile.signature((syn, soma, i_w)) + (z,) + precompile.signature(args[19:27]))
             precompile.finish(helper)
         if meanwhile is not None:
             meanwhile()

@@ -40,6 +40,8 @@ import math
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from mixsig.device.mismatch import PURPOSE_NOISE, instance_seed_sequence
 from mixsig.engine import vecmath
@@ -160,6 +162,14 @@ def _row_normals(out, n, step, row, k0, k1, first_group, scale, words, z):
             out[first + q] = scale * np.float64(z[word, q])
 
 
+@numba.njit(cache=True)
+def scratch():
+    """Scratch of :func:`_row_normals` and :func:`block_normals`: Philox words (uint32) and float32 normals,
+    each (4, :data:`GROUP`)."""
+    return (np.empty((NORMALS_PER_BLOCK, GROUP), dtype=np.uint32),
+            np.empty((NORMALS_PER_BLOCK, GROUP), dtype=np.float32))
+
+
 @numba.njit(cache=True, parallel=True)
 def standard_normals(out, rows, first_step, keys, n_neurons, scale):
     """Fill rows ``0 .. rows - 1`` of ``out`` (steps, rows or more, m) with the standard normals of steps
@@ -180,8 +190,96 @@ def standard_normals(out, rows, first_step, keys, n_neurons, scale):
         first_local = chunk * CHUNK
         n = min(n_neurons - first_local, CHUNK)
         lo = instance * n_neurons + first_local
-        words = np.empty((NORMALS_PER_BLOCK, GROUP), dtype=np.uint32)
-        z = np.empty((NORMALS_PER_BLOCK, GROUP), dtype=np.float32)
+        words, z = scratch()
         for row in range(rows):
             _row_normals(out[step, row, lo:lo + n], n, first_step + step, row, keys[instance, 0], keys[instance, 1],
                          chunk * GROUP, scale, words, z)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def block_normals(out, lo, hi, step, row, keys, n_neurons, scale, words, z):
+    """Row ``row`` at ``step`` of neurons ``lo .. hi - 1`` times ``scale`` into ``out`` (hi - lo,): the values of
+    :func:`standard_normals` (neuron ``j`` is neuron ``j % n_neurons`` of instance ``j // n_neurons``), bit for
+    bit, for any range; ``words`` and ``z`` are :func:`_row_normals`' scratch (:func:`scratch`). A chunk of
+    :data:`CHUNK` neurons lying whole in the range is drawn straight into ``out``; a chunk cut by the range's
+    ends is drawn whole into a scratch row and its part copied (the engine's blocks of 256 neurons are whole
+    chunks when the neurons per instance are a multiple of 256)."""
+    j = lo
+    while j < hi:
+        instance, local = divmod(j, n_neurons)
+        chunk = local // CHUNK
+        n = min(n_neurons - chunk * CHUNK, CHUNK)
+        begin = local - chunk * CHUNK
+        end = min(n, begin + hi - j)
+        k0, k1 = keys[instance, 0], keys[instance, 1]
+        if begin == 0 and end == n:
+            _row_normals(out[j - lo:j - lo + n], n, step, row, k0, k1, chunk * GROUP, scale, words, z)
+        else:
+            whole = np.empty(n)
+            _row_normals(whole, n, step, row, k0, k1, chunk * GROUP, scale, words, z)
+            out[j - lo:j - lo + end - begin] = whole[begin:end]
+        j += end - begin
+
+
+def counter_noise(buffer, keys, n_neurons, scale):
+    """The noise argument of a step loop whose kernel draws its own shot noise (``counter_noise`` of
+    :class:`mixsig.engine.protocol.NeuronKernel`): ``buffer`` (steps, rows, m) holds the other noise rows
+    (the relative flicker fluctuations, rows 0-4, or none), ``keys`` (instances, 2) the shot noise's Philox
+    keys (:func:`instance_keys`; no rows: shot noise off), ``n_neurons`` the neurons per instance and
+    ``scale`` the factor of every normal. :func:`step_noise` gives each step's kernel argument."""
+    return buffer, keys, np.int64(n_neurons), float(scale)
+
+
+def by_noise_type(rows_case, counter_case):
+    """A function of a noise argument (first argument) and more that calls ``rows_case`` for pre-drawn
+    rows (an array) and ``counter_case`` for :func:`counter_noise` or one of its steps (a tuple), with the
+    same arguments; in compiled code the choice is made by type, when the caller is compiled (an overload)."""
+    def choose(noise, *args):
+        case = counter_case if isinstance(noise, tuple) else rows_case
+        return getattr(case, "py_func", case)(noise, *args)
+
+    @overload(choose)
+    def _choose(noise, *args):
+        case = counter_case if isinstance(noise, types.BaseTuple) else rows_case
+        return lambda noise, *args: case(noise, *args)
+
+    choose.__doc__ = f"``{rows_case.__name__}`` for pre-drawn rows, ``{counter_case.__name__}`` for counter-based draws."
+    return choose
+
+
+@numba.njit(cache=True)
+def _rows_of_step(noise, k, n):
+    """Step ``k`` of a call's pre-drawn rows (steps, rows, m)."""
+    return noise[k]
+
+
+@numba.njit(cache=True)
+def _counter_of_step(noise, k, n):
+    """Step ``k`` (step ``n`` of the run) of :func:`counter_noise`: ``(buffer[k], keys, n, n_neurons, scale)``."""
+    return noise[0][k], noise[1], np.int64(n), noise[2], noise[3]
+
+
+step_noise = by_noise_type(_rows_of_step, _counter_of_step)
+"""``step_noise(noise, k, n)``: the kernel's noise argument ``z`` for step ``n``, the ``k``-th of a step loop's
+call (:func:`mixsig.engine.kernels.step_loop`): the pre-drawn rows ``noise[k]``, or for :func:`counter_noise`
+the tuple ``(buffer[k], keys, n, n_neurons, scale)`` from which the kernel draws step ``n``'s normals itself."""
+
+
+def silent_step(m, counter):
+    """The kernel's noise argument ``z`` for a step without noise of ``m`` neurons: no rows (m,), or for a kernel
+    with ``counter_noise`` a step of :func:`counter_noise` with no rows and no keys (the type the engine passes
+    it, so the kernel is compiled once)."""
+    rows = np.zeros((1, 0, m))
+    if not counter:
+        return rows[0]
+    return step_noise(counter_noise(rows, np.zeros((0, 2), dtype=np.uint64), m, 1.0), 0, 0)
+
+
+def step_noise_type(noise):
+    """numba's type of :func:`step_noise` ``(noise, k, n)``, from the type of ``noise`` alone (its buffer may
+    hold no step yet: the first draw comes after the compilation)."""
+    whole = numba.typeof(noise)
+    if isinstance(whole, types.BaseTuple):
+        rows, keys, n_neurons, scale = whole
+        return types.Tuple((rows.copy(ndim=rows.ndim - 1), keys, types.int64, n_neurons, scale))
+    return whole.copy(ndim=whole.ndim - 1)

@@ -19,7 +19,12 @@ implementation follows these rules.
    documented by :func:`mixsig.engine.kernels.advance_neurons` (an empty first axis: no noise),
    ``nmda_thr`` and ``i_dc`` (m,) currents (A). ``work`` has ``work_shape(m)`` and is scratch.
    Neurons are independent within a step: results must not depend on the number of threads.
-   No random draws, no I/O. **Pulses inside the step** (optional, ``advance_onsets``, used with
+   No random draws, no I/O, with one exception: a kernel with ``counter_noise`` receives instead of
+   ``z`` a step of :func:`mixsig.engine.philox.counter_noise`, ``(rows, keys, step, n_neurons, scale)``
+   (``rows`` the flicker rows, rows 0-4, or none), and draws the step's shot-noise normals itself with
+   :func:`mixsig.engine.philox.block_normals`, the same values the engine would have pre-drawn (a pure
+   function of key, step, neuron and row: no state, no dependence on threads or blocks); it must still
+   accept pre-drawn rows (:func:`mixsig.engine.philox.by_noise_type` chooses by type). **Pulses inside the step** (optional, ``advance_onsets``, used with
    the experiment's ``delivery = "exact"``): ``advance_onsets(targets, ptr, kind, onset, current,
    syn, soma, syn0, soma0, i_w, z, dt, syn_par, nmda_thr, soma_par, i_dc, work, count, offset)``
    advances neurons ``targets`` from their step-start state ``syn0, soma0`` with, besides ``i_w``,
@@ -91,6 +96,10 @@ class NeuronKernel:
         Whether the neurons have the four DPI synapses (rule 1 then receives their params).
     mismatch_free : bool
         Whether the model has no analog devices (the experiment's ``device_model`` must be ``"none"``).
+    counter_noise : bool
+        Whether ``advance`` draws its own shot noise from a step of
+        :func:`mixsig.engine.philox.counter_noise` (rule 3); the engine then passes that in every run,
+        noise on or off (one argument type, one compilation).
     """
 
     name: str
@@ -110,6 +119,7 @@ class NeuronKernel:
     takes_dpis: bool = True
     mismatch_free: bool = False
     advance_onsets: typing.Callable = None
+    counter_noise: bool = False
 
 
 SOMA_COLUMNS = ("c_mem", "i_tau", "i_gain", "i_spkthr", "i_reset", "t_ref", "i_fb_0", "c_ahp", "i_tau_ahp",
@@ -142,6 +152,7 @@ EXACT = NeuronKernel(
 FAST = NeuronKernel(
     name="fast", advance=fast.advance, advance_serial=fast.advance_serial, state_major=True, tables=fast.tables, resting_state=fast.resting_state,
     observe=fast.observe, work_shape=fast.work_shape, parameter_rows=fast.SOMA_ROWS, state_rows=fast.STATE_ROWS,
+    counter_noise=True,
 )
 """The fast integrator (:mod:`mixsig.engine.fast`): structure-of-arrays tables and state."""
 

@@ -52,10 +52,11 @@ so the results are the same bit for bit). It stops before any step at which Pyth
 noise), and after a step whose spikes outgrow the spike record or the router's free slots, which
 Python then records and routes (``Router.feed``). With ``Simulation.compiled_routing = False``
 every step with a spike, or with events in flight, returns to Python for that (the path the
-tests compare against). Shot-noise normals are drawn
-ahead in blocks of steps by a counter-based generator (:mod:`mixsig.engine.philox`: each value is a
-function of the instance's key, the step and the neuron), so the values do not depend on the
-grouping of steps, instances or threads. Within a step the neurons may be spread
+tests compare against). Shot-noise normals come from a counter-based generator
+(:mod:`mixsig.engine.philox`: each value is a function of the instance's key, the step, the neuron
+and the row), so the values do not depend on the grouping of steps, instances or threads: a kernel
+with ``counter_noise`` (``fast``) draws them itself inside the step, block by block, from the keys
+the loop hands it; for the others they are drawn ahead in blocks of steps, as are flicker fluctuations. Within a step the neurons may be spread
 over numba's threads (``Simulation.parallel``; by default the engine measures, per run, whether the
 threads are faster than one thread: :mod:`mixsig.engine.threads`); each neuron's arithmetic is unchanged, so neither
 the threading nor the grouping of steps changes any result (``tests/test_kernels_reference.py``).
@@ -138,10 +139,10 @@ FLICKER_STREAM = 1
 """Spawn-key element (after instance and ``PURPOSE_NOISE``) of the flicker-noise streams."""
 
 NOISE_STEPS = 256
-"""Steps of shot-noise draws made at once (at most; see :data:`NOISE_BYTES`)."""
+"""Steps of pre-drawn noise made at once (at most; see :data:`NOISE_BYTES`)."""
 
 NOISE_BYTES = 32 * 2**20
-"""Largest buffer of pre-drawn shot-noise normals, bytes."""
+"""Largest buffer of pre-drawn noise (shot-noise normals unless the kernel draws its own, flicker), bytes."""
 
 ROUTER_FREE_SLOTS = 1 << 12
 """Free router event slots kept ready for the compiled routing (more events in one step fall back to Python)."""
@@ -500,6 +501,11 @@ class Simulation:
         self.flicker = bool(exp.noise and settings is not None and settings.flicker)
         self.noisy = self.shot or self.flicker
         self.noise_keys = philox.instance_keys(exp.seed, self.instances)
+        # A kernel with counter_noise draws the shot noise itself, inside the step (no buffer); the buffer
+        # then holds only the flicker rows, from row 0.
+        self.counter_noise = self.kernel.counter_noise
+        self.flicker_row = 0 if self.counter_noise else N_TYPES + 1
+        self.buffered = self.flicker or (self.shot and not self.counter_noise)
         # Flicker: per instance, a stateful sum of Lorentzians over (4 DPIs + soma, neuron), on its
         # own stream so that switching it does not change the shot-noise draws.
         self.flicker_rngs, self.flicker_sources = [], []
@@ -514,12 +520,12 @@ class Simulation:
             self.flicker_scale = np.sqrt(coefficients)[:, None]
         # excess noise: S_I = 2 q I excess (the normals are scaled once, so the stream is unchanged)
         self.shot_scale = 1.0 if settings is None else math.sqrt(settings.excess)
-        rows = (N_TYPES + 1) * (2 if self.flicker else 1)
+        rows = self.flicker_row + (N_TYPES + 1 if self.flicker else 0)
         self.parallel = None if self.size >= PARALLEL_MIN_NEURONS else False
         self.thread_choice = ThreadChoice((self.chip.neuron_model, exp.integrator, self.size))
         self.max_steps_per_call = sys.maxsize
-        steps = max(1, min(NOISE_STEPS, int(NOISE_BYTES // (8 * rows * self.size))))
-        self.noise = np.zeros((steps if self.noisy else 0, rows, self.size))
+        steps = max(1, min(NOISE_STEPS, int(NOISE_BYTES // (8 * max(rows, 1) * self.size))))
+        self.noise = np.zeros((steps if self.buffered else 0, rows, self.size))
         self.noise_used = self.noise.shape[0]
         self.no_noise = np.zeros((max(1, int(round(STIMULUS_BLOCK / exp.dt))), 0, self.size))
 
@@ -710,7 +716,7 @@ class Simulation:
             limit = min(limit, int(later[0]))
         if self.routed and not self.compiled_routing and self.router.in_flight + self.router.broadcast_in_flight > 0:
             limit = n + 1  # the router may deliver during any step: hand it every step
-        if self.noisy:
+        if self.buffered:
             limit = min(limit, n + self.noise.shape[0] - self.noise_used)
         if self.event_times is not None:
             limit = n + 1  # one step per call: its spikes are routed in rounds (mixsig.engine.onsets)
@@ -734,7 +740,7 @@ class Simulation:
         kernel = self.kernel
         advance = kernel.advance_serial if self.parallel is False else kernel.advance
         loop = step_loop(advance, kernel.state_major)
-        draw = self.noisy and self.noise_used == self.noise.shape[0]
+        draw = self.buffered and self.noise_used == self.noise.shape[0]
         ready = loop in self._loops_ready
         if not ready:  # a cold start compiles on two cores (the noise kernel beside the routing)
             compile_step_loop(loop, advance, self._loop_args(n, n + 1, routing), kernel.state_major,
@@ -753,7 +759,7 @@ class Simulation:
         done, handled, *pending = call_with_threads(threaded, loop, *args)
         if self.parallel is None:
             self.thread_choice.record(threaded, done, time.perf_counter() - start, counted=ready)
-        if self.noisy:
+        if self.buffered:
             self.noise_used += done
         last = n + done - 1
         if routing[0]:
@@ -778,13 +784,23 @@ class Simulation:
     def _loop_args(self, n, limit, routing):
         """The arguments of the step loop's call running steps ``n`` up to ``limit`` (:func:`mixsig.engine.kernels.step_loop`)."""
         _, ptr, keys, counts, everyone = self._block
-        noise = self.noise[self.noise_used:] if self.noisy else self.no_noise
+        noise = self._noise_argument()
         pending_keys, pending_counts, pending_instance = self.pending
         return (n, limit, (n // self.block_steps) * self.block_steps, ptr, keys, counts, everyone, pending_keys,
                 pending_counts, pending_instance, self.compiled.cam_ptr, self.cam_local, self.compiled.cam_syn_type,
                 self.weight, self.n, self.i_w, noise, self.syn, self.soma, self.experiment.dt, self.syn_par,
                 self.nmda_thr, self.soma_par, self._i_dc(n), self.syn_mean, self.count, self.offset, self._adapt(),
                 routing)
+
+    def _noise_argument(self):
+        """The step loop's noise argument from the next step on: the pre-drawn rows left, or for a kernel that
+        draws its own shot noise (:attr:`counter_noise`) :func:`mixsig.engine.philox.counter_noise` of them
+        (its Philox keys, none when shot noise is off)."""
+        noise = self.noise[self.noise_used:] if self.buffered else self.no_noise
+        if not self.counter_noise:
+            return noise
+        return philox.counter_noise(noise, self.noise_keys if self.shot else self.noise_keys[:0], self.n,
+                                    self.shot_scale)
 
     def _routing(self):
         """The routing tuple of :func:`mixsig.engine.kernels.step_loop` (compiled routing on when
@@ -814,24 +830,26 @@ class Simulation:
     def _noise_kernels(self, n):
         """The compiled kernels :meth:`_draw_noise` calls, with arguments of their types (for the
         compile helper: :func:`mixsig.engine.kernels.compile_step_loop`)."""
-        if not self.shot:
+        if not self.shot or self.counter_noise:
             return ()
         return ((philox.standard_normals, (self.noise, N_TYPES + 1, n, self.noise_keys, self.n, self.shot_scale)),)
 
     def _draw_noise(self, n):
         """Draw the noise of steps ``n, n + 1, ...``: shot-noise standard normals from each neuron's
         counter-based stream (:mod:`mixsig.engine.philox`; on numba's threads when the step runs on
-        them, :attr:`parallel` or the measured choice, else on one), flicker fluctuations instance by instance."""
+        them, :attr:`parallel` or the measured choice, else on one), unless the kernel draws them itself
+        (:attr:`counter_noise`), and flicker fluctuations instance by instance."""
         steps, dt = self.noise.shape[0], self.experiment.dt
-        if self.shot:
+        shot_kernels = self._noise_kernels(n)
+        if shot_kernels:
             configure_threading()
             threaded = self.thread_choice.parallel if self.parallel is None else self.parallel
-            for kernel, args in self._noise_kernels(n):
+            for kernel, args in shot_kernels:
                 call_with_threads(threaded, kernel, *args)
         if self.flicker:
             for i, (source, frng) in enumerate(zip(self.flicker_sources, self.flicker_rngs)):
                 for step in range(steps):
-                    self.noise[step, N_TYPES + 1:, i * self.n:(i + 1) * self.n] = source.step(1.0, dt, frng) * self.flicker_scale
+                    self.noise[step, self.flicker_row:, i * self.n:(i + 1) * self.n] = source.step(1.0, dt, frng) * self.flicker_scale
         self.noise_used = 0
 
     def _route(self, fired, times, until):

@@ -23,6 +23,7 @@ import numpy as np
 
 from mixsig.circuits import soma, synapses
 from mixsig.engine.kernels import N_TYPES
+from mixsig.engine.philox import silent_step
 from mixsig.engine.protocol import KERNELS
 from mixsig.engine.stimuli import bin_times, poisson_times
 from mixsig.errors import ConfigError, Problem, is_finite, is_int, raise_if_any
@@ -181,7 +182,7 @@ def simulate(job, input_times):
     syn, neuron = kernel.resting_state(syn_par, soma_par)
     i_w, work = np.zeros((copies, N_TYPES)), np.zeros(kernel.work_shape(copies))
     ampa_mean = work[0, :copies] if kernel.state_major else work[:, 0]  # step-averaged AMPA current (a view)
-    count, offset, no_noise = np.zeros(copies, dtype=np.int64), np.zeros(copies), np.zeros((0, copies))
+    count, offset, no_noise = np.zeros(copies, dtype=np.int64), np.zeros(copies), silent_step(copies, kernel.counter_noise)
     charge = np.zeros(copies)
     steps, which, offsets = [], [], []
     for n in range(n_steps):
