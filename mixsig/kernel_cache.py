@@ -188,14 +188,17 @@ def _light_load(load_overload):
 
 def register():
     """Put :class:`PackageSourceLocator` first in numba's locator list, lock saves into its
-    folders and load from them without the context refresh (once; idempotent)."""
+    folders and load from them without the context refresh where numba's ``Cache`` has the
+    private methods :func:`_light_load` calls (once; idempotent)."""
     locators = caching.CacheImpl._locator_classes
     if PackageSourceLocator not in locators:
         locators.insert(0, PackageSourceLocator)
     cache_file = _numba_class("IndexDataCacheFile")
     if not getattr(cache_file.save, "mixsig_locked", False):
         cache_file.save = _locked_save(cache_file.save)
-    if not getattr(caching.Cache.load_overload, "mixsig_light", False):
+    light_usable = all(hasattr(caching.Cache, name) for name in ("_load_overload", "_guard_against_spurious_io_errors"))
+    if light_usable and not getattr(caching.Cache.load_overload, "mixsig_light", False):
+        # a numba without these private methods keeps its own (slower, refreshing) load
         caching.Cache.load_overload = _light_load(caching.Cache.load_overload)
 
 
