@@ -21,7 +21,8 @@ import numba
 import numpy as np
 
 from benchmarks import _workloads as workloads
-from mixsig.engine import fast
+from benchmarks.kernel_in_run import record_steps
+from mixsig.engine import fast, philox
 from mixsig.engine.simulation import Simulation
 
 INSTANCES = 64
@@ -32,18 +33,10 @@ GROUPS = (1, 4, 16)
 
 
 def _recorded():
-    """The settled simulation, its start state, the weight currents of each step and its end state."""
+    """The settled simulation, its start state, each step's weight currents and its end state."""
     experiment = workloads.experiment(noise=False, instances=INSTANCES, duration=1.0, integrator="fast")
-    simulation = Simulation(experiment)
-    simulation.parallel = False
-    simulation.advance(SETTLE, progress=False)
-    simulation.max_steps_per_call = 1
-    start = [a.copy() for a in (simulation.syn, simulation.soma, simulation.syn_mean)]
-    weights = []
-    for _ in range(STEPS):
-        simulation.advance(experiment.dt, progress=False)
-        weights.append(simulation.i_w.copy())
-    return simulation, start, weights, (simulation.syn.copy(), simulation.soma.copy())
+    simulation, start, steps, end = record_steps(Simulation(experiment), SETTLE, STEPS)
+    return simulation, start, [i_w for i_w, _ in steps], end
 
 
 def _columns(a, lo, hi):
@@ -63,7 +56,7 @@ def run():
         parts = []
         for lo in range(0, m, n):
             syn, soma, work = (_columns(a, lo, lo + n) for a in start)
-            parts.append((syn, soma, [np.ascontiguousarray(w[lo:lo + n]) for w in weights], np.zeros((0, n)),
+            parts.append((syn, soma, [np.ascontiguousarray(w[lo:lo + n]) for w in weights], philox.silent_step(n, True),
                           _columns(simulation.syn_par, lo, lo + n), np.ascontiguousarray(simulation.nmda_thr[lo:lo + n]),
                           _columns(simulation.soma_par, lo, lo + n), np.ascontiguousarray(i_dc[lo:lo + n]), work,
                           np.zeros(n, dtype=np.int64), np.zeros(n)))

@@ -32,20 +32,28 @@ ROUNDS = 4
 
 def _recorded(noise):
     """The settled simulation's start state, the run's ``i_w`` and noise draws per step and its end state."""
-    simulation = _ready(noise, SETTLE + STEPS * 1e-4, integrator="fast")
+    return record_steps(_ready(noise, SETTLE + STEPS * 1e-4, integrator="fast"), SETTLE, STEPS)
+
+
+def record_steps(simulation, settle, steps):
+    """Settle ``simulation`` on one thread for ``settle`` s, then run ``steps`` steps one per call.
+
+    Returns the simulation, its start state ``[syn, soma, syn_mean]`` (copies), each step's
+    ``(i_w, the kernel's noise argument)`` and the end state ``(syn, soma)``.
+    """
     simulation.parallel = False
-    simulation.advance(SETTLE, progress=False)
+    simulation.advance(settle, progress=False)
     simulation.max_steps_per_call = 1
     assert simulation.counter_noise and not simulation.buffered
     start = [a.copy() for a in (simulation.syn, simulation.soma, simulation.syn_mean)]
-    steps = []
-    for _ in range(STEPS):
+    recorded = []
+    for _ in range(steps):
         simulation.advance(simulation.experiment.dt, progress=False)
         # the kernel's noise argument of that step: the Philox keys and the step (the fast kernel draws its
         # own shot noise; the workload has no flicker, so no rows are pre-drawn)
         z = philox.step_noise(simulation._noise_argument(), 0, simulation.step_index - 1)
-        steps.append((simulation.i_w.copy(), z))
-    return simulation, start, steps, (simulation.syn.copy(), simulation.soma.copy())
+        recorded.append((simulation.i_w.copy(), z))
+    return simulation, start, recorded, (simulation.syn.copy(), simulation.soma.copy())
 
 
 def run():
