@@ -12,7 +12,12 @@ is replayed over those steps from the recorded start (the end state is checked b
   (:mod:`mixsig.engine.groups`).
 
 CPU ns per neuron-step (of every thread of the process: spinning threads count), on ``t`` numba threads,
-least of ``ROUNDS`` interleaved rounds.
+least of ``ROUNDS`` interleaved rounds. And the whole engine on one thread (``parallel = False``),
+``RUN_DURATION`` s after ``RUN_SETTLE`` s (not timed), CPU ns per neuron-step of ``advance``:
+
+* ``ens64_cache.run_all_1t_ns``     one simulation of all 64 instances;
+* ``ens64_cache.run_groups_1t_ns``  a simulation per group of :func:`mixsig.engine.groups.instance_groups`
+  (as :func:`mixsig.engine.simulation.run` makes them), one after the other.
 """
 
 import time
@@ -23,6 +28,7 @@ import numpy as np
 from benchmarks import _workloads as workloads
 from benchmarks.kernel_in_run import record_steps
 from mixsig.engine import fast, philox
+from mixsig.engine.groups import instance_groups
 from mixsig.engine.simulation import Simulation
 
 INSTANCES = 64
@@ -30,6 +36,8 @@ SETTLE = 0.01
 STEPS = 40
 ROUNDS = 3
 GROUPS = (1, 4, 16)
+RUN_SETTLE = 0.02
+RUN_DURATION = 0.05
 
 
 def _recorded():
@@ -82,4 +90,22 @@ def run():
                     times.setdefault(f"ens64_cache.{name}_{t}t_ns", []).append(replay(group))
     finally:
         numba.set_num_threads(threads)
+    for _ in range(ROUNDS):
+        for name, groups in (("all", [np.arange(INSTANCES)]), ("groups", instance_groups(np.arange(INSTANCES), 1024))):
+            times.setdefault(f"ens64_cache.run_{name}_1t_ns", []).append(_advance_ns(groups))
     return {figure: float(min(values)) for figure, values in times.items()}
+
+
+def _advance_ns(groups):
+    """CPU ns per neuron-step of ``advance(RUN_DURATION)`` of a one-thread simulation per group of instances."""
+    experiment = workloads.experiment(noise=False, instances=INSTANCES, duration=1.0, integrator="fast")
+    elapsed = neurons = 0
+    for group in groups:
+        simulation = Simulation(experiment, group)
+        simulation.parallel = False
+        simulation.advance(RUN_SETTLE, progress=False)
+        begin = time.process_time_ns()
+        simulation.advance(RUN_DURATION, progress=False)
+        elapsed += time.process_time_ns() - begin
+        neurons += simulation.size
+    return elapsed / (neurons * round(RUN_DURATION / experiment.dt))
