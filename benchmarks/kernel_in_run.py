@@ -4,7 +4,8 @@ A ref1024 simulation (:func:`benchmarks.ref1024._ready`) is settled for ``SETTLE
 run ``STEPS`` steps one per call, keeping each step's weight currents ``i_w`` (the step loop
 leaves them in place after the kernel) and noise draws. Figures, ``kernel_in_run.*`` noise off and
 ``kernel_in_run_noise.*`` shot noise on (CPU ns per neuron-step, one thread, least of
-``ROUNDS``, the four measured interleaved in each round):
+``ROUNDS``, the four measured interleaved in each round; the fast kernel draws its shot noise inside the
+step, so with noise the replayed kernel includes the draws):
 
 * ``kernel_in_run.replay_serial_ns``  :func:`mixsig.engine.fast.advance_serial` alone over those steps
   from the recorded start, with the recorded ``i_w``: the kernel's cost on the run's own states and
