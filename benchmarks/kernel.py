@@ -49,6 +49,7 @@ run with it:
   memory traffic of a neuron-step when the tables do not stay in cache).
 """
 
+import re
 import time
 
 import numba
@@ -239,13 +240,13 @@ def vector_instructions(function, args):
     """``(zmm, ymm, scalar)``: instructions of ``function``'s machine code on 512-bit and 256-bit vectors,
     and scalar double-precision arithmetic ones, compiled afresh (a kernel loaded from numba's cache
     has no assembly to inspect) with the kernel's own options."""
-    fresh = numba.njit(error_model="numpy")(function.py_func)
+    fresh = numba.njit(**{k: v for k, v in function.targetoptions.items() if k not in ("cache", "nopython")})(
+        function.py_func)
     fresh(*args)
     lines = [line for line in fresh.inspect_asm(fresh.signatures[0]).splitlines() if line.startswith("\t")]
-    scalar = ("addsd", "subsd", "mulsd", "divsd", "sqrtsd", "fmadd", "maxsd", "minsd")
+    scalar = re.compile(r"v?(add|sub|mul|div|sqrt|max|min|f?n?m(add|sub)\d*)sd")
     return (sum("zmm" in line for line in lines), sum("ymm" in line for line in lines),
-            sum(any(op in line.split()[0] for op in scalar) and "xmm" in line and "zmm" not in line
-                and "ymm" not in line for line in lines))
+            sum(scalar.fullmatch(line.split()[0]) is not None for line in lines))
 
 
 def fast_figures():

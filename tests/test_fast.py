@@ -157,6 +157,33 @@ def test_soma_vector_fixes_up_unaccepted_lanes():
     assert np.all(np.abs(state[0, :m] - np.maximum(v0 + d1, row("v_floor"))) <= tolerance)
 
 
+def test_soma_vector_lane_independent_of_its_place_in_the_block():
+    """A neuron's soma step is the same bit for bit whichever part of the vector loops computes it (the vector
+    body or the loop's remainder, its place in a vector): the soma pass over a grid of states and inputs in one
+    call against the same in two calls split at several places (each shifts every later lane's place)."""
+    params = soma.SomaParams(i_spkthr=1e-5, i_fb_0=1e-13)
+    grid = np.array([(v, i) for i in (0.0, 1e-10, 1e-9, 1e-8, 1e-7) for v in np.linspace(-8.0, 4.0, 19)])
+    m = len(grid)
+    syn_par, soma_par = fast.tables([SILENT_DPI] * 4, params, (1, m), DT)
+    _, start = fast.resting_state(syn_par, soma_par)
+    start[0, :m] = grid[:, 0]
+    start[2, :m:7] = 0.3 * DT  # some lanes refractory for part of the step
+    i_dc = grid[:, 1].copy()
+
+    def run(splits):
+        state, work = start.copy(), np.zeros(fast.work_shape(m))
+        work[fast.N_TYPES, :m] = -1.0  # no AHP pulse this step
+        for lo, hi in zip((0, *splits), (*splits, m)):
+            fast._soma_vector(lo, hi, state, DT, np.ones(m), soma_par, i_dc, False, work)
+        return state[:, :m], work[[fast.ROW_I_IN, fast.ROW_REDO], :m]
+
+    whole = run(())
+    assert np.any(whole[0][0] != start[0, :m])
+    for splits in ((1,), (7,), (33, 40), (m - 3,)):
+        for a, b in zip(run(splits), whole):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_dpi_without_pulse_decays_exactly():
     params = DPIParams()
     syn_par, soma_par = fast.tables([params] * 4, soma.SomaParams(), (1, 1), DT)

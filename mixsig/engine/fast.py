@@ -71,7 +71,7 @@ stiff after a reset (where ``ln I`` moves fast, ``y`` does not).
 
 Precision: state and parameter tables are float64 (one dtype for every kernel array); the DPIs'
 arithmetic is float64; the soma's Heun step (rule 3) is float32 arithmetic on the step's
-*increments* of ``w`` and ``v``, added to the float64 ``v``. Rounding then costs about 1e-7 of a
+*increments* of ``w`` and ``v``, added to the float64 ``v``, with fused multiply-adds (:func:`_soma_vector`). Rounding then costs about 1e-7 of a
 step's change of ``v`` (``tests/test_fast.py::test_invert_increment32_over_the_operating_range``:
 within 1.4e-7 relative of the float64 root), not 1e-7 of ``v`` itself: no increment is lost, however
 small, and there is no drift over the 10^4 steps of a second. The scheme's own error (``O(dt^2)`` per
@@ -730,8 +730,13 @@ def _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, noisy, work):
     the float32 step itself (reading and writing only the float32 scratch of :data:`SOMA_F32_ROWS`), the
     float64 end state. LLVM sizes a loop's vectors by the widest type it loads or stores: in one loop with the
     float64 state the float32 arithmetic ran 8 lanes to a 256-bit register; alone, 16 to a 512-bit one (8 to a
-    256-bit one without AVX-512). Same arithmetic, same results bit for bit, 19.4 -> 11.5 ns per neuron-step
-    (``benchmarks/README.md``, "Soma vector pass, fifth round").
+    256-bit one without AVX-512): 19.4 -> 11.5 ns per neuron-step, results bit for bit the same. Then
+    ``fastmath={"contract"}`` (and nothing else of fastmath): a multiply followed by an add is one fused
+    multiply-add (FMA) where the CPU has it, one rounding instead of two: 11.5 -> 9.2 ns. The results move by
+    float32 rounding (up to 4.8e-7 in ``v`` after one step on ref1024 states, inside the bounds of
+    "Precision"; ``validation/fast_vs_exact.py``: ``benchmarks/README.md``, "Soma vector pass, fifth
+    round"), and a lane's result still does not depend on its place in the loop
+    (``tests/test_fast.py::test_soma_vector_lane_independent_of_its_place_in_the_block``).
 
     The step loop inverts predictor and corrector by :data:`PREDICTOR_STEPS` and one Halley steps
     (:func:`halley_settle32`); a lane where either is not accepted keeps its start state, is flagged (2.0 in
@@ -742,7 +747,7 @@ def _soma_vector(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, noisy, work):
         _soma_heun(start, min(hi, start + BLOCK), soma, dt, nmda_thr, soma_par, i_dc, noisy, work)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _soma_heun(lo, hi, soma, dt, nmda_thr, soma_par, i_dc, noisy, work):
     """:func:`_soma_vector` for at most :data:`BLOCK` neurons. Its scratch has :data:`BLOCK` columns, a row
     stride known when compiling, so that LLVM sees its rows apart and vectorises the first loop without
