@@ -303,7 +303,7 @@ ROW_PACK = 3 * N_TYPES + 5
 columns), each as its offset from the block's first neuron."""
 
 PULSE_LANE_ROWS = ("i_syn", "pulse_current", "pulse_left", "weight", "t_pulse", "tau", "inv_tau", "inv_i_gain",
-                   "inv_i_tau", "i_0", "decay", "decay_after_pulse", "noise")
+                   "inv_i_tau", "i_0", "decay_after_pulse", "noise_part")
 """Rows of the packed pulse lanes (:func:`_pulse_lanes`), from :data:`ROW_LANES` of the work array."""
 
 ROW_LANES = 3 * N_TYPES + 6
@@ -516,7 +516,7 @@ def _pulse_lanes(lo, n, dt, work):
     The lanes are columns ``lo .. lo + n - 1`` of the work array's rows from :data:`ROW_LANES`; on
     entry (:data:`PULSE_LANE_ROWS`): start current, pulse current, pulse time left, weight current
     starting (A, A, s, A), ``t_pulse`` (s), ``tau`` (s), ``1/tau`` (1/s), ``1/i_gain``, ``1/i_tau``
-    (1/A), ``i_0`` (A), ``exp(-dt/tau)``, ``exp(-(dt - t_pulse)/tau)`` and the noise current (A); on
+    (1/A), ``i_0`` (A), ``exp(-(dt - t_pulse)/tau)`` and the noise current times ``1 - exp(-dt/tau)`` (A); on
     exit rows 0-3 hold the end current, pulse current, pulse time left and the step average (A, A, s,
     A), and row 4 flags (1.0) a lane left to :func:`_pulse_sparse` (its rows 0-3 are then meaningless):
     a pulse part longer than :data:`MAX_EULER_PULSE` time constants, or an inversion
@@ -535,9 +535,9 @@ def _pulse_lanes(lo, n, dt, work):
     i_syn, pulse, remaining, weights = work[r, lo:hi], work[r + 1, lo:hi], work[r + 2, lo:hi], work[r + 3, lo:hi]
     t_pulses, taus, inv_taus = work[r + 4, lo:hi], work[r + 5, lo:hi], work[r + 6, lo:hi]
     inv_gains, inv_i_taus, floors = work[r + 7, lo:hi], work[r + 8, lo:hi], work[r + 9, lo:hi]
-    decays, after, noises = work[r + 10, lo:hi], work[r + 11, lo:hi], work[r + 12, lo:hi]
+    after, noises = work[r + 10, lo:hi], work[r + 11, lo:hi]
     for j in range(n):
-        t_pulse, tau, inv_tau, i_0, decay = t_pulses[j], taus[j], inv_taus[j], floors[j], decays[j]
+        t_pulse, tau, inv_tau, i_0 = t_pulses[j], taus[j], inv_taus[j], floors[j]
         i_start, current, left, weight = i_syn[j], pulse[j], remaining[j], weights[j]
         starts = weight > 0.0
         merged = current + weight
@@ -560,7 +560,7 @@ def _pulse_lanes(lo, n, dt, work):
                   + tau * i_on * (1.0 - rest))
         left -= t_on
         ended = left <= _PULSE_END_RTOL * dt
-        i_syn[j] = max(max(i_on * rest, i_0) + noises[j] * (1.0 - decay), i_0)
+        i_syn[j] = max(max(i_on * rest, i_0) + noises[j], i_0)
         pulse[j] = 0.0 if ended else current
         remaining[j] = 0.0 if ended else left
         weights[j] = charge / dt
@@ -580,15 +580,15 @@ def _dpi_pulses(lo, n, k, syn, dt, syn_par, noisy, work):
     l_syn, l_pulse, l_left, l_weight = work[r, lo:hi], work[r + 1, lo:hi], work[r + 2, lo:hi], work[r + 3, lo:hi]
     l_t_pulse, l_tau, l_inv_tau, l_inv_gain = work[r + 4, lo:hi], work[r + 5, lo:hi], work[r + 6, lo:hi], work[
         r + 7, lo:hi]
-    l_inv_i_tau, l_floor, l_decay, l_after = work[r + 8, lo:hi], work[r + 9, lo:hi], work[r + 10, lo:hi], work[
+    l_inv_i_tau, l_floor, l_after, l_noise = work[r + 8, lo:hi], work[r + 9, lo:hi], work[r + 10, lo:hi], work[
         r + 11, lo:hi]
-    l_noise = work[r + 12, lo:hi]
     for p in range(n):
         j = lo + np.int64(pack[p])
         l_syn[p], l_pulse[p], l_left[p], l_weight[p] = i_syn[j], pulse[j], remaining[j], weights[j]
         l_t_pulse[p], l_tau[p], l_inv_tau[p], l_inv_gain[p] = t_pulses[j], taus[j], inv_taus[j], inv_gains[j]
-        l_inv_i_tau[p], l_floor[p], l_decay[p], l_after[p] = inv_i_taus[j], floors[j], decays[j], after[j]
-        l_noise[p] = noises[j] if noisy else 0.0
+        l_inv_i_tau[p], l_floor[p], l_after[p] = inv_i_taus[j], floors[j], after[j]
+        # the noise's part in the end current, as rule 1 adds it (one row gathered, not two)
+        l_noise[p] = noises[j] * (1.0 - decays[j]) if noisy else 0.0
     _pulse_lanes(lo, min(lane_count(n), work.shape[1] - lo), dt, work)
     for p in range(n):
         j = lo + np.int64(pack[p])
