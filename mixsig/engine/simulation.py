@@ -170,6 +170,14 @@ def _with_biases(chip, overrides, source):
     return dataclasses.replace(chip, biases=types.MappingProxyType(biases))
 
 
+def _budgeted_chip(experiment, network, n_instances):
+    """The experiment's chip with its bias overrides, after refusing ``n_instances`` instances of
+    ``network`` whose estimated memory exceeds the limit (:func:`mixsig.engine.budget.check_memory`)."""
+    chip = _with_biases(load_chip(experiment.chip), experiment.biases, experiment.source)
+    check_memory(experiment, chip, network, n_instances)
+    return chip
+
+
 def _first_step_at(t, dt):
     """Smallest step ``m >= 0`` whose start ``m * dt`` is at or after ``t`` (as the engine compares times)."""
     m = max(0, int(math.ceil(t / dt)))
@@ -224,8 +232,7 @@ class Simulation:
         self.ideal_crossbar = bool(ideal_crossbar)
         network = exp.build_network()
         self.experiment = exp
-        chip = _with_biases(load_chip(exp.chip), exp.biases, exp.source)
-        check_memory(exp, chip, network, exp.instances if instances is None else len(instances))
+        chip = _budgeted_chip(exp, network, exp.instances if instances is None else len(instances))
         self.instances = np.arange(exp.instances) if instances is None else np.asarray(instances, dtype=np.int64)
         self.chip = chip
         self.board = Board(chip, *exp.board)
@@ -1180,8 +1187,12 @@ def run(experiment, instances=None, progress=None, command="mixsig.run", group_n
     -------
     xarray.Dataset
     """
+    network = experiment.build_network()
+    neurons = sum(population.size for population in network.populations.values())
+    n_instances = experiment.instances if instances is None else len(instances)
+    if n_instances * neurons > group_neurons:
+        _budgeted_chip(experiment, network, n_instances)  # the whole run's budget, before it is split into groups
     ids = np.arange(experiment.instances) if instances is None else np.asarray(instances, dtype=np.int64)
-    neurons = sum(population.size for population in experiment.build_network().populations.values())
     groups = instance_groups(ids, neurons, group_neurons)
     if len(groups) == 1:
         simulation = Simulation(experiment, instances)
